@@ -1,0 +1,287 @@
+"""Pinhole cameras with OpenCV's distortion model, in numpy only.
+
+Conventions (the same as OpenCV and Anipose):
+
+- ``rvec`` (Rodrigues) and ``tvec`` map world to camera: ``X_cam = R @ X_world + t``;
+  ``tvec`` is in world units (mm when the board was given in mm).
+- pixels: the centre of the top-left pixel is (0, 0); points are ``(x, y)``, last axis.
+- distortion ``(k1, k2, p1, p2, k3)``:
+  ``x_d = x (1 + k1 r² + k2 r⁴ + k3 r⁶) + 2 p1 x y + p2 (r² + 2 x²)``,
+  ``y_d = y (1 + k1 r² + k2 r⁴ + k3 r⁶) + p1 (r² + 2 y²) + 2 p2 x y``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from pose3d.errors import CalibrationError
+
+FloatArray = NDArray[np.float64]
+
+
+def rodrigues_to_matrix(rvec: ArrayLike) -> FloatArray:
+    """Rotation matrix [3, 3] of a Rodrigues vector [3] (angle = norm, axis = direction)."""
+    r = np.asarray(rvec, dtype=np.float64).reshape(3)
+    theta = float(np.linalg.norm(r))
+    if theta < 1e-12:
+        return np.eye(3)
+    k = r / theta
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + np.sin(theta) * kx + (1.0 - np.cos(theta)) * (kx @ kx)
+
+
+def matrix_to_rodrigues(matrix: ArrayLike) -> FloatArray:
+    """Rodrigues vector [3] of a rotation matrix [3, 3] (robust near 0 and 180 degrees)."""
+    rot = np.asarray(matrix, dtype=np.float64).reshape(3, 3)
+    cos = np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0)
+    theta = float(np.arccos(cos))
+    if theta < 1e-12:
+        return np.zeros(3)
+    if np.pi - theta < 1e-6:
+        # axis from the symmetric part: R = 2 k kᵀ - I at 180 degrees
+        axis_outer = (rot + np.eye(3)) / 2.0
+        axis = np.sqrt(np.clip(np.diag(axis_outer), 0.0, None))
+        i = int(np.argmax(axis))
+        axis = axis_outer[i] / axis[i]
+        return axis / np.linalg.norm(axis) * theta
+    axis = np.array([rot[2, 1] - rot[1, 2], rot[0, 2] - rot[2, 0], rot[1, 0] - rot[0, 1]])
+    return axis / (2.0 * np.sin(theta)) * theta
+
+
+def _as_vector(value: ArrayLike, n: int, what: str, name: str) -> FloatArray:
+    arr = np.asarray(value, dtype=np.float64).reshape(-1)
+    if arr.size != n:
+        raise CalibrationError(f"camera {name!r}: {what} must have {n} numbers, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise CalibrationError(
+            f"camera {name!r}: {what} contains NaN or inf ({arr.tolist()}); recalibrate or fix "
+            "the calibration file"
+        )
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Camera:
+    """One calibrated camera: intrinsics (matrix, dist), extrinsics (rvec, tvec), image size."""
+
+    name: str
+    size: tuple[int, int]  # (width, height) in pixels
+    matrix: FloatArray  # [3, 3]
+    dist: FloatArray = field(default_factory=lambda: np.zeros(5))  # [5] k1 k2 p1 p2 k3
+    rvec: FloatArray = field(default_factory=lambda: np.zeros(3))  # [3] world -> camera
+    tvec: FloatArray = field(default_factory=lambda: np.zeros(3))  # [3] world units
+
+    def __post_init__(self) -> None:
+        name = str(self.name)
+        object.__setattr__(self, "name", name)
+        if len(self.size) != 2 or min(self.size) <= 0:
+            raise CalibrationError(f"camera {name!r}: size must be [width, height] > 0")
+        object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+        matrix = _as_vector(self.matrix, 9, "matrix", name).reshape(3, 3)
+        if matrix[0, 0] <= 0 or matrix[1, 1] <= 0:
+            raise CalibrationError(f"camera {name!r}: focal lengths must be positive")
+        dist = np.zeros(5)
+        given = _as_vector(self.dist, np.asarray(self.dist).size, "distortions", name)
+        if given.size not in (0, 4, 5):
+            raise CalibrationError(
+                f"camera {name!r}: distortions must be 4 or 5 numbers (k1 k2 p1 p2 [k3]), "
+                f"got {given.size}"
+            )
+        dist[: given.size] = given
+        for attr, value in (
+            ("matrix", matrix),
+            ("dist", dist),
+            ("rvec", _as_vector(self.rvec, 3, "rotation", name)),
+            ("tvec", _as_vector(self.tvec, 3, "translation", name)),
+        ):
+            value.setflags(write=False)
+            object.__setattr__(self, attr, value)
+
+    @property
+    def rotation(self) -> FloatArray:
+        """World-to-camera rotation matrix [3, 3]."""
+        return rodrigues_to_matrix(self.rvec)
+
+    @property
+    def center(self) -> FloatArray:
+        """Camera centre in world coordinates [3]."""
+        return -self.rotation.T @ self.tvec
+
+    @property
+    def extrinsics(self) -> FloatArray:
+        """[3, 4] matrix ``[R | t]``."""
+        return np.hstack([self.rotation, self.tvec[:, None]])
+
+    def world_to_camera(self, points: ArrayLike) -> FloatArray:
+        """Points [..., 3] in world coordinates to camera coordinates [..., 3]."""
+        pts = np.asarray(points, dtype=np.float64)
+        return pts @ self.rotation.T + self.tvec
+
+    def distort(self, normalized: ArrayLike) -> FloatArray:
+        """Ideal normalized coordinates [..., 2] to distorted normalized coordinates [..., 2]."""
+        xy = np.asarray(normalized, dtype=np.float64)
+        k1, k2, p1, p2, k3 = self.dist
+        x, y = xy[..., 0], xy[..., 1]
+        r2 = x * x + y * y
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
+        yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
+        return np.stack([xd, yd], axis=-1)
+
+    def normalized_to_pixels(self, normalized: ArrayLike) -> FloatArray:
+        """Distorted normalized coordinates [..., 2] to pixels [..., 2] through the matrix."""
+        xy = np.asarray(normalized, dtype=np.float64)
+        m = self.matrix
+        u = m[0, 0] * xy[..., 0] + m[0, 1] * xy[..., 1] + m[0, 2]
+        v = m[1, 1] * xy[..., 1] + m[1, 2]
+        return np.stack([u, v], axis=-1)
+
+    def pixels_to_normalized(self, pixels: ArrayLike) -> FloatArray:
+        """Pixels [..., 2] to distorted normalized coordinates [..., 2] (inverse matrix)."""
+        uv = np.asarray(pixels, dtype=np.float64)
+        m = self.matrix
+        y = (uv[..., 1] - m[1, 2]) / m[1, 1]
+        x = (uv[..., 0] - m[0, 2] - m[0, 1] * y) / m[0, 0]
+        return np.stack([x, y], axis=-1)
+
+    def project(self, points: ArrayLike) -> FloatArray:
+        """World points [..., 3] to distorted pixels [..., 2]; NaN in, NaN out.
+
+        Points behind the camera (z <= 0) project to NaN.
+        """
+        cam = self.world_to_camera(points)
+        z = cam[..., 2:3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            normalized = np.where(z > 0, cam[..., :2] / z, np.nan)
+        return self.normalized_to_pixels(self.distort(normalized))
+
+    def undistort_points(self, pixels: ArrayLike, iterations: int = 20) -> FloatArray:
+        """Distorted pixels [..., 2] to ideal normalized coordinates [..., 2].
+
+        Inverts the distortion by fixed-point iteration followed by Gauss-Newton steps, so the
+        result re-distorts to the input to ~1e-12 for the distortion of real lenses.
+        """
+        target = self.pixels_to_normalized(pixels)
+        xy = target.copy()
+        if not np.any(self.dist):
+            return xy
+        for _ in range(iterations):
+            xy = xy - (self.distort(xy) - target)
+        for _ in range(3):
+            xy = xy - _solve2(self._distortion_jacobian(xy), self.distort(xy) - target)
+        return xy
+
+    def _distortion_jacobian(self, xy: FloatArray) -> FloatArray:
+        """d(distort)/d(xy), [..., 2, 2]."""
+        k1, k2, p1, p2, k3 = self.dist
+        x, y = xy[..., 0], xy[..., 1]
+        r2 = x * x + y * y
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        dradial = k1 + 2.0 * k2 * r2 + 3.0 * k3 * r2 * r2  # d radial / d r2
+        jac = np.empty((*xy.shape[:-1], 2, 2))
+        jac[..., 0, 0] = radial + 2 * x * x * dradial + 2 * p1 * y + 6 * p2 * x
+        jac[..., 0, 1] = 2 * x * y * dradial + 2 * p1 * x + 2 * p2 * y
+        jac[..., 1, 0] = 2 * x * y * dradial + 2 * p1 * x + 2 * p2 * y
+        jac[..., 1, 1] = radial + 2 * y * y * dradial + 6 * p1 * y + 2 * p2 * x
+        return jac
+
+    def undistort_pixels(self, pixels: ArrayLike) -> FloatArray:
+        """Distorted pixels [..., 2] to the pixels an ideal (distortion-free) camera would see."""
+        xy = self.undistort_points(pixels)
+        m = self.matrix
+        return np.stack(
+            [m[0, 0] * xy[..., 0] + m[0, 1] * xy[..., 1] + m[0, 2], m[1, 1] * xy[..., 1] + m[1, 2]],
+            axis=-1,
+        )
+
+    def rays(self, pixels: ArrayLike) -> FloatArray:
+        """Unit viewing directions [..., 3] in world coordinates of distorted pixels [..., 2]."""
+        xy = self.undistort_points(pixels)
+        d_cam = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
+        d_world = d_cam @ self.rotation  # R^T d for row vectors
+        return d_world / np.linalg.norm(d_world, axis=-1, keepdims=True)
+
+    def with_extrinsics(self, rvec: ArrayLike, tvec: ArrayLike) -> Camera:
+        return Camera(self.name, self.size, self.matrix, self.dist, np.asarray(rvec), np.asarray(tvec))
+
+    def __repr__(self) -> str:
+        fx, fy = self.matrix[0, 0], self.matrix[1, 1]
+        return f"Camera({self.name!r}, size={self.size}, f=({fx:.1f}, {fy:.1f}))"
+
+
+def _solve2(jac: FloatArray, rhs: FloatArray) -> FloatArray:
+    """Solve batched 2x2 systems ``jac @ d = rhs`` in closed form; [..., 2, 2], [..., 2]."""
+    a, b, c, d = jac[..., 0, 0], jac[..., 0, 1], jac[..., 1, 0], jac[..., 1, 1]
+    det = a * d - b * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dx = (d * rhs[..., 0] - b * rhs[..., 1]) / det
+        dy = (a * rhs[..., 1] - c * rhs[..., 0]) / det
+    return np.stack([dx, dy], axis=-1)
+
+
+def look_at(center: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 0.0, 1.0)) -> FloatArray:
+    """World-to-camera rotation [3, 3] of a camera at ``center`` looking at ``target``.
+
+    Camera axes follow OpenCV: x right, y down, z forward; ``up`` is the world's up direction.
+    """
+    c = np.asarray(center, dtype=np.float64)
+    forward = np.asarray(target, dtype=np.float64) - c
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(up, dtype=np.float64))
+    if np.linalg.norm(right) < 1e-9:
+        raise ValueError("look_at: the viewing direction is parallel to up")
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward])
+
+
+@dataclass(frozen=True)
+class CameraGroup:
+    """An ordered rig of cameras with unique names; the order is the ``view`` coordinate."""
+
+    cameras: tuple[Camera, ...]
+    metadata: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        if not self.cameras:
+            raise CalibrationError("a camera group needs at least one camera")
+        names = [c.name for c in self.cameras]
+        if len(set(names)) != len(names):
+            raise CalibrationError(f"camera names must be unique, got {names}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cameras)
+
+    def __len__(self) -> int:
+        return len(self.cameras)
+
+    def __iter__(self) -> Iterator[Camera]:
+        return iter(self.cameras)
+
+    def __getitem__(self, name: str) -> Camera:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise CalibrationError(
+            f"camera {name!r} is not in the calibration; it has: {', '.join(self.names)}"
+        )
+
+    def subset(self, names: Sequence[str]) -> CameraGroup:
+        """The cameras ``names``, in that order; a clear error names any missing camera."""
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise CalibrationError(
+                f"camera(s) {', '.join(missing)} not in the calibration, which has "
+                f"{', '.join(self.names)}; recalibrate with these cameras or rename them"
+            )
+        return CameraGroup(tuple(self[n] for n in names), dict(self.metadata))
+
+    def project(self, points: ArrayLike) -> FloatArray:
+        """World points [..., 3] to pixels in every camera [n_cameras, ..., 2]."""
+        return np.stack([cam.project(points) for cam in self.cameras])

@@ -1,0 +1,72 @@
+"""The single source of dimension, variable and attribute names.
+
+No dim or variable name is typed anywhere else: import it from here. The layouts follow
+movement's (>= 0.17) poses datasets, with singular dim names.
+
+labels.nc (2D):  position[time, view, space(x, y), keypoint, individual]   px
+                 confidence, source, review [time, view, keypoint, individual]
+poses3d.nc (3D): position[time, space(x, y, z), keypoint, individual]      space_unit
+                 confidence, reprojection_error (px), n_views [time, keypoint, individual]
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+SCHEMA_VERSION = 1
+
+# dims
+TIME = "time"
+VIEW = "view"
+SPACE = "space"
+KEYPOINT = "keypoint"
+INDIVIDUAL = "individual"
+
+SPACE_2D = ("x", "y")
+SPACE_3D = ("x", "y", "z")
+
+# variables
+POSITION = "position"
+CONFIDENCE = "confidence"
+SOURCE = "source"
+REVIEW = "review"
+REPROJECTION_ERROR = "reprojection_error"
+N_VIEWS = "n_views"
+
+# attributes
+ATTR_SCHEMA_VERSION = "pose3d_schema_version"
+ATTR_KIND = "pose3d_kind"  # "labels" or "poses3d"
+ATTR_DS_TYPE = "ds_type"
+ATTR_SOURCE_SOFTWARE = "source_software"
+ATTR_FPS = "fps"
+ATTR_TIME_UNIT = "time_unit"
+ATTR_SPACE_UNIT = "space_unit"
+ATTR_UNIT = "unit"
+
+SOURCE_SOFTWARE = "pose3d"
+DS_TYPE_POSES = "poses"
+KIND_LABELS = "labels"
+KIND_POSES3D = "poses3d"
+
+LABEL_DIMS = {
+    POSITION: (TIME, VIEW, SPACE, KEYPOINT, INDIVIDUAL),
+    CONFIDENCE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+    SOURCE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+    REVIEW: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+}
+POSES3D_DIMS = {
+    POSITION: (TIME, SPACE, KEYPOINT, INDIVIDUAL),
+    CONFIDENCE: (TIME, KEYPOINT, INDIVIDUAL),
+    REPROJECTION_ERROR: (TIME, KEYPOINT, INDIVIDUAL),
+    N_VIEWS: (TIME, KEYPOINT, INDIVIDUAL),
+}
+
+
+class PointSource(IntEnum):
+    """Where a 2D point came from; stored as int8 in labels.nc's ``source``."""
+
+    NONE = 0
+    MANUAL = 1
+    TRACKED = 2
+    IMPORTED = 3
+    REPROJECTED = 4

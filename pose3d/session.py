@@ -1,0 +1,117 @@
+"""Session: one recording of a subject by a synchronized camera rig, and where its files live.
+
+A session is a folder (see docs/session.md)::
+
+    SESSION/
+      session.toml         name, fps, cameras [{name, video, offset}], keypoints, edges, individuals, board
+      calibration/         board media, detections.nc, calibration.toml, report.json
+      labels.nc            2D labels and tracks of every view
+      poses3d.nc           3D result
+
+Frame offsets: camera j's frame i is session frame ``i + offset_j``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pose3d.board import Board
+from pose3d.errors import SessionError
+from pose3d.skeleton import Skeleton
+
+SESSION_FILE = "session.toml"
+CALIBRATION_DIR = "calibration"
+CALIBRATION_FILE = "calibration.toml"
+LABELS_FILE = "labels.nc"
+POSES3D_FILE = "poses3d.nc"
+LOCK_FILE = ".pose3d.lock"
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """A camera of the session: its name, its video (relative to the session root or absolute)
+    and its frame offset (camera frame i is session frame i + offset)."""
+
+    name: str
+    video: str
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not str(self.name).strip():
+            raise SessionError("a camera name must not be empty")
+        if any(c in self.name for c in "/\\ "):
+            raise SessionError(f"camera name {self.name!r} must not contain spaces or slashes")
+        object.__setattr__(self, "offset", int(self.offset))
+
+
+@dataclass(frozen=True)
+class Session:
+    root: Path
+    name: str
+    cameras: tuple[CameraSpec, ...]
+    skeleton: Skeleton
+    individuals: tuple[str, ...] = ("individual_0",)
+    fps: float | None = None
+    board: Board | None = None
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(self, "individuals", tuple(str(i) for i in self.individuals))
+        names = [c.name for c in self.cameras]
+        if not names:
+            raise SessionError(f"session {self.root}: at least one camera is needed")
+        if len(set(names)) != len(names):
+            raise SessionError(f"session {self.root}: camera names must be unique, got {names}")
+        if not self.individuals or len(set(self.individuals)) != len(self.individuals):
+            raise SessionError(
+                f"session {self.root}: individuals must be unique names, got {list(self.individuals)}"
+            )
+        if self.fps is not None and not self.fps > 0:
+            raise SessionError(f"session {self.root}: fps must be positive, got {self.fps}")
+
+    @property
+    def camera_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cameras)
+
+    def camera(self, name: str) -> CameraSpec:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise SessionError(
+            f"session {self.root} has no camera {name!r}; it has {', '.join(self.camera_names)}"
+        )
+
+    def video_path(self, name: str) -> Path:
+        path = Path(self.camera(name).video)
+        return path if path.is_absolute() else self.root / path
+
+    def with_offsets(self, offsets: dict[str, int]) -> Session:
+        cams = tuple(replace(c, offset=int(offsets.get(c.name, c.offset))) for c in self.cameras)
+        return replace(self, cameras=cams)
+
+    @property
+    def session_file(self) -> Path:
+        return self.root / SESSION_FILE
+
+    @property
+    def calibration_dir(self) -> Path:
+        return self.root / CALIBRATION_DIR
+
+    @property
+    def calibration_path(self) -> Path:
+        return self.calibration_dir / CALIBRATION_FILE
+
+    @property
+    def labels_path(self) -> Path:
+        return self.root / LABELS_FILE
+
+    @property
+    def poses_path(self) -> Path:
+        return self.root / POSES3D_FILE
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
