@@ -244,6 +244,7 @@ class CameraGroup:
     """An ordered rig of cameras with unique names; the order is the ``view`` coordinate."""
 
     cameras: tuple[Camera, ...]
+    unit: str | None = "mm"  # unit of translations and of triangulated points; None = unknown
     metadata: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -280,7 +281,7 @@ class CameraGroup:
                 f"camera(s) {', '.join(missing)} not in the calibration, which has "
                 f"{', '.join(self.names)}; recalibrate with these cameras or rename them"
             )
-        return CameraGroup(tuple(self[n] for n in names), dict(self.metadata))
+        return CameraGroup(tuple(self[n] for n in names), self.unit, dict(self.metadata))
 
     def project(self, points: ArrayLike) -> FloatArray:
         """World points [..., 3] to pixels in every camera [n_cameras, ..., 2]."""

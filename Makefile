@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` (the main job) and `make test`.
+# Each creates or reuses .venv and installs what it needs; torch comes in as the CPU build
+# (pinned in constraints.txt; /opt/wheels holds it on our lab machines).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FIND_LINKS := $(if $(wildcard /opt/wheels/*.whl),--find-links /opt/wheels,)
+PIP := $(PY) -m pip install --disable-pip-version-check -q $(FIND_LINKS) -c constraints.txt
+DEMO_DIR ?= demo_session
+
+.PHONY: demo test lint typecheck pytest install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pose3d needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(VENV)/bin/pose3d sample-data $(DEMO_DIR)
+	$(VENV)/bin/pose3d info $(DEMO_DIR)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pose3d tests benchmarks scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,113 @@
+"""session.toml: the description of a session folder.
+
+::
+
+    name = "mouse_day1"
+    fps = 30.0
+    keypoints = ["nose", "neck", "tail_base"]
+    edges = [["nose", "neck"], ["neck", "tail_base"]]
+    individuals = ["mouse"]
+
+    [[cameras]]
+    name = "cam0"
+    video = "videos/cam0.mp4"   # relative to the session folder, or absolute
+    offset = 0                  # camera frame i is session frame i + offset
+
+    [board]                     # optional; see pose3d.io.board_toml
+    type = "charuco"
+    ...
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pose3d.errors import Pose3dError, SessionError
+from pose3d.io.board_toml import board_from_dict, board_to_dict
+from pose3d.io.toml_file import read_toml, require, write_toml
+from pose3d.session import SESSION_FILE, CameraSpec, Session
+from pose3d.skeleton import Skeleton
+
+KNOWN_KEYS = {"name", "fps", "keypoints", "edges", "individuals", "cameras", "board"}
+
+
+def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
+    try:
+        cameras_table = require(data, "cameras", list, where)
+        cameras = []
+        for i, cam in enumerate(cameras_table):
+            at = f"{where}, cameras[{i}]"
+            if not isinstance(cam, dict):
+                raise SessionError(f"{at}: expected a table with name, video, offset")
+            offset = cam.get("offset", 0)
+            if not isinstance(offset, int) or isinstance(offset, bool):
+                raise SessionError(f"{at}: offset must be a whole number of frames, got {offset!r}")
+            cameras.append(
+                CameraSpec(require(cam, "name", str, at), require(cam, "video", str, at), offset)
+            )
+        skeleton = Skeleton.from_lists(
+            require(data, "keypoints", list, where), data.get("edges", [])
+        )
+        fps = data.get("fps")
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int | float)):
+            raise SessionError(f"{where}: fps must be a number, got {fps!r}")
+        board = board_from_dict(data["board"], f"{where} [board]") if "board" in data else None
+        extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
+        return Session(
+            root=root,
+            name=str(data.get("name", root.name)),
+            cameras=tuple(cameras),
+            skeleton=skeleton,
+            individuals=tuple(data.get("individuals", ["individual_0"])),
+            fps=None if fps is None else float(fps),
+            board=board,
+            extra=extra,
+        )
+    except SessionError:
+        raise
+    except Pose3dError as exc:
+        message = str(exc)
+        raise SessionError(message if message.startswith(where) else f"{where}: {message}") from None
+
+
+def session_to_dict(session: Session) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": session.name}
+    if session.fps is not None:
+        data["fps"] = session.fps
+    data["keypoints"] = list(session.skeleton.keypoints)
+    data["edges"] = [list(e) for e in session.skeleton.edges]
+    data["individuals"] = list(session.individuals)
+    data.update(session.extra)
+    data["cameras"] = [
+        {"name": c.name, "video": c.video, "offset": c.offset} for c in session.cameras
+    ]
+    if session.board is not None:
+        data["board"] = board_to_dict(session.board)
+    return data
+
+
+def load_session(root: str | os.PathLike[str]) -> Session:
+    """Read ``root/session.toml`` (``root`` may also be the session.toml path itself)."""
+    path = Path(root)
+    if path.name == SESSION_FILE and path.is_file():
+        path = path.parent
+    toml_path = path / SESSION_FILE
+    if not path.is_dir():
+        raise SessionError(f"session folder {path} does not exist")
+    if not toml_path.is_file():
+        raise SessionError(
+            f"{path} is not a pose3d session: {SESSION_FILE} is missing; create one with "
+            "`pose3d init` or `pose3d sample-data`"
+        )
+    return session_from_dict(path, read_toml(toml_path, "session file"), str(toml_path))
+
+
+def save_session(session: Session) -> None:
+    """Write ``session.toml`` atomically into ``session.root`` (created if needed)."""
+    try:
+        session.root.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise SessionError(f"cannot create session folder {session.root}: permission denied") from None
+    write_toml(session.session_file, session_to_dict(session), header="pose3d session")
