@@ -63,8 +63,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from pose3d.info_table import print_session_info
     from pose3d.io.session_folder import session_info
-    from pose3d.io.session_report import print_session_info
 
     print_session_info(session_info(args.session))
     return 0
@@ -101,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a session folder from videos and a skeleton")
     p.add_argument("session", type=Path, help="session folder to create")
     p.add_argument(
-        "--camera", action="append", type=_parse_camera, required=True, metavar="NAME=VIDEO",
+        "--camera",
+        action="append",
+        type=_parse_camera,
+        required=True,
+        metavar="NAME=VIDEO",
         help="a camera and its video file or image folder (repeat per camera)",
     )
     p.add_argument("--keypoints", type=_parse_list, required=True, help="comma-separated names")
@@ -110,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, help="frame rate (default: read from the videos)")
     p.add_argument("--board", type=Path, help="calibration board spec (TOML)")
     p.add_argument(
-        "--allow-frame-mismatch", action="store_true",
+        "--allow-frame-mismatch",
+        action="store_true",
         help="accept cameras whose videos have different frame counts",
     )
     p.set_defaults(func=cmd_init)

@@ -26,9 +26,12 @@ def new_labels(
     views: Sequence[str],
     keypoints: Sequence[str],
     individuals: Sequence[str],
-    fps: float | None = None,
 ) -> xr.Dataset:
-    """An empty labels dataset: every position NaN, source NONE, nothing flagged."""
+    """An empty labels dataset: every position NaN, source NONE, nothing flagged.
+
+    ``time`` counts session frames (``time_unit = "frames"``, no ``fps`` attribute, as movement
+    expects of frame-indexed data; the session's fps is in session.toml).
+    """
     if n_frames < 1:
         raise Pose3dError(f"a labels dataset needs at least one frame, got {n_frames}")
     shape = (n_frames, len(views), len(keypoints), len(individuals))
@@ -54,7 +57,7 @@ def new_labels(
             s.ATTR_KIND: s.KIND_LABELS,
             s.ATTR_SCHEMA_VERSION: s.SCHEMA_VERSION,
             s.ATTR_SOURCE_SOFTWARE: s.SOURCE_SOFTWARE,
-            s.ATTR_FPS: float(fps) if fps else np.nan,
+            s.ATTR_DS_TYPE: s.DS_TYPE_POSES,
             s.ATTR_TIME_UNIT: "frames",
         },
     )

@@ -75,12 +75,13 @@ def poses_dataset(
         attrs={
             s.ATTR_DS_TYPE: s.DS_TYPE_POSES,
             s.ATTR_SOURCE_SOFTWARE: s.SOURCE_SOFTWARE,
-            s.ATTR_FPS: float(fps) if fps else np.nan,
             s.ATTR_TIME_UNIT: time_unit,
             s.ATTR_KIND: s.KIND_POSES3D,
             s.ATTR_SCHEMA_VERSION: s.SCHEMA_VERSION,
         },
     )
+    if fps:  # movement leaves fps out when it is unknown (a NaN would poison its exports)
+        ds.attrs[s.ATTR_FPS] = float(fps)
     if space_unit is not None:
         ds[s.POSITION].attrs[s.ATTR_SPACE_UNIT] = space_unit
     return ds

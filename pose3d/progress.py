@@ -18,6 +18,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        TaskID,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -33,7 +34,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
     from rich.console import Console
 
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(step: str, done: int, total: int) -> None:
             if step not in tasks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import xarray as xr
@@ -16,7 +17,7 @@ from pose3d import schema as s
 from pose3d.errors import SchemaError
 from pose3d.io.atomic import atomic_path
 
-ENGINE = "h5netcdf"
+ENGINE: Final = "h5netcdf"
 
 
 def _fail(where: str, problem: str) -> SchemaError:
@@ -38,7 +39,8 @@ def _check_common(ds: xr.Dataset, kind: str, dims: dict[str, tuple[str, ...]], w
         )
         raise _fail(
             where,
-            f"schema version {int(version)}, this pose3d reads version {s.SCHEMA_VERSION}; {advice}",
+            f"schema version {int(version)}, this pose3d reads version "
+            f"{s.SCHEMA_VERSION}; {advice}",
         )
     for name, expected in dims.items():
         if name not in ds.data_vars:
@@ -56,6 +58,9 @@ def _check_common(ds: xr.Dataset, kind: str, dims: dict[str, tuple[str, ...]], w
     time = ds[s.TIME].values
     if time.size > 1 and not np.all(np.diff(time) > 0):
         raise _fail(where, "time coordinate must increase strictly")
+    fps = ds.attrs.get(s.ATTR_FPS)
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise _fail(where, f"attribute fps must be a positive number or absent, got {fps}")
     position = ds[s.POSITION]
     if not np.issubdtype(position.dtype, np.floating):
         raise _fail(where, f"position must be float, got {position.dtype}")

@@ -1,0 +1,179 @@
+"""Creating a session folder and reading back what it holds (``pose3d init`` / ``pose3d info``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pose3d.errors import Pose3dError, SessionError
+from pose3d.io.board_toml import load_board
+from pose3d.io.session_toml import load_session, save_session
+from pose3d.io.video import VideoReader
+from pose3d.session import CameraSpec, Session
+from pose3d.skeleton import Skeleton
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a camera's video holds, or why it cannot be read."""
+
+    camera: str
+    path: Path
+    offset: int
+    n_frames: int | None = None
+    fps: float | None = None
+    size: tuple[int, int] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """A file of the session: whether it exists, a one-line summary and any problem."""
+
+    path: Path
+    exists: bool
+    summary: str = ""
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session: Session
+    videos: tuple[VideoInfo, ...]
+    calibration: FileStatus
+    labels: FileStatus
+    poses: FileStatus
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"{v.camera}: {v.error}" for v in self.videos if v.error]
+        counts = {v.n_frames for v in self.videos if v.n_frames is not None}
+        if len(counts) > 1:
+            found.append(
+                "cameras have different frame counts ("
+                + ", ".join(f"{v.camera} {v.n_frames}" for v in self.videos)
+                + "); check that the videos are of the same recording, trim them, or set offsets"
+            )
+        found += [f.problem for f in (self.calibration, self.labels, self.poses) if f.problem]
+        return found
+
+
+def probe_video(name: str, path: Path, offset: int = 0) -> VideoInfo:
+    try:
+        with VideoReader(path) as reader:
+            return VideoInfo(name, path, offset, reader.n_frames, reader.fps, reader.size)
+    except Pose3dError as exc:
+        return VideoInfo(name, path, offset, error=str(exc))
+
+
+def _stored_video_path(root: Path, video: Path) -> str:
+    """Relative to the session root when the video lies inside it, else absolute."""
+    resolved = video.resolve()
+    try:
+        return resolved.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
+def init_session(
+    root: str | os.PathLike[str],
+    cameras: Mapping[str, str | os.PathLike[str]],
+    keypoints: Sequence[str],
+    edges: Sequence[Sequence[str]] = (),
+    individuals: Sequence[str] = ("individual_0",),
+    fps: float | None = None,
+    board_path: str | os.PathLike[str] | None = None,
+    allow_frame_mismatch: bool = False,
+) -> Session:
+    """Create a session folder whose session.toml points at the cameras' videos.
+
+    Every video must open; frame counts must agree unless ``allow_frame_mismatch``; ``fps``
+    defaults to the videos' common frame rate.
+    """
+    root = Path(root)
+    if (root / "session.toml").exists():
+        raise SessionError(f"{root} is already a session; open it with `pose3d info {root}`")
+    if not cameras:
+        raise SessionError("a session needs at least one camera (--camera NAME=VIDEO)")
+    videos = [probe_video(name, Path(path)) for name, path in cameras.items()]
+    for video in videos:
+        if video.error:
+            raise SessionError(f"camera {video.camera}: {video.error}")
+    counts = {v.n_frames for v in videos}
+    if len(counts) > 1 and not allow_frame_mismatch:
+        listing = ", ".join(f"{v.camera} ({v.path}): {v.n_frames}" for v in videos)
+        raise SessionError(
+            f"the videos have different frame counts: {listing}. Synchronized cameras should "
+            "record the same number of frames; check the files, or pass --allow-frame-mismatch "
+            "and set per-camera offsets in session.toml"
+        )
+    if fps is None:
+        rates = {round(v.fps, 3) for v in videos if v.fps}
+        if len(rates) > 1:
+            raise SessionError(
+                "the videos have different frame rates ("
+                + ", ".join(f"{v.camera}: {v.fps}" for v in videos)
+                + "); give the session's rate with --fps"
+            )
+        fps = rates.pop() if rates else None
+    skeleton = Skeleton.from_lists(keypoints, edges)
+    board = load_board(board_path) if board_path is not None else None
+    specs = tuple(CameraSpec(v.camera, _stored_video_path(root, v.path), 0) for v in videos)
+    session = Session(root, root.name, specs, skeleton, tuple(individuals), fps, board)
+    save_session(session)
+    return session
+
+
+def _netcdf_status(path: Path, kind: str) -> FileStatus:
+    if not path.exists():
+        return FileStatus(path, False)
+    from pose3d.io.netcdf import load_labels, load_poses
+
+    try:
+        ds = load_labels(path) if kind == "labels" else load_poses(path)
+    except Pose3dError as exc:
+        return FileStatus(path, True, problem=str(exc))
+    from pose3d.io.summary import summarize_labels, summarize_poses
+
+    summary = summarize_labels(ds) if kind == "labels" else summarize_poses(ds)
+    return FileStatus(path, True, summary)
+
+
+def _calibration_status(session: Session) -> FileStatus:
+    path = session.calibration_path
+    if not path.exists():
+        return FileStatus(path, False)
+    from pose3d.io.calibration_toml import load_calibration
+
+    try:
+        group = load_calibration(path)
+    except Pose3dError as exc:
+        return FileStatus(path, True, problem=str(exc))
+    summary = f"{len(group)} cameras, unit {group.unit or 'unknown'}"
+    missing = [n for n in session.camera_names if n not in group.names]
+    if missing:
+        return FileStatus(
+            path,
+            True,
+            summary,
+            problem=f"{path}: camera(s) {', '.join(missing)} of the session are not in the "
+            f"calibration (it has {', '.join(group.names)}); recalibrate or rename the cameras",
+        )
+    return FileStatus(path, True, summary)
+
+
+def session_info(root: str | os.PathLike[str]) -> SessionInfo:
+    """Everything ``pose3d info`` prints: videos, calibration, labels, poses and problems."""
+    session = load_session(root)
+    videos = tuple(
+        probe_video(c.name, session.video_path(c.name), c.offset) for c in session.cameras
+    )
+    return SessionInfo(
+        session,
+        videos,
+        _calibration_status(session),
+        _netcdf_status(session.labels_path, "labels"),
+        _netcdf_status(session.poses_path, "poses"),
+    )
