@@ -9,8 +9,12 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(wildcard /opt/wheels/*.whl),--find-links /opt/wheels,)
 PIP := $(PY) -m pip install --disable-pip-version-check -q $(FIND_LINKS) -c constraints.txt
 DEMO_DIR ?= demo_session
+# movement (>= 0.17) needs Python >= 3.12: a separate venv checks that our files open in it.
+PYTHON312 ?= $(shell command -v python3.12)
+MOVEMENT_VENV := .venv-movement
+MOVEMENT_STAMP := $(MOVEMENT_VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install clean
+.PHONY: demo test lint typecheck pytest install clean movement-venv
 
 install: $(STAMP)
 
@@ -33,10 +37,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) movement-venv
 	$(PY) -m pytest
+
+# Without python3.12 the movement test skips and says why.
+movement-venv:
+ifneq ($(PYTHON312),)
+	$(MAKE) $(MOVEMENT_STAMP)
+endif
+
+$(MOVEMENT_STAMP):
+	test -x $(MOVEMENT_VENV)/bin/python || $(PYTHON312) -m venv $(MOVEMENT_VENV)
+	$(MOVEMENT_VENV)/bin/python -m pip install --disable-pip-version-check -q "movement>=0.17"
+	touch $(MOVEMENT_STAMP)
 
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MOVEMENT_VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

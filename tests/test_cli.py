@@ -1,0 +1,176 @@
+"""The pose3d command: init / info on real video files, clear errors, a light start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose3d.cli import EXIT_USER_ERROR, main
+from pose3d.io.calibration_toml import save_calibration
+from pose3d.io.netcdf import save_labels
+from pose3d.io.session_toml import load_session
+from pose3d.io.video import write_video
+from pose3d.labels import new_labels, set_point
+
+HEAVY = ("torch", "pyvista", "textual", "xarray", "cv2", "av", "scipy")
+
+
+def _videos(folder: Path, frames: dict[str, int]) -> dict[str, Path]:
+    paths = {}
+    for name, n in frames.items():
+        path = folder / f"{name}.mp4"
+        write_video(path, (np.full((32, 48, 3), 5 * i, np.uint8) for i in range(n)), fps=25)
+        paths[name] = path
+    return paths
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from pose3d.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "loaded:"
+
+
+def test_init_then_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    videos = _videos(tmp_path, {"top": 12, "side": 12})
+    root = tmp_path / "session"
+
+    code = main(
+        [
+            "init",
+            str(root),
+            "--camera",
+            f"top={videos['top']}",
+            "--camera",
+            f"side={videos['side']}",
+            "--keypoints",
+            "nose,neck,tail",
+            "--edges",
+            "nose-neck,neck-tail",
+            "--individuals",
+            "m1,m2",
+        ]
+    )
+
+    assert code == 0
+    session = load_session(root)
+    assert session.camera_names == ("top", "side")
+    assert session.fps == pytest.approx(25.0)
+    assert session.skeleton.edges == (("nose", "neck"), ("neck", "tail"))
+    assert session.individuals == ("m1", "m2")
+    capsys.readouterr()
+
+    assert main(["info", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "top" in out and "side" in out and "12" in out and "absent" in out
+
+
+def test_info_reports_labels_and_calibration_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pose3d.cameras import Camera, CameraGroup
+
+    videos = _videos(tmp_path, {"a": 6, "b": 6})
+    root = tmp_path / "s"
+    main(
+        [
+            "init",
+            str(root),
+            "--camera",
+            f"a={videos['a']}",
+            "--camera",
+            f"b={videos['b']}",
+            "--keypoints",
+            "nose",
+        ]
+    )
+    labels = set_point(
+        new_labels(6, ["a", "b"], ["nose"], ["individual_0"]),
+        1,
+        "a",
+        "nose",
+        "individual_0",
+        (3.0, 4.0),
+    )
+    save_labels(root / "labels.nc", labels)
+    (root / "calibration").mkdir()
+    cam = Camera("a", (48, 32), np.array([[50.0, 0, 24], [0, 50, 16], [0, 0, 1]]))
+    save_calibration(root / "calibration" / "calibration.toml", CameraGroup((cam,)))
+    capsys.readouterr()
+
+    assert main(["info", str(root)]) == 0
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 manual" in out
+    assert "camera(s) b of the session are not in the calibration" in out
+
+
+def test_mismatched_frame_counts_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    videos = _videos(tmp_path, {"a": 10, "b": 8})
+    args = [
+        "init",
+        str(tmp_path / "s"),
+        "--camera",
+        f"a={videos['a']}",
+        "--camera",
+        f"b={videos['b']}",
+        "--keypoints",
+        "nose",
+    ]
+
+    assert main(args) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert (
+        "different frame counts" in err and "a.mp4): 10" in err and "--allow-frame-mismatch" in err
+    )
+    assert not (tmp_path / "s" / "session.toml").exists()
+    assert main([*args, "--allow-frame-mismatch"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("make_input", "expected"),
+    [
+        (lambda p: ["--camera", f"a={p / 'missing.mp4'}", "--keypoints", "x"], "missing.mp4"),
+        (lambda p: ["--camera", f"a={p / 'junk.mp4'}", "--keypoints", "x"], "junk.mp4"),
+        (lambda p: ["--camera", f"a={p / 'a.mp4'}", "--keypoints", "x,x"], "repeated: x"),
+        (
+            lambda p: ["--camera", f"a={p / 'a.mp4'}", "--keypoints", "x", "--edges", "x-y"],
+            "unknown keypoint(s) y",
+        ),
+    ],
+)
+def test_bad_input_gives_one_message_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make_input,
+    expected: str,  # type: ignore[no-untyped-def]
+) -> None:
+    _videos(tmp_path, {"a": 4})
+    (tmp_path / "junk.mp4").write_text("not a video")
+
+    code = main(["init", str(tmp_path / "s"), *make_input(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_USER_ERROR
+    assert expected in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pose3d", "--debug", "info", str(tmp_path / "nothere")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "does not exist" in result.stderr
