@@ -37,23 +37,28 @@ def rodrigues_to_matrix(rvec: ArrayLike) -> FloatArray:
 def matrix_to_rodrigues(matrix: ArrayLike) -> FloatArray:
     """Rodrigues vector [3] of a rotation matrix [3, 3] (robust near 0 and 180 degrees)."""
     rot = np.asarray(matrix, dtype=np.float64).reshape(3, 3)
-    cos = np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0)
-    theta = float(np.arccos(cos))
-    if theta < 1e-12:
+    # sin(theta) * axis from the antisymmetric part, cos(theta) from the trace: atan2 keeps the
+    # angle accurate near 0 and 180 degrees, where arccos of the trace loses half the digits
+    sin_axis = np.array([rot[2, 1] - rot[1, 2], rot[0, 2] - rot[2, 0], rot[1, 0] - rot[0, 1]]) / 2
+    sin = float(np.linalg.norm(sin_axis))
+    cos = float(np.clip((np.trace(rot) - 1.0) / 2.0, -1.0, 1.0))
+    theta = float(np.arctan2(sin, cos))
+    if sin == 0.0 and cos > 0.0:
         return np.zeros(3)
-    if np.pi - theta < 1e-6:
-        # axis from the symmetric part: R = 2 k kᵀ - I at 180 degrees
-        axis_outer = (rot + np.eye(3)) / 2.0
-        axis = np.sqrt(np.clip(np.diag(axis_outer), 0.0, None))
-        i = int(np.argmax(axis))
-        axis = axis_outer[i] / axis[i]
-        return axis / np.linalg.norm(axis) * theta
-    axis = np.array([rot[2, 1] - rot[1, 2], rot[0, 2] - rot[2, 0], rot[1, 0] - rot[0, 1]])
-    return axis / (2.0 * np.sin(theta)) * theta
+    if cos > 0.0:
+        return sin_axis * (theta / sin)
+    # beyond 90 degrees the axis comes from the symmetric part, (1 - cos) k kᵀ, and its sign
+    # from the antisymmetric part (at exactly 180 degrees both signs are the same rotation)
+    outer = (rot + rot.T) / 2.0 - cos * np.eye(3)
+    i = int(np.argmax(np.diag(outer)))
+    axis = outer[:, i] / np.linalg.norm(outer[:, i])
+    if axis @ sin_axis < 0:
+        axis = -axis
+    return axis * theta
 
 
 def _as_vector(value: ArrayLike, n: int, what: str, name: str) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64).reshape(-1)
+    arr = np.array(value, dtype=np.float64).reshape(-1)  # a copy: the caller's array may change
     if arr.size != n:
         raise CalibrationError(f"camera {name!r}: {what} must have {n} numbers, got {arr.size}")
     if not np.all(np.isfinite(arr)):
@@ -206,7 +211,9 @@ class Camera:
         return d_world / np.linalg.norm(d_world, axis=-1, keepdims=True)
 
     def with_extrinsics(self, rvec: ArrayLike, tvec: ArrayLike) -> Camera:
-        return Camera(self.name, self.size, self.matrix, self.dist, np.asarray(rvec), np.asarray(tvec))
+        return Camera(
+            self.name, self.size, self.matrix, self.dist, np.asarray(rvec), np.asarray(tvec)
+        )
 
     def __repr__(self) -> str:
         fx, fy = self.matrix[0, 0], self.matrix[1, 1]

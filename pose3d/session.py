@@ -3,7 +3,8 @@
 A session is a folder (see docs/session.md)::
 
     SESSION/
-      session.toml         name, fps, cameras [{name, video, offset}], keypoints, edges, individuals, board
+      session.toml    name, fps, cameras [{name, video, offset}], keypoints, edges,
+                      individuals, board
       calibration/         board media, detections.nc, calibration.toml, report.json
       labels.nc            2D labels and tracks of every view
       poses3d.nc           3D result
@@ -67,7 +68,8 @@ class Session:
             raise SessionError(f"session {self.root}: camera names must be unique, got {names}")
         if not self.individuals or len(set(self.individuals)) != len(self.individuals):
             raise SessionError(
-                f"session {self.root}: individuals must be unique names, got {list(self.individuals)}"
+                f"session {self.root}: individuals must be unique names, "
+                f"got {list(self.individuals)}"
             )
         if self.fps is not None and not self.fps > 0:
             raise SessionError(f"session {self.root}: fps must be positive, got {self.fps}")

@@ -43,9 +43,7 @@ class Skeleton:
                 raise Pose3dError(f"edge {a}-{b} joins a keypoint to itself")
 
     @classmethod
-    def from_lists(
-        cls, keypoints: Sequence[str], edges: Iterable[Sequence[str]] = ()
-    ) -> Skeleton:
+    def from_lists(cls, keypoints: Sequence[str], edges: Iterable[Sequence[str]] = ()) -> Skeleton:
         """Build from plain lists, e.g. as read from TOML (edges as 2-item lists)."""
         pairs = []
         for edge in edges:

@@ -58,8 +58,11 @@ def _board_from_dict(table: dict[str, Any], where: str) -> Board:
     marker = float(require(table, "marker_length", (int, float), where))
     dictionary = table.get("dictionary")
     if dictionary is None:
-        bits = int(table.get("marker_bits", 4))
-        size = int(table.get("dict_size", 50))
+        bits = table.get("marker_bits", 4)
+        size = table.get("dict_size", 50)
+        for key, value in (("marker_bits", bits), ("dict_size", size)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise Pose3dError(f"{where}: {key} must be a whole number, got {value!r}")
         dictionary = f"DICT_{bits}X{bits}_{size}"
         if dictionary not in ARUCO_DICTIONARIES:
             raise Pose3dError(

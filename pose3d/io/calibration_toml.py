@@ -52,6 +52,11 @@ def camera_from_dict(table: dict[str, Any], where: str) -> Camera:
         )
     except (TypeError, ValueError) as exc:
         raise CalibrationError(f"{where}: not a number where one was expected ({exc})") from None
+    except CalibrationError as exc:  # from Camera, which knows the camera but not the file
+        message = str(exc)
+        raise CalibrationError(
+            message if message.startswith(where) else f"{where}: {message}"
+        ) from None
 
 
 def calibration_from_dict(data: dict[str, Any], where: str) -> CameraGroup:

@@ -31,16 +31,21 @@ def _check_common(ds: xr.Dataset, kind: str, dims: dict[str, tuple[str, ...]], w
     version = ds.attrs.get(s.ATTR_SCHEMA_VERSION)
     if version is None:
         raise _fail(where, f"no {s.ATTR_SCHEMA_VERSION} attribute; not a file written by pose3d")
-    if int(version) != s.SCHEMA_VERSION:
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise _fail(
+            where, f"{s.ATTR_SCHEMA_VERSION} must be a whole number, got {version!r}"
+        ) from None
+    if version != s.SCHEMA_VERSION:
         advice = (
             "upgrade pose3d to read it"
-            if int(version) > s.SCHEMA_VERSION
+            if version > s.SCHEMA_VERSION
             else "convert it with the pose3d release that wrote it"
         )
         raise _fail(
             where,
-            f"schema version {int(version)}, this pose3d reads version "
-            f"{s.SCHEMA_VERSION}; {advice}",
+            f"schema version {version}, this pose3d reads version {s.SCHEMA_VERSION}; {advice}",
         )
     for name, expected in dims.items():
         if name not in ds.data_vars:
@@ -75,7 +80,7 @@ def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
     """Raise SchemaError unless ``ds`` follows the labels.nc contract (see pose3d.schema)."""
     _check_common(ds, s.KIND_LABELS, s.LABEL_DIMS, where)
     if list(ds[s.SPACE].values) != list(s.SPACE_2D):
-        raise _fail(where, f"space must be {list(s.SPACE_2D)}, got {list(ds[s.SPACE].values)}")
+        raise _fail(where, f"space must be {list(s.SPACE_2D)}, got {ds[s.SPACE].values.tolist()}")
     source = ds[s.SOURCE]
     if not np.issubdtype(source.dtype, np.integer):
         raise _fail(where, f"source must be an integer PointSource code, got {source.dtype}")
@@ -91,7 +96,7 @@ def validate_poses(ds: xr.Dataset, where: str = "poses") -> None:
     """Raise SchemaError unless ``ds`` follows the poses3d.nc contract (see pose3d.schema)."""
     _check_common(ds, s.KIND_POSES3D, s.POSES3D_DIMS, where)
     if list(ds[s.SPACE].values) != list(s.SPACE_3D):
-        raise _fail(where, f"space must be {list(s.SPACE_3D)}, got {list(ds[s.SPACE].values)}")
+        raise _fail(where, f"space must be {list(s.SPACE_3D)}, got {ds[s.SPACE].values.tolist()}")
     if ds.attrs.get(s.ATTR_DS_TYPE) != s.DS_TYPE_POSES:
         raise _fail(where, f"attribute ds_type must be {s.DS_TYPE_POSES!r}")
     if not np.issubdtype(ds[s.N_VIEWS].dtype, np.integer):

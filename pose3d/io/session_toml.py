@@ -54,22 +54,26 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
         if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int | float)):
             raise SessionError(f"{where}: fps must be a number, got {fps!r}")
         board = board_from_dict(data["board"], f"{where} [board]") if "board" in data else None
+        individuals = data.get("individuals", ["individual_0"])
+        if not isinstance(individuals, list) or not all(isinstance(i, str) for i in individuals):
+            # a bare string would otherwise become one individual per letter
+            raise SessionError(f"{where}: individuals must be a list of names, got {individuals!r}")
         extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
         return Session(
             root=root,
             name=str(data.get("name", root.name)),
             cameras=tuple(cameras),
             skeleton=skeleton,
-            individuals=tuple(data.get("individuals", ["individual_0"])),
+            individuals=tuple(individuals),
             fps=None if fps is None else float(fps),
             board=board,
             extra=extra,
         )
-    except SessionError:
-        raise
-    except Pose3dError as exc:
+    except Pose3dError as exc:  # SessionError too: Session names the folder, not session.toml
         message = str(exc)
-        raise SessionError(message if message.startswith(where) else f"{where}: {message}") from None
+        raise SessionError(
+            message if message.startswith(where) else f"{where}: {message}"
+        ) from None
 
 
 def session_to_dict(session: Session) -> dict[str, Any]:
@@ -101,7 +105,11 @@ def load_session(root: str | os.PathLike[str]) -> Session:
             f"{path} is not a pose3d session: {SESSION_FILE} is missing; create one with "
             "`pose3d init` or `pose3d sample-data`"
         )
-    return session_from_dict(path, read_toml(toml_path, "session file"), str(toml_path))
+    try:
+        data = read_toml(toml_path, "session file")
+    except Pose3dError as exc:  # missing or malformed: one SessionError, as for every other case
+        raise SessionError(str(exc)) from None
+    return session_from_dict(path, data, str(toml_path))
 
 
 def save_session(session: Session) -> None:
@@ -109,5 +117,7 @@ def save_session(session: Session) -> None:
     try:
         session.root.mkdir(parents=True, exist_ok=True)
     except PermissionError:
-        raise SessionError(f"cannot create session folder {session.root}: permission denied") from None
+        raise SessionError(
+            f"cannot create session folder {session.root}: permission denied"
+        ) from None
     write_toml(session.session_file, session_to_dict(session), header="pose3d session")

@@ -44,6 +44,8 @@ def require(table: dict[str, Any], key: str, kinds: type | tuple[type, ...], whe
     if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
         raise Pose3dError(f"{where}: {key} must not be true/false, got {value!r}")
     if not isinstance(value, kinds):
-        names = kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+        names = (
+            kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+        )
         raise Pose3dError(f"{where}: {key} must be {names}, got {value!r}")
     return value

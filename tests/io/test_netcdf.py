@@ -1,0 +1,385 @@
+"""labels.nc and poses3d.nc: exact round trips, validation on write AND read, label edit rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pose3d import schema as s
+from pose3d.errors import Pose3dError, SchemaError
+from pose3d.io.netcdf import load_labels, load_poses, save_labels, save_poses
+from pose3d.labels import merge_points, new_labels, set_point
+from pose3d.poses import poses_dataset
+
+VIEWS = ["back", "mid", "side"]
+KEYPOINTS = ["nose", "ear", "tail"]
+INDIVIDUALS = ["mouse_a", "mouse_b"]
+P = s.PointSource
+
+
+def filled_labels() -> xr.Dataset:
+    """5 frames, 3 views, 3 keypoints, 2 individuals with every kind of point and flag."""
+    ds = new_labels(5, VIEWS, KEYPOINTS, INDIVIDUALS)
+    ds = set_point(ds, 0, "back", "nose", "mouse_a", (10.25, 20.5))
+    ds = set_point(ds, 0, "mid", "tail", "mouse_b", (0.0, 1023.0), P.TRACKED, 0.75)
+    ds = set_point(ds, 3, "side", "ear", "mouse_b", (1279.0, 0.125), P.IMPORTED, 0.5)
+    ds = set_point(ds, 4, "side", "nose", "mouse_a", (640.5, 512.0), P.REPROJECTED, 0.0)
+    ds[s.REVIEW].loc[{s.TIME: 2, s.VIEW: "mid", s.KEYPOINT: "ear", s.INDIVIDUAL: "mouse_b"}] = True
+    return ds
+
+
+def filled_poses(fps: float | None = 30.0) -> xr.Dataset:
+    rng = np.random.default_rng(0)
+    position = rng.normal(0, 100, (6, 3, 3, 2))
+    position[2, :, 1, 0] = np.nan
+    n_views = rng.integers(0, 4, (6, 3, 2))
+    error = rng.uniform(0, 3, (6, 3, 2))
+    return poses_dataset(
+        position, KEYPOINTS, INDIVIDUALS, fps=fps, reprojection_error=error, n_views=n_views
+    )
+
+
+# --- round trips -------------------------------------------------------------------------------
+
+
+def test_labels_round_trip_exactly(tmp_path):
+    ds = filled_labels()
+    path = tmp_path / "labels.nc"
+    save_labels(path, ds)
+    loaded = load_labels(path)
+    xr.testing.assert_identical(loaded, ds)
+    assert loaded[s.SOURCE].dtype == np.int8
+    assert loaded[s.REVIEW].dtype == bool
+    assert sorted(np.unique(loaded[s.SOURCE].values).tolist()) == [int(p) for p in P]
+    assert int(loaded[s.REVIEW].sum()) == 1
+    assert int(np.isfinite(loaded[s.POSITION]).all(s.SPACE).sum()) == 4
+
+
+@pytest.mark.parametrize("fps", [30.0, None])
+def test_poses_round_trip_exactly(tmp_path, fps):
+    ds = filled_poses(fps)
+    path = tmp_path / "poses3d.nc"
+    save_poses(path, ds)
+    loaded = load_poses(path)
+    xr.testing.assert_identical(loaded, ds)
+    assert np.isnan(loaded[s.POSITION].values[2, :, 1, 0]).all()
+    assert loaded.attrs[s.ATTR_TIME_UNIT] == ("seconds" if fps else "frames")
+
+
+def test_plain_xarray_opens_our_files(tmp_path):
+    save_labels(tmp_path / "labels.nc", filled_labels())
+    save_poses(tmp_path / "poses3d.nc", filled_poses())
+    with xr.open_dataset(tmp_path / "labels.nc") as labels:
+        assert dict(labels.sizes) == {
+            "time": 5,
+            "view": 3,
+            "space": 2,
+            "keypoint": 3,
+            "individual": 2,
+        }
+        assert labels[s.POSITION].dims == ("time", "view", "space", "keypoint", "individual")
+        assert labels[s.REVIEW].dims == ("time", "view", "keypoint", "individual")
+        assert labels["view"].values.tolist() == VIEWS
+        assert labels[s.REVIEW].dtype == bool
+        assert labels[s.POSITION].sel(
+            time=0, view="back", keypoint="nose", individual="mouse_a"
+        ).values.tolist() == [10.25, 20.5]
+    with xr.open_dataset(tmp_path / "poses3d.nc") as poses:
+        assert poses[s.POSITION].dims == ("time", "space", "keypoint", "individual")
+        assert poses["space"].values.tolist() == ["x", "y", "z"]
+        assert poses.attrs["ds_type"] == "poses"
+        assert poses.attrs["source_software"] == "pose3d"
+        assert poses.attrs["fps"] == 30.0
+        assert poses[s.POSITION].attrs["space_unit"] == "mm"
+        np.testing.assert_allclose(poses["time"].values, np.arange(6) / 30.0)
+
+
+# --- validation on write and on read -----------------------------------------------------------
+
+
+def _set(ds: xr.Dataset, var: str, value: object) -> xr.Dataset:
+    ds = ds.copy(deep=True)
+    ds[var].values[(0,) * ds[var].ndim] = value
+    return ds
+
+
+def _attr(**attrs: object) -> Callable[[xr.Dataset], xr.Dataset]:
+    def change(ds: xr.Dataset) -> xr.Dataset:
+        return ds.assign_attrs(attrs)
+
+    return change
+
+
+def _drop_attr(name: str) -> Callable[[xr.Dataset], xr.Dataset]:
+    def change(ds: xr.Dataset) -> xr.Dataset:
+        ds = ds.copy()
+        ds.attrs = {k: v for k, v in ds.attrs.items() if k != name}
+        return ds
+
+    return change
+
+
+BAD_LABELS = {
+    "dims-order": (
+        lambda ds: ds.assign(
+            position=ds[s.POSITION].transpose("time", "view", "keypoint", "space", "individual")
+        ),
+        r"variable 'position' has dims \('time', 'view', 'keypoint', 'space', 'individual'\), "
+        r"expected \('time', 'view', 'space', 'keypoint', 'individual'\)",
+    ),
+    "missing-variable": (
+        lambda ds: ds.drop_vars(s.REVIEW),
+        r"variable 'review' is missing",
+    ),
+    "version-2": (_attr(pose3d_schema_version=2), r"schema version 2, .*upgrade pose3d"),
+    "version-0": (_attr(pose3d_schema_version=0), r"schema version 0, .*convert it with"),
+    "no-version": (_drop_attr(s.ATTR_SCHEMA_VERSION), r"no pose3d_schema_version attribute"),
+    "text-version": (
+        _attr(pose3d_schema_version="one"),
+        r"pose3d_schema_version must be a whole number, got 'one'",
+    ),
+    "inf-position": (
+        lambda ds: _set(ds, s.POSITION, np.inf),
+        r"position contains inf; use NaN for missing points",
+    ),
+    "confidence-above-1": (
+        lambda ds: _set(ds, s.CONFIDENCE, 1.5),
+        r"confidence must lie in \[0, 1\]",
+    ),
+    "confidence-below-0": (
+        lambda ds: _set(ds, s.CONFIDENCE, -0.1),
+        r"confidence must lie in \[0, 1\]",
+    ),
+    "unknown-source": (
+        lambda ds: _set(ds, s.SOURCE, 7),
+        r"source holds unknown codes \[7\]; valid: \[0, 1, 2, 3, 4\]",
+    ),
+    "float-source": (
+        lambda ds: ds.assign(source=ds[s.SOURCE].astype(float)),
+        r"source must be an integer PointSource code, got float64",
+    ),
+    "int-review": (
+        lambda ds: ds.assign(review=ds[s.REVIEW].astype(np.int8)),
+        r"review must be boolean, got int8",
+    ),
+    "space-coords": (
+        lambda ds: ds.assign_coords(space=["u", "v"]),
+        r"space must be \['x', 'y'\], got \['u', 'v'\]",
+    ),
+    "repeated-keypoint": (
+        lambda ds: ds.assign_coords(keypoint=["nose", "ear", "nose"]),
+        r"coordinate 'keypoint' has repeated values",
+    ),
+    "time-not-increasing": (
+        lambda ds: ds.assign_coords(time=[0, 1, 3, 2, 4]),
+        r"time coordinate must increase strictly",
+    ),
+    "int-position": (
+        lambda ds: ds.assign(position=ds[s.POSITION].fillna(0).astype(np.int32)),
+        r"position must be float, got int32",
+    ),
+    "poses-kind": (_attr(pose3d_kind="poses3d"), r"this is a poses3d file, expected labels"),
+}
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_LABELS.values(), ids=BAD_LABELS.keys())
+def test_bad_labels_are_refused_on_read(tmp_path, change, message):
+    path = tmp_path / "labels.nc"
+    change(filled_labels()).to_netcdf(path, engine="h5netcdf")  # behind pose3d's back
+    with pytest.raises(SchemaError, match=message) as info:
+        load_labels(path)
+    assert str(info.value).startswith(f"labels file {path}: ")
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_LABELS.values(), ids=BAD_LABELS.keys())
+def test_bad_labels_are_refused_on_write_and_the_old_file_stays(tmp_path, change, message):
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    before = path.read_bytes()
+    with pytest.raises(SchemaError, match=message) as info:
+        save_labels(path, change(filled_labels()))
+    assert str(info.value).startswith(f"labels for {path}: ")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.nc"]  # no temporary files
+
+
+BAD_POSES = {
+    "labels-kind": (_attr(pose3d_kind="labels"), r"this is a labels file, expected poses3d"),
+    "ds-type": (_attr(ds_type="bboxes"), r"attribute ds_type must be 'poses'"),
+    "float-n-views": (
+        lambda ds: ds.assign(n_views=ds[s.N_VIEWS].astype(float)),
+        r"n_views must be integer, got float64",
+    ),
+    "missing-reprojection-error": (
+        lambda ds: ds.drop_vars(s.REPROJECTION_ERROR),
+        r"variable 'reprojection_error' is missing",
+    ),
+    "space-2d": (
+        lambda ds: ds.isel(space=[0, 1]),
+        r"space must be \['x', 'y', 'z'\], got \['x', 'y'\]",
+    ),
+    "inf-position": (lambda ds: _set(ds, s.POSITION, -np.inf), r"position contains inf"),
+    "confidence-above-1": (lambda ds: _set(ds, s.CONFIDENCE, 2.0), r"confidence must lie"),
+    "version-2": (_attr(pose3d_schema_version=2), r"schema version 2"),
+}
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_POSES.values(), ids=BAD_POSES.keys())
+def test_bad_poses_are_refused_on_read_and_write(tmp_path, change, message):
+    bad = change(filled_poses())
+    path = tmp_path / "poses3d.nc"
+    bad.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(SchemaError, match=message) as info:
+        load_poses(path)
+    assert str(info.value).startswith(f"poses file {path}: ")
+    save_poses(path, filled_poses())
+    before = path.read_bytes()
+    with pytest.raises(SchemaError, match=message):
+        save_poses(path, bad)
+    assert path.read_bytes() == before
+
+
+def test_a_poses_file_is_not_labels(tmp_path):
+    path = tmp_path / "poses3d.nc"
+    save_poses(path, filled_poses())
+    with pytest.raises(SchemaError, match=rf"labels file {path}: this is a poses3d file"):
+        load_labels(path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: b"\x89HDF\r\n\x1a\n" + b"\x00" * 64,
+        lambda data: b"this is not netCDF at all\n" * 40,
+        lambda data: b"",
+    ],
+    ids=["cut-in-half", "bare-signature", "garbage", "empty"],
+)
+def test_damaged_files_are_named(tmp_path, damage):
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(
+        SchemaError,
+        match=rf"labels file {path} cannot be read as netCDF .*"
+        r"the file is damaged or not a pose3d file",
+    ):
+        load_labels(path)
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(SchemaError, match=rf"labels file {tmp_path / 'labels.nc'} does not exist"):
+        load_labels(tmp_path / "labels.nc")
+    with pytest.raises(SchemaError, match=rf"poses file {tmp_path / 'p.nc'} does not exist"):
+        load_poses(tmp_path / "p.nc")
+
+
+# --- label edits -------------------------------------------------------------------------------
+
+WHERE = {s.TIME: 0, s.VIEW: "back", s.KEYPOINT: "nose", s.INDIVIDUAL: "mouse_a"}
+
+
+def test_set_point_places_and_deletes_without_touching_the_input():
+    ds = filled_labels()
+    pristine = ds.copy(deep=True)
+    moved = set_point(ds, 1, "mid", "ear", "mouse_b", (5.0, 6.0), P.MANUAL)
+    xr.testing.assert_identical(ds, pristine)
+    at = {s.TIME: 1, s.VIEW: "mid", s.KEYPOINT: "ear", s.INDIVIDUAL: "mouse_b"}
+    assert moved[s.POSITION].loc[at].values.tolist() == [5.0, 6.0]
+    assert moved[s.SOURCE].loc[at] == P.MANUAL
+    assert moved[s.CONFIDENCE].loc[at] == 1.0
+    # nothing else changed
+    xr.testing.assert_identical(moved.drop_sel({s.TIME: 1}), ds.drop_sel({s.TIME: 1}))
+
+    flagged = ds.copy(deep=True)
+    flagged[s.REVIEW].loc[WHERE] = True
+    deleted = set_point(flagged, 0, "back", "nose", "mouse_a", None)
+    assert np.isnan(deleted[s.POSITION].loc[WHERE]).all()
+    assert np.isnan(deleted[s.CONFIDENCE].loc[WHERE])
+    assert deleted[s.SOURCE].loc[WHERE] == P.NONE
+    assert not deleted[s.REVIEW].loc[WHERE]
+    assert flagged[s.SOURCE].loc[WHERE] == P.MANUAL  # input untouched
+
+
+@pytest.mark.parametrize("xy", [(np.nan, 1.0), (1.0, np.inf)])
+def test_set_point_refuses_non_finite(xy):
+    with pytest.raises(Pose3dError, match="a point must be two finite numbers"):
+        set_point(filled_labels(), 0, "back", "nose", "mouse_a", xy)
+
+
+def _tool_output(ds: xr.Dataset, value: float) -> tuple[xr.DataArray, xr.DataArray]:
+    position = xr.full_like(ds[s.POSITION], value)
+    confidence = xr.full_like(ds[s.CONFIDENCE], 0.25)
+    return position, confidence
+
+
+def test_merge_never_overwrites_manual_points():
+    ds = filled_labels()
+    pristine = ds.copy(deep=True)
+    position, confidence = _tool_output(ds, 7.0)
+    merged = merge_points(ds, position, confidence, P.TRACKED)
+    xr.testing.assert_identical(ds, pristine)
+    manual = ds[s.SOURCE] == P.MANUAL
+    assert int(manual.sum()) == 1
+    kept = merged.where(manual)
+    xr.testing.assert_identical(kept[s.POSITION], ds[s.POSITION].where(manual))
+    assert kept[s.POSITION].sel(WHERE).values.tolist() == [10.25, 20.5]
+    assert kept[s.SOURCE].sel(WHERE) == P.MANUAL
+    assert kept[s.CONFIDENCE].sel(WHERE) == 1.0
+    # every other point (none, tracked, imported, reprojected) now holds the tool's point
+    assert ((merged[s.POSITION] == 7.0) != manual).all()
+    assert ((merged[s.SOURCE] == P.TRACKED) != manual).all()
+    assert ((merged[s.CONFIDENCE] == 0.25) != manual).all()
+    xr.testing.assert_identical(merged[s.REVIEW], ds[s.REVIEW])
+
+
+def test_merge_with_nan_positions_leaves_labels_as_they_were():
+    ds = filled_labels()
+    position, confidence = _tool_output(ds, np.nan)
+    position[{s.TIME: 3}] = 9.0  # only frame 3 has tool output
+    position.loc[{s.TIME: 3, s.VIEW: "side", s.SPACE: "y"}] = np.nan  # half a point = no point
+    merged = merge_points(ds, position, confidence, P.IMPORTED)
+    untouched = ds.drop_sel({s.TIME: 3})
+    xr.testing.assert_identical(merged.drop_sel({s.TIME: 3}), untouched)
+    frame = merged.sel({s.TIME: 3})
+    # the side view kept its own points (an imported ear of mouse_b, NaN elsewhere)
+    xr.testing.assert_identical(frame.sel({s.VIEW: "side"}), ds.sel({s.TIME: 3, s.VIEW: "side"}))
+    others = frame.sel({s.VIEW: ["back", "mid"]})
+    assert (others[s.POSITION] == 9.0).all()
+    assert (others[s.SOURCE] == P.IMPORTED).all()
+
+
+def test_merge_of_a_sub_selection_in_another_order():
+    ds = filled_labels()
+    position, confidence = _tool_output(ds, 3.0)
+    pick = {s.TIME: [4, 0], s.VIEW: ["mid", "back"], s.INDIVIDUAL: ["mouse_b", "mouse_a"]}
+    sub_position = position.sel(pick).transpose(s.KEYPOINT, s.INDIVIDUAL, s.SPACE, s.VIEW, s.TIME)
+    merged = merge_points(ds, sub_position, confidence.sel(pick), P.TRACKED)
+    region = (ds[s.TIME].isin([0, 4])) & (ds[s.VIEW].isin(["mid", "back"]))
+    written = region & (ds[s.SOURCE] != P.MANUAL)
+    assert int(written.sum()) == 2 * 2 * 3 * 2 - 1
+    assert ((merged[s.SOURCE] == P.TRACKED) | ~written).all()
+    assert ((merged[s.POSITION] == 3.0) | ~written).all()
+    xr.testing.assert_identical(merged[s.SOURCE].where(~written), ds[s.SOURCE].where(~written))
+    xr.testing.assert_identical(merged[s.POSITION].where(~written), ds[s.POSITION].where(~written))
+
+
+def test_merge_refuses_manual_as_a_tool_source():
+    ds = filled_labels()
+    position, confidence = _tool_output(ds, 1.0)
+    with pytest.raises(ValueError, match="place manual points with set_point"):
+        merge_points(ds, position, confidence, P.MANUAL)
+
+
+def test_edits_then_save_round_trip(tmp_path: Path):
+    ds = filled_labels()
+    position, confidence = _tool_output(ds, 2.5)
+    merged = merge_points(ds, position, confidence, P.TRACKED)
+    merged = set_point(merged, 2, "mid", "tail", "mouse_b", None)
+    save_labels(tmp_path / "labels.nc", merged)
+    xr.testing.assert_identical(load_labels(tmp_path / "labels.nc"), merged)
