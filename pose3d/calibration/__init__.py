@@ -1,0 +1,1 @@
+"""Camera rig calibration: board detection, intrinsics, bundle adjustment, report."""
