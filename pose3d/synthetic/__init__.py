@@ -7,7 +7,7 @@ Modules: ``rig`` (cameras around the arena, field of view), ``textures`` (floor,
 ``truth`` (visibility and the truth datasets), ``sample`` (a whole session on disk).
 """
 
-from pose3d.synthetic.board_image import BoardImage, board_image, opencv_charuco
+from pose3d.synthetic.board_image import BoardImage, board_image
 from pose3d.synthetic.board_media import (
     BoardPoses,
     board_texture,
@@ -52,7 +52,6 @@ __all__ = [
     "make_rig",
     "make_scene",
     "make_walkers",
-    "opencv_charuco",
     "placed_boards",
     "prepare_view",
     "render",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pose3d.board import Board, CharucoBoard, Checkerboard
+from pose3d.calibration.opencv_board import opencv_charuco
 from pose3d.errors import Pose3dError
 
 
@@ -69,16 +69,6 @@ def board_image(board: Board, px_per_unit: float = 10.0, margin: float | None = 
     else:
         image = _checkerboard_image(board, square_px, margin_px)
     return BoardImage(board, image, scale, margin_px)
-
-
-def opencv_charuco(board: CharucoBoard) -> cv2.aruco.CharucoBoard:
-    """The OpenCV object of a ChArUco spec (dictionary by name, legacy pattern as given)."""
-    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, board.dictionary))
-    cv_board = cv2.aruco.CharucoBoard(
-        (board.squares_x, board.squares_y), board.square_length, board.marker_length, dictionary
-    )
-    cv_board.setLegacyPattern(board.legacy)
-    return cv_board
 
 
 def _charuco_image(board: CharucoBoard, size: tuple[int, int], margin_px: int) -> NDArray[np.uint8]:

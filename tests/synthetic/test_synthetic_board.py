@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pose3d.board import Board, CharucoBoard, Checkerboard
+from pose3d.calibration.opencv_board import opencv_charuco
 from pose3d.cameras import Camera, CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.synthetic import (
@@ -19,7 +20,6 @@ from pose3d.synthetic import (
     corner_truth,
     default_board,
     make_scene,
-    opencv_charuco,
     placed_boards,
     render,
     sample_board_poses,

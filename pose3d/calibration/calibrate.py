@@ -1,0 +1,117 @@
+"""Calibrate a rig from board detections: intrinsics per camera, initial extrinsics from shared
+views, bundle adjustment of everything, the world frame where the user wants it, a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pose3d.calibration.bundle import Observations, bundle_adjust
+from pose3d.calibration.detect import MIN_CORNERS, BoardDetections
+from pose3d.calibration.extrinsics import initial_extrinsics
+from pose3d.calibration.intrinsics import calibrate_intrinsics
+from pose3d.calibration.report import (
+    CalibrationReport,
+    CameraReport,
+    square_diagnostic,
+    verdict,
+)
+from pose3d.calibration.rotations import compose
+from pose3d.cameras import Camera, CameraGroup
+from pose3d.errors import CalibrationError
+from pose3d.progress import ProgressCallback
+
+STEPS = 4
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    cameras: CameraGroup
+    report: CalibrationReport
+    board_poses: NDArray[np.float64]  # [n_frames, 6] board -> world, NaN for unused frames
+
+
+def _move_origin(
+    cameras: list[Camera], board_poses: NDArray[np.float64], frame: int, frames: NDArray[np.int64]
+) -> tuple[list[Camera], NDArray[np.float64]]:
+    """Make the board of media frame ``frame`` the world frame."""
+    matches = np.flatnonzero(frames == frame)
+    if matches.size == 0 or not np.isfinite(board_poses[matches[0], 0]):
+        usable = frames[np.isfinite(board_poses[:, 0])]
+        raise CalibrationError(
+            f"--origin-frame {frame}: the board was not used in that frame; frames with a usable "
+            f"board: {', '.join(map(str, usable[:20]))}{' ...' if usable.size > 20 else ''}"
+        )
+    r0, t0 = board_poses[matches[0], :3], board_poses[matches[0], 3:]
+    moved = [c.with_extrinsics(*compose(c.rvec, c.tvec, r0, t0)) for c in cameras]
+    from pose3d.calibration.rotations import invert
+
+    ri, ti = invert(r0, t0)
+    poses = board_poses.copy()
+    for f in np.flatnonzero(np.isfinite(board_poses[:, 0])):
+        poses[f, :3], poses[f, 3:] = compose(ri, ti, board_poses[f, :3], board_poses[f, 3:])
+    return moved, poses
+
+
+def calibrate(
+    detections: BoardDetections,
+    reference: str | None = None,
+    origin_frame: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> CalibrationResult:
+    """Calibrate every camera of ``detections``; the world frame is camera ``reference``
+    (default: the first) or, with ``origin_frame``, the board in that media frame."""
+    report = progress or (lambda step, done, total: None)
+    ref = 0 if reference is None else detections.view(reference)
+    report("calibrate", 0, STEPS)
+    intrinsic = [calibrate_intrinsics(detections, v)[0] for v in range(len(detections.views))]
+    report("calibrate", 1, STEPS)
+    placed, board_world = initial_extrinsics(detections, intrinsic, ref)
+    report("calibrate", 2, STEPS)
+    obs = Observations.from_corners(detections.corners, detections.found(MIN_CORNERS))
+    board_points = detections.board.corner_points()
+    result = bundle_adjust(placed, board_world, board_points, obs, ref)
+    report("calibrate", 3, STEPS)
+    cameras, poses = result.cameras, result.board_poses
+    if origin_frame is not None:
+        cameras, poses = _move_origin(cameras, poses, origin_frame, detections.frames)
+    unit = detections.board.unit
+    group = CameraGroup(tuple(cameras), unit)
+
+    inliers = result.observations
+    used = np.full(detections.corners.shape, np.nan)
+    used[inliers.view, inliers.frame, inliers.corner] = inliers.xy
+    camera_reports = []
+    for v, cam in enumerate(cameras):
+        mine = inliers.view == v
+        rms = float(np.sqrt(np.mean(np.sum(result.residuals[mine] ** 2, axis=1))))
+        camera_reports.append(
+            CameraReport(
+                cam.name,
+                rms,
+                int(np.unique(inliers.frame[mine]).size),
+                int(mine.sum()),
+                *(
+                    float(x)
+                    for x in (
+                        cam.matrix[0, 0],
+                        cam.matrix[1, 1],
+                        cam.matrix[0, 2],
+                        cam.matrix[1, 2],
+                    )
+                ),
+                cam.dist.tolist(),
+            )
+        )
+    square = square_diagnostic(group, used, detections.board)
+    report("calibrate", 4, STEPS)
+    calibration_report = CalibrationReport(
+        camera_reports,
+        square,
+        unit,
+        detections.views[ref] if origin_frame is None else f"board in frame {origin_frame}",
+        verdict(camera_reports, square, unit),
+    )
+    return CalibrationResult(group, calibration_report, poses)

@@ -1,0 +1,138 @@
+"""The calibration report: what a lab needs to decide whether to trust a calibration.
+
+Per camera: RMS reprojection error after bundle adjustment, frames and corners used, the
+intrinsics. For the rig: the square-length diagnostic — the detected corners triangulated with
+the calibrated cameras, and the distances between neighbouring corners compared with the true
+square length (median and spread), which catches scale and consistency errors that a low
+reprojection error hides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pose3d.board import Board
+from pose3d.cameras import CameraGroup
+
+# Thresholds of the verdict.
+MAX_RMS_PX = 1.0
+MAX_SQUARE_ERROR = 0.005  # relative error of the median square length
+MAX_SQUARE_STD = 0.05  # spread of square lengths, relative to the square
+
+
+@dataclass(frozen=True)
+class CameraReport:
+    name: str
+    rms_px: float
+    frames_used: int
+    corners_used: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    distortions: list[float]
+
+
+@dataclass(frozen=True)
+class SquareDiagnostic:
+    """Distances between neighbouring triangulated corners, in the board's unit."""
+
+    true_length: float
+    median: float
+    std: float
+    n_pairs: int
+
+    @property
+    def relative_error(self) -> float:
+        return abs(self.median - self.true_length) / self.true_length
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    cameras: list[CameraReport]
+    square: SquareDiagnostic | None
+    unit: str
+    reference: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def trusted(self) -> bool:
+        return not self.warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["trusted"] = self.trusted
+        return data
+
+
+def neighbour_pairs(board: Board) -> NDArray[np.int64]:
+    """Corner id pairs [n, 2] one square apart (along x and along y)."""
+    nx, ny = board.inner_corners
+    ids = np.arange(nx * ny).reshape(ny, nx)
+    along_x = np.stack([ids[:, :-1].ravel(), ids[:, 1:].ravel()], axis=1)
+    along_y = np.stack([ids[:-1, :].ravel(), ids[1:, :].ravel()], axis=1)
+    return np.concatenate([along_x, along_y])
+
+
+def square_diagnostic(
+    cameras: CameraGroup, corners: NDArray[np.float64], board: Board
+) -> SquareDiagnostic | None:
+    """Triangulate corners [n_views, n_frames, n_corners, 2] (NaN = not seen) and measure the
+    distances between neighbours; None when no corner is seen by two cameras."""
+    import xarray as xr
+
+    from pose3d import schema as s
+    from pose3d.triangulation.api import triangulate
+
+    _, n_frames, n_corners, _ = corners.shape
+    position = xr.DataArray(
+        corners.transpose(1, 0, 3, 2)[..., None],  # [frame, view, xy, corner, 1]
+        dims=(s.TIME, s.VIEW, s.SPACE, s.KEYPOINT, s.INDIVIDUAL),
+        coords={
+            s.TIME: np.arange(n_frames),
+            s.VIEW: list(cameras.names),
+            s.SPACE: list(s.SPACE_2D),
+            s.KEYPOINT: [f"corner_{i}" for i in range(n_corners)],
+            s.INDIVIDUAL: ["board"],
+        },
+    )
+    points = triangulate(position, cameras, method="dlt")[s.POSITION].values[..., 0]
+    points = points.transpose(0, 2, 1)  # [frame, corner, xyz]
+    pairs = neighbour_pairs(board)
+    lengths = np.linalg.norm(points[:, pairs[:, 0]] - points[:, pairs[:, 1]], axis=-1).ravel()
+    lengths = lengths[np.isfinite(lengths)]
+    if lengths.size == 0:
+        return None
+    return SquareDiagnostic(
+        board.square_length, float(np.median(lengths)), float(np.std(lengths)), int(lengths.size)
+    )
+
+
+def verdict(cameras: list[CameraReport], square: SquareDiagnostic | None, unit: str) -> list[str]:
+    """The reasons not to trust a calibration (empty: trust it)."""
+    warnings = [
+        f"camera {c.name}: RMS reprojection error {c.rms_px:.2f} px > {MAX_RMS_PX} px; check its "
+        "detections (blur, a mis-sized board spec) or film more board poses"
+        for c in cameras
+        if c.rms_px > MAX_RMS_PX
+    ]
+    if square is None:
+        warnings.append("no board corner was seen by two cameras: the rig scale is unchecked")
+    else:
+        if square.relative_error > MAX_SQUARE_ERROR:
+            warnings.append(
+                f"square length {square.median:.3f} {unit} against a true {square.true_length:g}"
+                f" {unit} ({100 * square.relative_error:.2f} % off): check square_length in the "
+                "board spec and that the board is flat"
+            )
+        if square.std > MAX_SQUARE_STD * square.true_length:
+            warnings.append(
+                f"square lengths spread by {square.std:.3f} {unit} (> "
+                f"{100 * MAX_SQUARE_STD:g} % of a square): cameras disagree; film more poses "
+                "seen by several cameras at once"
+            )
+    return warnings
