@@ -7,10 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_write_text
+from pose3d.io.toml_format import dumps
 
 
 def read_toml(path: str | os.PathLike[str], what: str = "TOML file") -> dict[str, Any]:
@@ -30,7 +29,7 @@ def read_toml(path: str | os.PathLike[str], what: str = "TOML file") -> dict[str
 
 def write_toml(path: str | os.PathLike[str], data: dict[str, Any], header: str = "") -> None:
     """Write ``data`` atomically as TOML, after an optional comment ``header``."""
-    text = tomli_w.dumps(data)
+    text = dumps(data)
     if header:
         text = "".join(f"# {line}\n" for line in header.splitlines()) + "\n" + text
     atomic_write_text(path, text)
