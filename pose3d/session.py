@@ -55,6 +55,8 @@ class Session:
     individuals: tuple[str, ...] = ("individual_0",)
     fps: float | None = None
     board: Board | None = None
+    # camera name -> the board video or image folder of that camera (relative or absolute)
+    calibration_media: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +72,12 @@ class Session:
             raise SessionError(
                 f"session {self.root}: individuals must be unique names, "
                 f"got {list(self.individuals)}"
+            )
+        unknown = sorted(set(self.calibration_media) - set(names))
+        if unknown:
+            raise SessionError(
+                f"session {self.root}: calibration media of unknown camera(s) "
+                f"{', '.join(unknown)}; cameras are {', '.join(names)}"
             )
         if self.fps is not None and not self.fps > 0:
             raise SessionError(f"session {self.root}: fps must be positive, got {self.fps}")
@@ -87,8 +95,15 @@ class Session:
         )
 
     def video_path(self, name: str) -> Path:
-        path = Path(self.camera(name).video)
-        return path if path.is_absolute() else self.root / path
+        return self._resolve(self.camera(name).video)
+
+    def _resolve(self, path: str) -> Path:
+        resolved = Path(path)
+        return resolved if resolved.is_absolute() else self.root / resolved
+
+    def calibration_media_paths(self) -> dict[str, Path]:
+        """Camera name -> its calibration video or image folder, for the cameras that have one."""
+        return {name: self._resolve(path) for name, path in self.calibration_media.items()}
 
     def with_offsets(self, offsets: dict[str, int]) -> Session:
         cams = tuple(replace(c, offset=int(offsets.get(c.name, c.offset))) for c in self.cameras)

@@ -89,20 +89,15 @@ def calibrate(
         rms = float(np.sqrt(np.mean(np.sum(result.residuals[mine] ** 2, axis=1))))
         camera_reports.append(
             CameraReport(
-                cam.name,
-                rms,
-                int(np.unique(inliers.frame[mine]).size),
-                int(mine.sum()),
-                *(
-                    float(x)
-                    for x in (
-                        cam.matrix[0, 0],
-                        cam.matrix[1, 1],
-                        cam.matrix[0, 2],
-                        cam.matrix[1, 2],
-                    )
-                ),
-                cam.dist.tolist(),
+                name=cam.name,
+                rms_px=rms,
+                frames_used=int(np.unique(inliers.frame[mine]).size),
+                corners_used=int(mine.sum()),
+                fx=float(cam.matrix[0, 0]),
+                fy=float(cam.matrix[1, 1]),
+                cx=float(cam.matrix[0, 2]),
+                cy=float(cam.matrix[1, 2]),
+                distortions=cam.dist.tolist(),
             )
         )
     square = square_diagnostic(group, used, detections.board)

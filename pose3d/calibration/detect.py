@@ -77,7 +77,9 @@ def make_detector(board: Board) -> Detector:
         found, corners = cv2.findChessboardCornersSB(gray, pattern, flags=flags)
         if not found:
             return FrameCorners(np.zeros(0, np.int64), np.zeros((0, 2)))
-        return FrameCorners(np.arange(len(corners), dtype=np.int64), corners.reshape(-1, 2))
+        return FrameCorners(
+            np.arange(len(corners), dtype=np.int64), corners.reshape(-1, 2).astype(np.float64)
+        )
 
     return detect_checkerboard
 

@@ -63,5 +63,10 @@ def calibrate_intrinsics(detections: BoardDetections, view: int) -> tuple[Camera
         flags=cv2.CALIB_USE_INTRINSIC_GUESS,
         criteria=criteria,
     )
-    camera = Camera(name, (width, height), matrix, np.asarray(dist).reshape(-1)[:5])
+    camera = Camera(
+        name,
+        (width, height),
+        np.asarray(matrix, dtype=np.float64),
+        np.asarray(dist, dtype=np.float64).reshape(-1)[:5],
+    )
     return camera, float(rms), len(frames)

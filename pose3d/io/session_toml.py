@@ -16,6 +16,9 @@
     [board]                     # optional; see pose3d.io.board_toml
     type = "charuco"
     ...
+
+    [calibration]               # optional: each camera's board video or image folder
+    media = { cam0 = "calibration/cam0/board.mp4" }
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pose3d.io.toml_file import read_toml, require, write_toml
 from pose3d.session import SESSION_FILE, CameraSpec, Session
 from pose3d.skeleton import Skeleton
 
-KNOWN_KEYS = {"name", "fps", "keypoints", "edges", "individuals", "cameras", "board"}
+KNOWN_KEYS = {"name", "fps", "keypoints", "edges", "individuals", "cameras", "board", "calibration"}
 
 
 def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
@@ -58,6 +61,7 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
         if not isinstance(individuals, list) or not all(isinstance(i, str) for i in individuals):
             # a bare string would otherwise become one individual per letter
             raise SessionError(f"{where}: individuals must be a list of names, got {individuals!r}")
+        media = _calibration_media(data.get("calibration", {}), where)
         extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
         return Session(
             root=root,
@@ -67,6 +71,7 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
             individuals=tuple(individuals),
             fps=None if fps is None else float(fps),
             board=board,
+            calibration_media=media,
             extra=extra,
         )
     except Pose3dError as exc:  # SessionError too: Session names the folder, not session.toml
@@ -74,6 +79,18 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
         raise SessionError(
             message if message.startswith(where) else f"{where}: {message}"
         ) from None
+
+
+def _calibration_media(table: object, where: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise SessionError(f"{where}: [calibration] must be a table")
+    media = table.get("media", {})
+    if not isinstance(media, dict) or not all(isinstance(v, str) for v in media.values()):
+        raise SessionError(
+            f"{where}: [calibration] media must map camera names to paths, e.g. "
+            'media = { cam0 = "calibration/cam0.mp4" }'
+        )
+    return {str(k): v for k, v in media.items()}
 
 
 def session_to_dict(session: Session) -> dict[str, Any]:
@@ -89,6 +106,8 @@ def session_to_dict(session: Session) -> dict[str, Any]:
     ]
     if session.board is not None:
         data["board"] = board_to_dict(session.board)
+    if session.calibration_media:
+        data["calibration"] = {"media": dict(session.calibration_media)}
     return data
 
 

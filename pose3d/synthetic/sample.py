@@ -91,6 +91,7 @@ def write_sample_session(
     offsets: Mapping[str, int] | None = None,
     seed: int = 0,
     fps: float = 30.0,
+    image_folders: bool = True,
     progress: Progress | None = None,
 ) -> Session:
     """Write a complete synthetic session (layout in the module docstring) and return it.
@@ -98,7 +99,8 @@ def write_sample_session(
     ``board`` is "charuco", "checkerboard" or a board spec in mm; ``offsets`` maps camera names
     (cam0, cam1, ...) to frame offsets (camera j's frame i is session frame i + offset_j; the
     truth counts session frames 0 .. n_frames - 1). ``progress(step, done, total)`` is called as
-    the work advances. ``root`` must not exist or be empty.
+    the work advances. ``image_folders`` also writes the calibration media as PNG folders
+    beside the videos. ``root`` must not exist or be empty.
     """
     root = Path(root)
     spec = _check_args(
@@ -123,6 +125,7 @@ def write_sample_session(
                 n_individuals,
                 seed,
                 fps,
+                image_folders,
                 report,
             )
             session = Session(
@@ -136,7 +139,8 @@ def write_sample_session(
                 individuals=_individuals(n_individuals),
                 fps=fps,
                 board=board_spec,
-                extra={"synthetic": _synthetic_table(seed, rig.names)},
+                calibration_media={n: f"{CALIBRATION_DIR}/{n}/board.mp4" for n in rig.names},
+                extra={"synthetic": _synthetic_table(seed, rig.names, image_folders)},
             )
             save_session(session)  # last: a folder with session.toml is complete
     except BaseException:
@@ -154,6 +158,7 @@ def _write_media(
     n_individuals: int,
     seed: int,
     fps: float,
+    image_folders: bool,
     report: Progress,
 ) -> CameraGroup:
     report("cameras", 0, spec.n_cameras)
@@ -161,7 +166,9 @@ def _write_media(
     report("cameras", spec.n_cameras, spec.n_cameras)
     (root / TRUTH_DIR).mkdir(exist_ok=True)
     n_frames, n_board_frames = lengths
-    _write_calibration_media(root, rig, views, board, n_board_frames, seed, fps, report)
+    _write_calibration_media(
+        root, rig, views, board, (n_board_frames, image_folders), seed, fps, report
+    )
     individuals = _individuals(n_individuals)
     _write_subject(root, rig, views, shifts, n_frames, individuals, seed, fps, report)
     save_calibration(root / TRUTH_DIR / "calibration.toml", rig)
@@ -234,11 +241,12 @@ def _write_calibration_media(
     rig: CameraGroup,
     views: list[CameraView],
     board: Board,
-    n_frames: int,
+    length: tuple[int, bool],  # frames, and whether to write PNG folders too
     seed: int,
     fps: float,
     report: Progress,
 ) -> None:
+    n_frames, image_folders = length
     margin = board.square_length / 2.0
     poses = board_media.sample_board_poses(rig, board, n_frames, stream(seed, "board"), margin)
     texture = board_media.board_texture(board, rig, margin)
@@ -248,7 +256,9 @@ def _write_calibration_media(
         folder = root / CALIBRATION_DIR / view.camera.name
         frames = _board_frames(view, placed, seed, j, report, total)
         width, height = view.camera.size
-        if n_frames * width * height * 3 <= IN_MEMORY_BYTES:
+        if not image_folders:
+            write_video(folder / "board.mp4", frames, fps)
+        elif n_frames * width * height * 3 <= IN_MEMORY_BYTES:
             kept = list(frames)
             write_image_folder(folder / "frames", kept)
             write_video(folder / "board.mp4", kept, fps)
@@ -329,13 +339,11 @@ def _write_subject(
     report("ground truth", 1, 1)
 
 
-def _synthetic_table(seed: int, names: tuple[str, ...]) -> dict[str, object]:
-    return {
-        "seed": seed,
-        "truth": TRUTH_DIR,
-        "calibration_videos": {n: f"{CALIBRATION_DIR}/{n}/board.mp4" for n in names},
-        "calibration_images": {n: f"{CALIBRATION_DIR}/{n}/frames" for n in names},
-    }
+def _synthetic_table(seed: int, names: tuple[str, ...], image_folders: bool) -> dict[str, object]:
+    table: dict[str, object] = {"seed": seed, "truth": TRUTH_DIR}
+    if image_folders:
+        table["calibration_images"] = {n: f"{CALIBRATION_DIR}/{n}/frames" for n in names}
+    return table
 
 
 TRUTH_README = """\

@@ -28,6 +28,7 @@ def make_session(root: Path, **changes: object) -> Session:
         "individuals": ("mouse_a", "mouse_b"),
         "fps": 59.94,
         "board": CharucoBoard(8, 11, 24.0, 18.75, "DICT_4X4_1000"),
+        "calibration_media": {"back": "calibration/back.mp4", "side": "/data/rig/side_board"},
         "extra": {"experimenter": "ada", "notes": {"room": 3, "lights": "ir"}},
     }
     fields.update(changes)
@@ -44,11 +45,33 @@ def test_round_trip(tmp_path):
     assert loaded.skeleton.edge_indices == ((0, 1), (1, 2))
     assert loaded.extra == {"experimenter": "ada", "notes": {"room": 3, "lights": "ir"}}
     assert isinstance(loaded.board, CharucoBoard)
+    assert loaded.calibration_media_paths() == {
+        "back": session.root / "calibration" / "back.mp4",
+        "side": Path("/data/rig/side_board"),
+    }
+
+
+def test_calibration_media_of_an_unknown_camera_is_refused(tmp_path):
+    with pytest.raises(SessionError, match=r"calibration media of unknown camera\(s\) top"):
+        make_session(tmp_path, calibration_media={"top": "top.mp4"})
+
+
+def test_calibration_media_must_be_a_table_of_paths(tmp_path):
+    save_session(make_session(tmp_path))
+    text = (tmp_path / "session.toml").read_text().replace(
+        'back = "calibration/back.mp4"', "back = 3"
+    )
+    (tmp_path / "session.toml").write_text(text)
+    with pytest.raises(SessionError, match=r"session.toml: \[calibration\] media must map"):
+        load_session(tmp_path)
 
 
 @pytest.mark.parametrize(
     "changes",
-    [{"fps": None, "board": None, "extra": {}}, {"board": Checkerboard(9, 7, 25.0)}],
+    [
+        {"fps": None, "board": None, "extra": {}, "calibration_media": {}},
+        {"board": Checkerboard(9, 7, 25.0)},
+    ],
     ids=["minimal", "checkerboard"],
 )
 def test_round_trip_variants(tmp_path, changes):

@@ -1,0 +1,152 @@
+"""``pose3d triangulate``, ``pose3d sync`` and ``pose3d export-3d``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pose3d.commands.parsing import parse_list
+from pose3d.errors import Pose3dError
+
+
+def _settings(args: argparse.Namespace) -> object:
+    from pose3d.triangulation import RansacOptions, RefineOptions, TriangulationSettings
+
+    return TriangulationSettings(
+        method=args.method,
+        views=tuple(args.views) if args.views else None,
+        ransac=RansacOptions(threshold=args.ransac_threshold),
+        refine=RefineOptions(
+            scale_smooth=args.scale_smooth,
+            scale_length=args.scale_length,
+            loss_scale=args.loss_scale,
+        ),
+        interpolate=args.interpolate,
+        unit=args.unit,
+    )
+
+
+def cmd_triangulate(args: argparse.Namespace) -> int:
+    standalone = (args.calibration, args.labels, args.out)
+    if args.session is not None and any(standalone):
+        raise Pose3dError(
+            "give either a SESSION folder or --calibration, --labels and --out, not both"
+        )
+    if args.session is None and not all(standalone):
+        raise Pose3dError(
+            "give a SESSION folder, or all of --calibration FILE --labels FILE --out FILE"
+        )
+    from pose3d.progress import progress_bar
+    from pose3d.triangulation import export_poses, triangulate_files, triangulate_session
+
+    settings = _settings(args)
+    with progress_bar() as progress:
+        if args.session is not None:
+            poses = triangulate_session(args.session, settings, progress)  # type: ignore[arg-type]
+            out = args.session / "poses3d.nc"
+        else:
+            poses = triangulate_files(
+                args.calibration, args.labels, args.out, settings, fps=args.fps,  # type: ignore[arg-type]
+                progress=progress,
+            )  # fmt: skip
+            out = args.out
+    _print_summary(poses, out)
+    for path in args.export or []:
+        print(f"exported {export_poses(poses, path, args.individual)}")
+    return 0
+
+
+def _print_summary(poses: object, out: Path) -> None:
+    import numpy as np
+
+    from pose3d import schema as s
+
+    n_views = poses[s.N_VIEWS].values  # type: ignore[index]
+    errors = poses[s.REPROJECTION_ERROR].values  # type: ignore[index]
+    done = int((n_views > 0).sum())
+    finite = errors[np.isfinite(errors)]
+    median = f"{np.median(finite):.2f} px" if finite.size else "n/a"
+    unit = poses[s.POSITION].attrs.get(s.ATTR_SPACE_UNIT, "unknown unit")  # type: ignore[index]
+    print(
+        f"wrote {out}: {done} of {n_views.size} points triangulated, median reprojection "
+        f"error {median}, positions in {unit}"
+    )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from pose3d.progress import progress_bar
+    from pose3d.triangulation import sync_session
+
+    with progress_bar() as progress:
+        report = sync_session(
+            args.session,
+            views=args.views,
+            reference=args.reference,
+            max_offset=args.max_offset,
+            dry_run=args.dry_run,
+            progress=progress,
+        )
+    result = report.result
+    for name, correction in result.corrections.items():
+        print(f"{name}: offset {report.offsets[name]:+d} (change {correction:+d} frames)")
+    print(
+        f"median reprojection error {result.error_before:.2f} px -> {result.error_after:.2f} px "
+        f"(reference camera {result.reference})"
+    )
+    if report.dropped_points:
+        print(f"{report.dropped_points} labelled points moved outside the video and were dropped")
+    if report.written:
+        print(f"wrote the offsets to {args.session / 'session.toml'} and moved labels.nc")
+    elif args.dry_run:
+        print("dry run: nothing written")
+    else:
+        print("offsets unchanged: nothing written")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pose3d.io.netcdf import load_poses
+    from pose3d.triangulation import export_poses
+
+    poses = load_poses(args.poses)
+    for path in args.out:
+        print(f"exported {export_poses(poses, path, args.individual)}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("triangulate", help="2D labels -> 3D poses (poses3d.nc)")
+    p.add_argument("session", type=Path, nargs="?", help="session folder")
+    p.add_argument("--calibration", type=Path, help="calibration.toml (without a session)")
+    p.add_argument("--labels", type=Path, help="labels.nc (without a session)")
+    p.add_argument("--out", type=Path, help="poses3d.nc to write (without a session)")
+    p.add_argument("--fps", type=float, help="frame rate (without a session)")
+    p.add_argument("--method", choices=("dlt", "ransac", "optim"), default="dlt")
+    p.add_argument("--views", type=parse_list, help="comma-separated cameras (default: all)")
+    p.add_argument("--unit", help="unit the calibration must be in, e.g. mm")
+    p.add_argument(
+        "--interpolate", action="store_true", help="fill gaps between triangulated frames"
+    )
+    p.add_argument("--ransac-threshold", type=float, default=10.0, metavar="PX")
+    p.add_argument("--scale-smooth", type=float, default=2.0, help="optim: smoothness weight")
+    p.add_argument("--scale-length", type=float, default=2.0, help="optim: bone-length weight")
+    p.add_argument("--loss-scale", type=float, default=5.0, metavar="PX", help="optim: robust loss")
+    p.add_argument(
+        "--export", action="append", type=Path, metavar="FILE", help="also write .csv / .h5"
+    )
+    p.add_argument("--individual", help="the individual to export to an Anipose CSV")
+    p.set_defaults(func=cmd_triangulate)
+
+    p = sub.add_parser("sync", help="estimate camera frame offsets from the labels")
+    p.add_argument("session", type=Path)
+    p.add_argument("--max-offset", type=int, default=10, metavar="N", help="search +-N frames")
+    p.add_argument("--views", type=parse_list, help="comma-separated cameras (default: all)")
+    p.add_argument("--reference", help="camera whose offset stays (default: the first)")
+    p.add_argument("--dry-run", action="store_true", help="print the offsets, write nothing")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("export-3d", help="poses3d.nc -> Anipose CSV / DeepLabCut h5")
+    p.add_argument("poses", type=Path, help="poses3d.nc")
+    p.add_argument("out", type=Path, nargs="+", help="files to write (.csv, .h5)")
+    p.add_argument("--individual", help="the individual to export to an Anipose CSV")
+    p.set_defaults(func=cmd_export)

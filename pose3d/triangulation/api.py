@@ -1,0 +1,199 @@
+"""``triangulate``: 2D labels of several views -> a movement-compatible poses3d dataset.
+
+Methods:
+
+- ``dlt``: weighted linear triangulation from every view that sees the point;
+- ``ransac``: the best consistent pair of views, then every view that agrees with it (within
+  ``RansacOptions.threshold`` px) — one wrong 2D point does not drag the 3D point;
+- ``optim``: RANSAC, then robust non-linear refinement over all frames with temporal smoothness
+  and bone-length terms (Anipose's ``triangulate_optim``).
+
+Per 3D point: ``reprojection_error`` is the mean over the views used of the distance (px)
+between the label and the reprojected point; ``n_views`` the number of views used (for RANSAC
+and optim: the inliers); ``confidence`` the mean confidence of the views used (a label without
+a confidence counts as 1). Points seen by fewer than two (consistent) views are NaN with
+``n_views = 0`` unless ``interpolate`` fills gaps between frames where the keypoint was
+triangulated (filled points keep ``n_views = 0`` and get confidence 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from pose3d import schema as s
+from pose3d.cameras import CameraGroup
+from pose3d.errors import Pose3dError
+from pose3d.poses import poses_dataset
+from pose3d.triangulation.dlt import clean_observations, dlt
+from pose3d.triangulation.gaps import interior_gaps, interpolate_time
+from pose3d.triangulation.observations import Observations, observations, resolve_unit
+from pose3d.triangulation.progress import Progress
+from pose3d.triangulation.projection import Lens, lenses, undistort
+from pose3d.triangulation.ransac import RansacOptions, ransac
+from pose3d.triangulation.refine import RefineOptions, refine
+from pose3d.triangulation.reprojection import mean_error, view_errors
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+METHODS = ("dlt", "ransac", "optim")
+ATTR_METHOD = "pose3d_triangulation"
+ATTR_VIEWS = "pose3d_views"
+
+
+def triangulate(
+    position: xr.DataArray,
+    cameras: CameraGroup,
+    confidence: xr.DataArray | None = None,
+    *,
+    method: str = "dlt",
+    views: Sequence[str] | None = None,
+    edges: Sequence[tuple[str, str]] = (),
+    ransac_options: RansacOptions | None = None,
+    refine_options: RefineOptions | None = None,
+    interpolate: bool = False,
+    fps: float | None = None,
+    unit: str | None = None,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Triangulate 2D labels into a poses3d dataset (see the module docstring).
+
+    ``position`` [time, view, space(x, y), keypoint, individual] in distorted pixels and
+    ``confidence`` [time, view, keypoint, individual] as in labels.nc; ``cameras`` matched to
+    views by name; ``views`` a subset of the labels' views (default: all); ``edges`` keypoint
+    name pairs for the bone-length term of ``optim``; ``unit`` the unit the caller expects (an
+    error if the calibration says otherwise; used when the calibration does not say).
+    """
+    if method not in METHODS:
+        raise Pose3dError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    space_unit = resolve_unit(cameras.unit, unit)
+    obs = observations(position, cameras, confidence, views)
+    edge_indices = _edge_indices(edges, obs.keypoints)
+    report = progress or _no_progress
+    points, used = _solve(
+        obs,
+        method,
+        edge_indices,
+        ransac_options or RansacOptions(),
+        refine_options or RefineOptions(),
+        report,
+    )
+    return _dataset(obs, points, used, method, interpolate, fps, space_unit)
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
+def _edge_indices(
+    edges: Sequence[tuple[str, str]], keypoints: tuple[str, ...]
+) -> tuple[tuple[int, int], ...]:
+    index = {k: i for i, k in enumerate(keypoints)}
+    unknown = sorted({k for edge in edges for k in edge if k not in index})
+    if unknown:
+        raise Pose3dError(
+            f"edge keypoint(s) {', '.join(unknown)} not in the labels, which have "
+            f"{', '.join(keypoints)}"
+        )
+    return tuple((index[a], index[b]) for a, b in edges)
+
+
+def _solve(
+    obs: Observations,
+    method: str,
+    edges: tuple[tuple[int, int], ...],
+    ransac_options: RansacOptions,
+    refine_options: RefineOptions,
+    progress: Progress,
+) -> tuple[FloatArray, BoolArray]:
+    """Points [N, 3] and the views used for each [V, N]."""
+    lens = lenses(obs.cameras)
+    progress("undistorting", 0, 1)
+    normalized, weights = clean_observations(undistort(lens, obs.pixels), obs.weights)
+    progress("undistorting", 1, 1)
+    seen = weights > 0
+    if method == "dlt":
+        progress("triangulating (DLT)", 0, 1)
+        points = dlt(lens, normalized, weights)
+        used = seen & np.isfinite(points).all(axis=1)
+        progress("triangulating (DLT)", 1, 1)
+        return points, used
+    progress("triangulating (RANSAC)", 0, 1)
+    points, used = ransac(lens, obs.pixels, normalized, weights, ransac_options)
+    progress("triangulating (RANSAC)", 1, 1)
+    if method == "optim":
+        points = _refine_all(obs, lens, points, weights * used, edges, refine_options, progress)
+        used &= np.isfinite(points).all(axis=1)
+    return points, used
+
+
+def _refine_all(
+    obs: Observations,
+    lens: tuple[Lens, ...],
+    points: FloatArray,
+    weights: FloatArray,
+    edges: tuple[tuple[int, int], ...],
+    options: RefineOptions,
+    progress: Progress,
+) -> FloatArray:
+    """Refine each individual on its own (they share no term); returns points [N, 3]."""
+    n_time, n_kp, n_ind = obs.shape
+    n_views = len(obs.views)
+    pixels = obs.pixels.reshape(n_views, n_time, n_kp, n_ind, 2)
+    w = weights.reshape(n_views, n_time, n_kp, n_ind)
+    initial = points.reshape(n_time, n_kp, n_ind, 3)
+    out = np.empty_like(initial)
+    for i in range(n_ind):
+        out[:, :, i] = refine(
+            lens, pixels[:, :, :, i], w[:, :, :, i], initial[:, :, i], edges, options, progress
+        )
+    return out.reshape(-1, 3)
+
+
+def _dataset(
+    obs: Observations,
+    points: FloatArray,
+    used: BoolArray,
+    method: str,
+    interpolate: bool,
+    fps: float | None,
+    space_unit: str | None,
+) -> xr.Dataset:
+    lens = lenses(obs.cameras)
+    errors = view_errors(lens, points, obs.pixels)  # [V, N]
+    behind = (used & ~np.isfinite(errors)).any(axis=0)  # a used camera sees it from behind
+    n_used = used.sum(axis=0)
+    valid = np.isfinite(points).all(axis=1) & (n_used >= 2) & ~behind
+    used = used & valid
+    n_used = np.where(valid, n_used, 0)
+    error = np.where(valid, mean_error(errors, used), np.nan)
+    conf = np.where(valid, mean_error(obs.weights, used), np.nan)
+    points = np.where(valid[:, None], points, np.nan)
+
+    n_time, n_kp, n_ind = obs.shape
+    raw = points.reshape(n_time, n_kp, n_ind, 3)
+    position = np.where(valid[:, None], points, np.nan).reshape(n_time, n_kp, n_ind, 3)
+    if interpolate:
+        # refined gap points come from the smoothness term; the others are linear in time
+        fill = interior_gaps(valid.reshape(n_time, n_kp, n_ind))
+        source = raw if method == "optim" else interpolate_time(position)
+        position = np.where(fill[..., None], source, position)
+        conf = np.where(fill.reshape(-1), 0.0, conf)
+    ds = poses_dataset(
+        position.transpose(0, 3, 1, 2),  # [T, 3, K, I]
+        obs.keypoints,
+        obs.individuals,
+        fps=fps,
+        space_unit=space_unit,
+        confidence=np.clip(conf, 0.0, 1.0).reshape(n_time, n_kp, n_ind),
+        reprojection_error=error.reshape(n_time, n_kp, n_ind),
+        n_views=n_used.reshape(n_time, n_kp, n_ind),
+    )
+    ds.attrs[ATTR_METHOD] = method
+    ds.attrs[ATTR_VIEWS] = ",".join(obs.views)
+    frames = np.asarray(obs.time)
+    return ds.assign_coords({s.TIME: frames / float(fps) if fps else frames})

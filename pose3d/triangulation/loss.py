@@ -1,0 +1,53 @@
+"""Robust losses for reprojection residuals, as in scipy.optimize.least_squares.
+
+A residual of squared size ``s = |r|² / scale²`` costs ``scale² rho(s)``; iteratively
+reweighted least squares weighs it by ``rho'(s)``, which falls towards 0 for outliers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pose3d.errors import Pose3dError
+
+FloatArray = NDArray[np.float64]
+Loss = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
+
+
+def linear(s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return s, np.ones_like(s)
+
+
+def soft_l1(s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    root = np.sqrt(1.0 + s)
+    return 2.0 * (root - 1.0), 1.0 / root
+
+
+def huber(s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    root = np.sqrt(np.maximum(s, 1.0))
+    return np.where(s <= 1.0, s, 2.0 * root - 1.0), 1.0 / root
+
+
+def cauchy(s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return np.log1p(s), 1.0 / (1.0 + s)
+
+
+LOSSES: dict[str, Loss] = {
+    "linear": linear,
+    "soft_l1": soft_l1,
+    "huber": huber,
+    "cauchy": cauchy,
+}
+
+
+def get_loss(name: str) -> Loss:
+    """The loss named ``name``; a clear error lists the known ones."""
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise Pose3dError(
+            f"unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}"
+        ) from None
