@@ -21,7 +21,9 @@ arrays = st.recursive(st.lists(scalars, max_size=4), lambda inner: st.lists(inne
 values = scalars | arrays | st.dictionaries(keys, scalars, max_size=3)
 tables = st.recursive(
     st.dictionaries(keys, values, max_size=5),
-    lambda inner: st.dictionaries(keys, inner | st.lists(inner, min_size=1, max_size=2), max_size=3),
+    lambda inner: st.dictionaries(
+        keys, inner | st.lists(inner, min_size=1, max_size=2), max_size=3
+    ),
     max_leaves=12,
 )
 
@@ -38,9 +40,7 @@ def test_arrays_stay_on_one_line() -> None:
 
 def test_tables_and_lists_of_tables() -> None:
     text = dumps({"name": "s", "cameras": [{"name": "a", "offset": -3}], "board": {"unit": "mm"}})
-    assert text == (
-        'name = "s"\n\n[[cameras]]\nname = "a"\noffset = -3\n\n[board]\nunit = "mm"\n'
-    )
+    assert text == ('name = "s"\n\n[[cameras]]\nname = "a"\noffset = -3\n\n[board]\nunit = "mm"\n')
 
 
 def test_non_finite_floats() -> None:
