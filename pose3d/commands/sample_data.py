@@ -5,6 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pose3d.commands.parsing import parse_list
+
+
+def parse_offsets(text: str) -> dict[str, int]:
+    """``"cam1=-3,cam3=2"`` -> ``{"cam1": -3, "cam3": 2}``."""
+    offsets = {}
+    for item in parse_list(text):
+        name, sep, value = item.partition("=")
+        try:
+            offsets[name] = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"offset {item!r} must be CAMERA=FRAMES, e.g. cam1=-3"
+            ) from None
+        if not sep or not name:
+            raise argparse.ArgumentTypeError(f"offset {item!r} must be CAMERA=FRAMES, e.g. cam1=-3")
+    return offsets
+
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
     from pose3d.progress import progress_bar
@@ -15,9 +33,14 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
             args.dir,
             n_cameras=args.cameras,
             n_frames=args.frames,
+            n_board_frames=args.board_frames,
             n_individuals=args.individuals,
             image_size=(args.width, args.height),
+            board=args.board,
+            offsets=args.offsets,
             seed=args.seed,
+            fps=args.fps,
+            image_folders=not args.videos_only,
             progress=progress,
         )
     print(f"wrote sample session {args.dir} (ground truth in {Path(args.dir) / 'truth'})")
@@ -29,9 +52,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sample-data", help="write a synthetic session with ground truth")
     p.add_argument("dir", type=Path, help="folder to write (must not exist or be empty)")
     p.add_argument("--cameras", type=int, default=4, help="number of cameras, 2-8 (default 4)")
-    p.add_argument("--frames", type=int, default=60, help="frames of the subject video")
+    p.add_argument("--frames", type=int, default=60, help="frames of the subject videos")
+    p.add_argument("--board-frames", type=int, default=60, help="frames of the board videos")
     p.add_argument("--individuals", type=int, default=1, choices=(1, 2))
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
+    p.add_argument("--board", choices=("charuco", "checkerboard"), default="charuco")
+    p.add_argument(
+        "--offsets", type=parse_offsets, help="camera frame offsets, e.g. cam1=-3,cam2=2"
+    )
+    p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--videos-only",
+        action="store_true",
+        help="write the calibration media as videos only (no PNG folders)",
+    )
     p.set_defaults(func=cmd_sample_data)
