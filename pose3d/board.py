@@ -139,3 +139,35 @@ def _grid(nx: int, ny: int, step: float) -> NDArray[np.float64]:
     """Inner-corner grid (x fastest) starting one square in from the board's corner."""
     xs, ys = np.meshgrid(np.arange(1, nx + 1) * step, np.arange(1, ny + 1) * step)
     return np.stack([xs.ravel(), ys.ravel(), np.zeros(nx * ny)], axis=-1)
+
+
+# A frame counts as a detection when it has at least this many corners (a homography needs 4;
+# 6 keeps degenerate, nearly collinear sets out).
+MIN_CORNERS = 6
+
+
+@dataclass(frozen=True)
+class BoardDetections:
+    """Detected corners of every camera in the same media frames.
+
+    ``corners`` [n_views, n_frames, n_corners, 2] px, NaN where a corner was not found;
+    ``frames`` [n_frames] the media frame numbers; ``sizes`` the (width, height) per view.
+    """
+
+    views: tuple[str, ...]
+    sizes: tuple[tuple[int, int], ...]
+    frames: NDArray[np.int64]
+    corners: NDArray[np.float64]
+    board: Board
+
+    def found(self, min_corners: int = MIN_CORNERS) -> NDArray[np.bool_]:
+        """[n_views, n_frames]: the board was found with at least ``min_corners`` corners."""
+        return np.isfinite(self.corners[..., 0]).sum(axis=-1) >= min_corners
+
+    def view(self, name: str) -> int:
+        try:
+            return self.views.index(name)
+        except ValueError:
+            raise Pose3dError(
+                f"no detections for camera {name!r}; cameras: {', '.join(self.views)}"
+            ) from None

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Protocol
 
-
-class ProgressCallback(Protocol):
-    def __call__(self, step: str, done: int, total: int) -> None: ...
+# progress(step, done, total): ``step`` names the work (e.g. "detect cam0"), ``done`` of ``total``
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @contextlib.contextmanager
-def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+def progress_bar() -> Iterator[ProgressCallback]:
     """A progress callback drawing one rich bar per step name (on stderr)."""
     from rich.progress import (
         BarColumn,

@@ -22,6 +22,13 @@ SPACE = "space"
 KEYPOINT = "keypoint"
 INDIVIDUAL = "individual"
 
+# calibration detections (calibration/detections.nc)
+FRAME = "frame"
+CORNER = "corner"
+CORNERS = "corners"
+IMAGE_SIZE = "image_size"
+SIZE = "size"  # (width, height)
+
 SPACE_2D = ("x", "y")
 SPACE_3D = ("x", "y", "z")
 
@@ -47,6 +54,7 @@ SOURCE_SOFTWARE = "pose3d"
 DS_TYPE_POSES = "poses"
 KIND_LABELS = "labels"
 KIND_POSES3D = "poses3d"
+KIND_DETECTIONS = "detections"
 
 LABEL_DIMS = {
     POSITION: (TIME, VIEW, SPACE, KEYPOINT, INDIVIDUAL),

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from pose3d.board import MIN_CORNERS, BoardDetections
 from pose3d.calibration.bundle import Observations, bundle_adjust
-from pose3d.calibration.detect import MIN_CORNERS, BoardDetections
 from pose3d.calibration.extrinsics import initial_extrinsics
 from pose3d.calibration.intrinsics import calibrate_intrinsics
 from pose3d.calibration.report import (

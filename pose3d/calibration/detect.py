@@ -17,14 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.board import Board, CharucoBoard
+from pose3d.board import Board, BoardDetections, CharucoBoard
 from pose3d.calibration.opencv_board import opencv_charuco
 from pose3d.errors import Pose3dError
 from pose3d.progress import ProgressCallback
 
-# A frame counts as a detection when it has at least this many corners (a homography needs 4;
-# 6 keeps degenerate, nearly collinear sets out).
-MIN_CORNERS = 6
 # Long videos are subsampled to look at about this many frames per camera by default.
 DEFAULT_MAX_FRAMES = 300
 
@@ -91,33 +88,6 @@ def to_gray(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
     import cv2
 
     return np.asarray(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
-
-
-@dataclass(frozen=True)
-class BoardDetections:
-    """Detected corners of every camera in the same media frames.
-
-    ``corners`` [n_views, n_frames, n_corners, 2] px, NaN where a corner was not found;
-    ``frames`` [n_frames] the media frame numbers; ``sizes`` the (width, height) per view.
-    """
-
-    views: tuple[str, ...]
-    sizes: tuple[tuple[int, int], ...]
-    frames: NDArray[np.int64]
-    corners: NDArray[np.float64]
-    board: Board
-
-    def found(self, min_corners: int = MIN_CORNERS) -> NDArray[np.bool_]:
-        """[n_views, n_frames]: the board was found with at least ``min_corners`` corners."""
-        return np.isfinite(self.corners[..., 0]).sum(axis=-1) >= min_corners
-
-    def view(self, name: str) -> int:
-        try:
-            return self.views.index(name)
-        except ValueError:
-            raise Pose3dError(
-                f"no detections for camera {name!r}; cameras: {', '.join(self.views)}"
-            ) from None
 
 
 def _frame_numbers(n_frames: int, step: int | None, max_frames: int | None) -> list[int]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.calibration.detect import MIN_CORNERS, BoardDetections
+from pose3d.board import MIN_CORNERS, BoardDetections
 from pose3d.calibration.rotations import compose, invert, mean_rotation, rotation_angle_deg
 from pose3d.cameras import Camera, matrix_to_rodrigues, rodrigues_to_matrix
 from pose3d.errors import CalibrationError

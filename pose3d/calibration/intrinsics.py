@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.calibration.detect import MIN_CORNERS, BoardDetections
+from pose3d.board import MIN_CORNERS, BoardDetections
 from pose3d.cameras import Camera
 from pose3d.errors import CalibrationError
 
