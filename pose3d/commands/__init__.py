@@ -15,6 +15,12 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def all_registers() -> list[Register]:
     """Every command family, in the order ``pose3d --help`` lists them."""
-    from pose3d.commands import sample_data, session, triangulation
+    from pose3d.commands import board, calibrate, sample_data, session, triangulation
 
-    return [session.register, sample_data.register, triangulation.register]
+    return [
+        session.register,
+        board.register,
+        calibrate.register,
+        triangulation.register,
+        sample_data.register,
+    ]
