@@ -199,7 +199,9 @@ def test_sleap_anipose_board_toml(minimal_session: Path):
 
 def test_sleap_anipose_checkerboard_toml(minimal_session: Path):
     board = load_board(minimal_session / "board_checker.toml")
-    assert board == Checkerboard(8, 11, 24.0)
+    # board_x/board_y are aniposelib's checkerboard sizes: inner corners (8 x 11)
+    assert board == Checkerboard(9, 12, 24.0)
+    assert board.inner_corners == (8, 11)
 
 
 @pytest.mark.parametrize(
@@ -218,7 +220,7 @@ def test_sleap_anipose_checkerboard_toml(minimal_session: Path):
         ),
         (
             {"board_type": "checkerboard", "board_size": [6, 9], "square_length": 30},
-            Checkerboard(6, 9, 30.0),
+            Checkerboard(7, 10, 30.0),  # Anipose gives a checkerboard's inner corners
         ),
         (
             {"board_x": 5, "board_y": 7, "square_length": 10, "marker_length": 7},

@@ -13,7 +13,9 @@ pose3d's form (``calibration/board.toml``)::
 
 Anipose's ``config.toml [calibration]`` / sleap-anipose's ``board.toml`` form is accepted too:
 ``board_type``, ``board_size = [x, y]`` or ``board_x``/``board_y``, ``square_length``,
-``marker_length``, ``marker_bits``, ``dict_size``.
+``marker_length``, ``marker_bits``, ``dict_size``. As in aniposelib, these sizes count squares
+for a ChArUco board but *inner corners* for a checkerboard (aniposelib hands them to OpenCV's
+chessboard finder), so a checkerboard given in Anipose's keys gets one square more each way.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def _board_from_dict(table: dict[str, Any], where: str) -> Board:
     if not kind:
         kind = "charuco" if "marker_length" in table else "checkerboard"
     if kind in ("checkerboard", "chessboard"):
+        if "squares_x" not in table and "squares_y" not in table:  # Anipose's inner corners
+            squares_x, squares_y = squares_x + 1, squares_y + 1
         return Checkerboard(squares_x, squares_y, square, unit=unit)
     if kind not in ("charuco", "aruco_charuco"):
         raise Pose3dError(f"{where}: type must be 'charuco' or 'checkerboard', got {kind!r}")
