@@ -1,0 +1,1 @@
+"""Point trackers: propagate labeled keypoints through a video (torch lives only in this room)."""

@@ -1,0 +1,70 @@
+"""Loading CoTracker3 weights files into the network (strict: every key, every shape)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from torch import nn
+
+from pose3d.errors import Pose3dError
+
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+class CheckpointError(Pose3dError):
+    """A weights file cannot be loaded into the CoTracker3 network."""
+
+
+def _state_dict(content: object, path: Path) -> Mapping[str, torch.Tensor]:
+    """The state_dict of a loaded file: the file itself, or its "model" entry (training files)."""
+    if isinstance(content, Mapping) and "model" in content:
+        content = content["model"]
+    if not isinstance(content, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in content.items()
+    ):
+        raise CheckpointError(
+            f"{path}: expected a state_dict (names -> tensors) or a dict with one under 'model', "
+            f"found {type(content).__name__}; is this a CoTracker3 .pth file?"
+        )
+    return content
+
+
+def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
+    """Load a CoTracker3 weights file (e.g. scaled_offline.pth) into ``network``, strictly.
+
+    Accepts a plain state_dict or a training checkpoint holding it under "model". The file is
+    read with ``weights_only=True`` (no code runs from it). Returns ``network``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling errors have many types
+        raise CheckpointError(f"{path}: not a readable torch weights file ({error})") from error
+    state = _state_dict(content, path)
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        hint = ""
+        if any(w.startswith("time_emb ") for w in wrong):
+            hint = (
+                "; time_emb's length is the window: 60 frames for the offline checkpoints, 16 "
+                "for the online ones — build the other variant"
+            )
+        raise CheckpointError(
+            f"{path} does not match the {type(network).__name__} network: "
+            f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
+            f"{unexpected[:3]}, {len(wrong)} shape mismatches {wrong[:3]}{hint}"
+        )
+    network.load_state_dict(state, strict=True)
+    return network

@@ -1,0 +1,149 @@
+"""The CoTracker3 predictor: pixel conventions of the resizing, the support grid, backward
+tracking, the query-frame overwrite and the feature cache, checked with a transparent stand-in
+network; then a small end-to-end run of the real network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pose3d.tracking.cotracker3 import CoTracker3Predictor, TrackerOutput, build_cotracker3
+from pose3d.tracking.cotracker3.predictor import points_on_a_grid
+
+RESOLUTION = (32, 48)  # (h, w) small model resolution for tests
+T, HEIGHT, WIDTH = 6, 21, 31  # video frames and size: odd sizes make the scaling visible
+
+
+class StandIn:
+    """Tracks every query at its query position, shifted by ``shift`` px per frame after the
+    query frame; records its calls. Visibility 0.9, confidence 0.8 (forward) / 0.5 (backward)."""
+
+    def __init__(self, shift: float = 0.0) -> None:
+        self.shift = shift
+        self.encoded: list[int] = []
+        self.queries: list[torch.Tensor] = []
+
+    def features(self, video: torch.Tensor, chunk_size: int = 200) -> list[torch.Tensor]:
+        assert video.shape[-2:] == RESOLUTION
+        self.encoded.append(video.shape[1])
+        return [video.mean(dim=2, keepdim=True)]  # (1, c, 1, h, w), frame mean as marker
+
+    def track(
+        self, pyramid: list[torch.Tensor], queries: torch.Tensor, iters: int = 4
+    ) -> TrackerOutput:
+        self.queries.append(queries.clone())
+        frames = pyramid[0].shape[1]
+        t = torch.arange(frames, dtype=queries.dtype)[None, :, None]  # (1, T, 1)
+        steps = (t - queries[:, None, :, 0]).clamp_min(0)  # (1, T, N)
+        tracks = queries[:, None, :, 1:] + self.shift * steps[..., None]  # (1, T, N, 2)
+        backward = len(self.queries) % 2 == 0
+        visibility = torch.full_like(steps, 0.9)
+        confidence = torch.full_like(steps, 0.5 if backward else 0.8)
+        return TrackerOutput(tracks, visibility, confidence)
+
+
+def video(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (T, HEIGHT, WIDTH, 3), dtype=np.uint8)
+
+
+QUERIES = np.array([[0, 0.0, 0.0], [3, 30.0, 20.0], [5, 12.5, 7.25]], dtype=np.float32)
+
+
+def test_pixel_centres_map_onto_pixel_centres_both_ways() -> None:
+    network = StandIn()
+    predictor = CoTracker3Predictor(network, resolution=RESOLUTION, backward_tracking=False)
+    result = predictor.track(video(), QUERIES)
+    sent = network.queries[0][0, :3]
+    sx, sy = (48 - 1) / (WIDTH - 1), (32 - 1) / (HEIGHT - 1)
+    np.testing.assert_allclose(sent[:, 1].numpy(), QUERIES[:, 1] * sx, rtol=1e-6)
+    np.testing.assert_allclose(sent[:, 2].numpy(), QUERIES[:, 2] * sy, rtol=1e-6)
+    assert result.tracks.shape == (T, 3, 2)
+    np.testing.assert_allclose(result.tracks, np.broadcast_to(QUERIES[:, 1:], (T, 3, 2)), atol=1e-5)
+
+
+def test_support_grid_is_appended_on_frame_zero_and_removed() -> None:
+    network = StandIn()
+    predictor = CoTracker3Predictor(network, resolution=RESOLUTION, backward_tracking=False)
+    result = predictor.track(video(), QUERIES)
+    sent = network.queries[0][0]
+    assert sent.shape == (3 + 36, 3)
+    assert (sent[3:, 0] == 0).all()
+    torch.testing.assert_close(sent[3:, 1:], points_on_a_grid(6, RESOLUTION))
+    assert result.visibility.shape == result.confidence.shape == result.visible.shape == (T, 3)
+
+
+def test_points_on_a_grid_rows_of_constant_y_with_a_margin_of_w_over_64() -> None:
+    grid = points_on_a_grid(3, (384, 512))
+    expected = [[x, y] for y in (8.0, 192.0, 376.0) for x in (8.0, 256.0, 504.0)]
+    torch.testing.assert_close(grid, torch.tensor(expected))
+
+
+def test_backward_tracking_fills_the_frames_before_each_query() -> None:
+    network = StandIn(shift=1.0)
+    predictor = CoTracker3Predictor(network, resolution=RESOLUTION, backward_tracking=True)
+    result = predictor.track(video(), QUERIES)
+    forward_queries, reversed_queries = network.queries
+    torch.testing.assert_close(reversed_queries[..., 0], T - 1 - forward_queries[..., 0])
+    # query 1 at frame 3: frames 0-2 from the reversed run (moving away from the query in
+    # reversed time), frames 4-5 forward; confidence tells the runs apart.
+    np.testing.assert_allclose(result.confidence[:3, 1], 0.5)
+    np.testing.assert_allclose(result.confidence[4:, 1], 0.8)
+    sx = (48 - 1) / (WIDTH - 1)
+    np.testing.assert_allclose(result.tracks[0, 1, 0], 30.0 + 3 / sx, rtol=1e-5)
+    np.testing.assert_allclose(result.tracks[5, 1, 0], 30.0 + 2 / sx, rtol=1e-5)
+
+
+def test_the_query_frame_is_the_query() -> None:
+    predictor = CoTracker3Predictor(StandIn(shift=2.0), resolution=RESOLUTION)
+    result = predictor.track(video(), QUERIES)
+    own = QUERIES[:, 0].astype(int)
+    np.testing.assert_array_equal(result.tracks[own, np.arange(3)], QUERIES[:, 1:])
+    assert result.visible[own, np.arange(3)].all()
+    np.testing.assert_array_equal(result.confidence[own, np.arange(3)], 1.0)
+    # elsewhere: visible = visibility · confidence > 0.6, here 0.9 · 0.8
+    np.testing.assert_array_equal(result.visible[:, 0], True)
+
+
+def test_features_are_cached_for_the_same_video() -> None:
+    network = StandIn()
+    predictor = CoTracker3Predictor(network, resolution=RESOLUTION, chunk_size=4)
+    predictor.track(video(), QUERIES)
+    predictor.track(video(), QUERIES[:1])  # same frames, new queries: no encoding
+    assert network.encoded == [4, 2]
+    predictor.track(video(seed=1), QUERIES)
+    assert network.encoded == [4, 2, 4, 2]
+
+
+@pytest.mark.parametrize(
+    ("queries", "message"),
+    [
+        (np.array([[6, 1.0, 1.0]]), r"integers in \[0, 6\)"),
+        (np.array([[1.5, 1.0, 1.0]]), "integers"),
+        (np.array([[1, np.nan, 1.0]]), "finite"),
+        (np.array([1, 1.0, 1.0]), r"\(N, 3\)"),
+    ],
+)
+def test_queries_are_validated(queries: np.ndarray, message: str) -> None:
+    predictor = CoTracker3Predictor(StandIn(), resolution=RESOLUTION)
+    with pytest.raises(ValueError, match=message):
+        predictor.track(video(), queries)
+
+
+def test_video_and_resolution_are_validated() -> None:
+    with pytest.raises(ValueError, match="multiples of 4"):
+        CoTracker3Predictor(StandIn(), resolution=(30, 48))
+    predictor = CoTracker3Predictor(StandIn(), resolution=RESOLUTION)
+    with pytest.raises(ValueError, match=r"RGB uint8 frames \(T, H, W, 3\)"):
+        predictor.track(video().astype(np.float32), QUERIES)
+
+
+@pytest.mark.parametrize("variant", ["offline", "online"])
+def test_real_network_end_to_end(variant: str) -> None:
+    network = build_cotracker3(variant)
+    predictor = CoTracker3Predictor(network, iters=1, support_grid_size=2, resolution=RESOLUTION)
+    assert predictor.backward_tracking == (variant == "online")
+    result = predictor.track(video(), QUERIES)
+    assert result.tracks.shape == (T, 3, 2) and result.tracks.dtype == np.float32
+    assert np.isfinite(result.tracks).all()
+    assert ((result.visibility >= 0) & (result.visibility <= 1)).all()
