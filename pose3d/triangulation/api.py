@@ -28,12 +28,13 @@ from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.poses import poses_dataset
-from pose3d.triangulation.dlt import clean_observations, dlt
+from pose3d.progress import ProgressCallback
+from pose3d.triangulation.blocks import finite_rows
 from pose3d.triangulation.gaps import interior_gaps, interpolate_time
 from pose3d.triangulation.observations import Observations, observations, resolve_unit
-from pose3d.triangulation.progress import Progress
-from pose3d.triangulation.projection import Lens, lenses, undistort
-from pose3d.triangulation.ransac import RansacOptions, ransac
+from pose3d.triangulation.points import triangulate_points
+from pose3d.triangulation.projection import Lens, lenses
+from pose3d.triangulation.ransac import RansacOptions
 from pose3d.triangulation.refine import RefineOptions, refine
 from pose3d.triangulation.reprojection import mean_error, view_errors
 
@@ -58,7 +59,7 @@ def triangulate(
     interpolate: bool = False,
     fps: float | None = None,
     unit: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> xr.Dataset:
     """Triangulate 2D labels into a poses3d dataset (see the module docstring).
 
@@ -108,26 +109,17 @@ def _solve(
     edges: tuple[tuple[int, int], ...],
     ransac_options: RansacOptions,
     refine_options: RefineOptions,
-    progress: Progress,
+    progress: ProgressCallback,
 ) -> tuple[FloatArray, BoolArray]:
     """Points [N, 3] and the views used for each [V, N]."""
-    lens = lenses(obs.cameras)
-    progress("undistorting", 0, 1)
-    normalized, weights = clean_observations(undistort(lens, obs.pixels), obs.weights)
-    progress("undistorting", 1, 1)
-    seen = weights > 0
-    if method == "dlt":
-        progress("triangulating (DLT)", 0, 1)
-        points = dlt(lens, normalized, weights)
-        used = seen & np.isfinite(points).all(axis=1)
-        progress("triangulating (DLT)", 1, 1)
-        return points, used
-    progress("triangulating (RANSAC)", 0, 1)
-    points, used = ransac(lens, obs.pixels, normalized, weights, ransac_options)
-    progress("triangulating (RANSAC)", 1, 1)
+    first = "dlt" if method == "dlt" else "ransac"
+    progress(f"triangulating ({first})", 0, 1)
+    points, used = triangulate_points(obs.pixels, obs.cameras, obs.weights, first, ransac_options)
+    progress(f"triangulating ({first})", 1, 1)
     if method == "optim":
-        points = _refine_all(obs, lens, points, weights * used, edges, refine_options, progress)
-        used &= np.isfinite(points).all(axis=1)
+        lens = lenses(obs.cameras)
+        points = _refine_all(obs, lens, points, obs.weights * used, edges, refine_options, progress)
+        used &= finite_rows(points)
     return points, used
 
 
@@ -138,7 +130,7 @@ def _refine_all(
     weights: FloatArray,
     edges: tuple[tuple[int, int], ...],
     options: RefineOptions,
-    progress: Progress,
+    progress: ProgressCallback,
 ) -> FloatArray:
     """Refine each individual on its own (they share no term); returns points [N, 3]."""
     n_time, n_kp, n_ind = obs.shape
@@ -167,12 +159,11 @@ def _dataset(
     errors = view_errors(lens, points, obs.pixels)  # [V, N]
     behind = (used & ~np.isfinite(errors)).any(axis=0)  # a used camera sees it from behind
     n_used = used.sum(axis=0)
-    valid = np.isfinite(points).all(axis=1) & (n_used >= 2) & ~behind
+    valid = finite_rows(points) & (n_used >= 2) & ~behind
     used = used & valid
     n_used = np.where(valid, n_used, 0)
     error = np.where(valid, mean_error(errors, used), np.nan)
     conf = np.where(valid, mean_error(obs.weights, used), np.nan)
-    points = np.where(valid[:, None], points, np.nan)
 
     n_time, n_kp, n_ind = obs.shape
     raw = points.reshape(n_time, n_kp, n_ind, 3)

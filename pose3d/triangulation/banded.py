@@ -7,12 +7,14 @@ of the same frame (bone length) or with the same keypoint ``k <= order`` frames 
 and LAPACK's banded Cholesky solves it in time linear in the number of frames.
 
 Storage is LAPACK's lower form: ``band[i - j, j] = A[i, j]`` for ``i >= j``; ``band`` is
-[bandwidth + 1, 3 T J].
+[bandwidth + 1, 3 T J]. The bone lengths, unknowns too, border the banded block (see
+:class:`BorderedSystem`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +36,9 @@ def bandwidth(n_keypoints: int, edges: Sequence[tuple[int, int]], smooth_order: 
 
 def _row(band: FloatArray, offset: int, shape: tuple[int, int]) -> FloatArray:
     """Row ``offset`` of the band as a [T, J, 3] view (column = the lower-index unknown)."""
-    return band[offset].reshape(shape[0], shape[1], 3)
+    view = band[offset].reshape(shape[0], shape[1], 3)  # a strided view, never a copy
+    assert not view.flags.owndata
+    return view
 
 
 def add_point_blocks(band: FloatArray, blocks6: FloatArray) -> None:
@@ -72,15 +76,69 @@ def add_time_band(
         _row(band, 3 * n_keypoints * k, shape)[: n_frames - k] += diagonal[:, None, None]
 
 
-def solve_damped(band: FloatArray, rhs: FloatArray, damping: float) -> FloatArray | None:
-    """Solve ``(A + damping diag(A)) x = rhs``; None when the matrix is not positive definite."""
-    from scipy.linalg import LinAlgError, solveh_banded
+@dataclass(frozen=True, eq=False)
+class BorderedSystem:
+    """``[[A, B], [Bᵀ, C]]``: ``A`` banded [n, n] (lower form, Fortran order, as LAPACK wants
+    it), ``B`` dense [n, m] and ``C`` diagonal [m] with m small, plus the buffers its solves
+    reuse. Built once per refinement and refilled in place at every iteration: whole-video
+    buffers allocated anew each time cost more than the factorisation on virtual machines."""
 
-    damped = band.copy()
-    diagonal = band[0]
-    floor = 1e-12 * max(float(diagonal.max(initial=0.0)), 1e-300)
-    damped[0] = diagonal * (1.0 + damping) + floor
-    try:
-        return np.asarray(solveh_banded(damped, rhs, lower=True, check_finite=False))
-    except (LinAlgError, ValueError):
-        return None
+    band: FloatArray  # [w + 1, n]
+    border: FloatArray  # [n, m]
+    corner: FloatArray  # [m]
+    factor: FloatArray  # [w + 1, n], the damped band's Cholesky factor
+    columns: FloatArray  # [n, 1 + m], L⁻¹ [rhs | B]
+
+    @classmethod
+    def zeros(cls, n: int, width: int, m: int) -> BorderedSystem:
+        return cls(
+            band=np.zeros((width + 1, n), order="F"),
+            border=np.zeros((n, m)),
+            corner=np.zeros(m),
+            factor=np.zeros((width + 1, n), order="F"),
+            columns=np.zeros((n, 1 + m), order="F"),
+        )
+
+    def clear(self) -> None:
+        self.band.fill(0.0)
+        self.border.fill(0.0)
+        self.corner.fill(0.0)
+
+    def solve(
+        self, rhs: FloatArray, rhs_border: FloatArray, damping: float
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """Solve the system damped by ``(1 + damping)`` on both diagonals (Levenberg-Marquardt)
+        for ``[rhs; rhs_border]``; None when it is not positive definite.
+
+        With ``A = L Lᵀ`` (banded Cholesky) and ``W = L⁻¹ [rhs | B]``: the Schur complement
+        ``S = C - (L⁻¹B)ᵀ(L⁻¹B)`` gives ``y = S⁻¹ (rhs_border - (L⁻¹B)ᵀ L⁻¹ rhs)`` and
+        ``x = L⁻ᵀ (L⁻¹ rhs - L⁻¹B y)``: one factorisation, one forward pass over ``1 + m``
+        columns and one backward pass.
+        """
+        from scipy.linalg import lapack
+
+        np.copyto(self.factor, self.band)
+        diagonal = self.band[0]
+        floor = 1e-12 * max(float(diagonal.max(initial=0.0)), 1e-300)
+        self.factor[0] = diagonal * (1.0 + damping) + floor
+        factor, info = lapack.dpbtrf(self.factor, lower=1, overwrite_ab=1)
+        if info != 0:
+            return None
+        self.columns[:, 0] = rhs
+        self.columns[:, 1:] = self.border
+        forward, info = lapack.dtbtrs(factor, self.columns, uplo="L", trans="N", overwrite_b=1)
+        if info != 0:
+            return None
+        w_rhs, w_border = forward[:, 0], forward[:, 1:]
+        y = np.zeros(self.border.shape[1])
+        if y.size:
+            schur = np.diag(self.corner * (1.0 + damping)) - w_border.T @ w_border
+            try:
+                y = np.linalg.solve(schur, rhs_border - w_border.T @ w_rhs)
+            except np.linalg.LinAlgError:
+                return None
+            w_rhs = w_rhs - w_border @ y
+        x, info = lapack.dtbtrs(factor, w_rhs[:, None], uplo="L", trans="T")
+        if info != 0 or not np.isfinite(x).all():
+            return None
+        return x[:, 0], y

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from pose3d.triangulation.blocks import finite_rows
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
@@ -32,7 +34,7 @@ def interpolate_time(points: FloatArray, extrapolate: bool = False) -> FloatArra
     n_frames = points.shape[0]
     frames = np.arange(n_frames)
     flat = out.reshape(n_frames, -1, 3)
-    finite: BoolArray = np.asarray(np.isfinite(flat).all(axis=-1))  # [T, J]
+    finite: BoolArray = finite_rows(flat)  # [T, J]
     fill: BoolArray = np.ones_like(finite) if extrapolate else interior_gaps(finite)
     for j in np.flatnonzero(finite.any(axis=0) & (~finite).any(axis=0)):
         known = finite[:, j]
@@ -46,7 +48,7 @@ def fill_for_start(points: FloatArray) -> FloatArray:
     """A complete [T, J, 3] starting point for the refinement: gaps filled over time, keypoints
     never seen placed at the centroid of the frame's other keypoints (or of all points)."""
     out = interpolate_time(points, extrapolate=True)
-    missing: BoolArray = ~np.asarray(np.isfinite(out).all(axis=-1))
+    missing: BoolArray = ~finite_rows(out)
     if missing.any():
         present = ~missing
         values = np.where(present[..., None], out, 0.0)

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import CalibrationError, Pose3dError, SchemaError
+from pose3d.triangulation.blocks import finite_rows
 
 FloatArray = NDArray[np.float64]
 
@@ -107,7 +108,7 @@ def observations(
         conf_da = _require_dims(confidence, s.LABEL_DIMS[s.CONFIDENCE], "confidence")
         values = conf_da.sel({s.VIEW: list(chosen)}).values.astype(np.float64)  # [T, V, K, I]
         conf = values.transpose(1, 0, 2, 3).reshape(n_views, -1)
-    seen: NDArray[np.bool_] = np.asarray(np.isfinite(pixels).all(axis=-1))
+    seen: NDArray[np.bool_] = finite_rows(pixels)
     weights = np.where(seen, np.where(np.isnan(conf), 1.0, np.clip(conf, 0.0, None)), 0.0)
     pixels = np.where(seen[..., None], pixels, np.nan)
     return Observations(

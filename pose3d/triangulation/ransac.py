@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.errors import Pose3dError
+from pose3d.triangulation.blocks import finite_rows
 from pose3d.triangulation.dlt import dlt
 from pose3d.triangulation.projection import Lens
 from pose3d.triangulation.reprojection import view_errors
@@ -72,5 +73,5 @@ def ransac(
     keep = inliers.sum(axis=0) >= options.min_views  # else the hypothesis' own inliers
     inliers = np.where(keep, inliers, best_inliers)
     points = dlt(lenses, normalized, weights * inliers, min_views=options.min_views)
-    inliers &= np.isfinite(points).all(axis=1)
+    inliers &= finite_rows(points)
     return points, inliers

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.triangulation.blocks import blocks
+from pose3d.triangulation.blocks import blocks, finite_rows
 from pose3d.triangulation.projection import Lens, project_block
 
 FloatArray = NDArray[np.float64]
@@ -27,7 +27,7 @@ def view_errors(lenses: tuple[Lens, ...], points: FloatArray, pixels: FloatArray
                 u, v = project_block(lens, p[:, 0], p[:, 1], p[:, 2])
                 obs = pixels[view, block]
                 err = np.hypot(u - obs[:, 0], v - obs[:, 1])
-                behind = np.isnan(u) & np.isfinite(p).all(axis=1) & np.isfinite(obs).all(axis=1)
+                behind = np.isnan(u) & finite_rows(p) & finite_rows(obs)
                 err[behind] = np.inf
                 out[view, block] = err
     return out

@@ -22,9 +22,9 @@ from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, save_labels, save_poses
 from pose3d.io.session_toml import load_session, save_session
+from pose3d.progress import ProgressCallback
 from pose3d.session import Session
-from pose3d.triangulation.api import triangulate
-from pose3d.triangulation.progress import Progress
+from pose3d.triangulation.api import ATTR_VIEWS, triangulate
 from pose3d.triangulation.ransac import RansacOptions
 from pose3d.triangulation.refine import RefineOptions
 from pose3d.triangulation.sync import SyncResult, estimate_offsets, shift_labels
@@ -62,7 +62,7 @@ def _run(
     edges: Sequence[tuple[str, str]],
     fps: float | None,
     where: Path,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> xr.Dataset:
     poses = triangulate(
         labels[s.POSITION],
@@ -79,7 +79,7 @@ def _run(
         progress=progress,
     )
     if not (poses[s.N_VIEWS].values > 0).any():
-        views = poses.attrs.get("pose3d_views", "")
+        views = poses.attrs.get(ATTR_VIEWS, "")
         raise Pose3dError(
             f"{where}: no point is seen by two or more of the views {views} (with RANSAC: by "
             "two views that agree); label each keypoint in at least two views, or check that "
@@ -91,7 +91,7 @@ def _run(
 def triangulate_session(
     session: Session | str | os.PathLike[str],
     settings: TriangulationSettings | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> xr.Dataset:
     """Triangulate a session's labels.nc into its poses3d.nc (written under the lock)."""
     session = _as_session(session)
@@ -118,7 +118,7 @@ def triangulate_files(
     settings: TriangulationSettings | None = None,
     edges: Sequence[tuple[str, str]] = (),
     fps: float | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> xr.Dataset:
     """Triangulate a standalone labels.nc with a calibration.toml into ``out`` (poses3d.nc)."""
     labels_ds = load_labels(labels)
@@ -146,7 +146,7 @@ def sync_session(
     reference: str | None = None,
     max_offset: int = 10,
     dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> SyncReport:
     """Estimate the cameras' frame offsets from labels.nc; unless ``dry_run``, write them to
     session.toml and move each view's labels with its camera frames (under the lock)."""
@@ -163,9 +163,7 @@ def sync_session(
             max_offset=max_offset,
             progress=progress,
         )
-        offsets = {
-            c.name: c.offset + result.corrections.get(c.name, 0) for c in session.cameras
-        }
+        offsets = {c.name: c.offset + result.corrections.get(c.name, 0) for c in session.cameras}
         moved, dropped = shift_labels(labels, result.corrections)
         changed = any(result.corrections.values())
         if changed and not dry_run:

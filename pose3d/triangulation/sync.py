@@ -27,9 +27,9 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
+from pose3d.progress import ProgressCallback
 from pose3d.triangulation.dlt import clean_observations, dlt
 from pose3d.triangulation.observations import observations
-from pose3d.triangulation.progress import Progress
 from pose3d.triangulation.projection import Lens, lenses, undistort
 from pose3d.triangulation.reprojection import mean_error, view_errors
 
@@ -68,7 +68,7 @@ def estimate_offsets(
     views: Sequence[str] | None = None,
     reference: str | None = None,
     max_offset: int = 10,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> SyncResult:
     """Estimate each view's frame correction from labels ``position`` (see the module doc)."""
     if max_offset < 0:
@@ -104,8 +104,7 @@ def estimate_offsets(
         changed = False
         for v in (i for i in everyone if i != r):
             scores = [
-                _score(data, everyone, {**_as_dict(shifts), v: int(d)})
-                for d in candidates.tolist()
+                _score(data, everyone, {**_as_dict(shifts), v: int(d)}) for d in candidates.tolist()
             ]
             final_scores[v] = scores
             best = int(candidates[int(np.argmin(scores))])

@@ -36,7 +36,8 @@ def test_any_subset_of_two_or_more_views(rig: CameraGroup, synth: ModuleType) ->
     truth = synth.random_points(rng, 2000).reshape(200, 10, 3)
     labels = synth.labels_of(rig, truth)
     hidden = rng.random((200, 4, 10)) < 0.45  # each view misses ~45 % of the points
-    labels[s.POSITION].values[np.broadcast_to(hidden[:, :, None], (200, 4, 2, 10))[..., None]] = np.nan
+    position = labels[s.POSITION].values  # [T, V, 2, K, I]
+    position[np.broadcast_to(hidden[:, :, None, :, None], position.shape)] = np.nan
     poses = triangulate(labels[s.POSITION], rig, labels[s.CONFIDENCE])
     seen = (~hidden).sum(axis=1)  # [T, K]
     n_views = poses[s.N_VIEWS].values[..., 0]

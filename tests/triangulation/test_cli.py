@@ -1,0 +1,143 @@
+"""``pose3d triangulate``, ``pose3d sync`` and ``pose3d export-3d`` end to end, and their one
+clear message (exit code 2) on bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pose3d import schema as s
+from pose3d.cameras import CameraGroup
+from pose3d.cli import EXIT_USER_ERROR, main
+from pose3d.io.calibration_toml import save_calibration
+from pose3d.io.lock import SessionLock
+from pose3d.io.netcdf import load_labels, load_poses, save_labels
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    messages = [line for line in err if line.startswith("error:")]
+    assert len(messages) == 1, err
+    assert "Traceback" not in "\n".join(err)
+    return messages[0]
+
+
+def _median_error(poses_path: Path, truth: np.ndarray) -> float:
+    poses = load_poses(poses_path)
+    position = poses[s.POSITION].transpose(s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE).values
+    return float(np.nanmedian(np.linalg.norm(position[:, :, 0] - truth, axis=-1)))
+
+
+def test_triangulate_a_session(synthetic_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    root = synthetic_session.root
+    assert main(["triangulate", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "360 of 360 points triangulated" in out and "positions in mm" in out
+    assert _median_error(root / "poses3d.nc", synthetic_session.truth) < 1.0
+    poses = load_poses(root / "poses3d.nc")
+    assert poses.attrs["fps"] == 30.0 and poses.attrs["pose3d_triangulation"] == "dlt"
+
+
+def test_optim_with_views_and_exports(
+    synthetic_session: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = synthetic_session.root
+    csv, h5 = root / "pose3d.csv", root / "pose3d.h5"
+    args = ["triangulate", str(root), "--method", "optim", "--views", "cam0,cam2,cam3"]
+    assert main([*args, "--export", str(csv), "--export", str(h5)]) == 0
+    assert csv.is_file() and h5.is_file()
+    poses = load_poses(root / "poses3d.nc")
+    assert poses.attrs["pose3d_views"] == "cam0,cam2,cam3"
+    assert int(poses[s.N_VIEWS].max()) == 3
+    assert _median_error(root / "poses3d.nc", synthetic_session.truth) < 1.0
+    assert main(["export-3d", str(root / "poses3d.nc"), str(root / "again.csv")]) == 0
+    assert (root / "again.csv").read_text() == csv.read_text()
+
+
+def test_triangulate_standalone_files(
+    synthetic_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = synthetic_session.root
+    out = tmp_path / "poses3d.nc"
+    code = main(
+        [
+            "triangulate",
+            "--calibration", str(root / "calibration" / "calibration.toml"),
+            "--labels", str(root / "labels.nc"),
+            "--out", str(out),
+            "--method", "ransac",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert _median_error(out, synthetic_session.truth) < 1.0
+    assert load_poses(out).attrs["time_unit"] == "frames"
+
+
+def test_sync_dry_run(synthetic_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", str(synthetic_session.root), "--max-offset", "3", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "cam3: offset +0 (change +0 frames)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--unit", "m"], "calibration is in 'mm' but 'm' was expected"),
+        (["--views", "cam0"], "at least 2 views, got 1"),
+        (["--views", "cam0,cam9"], "view(s) cam9 not in the labels"),
+        (["--labels", "x.nc"], "either a SESSION folder or --calibration"),
+    ],
+)
+def test_bad_options(
+    synthetic_session: Any,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    assert main(["triangulate", str(synthetic_session.root), *args]) == EXIT_USER_ERROR
+    assert message in _error(capsys)
+
+
+def test_calibration_lacks_a_camera(
+    synthetic_session: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = synthetic_session.root
+    rig: CameraGroup = synthetic_session.cameras
+    save_calibration(root / "calibration" / "calibration.toml", CameraGroup(rig.cameras[:3]))
+    assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
+    assert "cam3 not in the calibration" in _error(capsys)
+    assert main(["triangulate", str(root), "--views", "cam0,cam1,cam2"]) == 0
+
+
+def test_no_point_seen_by_two_views(
+    synthetic_session: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = synthetic_session.root
+    labels = load_labels(root / "labels.nc")
+    labels[s.POSITION].values[:, 1:] = np.nan
+    save_labels(root / "labels.nc", labels)
+    assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
+    assert "no point is seen by two or more of the views" in _error(capsys)
+    assert not (root / "poses3d.nc").exists()
+
+
+def test_missing_inputs(
+    synthetic_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["triangulate"]) == EXIT_USER_ERROR
+    assert "give a SESSION folder, or all of" in _error(capsys)
+    root = synthetic_session.root
+    (root / "calibration" / "calibration.toml").unlink()
+    assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
+    assert "no calibration" in _error(capsys)
+    assert main(["export-3d", str(tmp_path / "none.nc"), str(tmp_path / "a.csv")]) == 2
+    assert "does not exist" in _error(capsys)
+
+
+def test_locked_session(synthetic_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with SessionLock(synthetic_session.root):
+        assert main(["triangulate", str(synthetic_session.root)]) == EXIT_USER_ERROR
+    assert "open for writing by another pose3d process" in _error(capsys)

@@ -1,0 +1,77 @@
+"""Exports read back: Anipose's pose-3d CSV with pandas, DeepLabCut's 3D h5 with pandas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pose3d import schema as s
+from pose3d.cameras import CameraGroup
+from pose3d.errors import Pose3dError
+from pose3d.triangulation import export_poses, triangulate
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def poses(rig: CameraGroup, synth: ModuleType) -> xr.Dataset:
+    truth = synth.random_points(np.random.default_rng(51), 30).reshape(10, 3, 3)
+    labels = synth.labels_of(rig, truth, noise=0.5, rng=np.random.default_rng(52),
+                             keypoints=["nose", "neck", "tail"])  # fmt: skip
+    labels[s.POSITION].values[4, 1:, :, 2] = np.nan  # tail seen by one view in frame 4
+    return triangulate(labels[s.POSITION], rig, labels[s.CONFIDENCE], fps=25.0)
+
+
+def test_anipose_csv_round_trip(poses: xr.Dataset, tmp_path: Path) -> None:
+    path = export_poses(poses, tmp_path / "pose3d.csv")
+    table = pd.read_csv(path)
+    keypoints = ["nose", "neck", "tail"]
+    expected = [f"{k}_{f}" for k in keypoints for f in ("x", "y", "z", "error", "ncams", "score")]
+    expected += [f"M_{i}{j}" for i in range(3) for j in range(3)]
+    expected += ["center_0", "center_1", "center_2", "fnum"]
+    assert list(table.columns) == expected
+    assert len(table) == 10 and (table["fnum"].to_numpy() == np.arange(10)).all()
+    for k in keypoints:
+        one = poses.sel(keypoint=k).isel(individual=0)
+        for c in "xyz":
+            np.testing.assert_array_equal(table[f"{k}_{c}"], one[s.POSITION].sel(space=c))
+        np.testing.assert_array_equal(table[f"{k}_error"], one[s.REPROJECTION_ERROR])
+        np.testing.assert_array_equal(table[f"{k}_score"], one[s.CONFIDENCE])
+    assert np.isnan(table.loc[4, "tail_x"]) and np.isnan(table.loc[4, "tail_ncams"])
+    assert (table.loc[table.index != 4, "tail_ncams"] == 4).all()
+    assert (table["M_00"] == 1).all() and (table["M_01"] == 0).all()
+
+
+def test_dlc_h5_round_trip(poses: xr.Dataset, tmp_path: Path) -> None:
+    pytest.importorskip("tables")
+    path = export_poses(poses, tmp_path / "pose3d.h5")
+    frame = pd.read_hdf(path, key="df_with_missing")
+    assert frame.columns.names == ["scorer", "bodyparts", "coords"]
+    assert list(frame.columns.get_level_values("bodyparts").unique()) == ["nose", "neck", "tail"]
+    assert list(frame.columns.get_level_values("coords").unique()) == ["x", "y", "z"]
+    values = frame.loc[:, ("pose3d", "neck", ["x", "y", "z"])].to_numpy()
+    expected = poses[s.POSITION].sel(keypoint="neck").isel(individual=0).transpose(s.TIME, s.SPACE)
+    np.testing.assert_array_equal(values, expected.values)
+
+
+def test_several_individuals(rig: CameraGroup, synth: ModuleType, tmp_path: Path) -> None:
+    truth = synth.random_points(np.random.default_rng(53), 16).reshape(4, 2, 2, 3)
+    labels = synth.labels_of(rig, truth, individuals=["m1", "m2"])
+    poses = triangulate(labels[s.POSITION], rig)
+    with pytest.raises(Pose3dError, match=r"2 individuals \(m1, m2\).*--individual"):
+        export_poses(poses, tmp_path / "a.csv")
+    table = pd.read_csv(export_poses(poses, tmp_path / "a.csv", individual="m2"))
+    np.testing.assert_allclose(table["kp0_x"], truth[:, 0, 1, 0], atol=1e-6)
+    pytest.importorskip("tables")
+    frame = pd.read_hdf(export_poses(poses, tmp_path / "a.h5"), key="df_with_missing")
+    assert frame.columns.names == ["scorer", "individuals", "bodyparts", "coords"]
+    np.testing.assert_allclose(frame[("pose3d", "m1", "kp1", "z")], truth[:, 1, 0, 2], atol=1e-6)
+
+
+def test_unknown_format(poses: xr.Dataset, tmp_path: Path) -> None:
+    with pytest.raises(Pose3dError, match=r"unknown suffix '.mat'.*\.csv, \.h5"):
+        export_poses(poses, tmp_path / "out.mat")
