@@ -21,7 +21,7 @@ from scipy import sparse
 
 from pose3d.calibration.rotations import rotate
 from pose3d.calibration.solver import levenberg_marquardt
-from pose3d.cameras import Camera
+from pose3d.cameras import Camera, distort_xy
 
 FloatArray = NDArray[np.float64]
 
@@ -81,11 +81,7 @@ def project_observations(
     local = rotate(cam[:, :3], world) + cam[:, 3:6]
     x = local[:, 0] / local[:, 2]
     y = local[:, 1] / local[:, 2]
-    k1, k2, p1, p2, k3 = (cam[:, 10 + i] for i in range(5))
-    r2 = x * x + y * y
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
-    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
+    xd, yd = distort_xy(x, y, *(cam[:, 10 + i] for i in range(5)))
     return np.stack([cam[:, 6] * xd + cam[:, 8], cam[:, 7] * yd + cam[:, 9]], axis=-1)
 
 

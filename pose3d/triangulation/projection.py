@@ -1,8 +1,8 @@
 """Projection, undistortion and their derivatives for triangulation, in numpy only.
 
 The camera model is pose3d.cameras' (OpenCV's pinhole with ``k1 k2 p1 p2 k3`` distortion; the
-centre of the top-left pixel is (0, 0)); these are the same formulas rewritten as kernels on
-plain 1-D arrays with the camera's numbers as Python floats, and drivers that run the kernels
+centre of the top-left pixel is (0, 0)) and its lens kernels; here they run on plain 1-D arrays
+with the camera's numbers as Python floats, with drivers that run them
 over every view and over blocks of points (see :mod:`pose3d.triangulation.blocks`), so the hot
 paths of triangulation have no Python loop per point and allocate no large temporaries.
 
@@ -17,14 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.cameras import Camera, CameraGroup
+from pose3d.cameras import (
+    Camera,
+    CameraGroup,
+    distort_xy,
+    distortion_jacobian_xy,
+    undistort_xy,
+)
 from pose3d.triangulation.blocks import blocks
 
 FloatArray = NDArray[np.float64]
-
-MAX_NEWTON_STEPS = 10
-# Newton converges quadratically: once an update is below 1e-7 the error left is ~1e-14
-NEWTON_TOLERANCE = 1e-7
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class Lens:
         return any((self.k1, self.k2, self.p1, self.p2, self.k3))
 
     @property
+    def coefficients(self) -> tuple[float, float, float, float, float]:
+        """(k1, k2, p1, p2, k3), the argument order of pose3d.cameras' lens kernels."""
+        return (self.k1, self.k2, self.p1, self.p2, self.k3)
+
+    @property
     def focal(self) -> float:
         """Mean focal length in pixels."""
         return 0.5 * (self.fx + self.fy)
@@ -89,72 +96,23 @@ def distort(lens: Lens, x: FloatArray, y: FloatArray) -> tuple[FloatArray, Float
     """Ideal normalized (x, y) [n] to distorted normalized (x, y) [n]."""
     if not lens.distorted:
         return x, y
-    x2, y2, xy2 = x * x, y * y, 2.0 * x * y
-    r2 = x2 + y2
-    radial = 1.0 + r2 * (lens.k1 + r2 * (lens.k2 + r2 * lens.k3))
-    xd = x * radial + lens.p1 * xy2 + lens.p2 * (r2 + 2.0 * x2)
-    yd = y * radial + lens.p1 * (r2 + 2.0 * y2) + lens.p2 * xy2
-    return xd, yd
+    return distort_xy(x, y, *lens.coefficients)
 
 
 def distortion_jacobian(
     lens: Lens, x: FloatArray, y: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """d(xd, yd)/d(x, y) [n] as (dxd/dx, dxd/dy = dyd/dx, dyd/dy); the matrix is symmetric."""
-    x2, y2 = x * x, y * y
-    r2 = x2 + y2
-    radial = 1.0 + r2 * (lens.k1 + r2 * (lens.k2 + r2 * lens.k3))
-    dradial = lens.k1 + r2 * (2.0 * lens.k2 + 3.0 * lens.k3 * r2)  # d radial / d r2
-    a = radial + 2.0 * x2 * dradial + 2.0 * lens.p1 * y + 6.0 * lens.p2 * x
-    b = 2.0 * x * y * dradial + 2.0 * lens.p1 * x + 2.0 * lens.p2 * y
-    d = radial + 2.0 * y2 * dradial + 6.0 * lens.p1 * y + 2.0 * lens.p2 * x
-    return a, b, d
+    return distortion_jacobian_xy(x, y, *lens.coefficients)
 
 
 def undistort_block(lens: Lens, u: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Distorted pixels (u, v) [n] to ideal normalized (x, y) [n]; NaN stays NaN.
-
-    Newton's method on the distortion model from its first-order inverse, until the largest
-    update is below 1e-7, which leaves an error of ~1e-14 (two steps for real lenses).
-    """
+    """Distorted pixels (u, v) [n] to ideal normalized (x, y) [n]; NaN stays NaN."""
     yd = (v - lens.cy) / lens.fy
     xd = (u - lens.cx - lens.skew * yd) / lens.fx
     if not lens.distorted:
         return xd, yd
-    r2 = xd * xd + yd * yd
-    radial = 1.0 + r2 * (lens.k1 + r2 * (lens.k2 + r2 * lens.k3))
-    x, y = xd / radial, yd / radial
-    for _ in range(MAX_NEWTON_STEPS):
-        dx, dy = _newton_update(lens, x, y, xd, yd)
-        x -= dx
-        y -= dy
-        if not np.nanmax(np.abs(dx), initial=0.0) > NEWTON_TOLERANCE:
-            break
-    return x, y
-
-
-def _newton_update(
-    lens: Lens, x: FloatArray, y: FloatArray, xd: FloatArray, yd: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """The Newton update [n] of ``distort(x, y) = (xd, yd)``: distort and its Jacobian fused."""
-    k1, k2, k3, p1, p2 = lens.k1, lens.k2, lens.k3, lens.p1, lens.p2
-    x2, y2, xy = x * x, y * y, x * y
-    r2 = x2 + y2
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    dradial2 = 2.0 * (k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2))  # 2 d radial / d r2
-    ex = x * radial - xd
-    ey = y * radial - yd
-    a = radial + x2 * dradial2
-    b = xy * dradial2
-    d = radial + y2 * dradial2
-    if p1 or p2:
-        ex += 2.0 * p1 * xy + p2 * (r2 + 2.0 * x2)
-        ey += p1 * (r2 + 2.0 * y2) + 2.0 * p2 * xy
-        a += 2.0 * p1 * y + 6.0 * p2 * x
-        b += 2.0 * p1 * x + 2.0 * p2 * y
-        d += 6.0 * p1 * y + 2.0 * p2 * x
-    inv_det = 1.0 / (a * d - b * b)
-    return (d * ex - b * ey) * inv_det, (a * ey - b * ex) * inv_det
+    return undistort_xy(xd, yd, *lens.coefficients)
 
 
 def project_block(
