@@ -18,7 +18,7 @@ from pose3d.calibration.report import (
     square_diagnostic,
     verdict,
 )
-from pose3d.calibration.rotations import compose
+from pose3d.calibration.rotations import compose, invert
 from pose3d.cameras import Camera, CameraGroup
 from pose3d.errors import CalibrationError
 from pose3d.progress import ProgressCallback
@@ -46,13 +46,22 @@ def _move_origin(
         )
     r0, t0 = board_poses[matches[0], :3], board_poses[matches[0], 3:]
     moved = [c.with_extrinsics(*compose(c.rvec, c.tvec, r0, t0)) for c in cameras]
-    from pose3d.calibration.rotations import invert
-
     ri, ti = invert(r0, t0)
     poses = board_poses.copy()
     for f in np.flatnonzero(np.isfinite(board_poses[:, 0])):
         poses[f, :3], poses[f, 3:] = compose(ri, ti, board_poses[f, :3], board_poses[f, 3:])
     return moved, poses
+
+
+def _check_origin_frame(detections: BoardDetections, frame: int) -> None:
+    """Fail before the work when no camera saw the board in media frame ``frame``."""
+    seen = detections.frames[detections.found(MIN_CORNERS).any(axis=0)]
+    if frame not in seen:
+        listing = ", ".join(map(str, seen[:20])) + (" ..." if seen.size > 20 else "")
+        raise CalibrationError(
+            f"--origin-frame {frame}: no camera saw the board in that frame; frames with a "
+            f"board: {listing or 'none'}"
+        )
 
 
 def calibrate(
@@ -65,6 +74,8 @@ def calibrate(
     (default: the first) or, with ``origin_frame``, the board in that media frame."""
     report = progress or (lambda step, done, total: None)
     ref = 0 if reference is None else detections.view(reference)
+    if origin_frame is not None:
+        _check_origin_frame(detections, origin_frame)
     report("calibrate", 0, STEPS)
     intrinsic = [calibrate_intrinsics(detections, v)[0] for v in range(len(detections.views))]
     report("calibrate", 1, STEPS)

@@ -225,7 +225,7 @@ def test_world_frame_at_the_board_of_a_chosen_frame(charuco_rig) -> None:
 
 def test_origin_frame_without_a_board_is_refused(charuco_rig) -> None:
     det = charuco_rig.detections
-    with pytest.raises(CalibrationError, match=r"--origin-frame 1000: the board was not used"):
+    with pytest.raises(CalibrationError, match=r"--origin-frame 1000: no camera saw the board"):
         calibrate(det, origin_frame=1000)
 
 
