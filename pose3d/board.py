@@ -61,6 +61,12 @@ class Checkerboard:
         return (self.squares_x - 1) * (self.squares_y - 1)
 
     @property
+    def symmetric(self) -> bool:
+        """The board looks the same turned by 180 degrees (both square counts even, or both
+        odd), so its corner order is ambiguous between cameras."""
+        return (self.squares_x - self.squares_y) % 2 == 0
+
+    @property
     def size(self) -> tuple[float, float]:
         """Outer size (width, height) in the board's unit."""
         return (self.squares_x * self.square_length, self.squares_y * self.square_length)

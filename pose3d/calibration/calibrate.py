@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.board import MIN_CORNERS, BoardDetections
+from pose3d.board import MIN_CORNERS, BoardDetections, Checkerboard
 from pose3d.calibration.bundle import Observations, bundle_adjust
 from pose3d.calibration.extrinsics import initial_extrinsics
 from pose3d.calibration.intrinsics import calibrate_intrinsics
@@ -73,6 +73,14 @@ def calibrate(
     """Calibrate every camera of ``detections``; the world frame is camera ``reference``
     (default: the first) or, with ``origin_frame``, the board in that media frame."""
     report = progress or (lambda step, done, total: None)
+    board = detections.board
+    if isinstance(board, Checkerboard) and board.symmetric and len(detections.views) > 1:
+        raise CalibrationError(
+            f"a {board.squares_x}x{board.squares_y} checkerboard looks the same turned by 180 "
+            "degrees, so cameras cannot agree on its corners; use a board with one odd and one "
+            f"even number of squares (e.g. {board.squares_x + 1}x{board.squares_y}) or a ChArUco "
+            "board"
+        )
     ref = 0 if reference is None else detections.view(reference)
     if origin_frame is not None:
         _check_origin_frame(detections, origin_frame)

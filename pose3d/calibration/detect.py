@@ -1,9 +1,11 @@
 """Board detection in calibration media (videos or folders of synchronized images).
 
 Corners are sub-pixel accurate: ChArUco corners are interpolated from the markers and refined
-with ``cornerSubPix`` by OpenCV's CharucoDetector; checkerboards use ``findChessboardCornersSB``
-(accurate mode). Cameras are processed in parallel threads (OpenCV releases the GIL); every
-camera reads the same media frame numbers, so detections stay synchronized.
+with ``cornerSubPix`` by OpenCV's CharucoDetector; checkerboards are found by
+``findChessboardCornersSB``, refined by ``cornerSubPix`` (half-window up to 5 px, below half a
+square) and put in the board's id order (square (0, 0) black). Cameras are processed in
+parallel threads (OpenCV releases the GIL); every camera reads the same media frame numbers, so
+detections stay synchronized.
 """
 
 from __future__ import annotations
@@ -68,17 +70,43 @@ def make_detector(board: Board) -> Detector:
         return detect_charuco
 
     pattern = board.inner_corners
-    flags = cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY | cv2.CALIB_CB_NORMALIZE_IMAGE
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3)
 
     def detect_checkerboard(gray: NDArray[np.uint8]) -> FrameCorners:
-        found, corners = cv2.findChessboardCornersSB(gray, pattern, flags=flags)
+        found, corners = cv2.findChessboardCornersSB(
+            gray, pattern, flags=cv2.CALIB_CB_NORMALIZE_IMAGE
+        )
         if not found:
             return FrameCorners(np.zeros(0, np.int64), np.zeros((0, 2)))
-        return FrameCorners(
-            np.arange(len(corners), dtype=np.int64), corners.reshape(-1, 2).astype(np.float64)
-        )
+        grid = corners.reshape(pattern[1], pattern[0], 2)
+        spacing = float(np.median(np.linalg.norm(np.diff(grid, axis=1), axis=-1)))
+        half = max(2, min(5, int(spacing / 2 - 1)))
+        refined = cv2.cornerSubPix(gray, corners, (half, half), (-1, -1), criteria)
+        points = oriented(refined.reshape(pattern[1], pattern[0], 2), gray).reshape(-1, 2)
+        return FrameCorners(np.arange(len(points), dtype=np.int64), points.astype(np.float64))
 
     return detect_checkerboard
+
+
+def oriented(grid: NDArray[np.float64], gray: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Checkerboard corners [rows, cols, 2] in the board's id order: square (0, 0) is black.
+
+    OpenCV may return the grid turned by 180 degrees; the colours of the two outer corner squares
+    tell the orientation when they differ, i.e. for boards with one odd and one even number of
+    squares (for the others the grid is returned as found).
+    """
+    first = grid[0, 0] - 0.5 * (grid[0, 1] - grid[0, 0]) - 0.5 * (grid[1, 0] - grid[0, 0])
+    last = grid[-1, -1] + 0.5 * (grid[-1, -1] - grid[-1, -2]) + 0.5 * (grid[-1, -1] - grid[-2, -1])
+    height, width = gray.shape[:2]
+
+    def shade(point: NDArray[np.float64]) -> float:
+        x = int(np.clip(round(point[0]), 0, width - 1))
+        y = int(np.clip(round(point[1]), 0, height - 1))
+        return float(gray[y, x])
+
+    if shade(first) > shade(last):
+        return grid[::-1, ::-1]
+    return grid
 
 
 def to_gray(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -28,13 +28,13 @@ BoolArray = NDArray[np.bool_]
 
 DEFAULT_BOARDS: dict[str, Board] = {
     "charuco": CharucoBoard(7, 5, 50.0, 37.5, "DICT_4X4_50"),
-    "checkerboard": Checkerboard(8, 6, 40.0),
+    "checkerboard": Checkerboard(9, 6, 40.0),  # one odd, one even: not 180-degree symmetric
 }
 
 
 def default_board(kind: str) -> Board:
     """The board of a synthetic session: "charuco" (7x5 squares of 50 mm, 37.5 mm 4x4 markers)
-    or "checkerboard" (8x6 squares of 40 mm)."""
+    or "checkerboard" (9x6 squares of 40 mm)."""
     if kind not in DEFAULT_BOARDS:
         raise Pose3dError(f"board must be one of {', '.join(DEFAULT_BOARDS)}, got {kind!r}")
     return DEFAULT_BOARDS[kind]

@@ -76,7 +76,7 @@ def charuco_calibration(charuco_rig: SyntheticRig) -> CalibrationResult:
 
 @pytest.fixture(scope="session")
 def checkerboard_rig(tmp_path_factory: pytest.TempPathFactory) -> SyntheticRig:
-    """The same rig and board poses with pose3d's default checkerboard (8x6 squares of 40 mm)."""
+    """The same rig and board poses with pose3d's default checkerboard (9x6 squares of 40 mm)."""
     return write_rig(tmp_path_factory.mktemp("calibration") / "checkerboard", "checkerboard")
 
 
