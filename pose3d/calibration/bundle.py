@@ -93,13 +93,16 @@ class BundleResult:
     residuals: FloatArray  # [n_inliers, 2] px
 
 
-def _layout(n_views: int, reference: int) -> NDArray[np.int64]:
+K3 = 14  # index of k3 in a camera's parameter vector
+
+
+def _layout(n_views: int, reference: int, fixed_k3: Sequence[bool]) -> NDArray[np.int64]:
     """Column of each camera parameter in the free vector [n_views, 15], -1 when fixed."""
     index = np.full((n_views, N_CAMERA), -1, dtype=np.int64)
     col = 0
     for v in range(n_views):
         for k in range(N_CAMERA):
-            if v == reference and k < 6:
+            if (v == reference and k < 6) or (k == K3 and fixed_k3[v]):
                 continue
             index[v, k] = col
             col += 1
@@ -147,9 +150,10 @@ def _solve(
     board_points: FloatArray,
     obs: Observations,
     reference: int,
+    fixed_k3: Sequence[bool],
 ) -> tuple[FloatArray, FloatArray]:
     n_views, n_frames = len(cams0), len(frames0)
-    layout = _layout(n_views, reference)
+    layout = _layout(n_views, reference, fixed_k3)
     n_cam_free = int(layout.max()) + 1
     free = layout >= 0
 
@@ -184,17 +188,19 @@ def bundle_adjust(
     board_points: FloatArray,
     obs: Observations,
     reference: int = 0,
+    fixed_k3: Sequence[bool] | None = None,
 ) -> BundleResult:
     """Refine ``cameras`` and ``board_poses`` [n_frames, 6] on ``obs``; frames whose pose is NaN
-    are left out."""
+    are left out; cameras flagged in ``fixed_k3`` keep their k3 (see intrinsics.covers_edges)."""
+    fixed = [False] * len(cameras) if fixed_k3 is None else list(fixed_k3)
     usable = np.isfinite(board_poses[:, 0])
     obs = obs.select(usable[obs.frame])
     frames0 = np.where(usable[:, None], board_poses, 0.0)
     cams0 = np.stack([camera_vector(c) for c in cameras])
-    cams, frames = _solve(cams0, frames0, board_points, obs, reference)
+    cams, frames = _solve(cams0, frames0, board_points, obs, reference, fixed)
     error = np.linalg.norm(project_observations(cams, frames, board_points, obs) - obs.xy, axis=1)
     inliers = obs.select(error <= _outlier_limits(error, obs.view, len(cameras))[obs.view])
-    cams, frames = _solve(cams, frames, board_points, inliers, reference)
+    cams, frames = _solve(cams, frames, board_points, inliers, reference, fixed)
     residuals = project_observations(cams, frames, board_points, inliers) - inliers.xy
     frames[~usable] = np.nan
     return BundleResult(

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from pose3d.board import MIN_CORNERS, BoardDetections, Checkerboard
 from pose3d.calibration.bundle import Observations, bundle_adjust
 from pose3d.calibration.extrinsics import initial_extrinsics
-from pose3d.calibration.intrinsics import calibrate_intrinsics
+from pose3d.calibration.intrinsics import K3_REACH, calibrate_intrinsics, coverage, reach
 from pose3d.calibration.report import (
     CalibrationReport,
     CameraReport,
@@ -91,7 +91,8 @@ def calibrate(
     report("calibrate", 2, STEPS)
     obs = Observations.from_corners(detections.corners, detections.found(MIN_CORNERS))
     board_points = detections.board.corner_points()
-    result = bundle_adjust(placed, board_world, board_points, obs, ref)
+    fixed_k3 = [reach(detections, v) < K3_REACH for v in range(len(detections.views))]
+    result = bundle_adjust(placed, board_world, board_points, obs, ref, fixed_k3)
     report("calibrate", 3, STEPS)
     cameras, poses = result.cameras, result.board_poses
     if origin_frame is not None:
@@ -117,6 +118,9 @@ def calibrate(
                 cx=float(cam.matrix[0, 2]),
                 cy=float(cam.matrix[1, 2]),
                 distortions=cam.dist.tolist(),
+                corners_dropped=int((obs.view == v).sum() - mine.sum()),
+                coverage=coverage(detections, v),
+                k3_fixed=fixed_k3[v],
             )
         )
     square = square_diagnostic(group, used, detections.board)

@@ -82,7 +82,8 @@ def make_detector(board: Board) -> Detector:
         spacing = float(np.median(np.linalg.norm(np.diff(grid, axis=1), axis=-1)))
         half = max(2, min(5, int(spacing / 2 - 1)))
         refined = cv2.cornerSubPix(gray, corners, (half, half), (-1, -1), criteria)
-        points = oriented(refined.reshape(pattern[1], pattern[0], 2), gray).reshape(-1, 2)
+        grid = refined.reshape(pattern[1], pattern[0], 2).astype(np.float64)
+        points = oriented(grid, gray).reshape(-1, 2)
         return FrameCorners(np.arange(len(points), dtype=np.int64), points.astype(np.float64))
 
     return detect_checkerboard

@@ -25,6 +25,35 @@ def _pick_frames(counts: NDArray[np.int64], limit: int) -> NDArray[np.int64]:
     return usable[np.unique(picks)]
 
 
+# k3 (the r^6 term) is estimated only when the detected corners reach this far towards the image
+# corners (as a fraction of the centre-to-corner distance); otherwise it is fixed at 0: fitted
+# from the middle of the image alone it bends the lens model far off outside the board's reach.
+K3_REACH = 0.8
+COVERAGE_CELLS = 8  # coverage = fraction of an 8 x 8 grid of image cells holding a corner
+
+
+def reach(detections: BoardDetections, view: int) -> float:
+    """How far the corners of camera ``view`` reach: the largest distance from the image centre
+    over the centre-to-corner distance (0 = none, 1 = an image corner)."""
+    width, height = detections.sizes[view]
+    xy = detections.corners[view].reshape(-1, 2)
+    xy = xy[np.isfinite(xy[:, 0])]
+    if xy.size == 0:
+        return 0.0
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    return float(np.max(np.linalg.norm(xy - centre, axis=1)) / np.linalg.norm(centre))
+
+
+def coverage(detections: BoardDetections, view: int) -> float:
+    """Fraction of the image of camera ``view`` (on an 8 x 8 grid of cells) holding a corner."""
+    width, height = detections.sizes[view]
+    xy = detections.corners[view].reshape(-1, 2)
+    xy = xy[np.isfinite(xy[:, 0])]
+    cx = np.clip((xy[:, 0] / width * COVERAGE_CELLS).astype(int), 0, COVERAGE_CELLS - 1)
+    cy = np.clip((xy[:, 1] / height * COVERAGE_CELLS).astype(int), 0, COVERAGE_CELLS - 1)
+    return len(set(zip(cx.tolist(), cy.tolist(), strict=True))) / COVERAGE_CELLS**2
+
+
 def calibrate_intrinsics(detections: BoardDetections, view: int) -> tuple[Camera, float, int]:
     """Intrinsics of one camera; returns (camera at the origin, RMS px, frames used)."""
     import cv2
@@ -60,7 +89,8 @@ def calibrate_intrinsics(detections: BoardDetections, view: int) -> tuple[Camera
         (width, height),
         matrix0,
         np.zeros(5),
-        flags=cv2.CALIB_USE_INTRINSIC_GUESS,
+        flags=cv2.CALIB_USE_INTRINSIC_GUESS
+        | (0 if reach(detections, view) >= K3_REACH else cv2.CALIB_FIX_K3),
         criteria=criteria,
     )
     camera = Camera(

@@ -21,7 +21,9 @@ from pose3d.cameras import CameraGroup
 # Thresholds of the verdict.
 MAX_RMS_PX = 1.0
 MAX_SQUARE_ERROR = 0.005  # relative error of the median square length
-MAX_SQUARE_STD = 0.05  # spread of square lengths, relative to the square
+MAX_SQUARE_STD = 0.05  # robust spread of square lengths, relative to the square
+MAX_DROPPED = 0.10  # fraction of a camera's corners that bundle adjustment may drop
+MIN_COVERAGE = 0.25  # fraction of a camera's image the board should have covered
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class CameraReport:
     cx: float
     cy: float
     distortions: list[float]
+    corners_dropped: int = 0  # detected corners left out as outliers
+    coverage: float = 1.0  # fraction of the image (8 x 8 cells) where corners were detected
+    k3_fixed: bool = False  # k3 held at 0: the corners did not reach the image corners
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class SquareDiagnostic:
     median: float
     std: float
     n_pairs: int
+    spread: float = 0.0  # 1.4826 x median absolute deviation: the std without the outliers
 
     @property
     def relative_error(self) -> float:
@@ -107,8 +113,10 @@ def square_diagnostic(
     lengths = lengths[np.isfinite(lengths)]
     if lengths.size == 0:
         return None
+    median = float(np.median(lengths))
+    spread = 1.4826 * float(np.median(np.abs(lengths - median)))
     return SquareDiagnostic(
-        board.square_length, float(np.median(lengths)), float(np.std(lengths)), int(lengths.size)
+        board.square_length, median, float(np.std(lengths)), int(lengths.size), spread
     )
 
 
@@ -120,6 +128,19 @@ def verdict(cameras: list[CameraReport], square: SquareDiagnostic | None, unit: 
         for c in cameras
         if c.rms_px > MAX_RMS_PX
     ]
+    for c in cameras:
+        total = c.corners_used + c.corners_dropped
+        if total and c.corners_dropped > MAX_DROPPED * total:
+            warnings.append(
+                f"camera {c.name}: {c.corners_dropped} of {total} detected corners "
+                f"({100 * c.corners_dropped / total:.0f} %) disagree with the calibration and were "
+                "left out; check for a mis-sized board spec, motion blur or a bent board"
+            )
+        if c.coverage < MIN_COVERAGE:
+            warnings.append(
+                f"camera {c.name}: the board covered {100 * c.coverage:.0f} % of the image; film "
+                "it near the edges and corners of the image too, or the lens model is a guess there"
+            )
     if square is None:
         warnings.append("no board corner was seen by two cameras: the rig scale is unchecked")
     else:
@@ -129,9 +150,9 @@ def verdict(cameras: list[CameraReport], square: SquareDiagnostic | None, unit: 
                 f" {unit} ({100 * square.relative_error:.2f} % off): check square_length in the "
                 "board spec and that the board is flat"
             )
-        if square.std > MAX_SQUARE_STD * square.true_length:
+        if square.spread > MAX_SQUARE_STD * square.true_length:
             warnings.append(
-                f"square lengths spread by {square.std:.3f} {unit} (> "
+                f"square lengths spread by {square.spread:.3f} {unit} (> "
                 f"{100 * MAX_SQUARE_STD:g} % of a square): cameras disagree; film more poses "
                 "seen by several cameras at once"
             )

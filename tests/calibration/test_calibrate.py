@@ -599,5 +599,12 @@ def test_verdict_names_what_is_wrong() -> None:
         "camera cam1: RMS reprojection error 1.50 px"
     )
     assert "check square_length" in report.verdict([good], replace(square, median=50.5), "mm")[0]
-    assert "cameras disagree" in report.verdict([good], replace(square, std=3.0), "mm")[0]
+    # the spread that counts is the robust one: a few wild pairs (std 3 mm) are no disagreement
+    assert report.verdict([good], replace(square, std=3.0), "mm") == []
+    assert "cameras disagree" in report.verdict([good], replace(square, spread=3.0), "mm")[0]
     assert "unchecked" in report.verdict([good], None, "mm")[0]
+    dropped = replace(good, corners_used=400, corners_dropped=100)
+    assert "100 of 500 detected corners (20 %)" in report.verdict([dropped], square, "mm")[0]
+    assert report.verdict([replace(good, corners_dropped=40)], square, "mm") == []
+    corner_only = replace(good, coverage=0.2)
+    assert "covered 20 % of the image" in report.verdict([corner_only], square, "mm")[0]
