@@ -78,13 +78,13 @@ def make_detector(board: Board) -> Detector:
         )
         if not found:
             return FrameCorners(np.zeros(0, np.int64), np.zeros((0, 2)))
-        grid = corners.reshape(pattern[1], pattern[0], 2)
-        spacing = float(np.median(np.linalg.norm(np.diff(grid, axis=1), axis=-1)))
+        rows = corners.reshape(pattern[1], pattern[0], 2)
+        spacing = float(np.median(np.linalg.norm(np.diff(rows, axis=1), axis=-1)))
         half = max(2, min(5, int(spacing / 2 - 1)))
         refined = cv2.cornerSubPix(gray, corners, (half, half), (-1, -1), criteria)
         grid = refined.reshape(pattern[1], pattern[0], 2).astype(np.float64)
         points = oriented(grid, gray).reshape(-1, 2)
-        return FrameCorners(np.arange(len(points), dtype=np.int64), points.astype(np.float64))
+        return FrameCorners(np.arange(len(points), dtype=np.int64), points)
 
     return detect_checkerboard
 
