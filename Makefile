@@ -10,7 +10,9 @@ FIND_LINKS := $(if $(wildcard /opt/wheels/*.whl),--find-links /opt/wheels,)
 PIP := $(PY) -m pip install --disable-pip-version-check -q $(FIND_LINKS) -c constraints.txt
 DEMO_DIR ?= demo_session
 # movement (>= 0.17) needs Python >= 3.12: a separate venv checks that our files open in it.
-PYTHON312 ?= $(shell command -v python3.12)
+# (a pyenv shim may exist without a working 3.12 behind it: take the first that runs)
+PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	$$p -c "import sys" >/dev/null 2>&1 && { command -v $$p; break; }; done)
 MOVEMENT_VENV := .venv-movement
 MOVEMENT_STAMP := $(MOVEMENT_VENV)/.installed
 
