@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/pose3d sample-data $(DEMO_DIR) --videos-only
+	$(VENV)/bin/pose3d calibrate $(DEMO_DIR)
 	$(VENV)/bin/pose3d info $(DEMO_DIR)
 
 lint: $(STAMP)
