@@ -1,13 +1,12 @@
-"""Pinhole cameras with OpenCV's distortion model, in numpy only.
+"""Cameras with OpenCV's pinhole or fisheye lens model, in numpy only.
 
 Conventions (the same as OpenCV and Anipose):
 
 - ``rvec`` (Rodrigues) and ``tvec`` map world to camera: ``X_cam = R @ X_world + t``;
   ``tvec`` is in world units (mm when the board was given in mm).
 - pixels: the centre of the top-left pixel is (0, 0); points are ``(x, y)``, last axis.
-- distortion ``(k1, k2, p1, p2, k3)``:
-  ``x_d = x (1 + k1 r² + k2 r⁴ + k3 r⁶) + 2 p1 x y + p2 (r² + 2 x²)``,
-  ``y_d = y (1 + k1 r² + k2 r⁴ + k3 r⁶) + p1 (r² + 2 y²) + 2 p2 x y``.
+- ``model`` "pinhole" (default): distortion ``(k1, k2, p1, p2, k3)``; "fisheye": distortion
+  ``(k1, k2, k3, k4)`` of the equidistant model; the formulas are in :mod:`pose3d.lens`.
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pose3d.errors import CalibrationError
+from pose3d.lens import LENS_MODELS, LensModel, LensModelName
 
 FloatArray = NDArray[np.float64]
-Coefficient = float | FloatArray  # one number, or one per coordinate (broadcast)
 
 
 def rodrigues_to_matrix(rvec: ArrayLike) -> FloatArray:
@@ -58,70 +57,6 @@ def matrix_to_rodrigues(matrix: ArrayLike) -> FloatArray:
     return axis * theta
 
 
-# ---- the lens model as kernels on coordinate arrays -------------------------------------------
-# Every projection in pose3d (Camera, triangulation, bundle adjustment) goes through these, with
-# the coefficients as floats (one camera) or as arrays broadcast against x and y (one camera
-# per observation).
-
-MAX_NEWTON_STEPS = 10
-# Newton converges quadratically: once an update is below 1e-7 the error left is ~1e-14
-NEWTON_TOLERANCE = 1e-7
-
-
-def distort_xy(
-    x: FloatArray, y: FloatArray, k1: Coefficient, k2: Coefficient, p1: Coefficient,
-    p2: Coefficient, k3: Coefficient,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """Ideal normalized (x, y) to distorted normalized (x, y) (OpenCV's model)."""
-    x2, y2, xy2 = x * x, y * y, 2.0 * x * y
-    r2 = x2 + y2
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    return (
-        x * radial + p1 * xy2 + p2 * (r2 + 2.0 * x2),
-        y * radial + p1 * (r2 + 2.0 * y2) + p2 * xy2,
-    )
-
-
-def distortion_jacobian_xy(
-    x: FloatArray, y: FloatArray, k1: Coefficient, k2: Coefficient, p1: Coefficient,
-    p2: Coefficient, k3: Coefficient,
-) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    """d(xd, yd)/d(x, y) as (dxd/dx, dxd/dy = dyd/dx, dyd/dy); the matrix is symmetric."""
-    x2, y2 = x * x, y * y
-    r2 = x2 + y2
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    dradial2 = 2.0 * (k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2))  # 2 d radial / d r2
-    a = radial + x2 * dradial2 + 2.0 * p1 * y + 6.0 * p2 * x
-    b = x * y * dradial2 + 2.0 * p1 * x + 2.0 * p2 * y
-    d = radial + y2 * dradial2 + 6.0 * p1 * y + 2.0 * p2 * x
-    return a, b, d
-
-
-def undistort_xy(
-    xd: FloatArray, yd: FloatArray, k1: Coefficient, k2: Coefficient, p1: Coefficient,
-    p2: Coefficient, k3: Coefficient,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """Distorted normalized (x, y) to ideal normalized (x, y); NaN stays NaN.
-
-    Newton's method on the distortion model from its first-order inverse, until the largest
-    update is below 1e-7, which leaves an error of ~1e-14 (two or three steps for real lenses).
-    """
-    r2 = xd * xd + yd * yd
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x, y = xd / radial, yd / radial
-        for _ in range(MAX_NEWTON_STEPS):
-            ex, ey = distort_xy(x, y, k1, k2, p1, p2, k3)
-            a, b, d = distortion_jacobian_xy(x, y, k1, k2, p1, p2, k3)
-            ex, ey = ex - xd, ey - yd
-            inv_det = 1.0 / (a * d - b * b)
-            dx, dy = (d * ex - b * ey) * inv_det, (a * ey - b * ex) * inv_det
-            x, y = x - dx, y - dy
-            if not np.nanmax(np.abs(dx), initial=0.0) > NEWTON_TOLERANCE:
-                break
-    return x, y
-
-
 def _as_vector(value: ArrayLike, n: int, what: str, name: str) -> FloatArray:
     arr = np.array(value, dtype=np.float64).reshape(-1)  # a copy: the caller's array may change
     if arr.size != n:
@@ -134,42 +69,70 @@ def _as_vector(value: ArrayLike, n: int, what: str, name: str) -> FloatArray:
     return arr
 
 
+def _distortions(value: ArrayLike, model: str, name: str) -> FloatArray:
+    """The distortion vector of ``model`` (pinhole: 5 numbers, fisheye: 4) from what was given:
+    nothing (no distortion), pinhole's 4 or 5 numbers, or fisheye's 4."""
+    given = _as_vector(value, np.asarray(value).size, "distortions", name)
+    if model == "fisheye":
+        if given.size not in (0, 4):
+            raise CalibrationError(
+                f"camera {name!r}: a fisheye camera's distortions must be 4 numbers "
+                f"(k1 k2 k3 k4), got {given.size}; a pinhole camera has 5 (k1 k2 p1 p2 k3)"
+            )
+        n = 4
+    else:
+        if given.size not in (0, 4, 5):
+            raise CalibrationError(
+                f"camera {name!r}: distortions must be 4 or 5 numbers (k1 k2 p1 p2 [k3]), "
+                f"got {given.size}"
+            )
+        n = 5
+    dist = np.zeros(n)
+    dist[: given.size] = given
+    return dist
+
+
 @dataclass(frozen=True, eq=False)
 class Camera:
-    """One calibrated camera: intrinsics (matrix, dist), extrinsics (rvec, tvec), image size."""
+    """One calibrated camera: intrinsics (matrix, dist, lens model), extrinsics (rvec, tvec),
+    image size."""
 
     name: str
     size: tuple[int, int]  # (width, height) in pixels
     matrix: FloatArray  # [3, 3]
-    dist: FloatArray = field(default_factory=lambda: np.zeros(5))  # [5] k1 k2 p1 p2 k3
+    # pinhole: [5] k1 k2 p1 p2 k3 (4 numbers: k3 = 0); fisheye: [4] k1 k2 k3 k4; none: zeros
+    dist: FloatArray = field(default_factory=lambda: np.zeros(0))
     rvec: FloatArray = field(default_factory=lambda: np.zeros(3))  # [3] world -> camera
     tvec: FloatArray = field(default_factory=lambda: np.zeros(3))  # [3] world units
+    model: LensModelName = "pinhole"  # "pinhole" | "fisheye" (see pose3d.lens)
 
     def __post_init__(self) -> None:
         name = str(self.name)
         object.__setattr__(self, "name", name)
+        if self.model not in LENS_MODELS:
+            raise CalibrationError(
+                f"camera {name!r}: lens model must be one of {', '.join(LENS_MODELS)}, "
+                f"got {self.model!r}"
+            )
         if len(self.size) != 2 or min(self.size) <= 0:
             raise CalibrationError(f"camera {name!r}: size must be [width, height] > 0")
         object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
         matrix = _as_vector(self.matrix, 9, "matrix", name).reshape(3, 3)
         if matrix[0, 0] <= 0 or matrix[1, 1] <= 0:
             raise CalibrationError(f"camera {name!r}: focal lengths must be positive")
-        dist = np.zeros(5)
-        given = _as_vector(self.dist, np.asarray(self.dist).size, "distortions", name)
-        if given.size not in (0, 4, 5):
-            raise CalibrationError(
-                f"camera {name!r}: distortions must be 4 or 5 numbers (k1 k2 p1 p2 [k3]), "
-                f"got {given.size}"
-            )
-        dist[: given.size] = given
         for attr, value in (
             ("matrix", matrix),
-            ("dist", dist),
+            ("dist", _distortions(self.dist, self.model, name)),
             ("rvec", _as_vector(self.rvec, 3, "rotation", name)),
             ("tvec", _as_vector(self.tvec, 3, "translation", name)),
         ):
             value.setflags(write=False)
             object.__setattr__(self, attr, value)
+
+    @property
+    def lens_model(self) -> LensModel:
+        """The kernels of this camera's lens model."""
+        return LENS_MODELS[self.model]
 
     @property
     def rotation(self) -> FloatArray:
@@ -194,7 +157,7 @@ class Camera:
     def distort(self, normalized: ArrayLike) -> FloatArray:
         """Ideal normalized coordinates [..., 2] to distorted normalized coordinates [..., 2]."""
         xy = np.asarray(normalized, dtype=np.float64)
-        return np.stack(distort_xy(xy[..., 0], xy[..., 1], *self.dist), axis=-1)
+        return np.stack(self.lens_model.distort(xy[..., 0], xy[..., 1], *self.dist), axis=-1)
 
     def normalized_to_pixels(self, normalized: ArrayLike) -> FloatArray:
         """Distorted normalized coordinates [..., 2] to pixels [..., 2] through the matrix."""
@@ -226,13 +189,16 @@ class Camera:
     def undistort_points(self, pixels: ArrayLike) -> FloatArray:
         """Distorted pixels [..., 2] to ideal normalized coordinates [..., 2]; NaN stays NaN.
 
-        Inverts the distortion with Newton's method (see :func:`undistort_xy`), so the result
-        re-distorts to the input to ~1e-14 for the distortion of real lenses.
+        Inverts the distortion with Newton's method (see :mod:`pose3d.lens`), so the result
+        re-distorts to the input to ~1e-14 for the distortion of real lenses. Fisheye: NaN
+        beyond the field of view the model describes (90 degrees off axis, or where its
+        distortion folds).
         """
         xy = self.pixels_to_normalized(pixels)
-        if not np.any(self.dist):
+        lens = self.lens_model
+        if lens.zero_is_identity and not np.any(self.dist):
             return xy
-        return np.stack(undistort_xy(xy[..., 0], xy[..., 1], *self.dist), axis=-1)
+        return np.stack(lens.undistort(xy[..., 0], xy[..., 1], *self.dist), axis=-1)
 
     def undistort_pixels(self, pixels: ArrayLike) -> FloatArray:
         """Distorted pixels [..., 2] to the pixels an ideal (distortion-free) camera would see."""
@@ -252,12 +218,19 @@ class Camera:
 
     def with_extrinsics(self, rvec: ArrayLike, tvec: ArrayLike) -> Camera:
         return Camera(
-            self.name, self.size, self.matrix, self.dist, np.asarray(rvec), np.asarray(tvec)
+            self.name,
+            self.size,
+            self.matrix,
+            self.dist,
+            np.asarray(rvec),
+            np.asarray(tvec),
+            self.model,
         )
 
     def __repr__(self) -> str:
         fx, fy = self.matrix[0, 0], self.matrix[1, 1]
-        return f"Camera({self.name!r}, size={self.size}, f=({fx:.1f}, {fy:.1f}))"
+        lens = "" if self.model == "pinhole" else f", model={self.model!r}"
+        return f"Camera({self.name!r}, size={self.size}, f=({fx:.1f}, {fy:.1f}){lens})"
 
 
 def look_at(center: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 0.0, 1.0)) -> FloatArray:

@@ -140,6 +140,94 @@ def test_rays_pass_through_the_points_they_came_from():
     np.testing.assert_allclose(rays, expected, atol=1e-9)
 
 
+# --- the fisheye model ----------------------------------------------------------------------
+
+FISHEYE_MATRIX = np.array([[341.5, 0.0, 322.75], [0.0, 339.25, 236.5], [0.0, 0.0, 1.0]])
+FISHEYE_DIST = np.array([0.041, -0.0087, 0.0032, -0.00061])  # k1 k2 k3 k4
+
+
+def fisheye_camera() -> Camera:
+    return Camera("wide", (640, 480), FISHEYE_MATRIX, FISHEYE_DIST, RVEC, TVEC, "fisheye")
+
+
+def points_off_axis(camera: Camera, n: int, max_angle_deg: float, seed: int = 0) -> np.ndarray:
+    """World points [n, 3] up to ``max_angle_deg`` off ``camera``'s optical axis, in front."""
+    rng = np.random.default_rng(seed)
+    theta = np.deg2rad(rng.uniform(0.0, max_angle_deg, n))
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    unit = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], -1)
+    cam = unit * rng.uniform(200.0, 1500.0, n)[:, None]
+    return (cam - camera.tvec) @ camera.rotation
+
+
+def test_fisheye_project_matches_opencv_up_to_88_degrees_off_axis():
+    cam = fisheye_camera()
+    world = points_off_axis(cam, 2000, 88.0)
+    expected, _ = cv2.fisheye.projectPoints(
+        world[:, None, :], RVEC, TVEC, FISHEYE_MATRIX, FISHEYE_DIST
+    )
+    np.testing.assert_allclose(cam.project(world), expected[:, 0, :], rtol=0, atol=1e-9)
+    # behind the camera: NaN (OpenCV's fisheye would mirror it into the image)
+    behind = cam.center + (cam.center - world[0])
+    assert np.isnan(cam.project(behind)).all()
+
+
+def test_fisheye_undistort_points_matches_opencv_and_recovers_the_rays():
+    cam = fisheye_camera()
+    world = points_off_axis(cam, 2000, 70.0, seed=1)
+    pixels = cam.project(world)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-15)
+    expected = cv2.fisheye.undistortPoints(
+        pixels[:, None, :], FISHEYE_MATRIX, FISHEYE_DIST, criteria=criteria
+    )
+    undistorted = cam.undistort_points(pixels)
+    np.testing.assert_allclose(undistorted, expected[:, 0, :], rtol=0, atol=1e-9)
+    in_cam = cam.world_to_camera(world)
+    np.testing.assert_allclose(undistorted, in_cam[:, :2] / in_cam[:, 2:], rtol=0, atol=1e-9)
+    to_points = world - cam.center
+    expected_rays = to_points / np.linalg.norm(to_points, axis=-1, keepdims=True)
+    np.testing.assert_allclose(cam.rays(pixels), expected_rays, atol=1e-12)
+
+
+def test_a_fisheye_without_distortion_is_still_equidistant():
+    cam = Camera("wide", (640, 480), FISHEYE_MATRIX, model="fisheye")
+    assert cam.dist.tolist() == [0.0] * 4
+    # 45 degrees off axis lands pi/4 focal lengths from the principal point, not 1
+    pixel = cam.project([1.0, 0.0, 1.0])
+    np.testing.assert_allclose(pixel, FISHEYE_MATRIX[:2, 2] + [FISHEYE_MATRIX[0, 0] * np.pi / 4, 0])
+    np.testing.assert_allclose(cam.undistort_points(pixel), [1.0, 0.0], atol=1e-12)
+
+
+def test_fisheye_camera_keeps_its_model():
+    cam = fisheye_camera()
+    assert cam.model == "fisheye" and cam.lens_model.name == "fisheye"
+    moved = cam.with_extrinsics(np.zeros(3), np.ones(3))
+    assert moved.model == "fisheye"
+    np.testing.assert_array_equal(moved.dist, FISHEYE_DIST)
+    assert "fisheye" in repr(cam) and "model" not in repr(lens_camera())
+    assert lens_camera().model == "pinhole"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"dist": DIST, "model": "fisheye"},
+            r"a fisheye camera's distortions must be 4 numbers \(k1 k2 k3 k4\), got 5; "
+            r"a pinhole camera has 5",
+        ),
+        (
+            {"dist": [0.1, 0.2], "model": "fisheye"},
+            r"a fisheye camera's distortions must be 4 numbers .*got 2",
+        ),
+        ({"model": "kannala-brandt"}, r"lens model must be one of pinhole, fisheye, got 'k"),
+    ],
+)
+def test_fisheye_validation_names_the_camera(kwargs, message):
+    with pytest.raises(CalibrationError, match=rf"camera 'wide': {message}"):
+        Camera("wide", (640, 480), FISHEYE_MATRIX, **kwargs)
+
+
 # --- Rodrigues ---------------------------------------------------------------------------------
 
 

@@ -8,11 +8,15 @@ the size of the rig. A robust loss (soft L1, scale 1 px) keeps a few bad detecti
 the solution; a second pass drops observations far off the first solution (relative to each
 camera's median error). The reference
 camera's extrinsics are fixed (they define the world frame).
+
+A camera's 15 parameters are ``rvec 3, tvec 3, fx, fy, cx, cy`` and five distortion slots: a
+pinhole camera's ``k1 k2 p1 p2 k3``, a fisheye camera's ``k1 k2 k3 k4`` and a fifth slot held at
+0. Each observation is projected with its camera's lens model (pose3d.lens).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,11 +25,13 @@ from scipy import sparse
 
 from pose3d.calibration.rotations import rotate
 from pose3d.calibration.solver import levenberg_marquardt
-from pose3d.cameras import Camera, distort_xy
+from pose3d.cameras import Camera
+from pose3d.lens import PINHOLE, LensModel
 
 FloatArray = NDArray[np.float64]
 
-N_CAMERA = 15  # rvec 3, tvec 3, fx, fy, cx, cy, k1, k2, p1, p2, k3
+N_CAMERA = 15  # rvec 3, tvec 3, fx, fy, cx, cy, and 5 distortion slots
+DIST = 10  # index of the first distortion slot
 N_FRAME = 6  # board rvec 3, tvec 3
 ROBUST_SCALE_PX = 1.0
 # The second pass drops a camera's observations farther off the first solution than
@@ -58,31 +64,64 @@ class Observations:
 
 
 def camera_vector(camera: Camera) -> FloatArray:
+    """The 15 parameters of ``camera`` (unused distortion slots 0)."""
     m = camera.matrix
-    return np.concatenate(
-        [camera.rvec, camera.tvec, [m[0, 0], m[1, 1], m[0, 2], m[1, 2]], camera.dist]
-    )
+    out = np.zeros(N_CAMERA)
+    out[:DIST] = np.concatenate([camera.rvec, camera.tvec, [m[0, 0], m[1, 1], m[0, 2], m[1, 2]]])
+    out[DIST : DIST + camera.dist.size] = camera.dist
+    return out
 
 
 def vector_camera(template: Camera, params: FloatArray) -> Camera:
+    """``template`` (name, size, lens model) with the 15 parameters ``params``."""
     fx, fy, cx, cy = params[6:10]
     matrix = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    return Camera(template.name, template.size, matrix, params[10:15], params[:3], params[3:6])
+    dist = params[DIST : DIST + template.lens_model.n_coefficients]
+    return Camera(
+        template.name, template.size, matrix, dist, params[:3], params[3:6], template.model
+    )
 
 
 def project_observations(
-    cams: FloatArray, frames: FloatArray, board_points: FloatArray, obs: Observations
+    cams: FloatArray,
+    frames: FloatArray,
+    board_points: FloatArray,
+    obs: Observations,
+    models: Sequence[LensModel] | None = None,
 ) -> FloatArray:
     """Pixels [n, 2] of the observed corners under camera params [n_views, 15] and board poses
-    [n_frames, 6]."""
+    [n_frames, 6], each camera through its lens model ``models[view]`` (default: pinhole)."""
     cam = cams[obs.view]
     pose = frames[obs.frame]
     world = rotate(pose[:, :3], board_points[obs.corner]) + pose[:, 3:]
     local = rotate(cam[:, :3], world) + cam[:, 3:6]
     x = local[:, 0] / local[:, 2]
     y = local[:, 1] / local[:, 2]
-    xd, yd = distort_xy(x, y, *(cam[:, 10 + i] for i in range(5)))
+    xd, yd = _distort(cam, x, y, obs.view, models or [PINHOLE] * len(cams))
     return np.stack([cam[:, 6] * xd + cam[:, 8], cam[:, 7] * yd + cam[:, 9]], axis=-1)
+
+
+def _distort(
+    cam: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    view: NDArray[np.int64],
+    models: Sequence[LensModel],
+) -> tuple[FloatArray, FloatArray]:
+    """Distorted normalized (x, y) [n] of observations with camera params ``cam`` [n, 15] seen
+    by cameras ``view`` [n]: one kernel call per lens model, on that model's rows only."""
+    present = {m.name: m for m in models}
+    if len(present) == 1:
+        model = models[0]
+        return model.distort(x, y, *(cam[:, DIST + i] for i in range(model.n_coefficients)))
+    xd, yd = np.empty_like(x), np.empty_like(y)
+    for model in present.values():
+        rows = np.isin(view, [v for v, m in enumerate(models) if m.name == model.name])
+        c = cam[rows]
+        xd[rows], yd[rows] = model.distort(
+            x[rows], y[rows], *(c[:, DIST + i] for i in range(model.n_coefficients))
+        )
+    return xd, yd
 
 
 @dataclass(frozen=True)
@@ -93,19 +132,25 @@ class BundleResult:
     residuals: FloatArray  # [n_inliers, 2] px
 
 
-K3 = 14  # index of k3 in a camera's parameter vector
+def _held(
+    cameras: Sequence[Camera], reference: int, held: Sequence[Collection[str]]
+) -> NDArray[np.bool_]:
+    """Which camera parameters [n_views, 15] stay at their initial values: the reference
+    camera's extrinsics, the distortion coefficients named in ``held``, unused slots."""
+    fixed = np.zeros((len(cameras), N_CAMERA), dtype=bool)
+    fixed[reference, :6] = True
+    for v, (camera, names) in enumerate(zip(cameras, held, strict=True)):
+        coefficients = camera.lens_model.coefficients
+        fixed[v, DIST + len(coefficients) :] = True
+        for name in names:
+            fixed[v, DIST + coefficients.index(name)] = True
+    return fixed
 
 
-def _layout(n_views: int, reference: int, fixed_k3: Sequence[bool]) -> NDArray[np.int64]:
+def _layout(fixed: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Column of each camera parameter in the free vector [n_views, 15], -1 when fixed."""
-    index = np.full((n_views, N_CAMERA), -1, dtype=np.int64)
-    col = 0
-    for v in range(n_views):
-        for k in range(N_CAMERA):
-            if (v == reference and k < 6) or (k == K3 and fixed_k3[v]):
-                continue
-            index[v, k] = col
-            col += 1
+    index = np.full(fixed.shape, -1, dtype=np.int64)
+    index[~fixed] = np.arange(int((~fixed).sum()))
     return index
 
 
@@ -149,11 +194,11 @@ def _solve(
     frames0: FloatArray,
     board_points: FloatArray,
     obs: Observations,
-    reference: int,
-    fixed_k3: Sequence[bool],
+    fixed: NDArray[np.bool_],
+    models: Sequence[LensModel],
 ) -> tuple[FloatArray, FloatArray]:
-    n_views, n_frames = len(cams0), len(frames0)
-    layout = _layout(n_views, reference, fixed_k3)
+    n_frames = len(frames0)
+    layout = _layout(fixed)
     n_cam_free = int(layout.max()) + 1
     free = layout >= 0
 
@@ -164,7 +209,7 @@ def _solve(
 
     def residuals(x: FloatArray) -> FloatArray:
         cams, frames = unpack(x)
-        return (project_observations(cams, frames, board_points, obs) - obs.xy).ravel()
+        return (project_observations(cams, frames, board_points, obs, models) - obs.xy).ravel()
 
     x0 = np.concatenate([cams0[free], frames0.ravel()])
     jacobian = _grouped_jacobian(residuals, layout, obs, n_cam_free, n_frames)
@@ -188,20 +233,23 @@ def bundle_adjust(
     board_points: FloatArray,
     obs: Observations,
     reference: int = 0,
-    fixed_k3: Sequence[bool] | None = None,
+    held: Sequence[Collection[str]] | None = None,
 ) -> BundleResult:
     """Refine ``cameras`` and ``board_poses`` [n_frames, 6] on ``obs``; frames whose pose is NaN
-    are left out; cameras flagged in ``fixed_k3`` keep their k3 (see intrinsics.covers_edges)."""
-    fixed = [False] * len(cameras) if fixed_k3 is None else list(fixed_k3)
+    are left out; ``held[v]`` names the distortion coefficients of camera v that keep their
+    value (e.g. ``{"k3"}``, see intrinsics.HIGH_ORDER_REACH); each camera keeps its lens model."""
+    fixed = _held(cameras, reference, held or [()] * len(cameras))
+    models = [c.lens_model for c in cameras]
     usable = np.isfinite(board_poses[:, 0])
     obs = obs.select(usable[obs.frame])
     frames0 = np.where(usable[:, None], board_poses, 0.0)
     cams0 = np.stack([camera_vector(c) for c in cameras])
-    cams, frames = _solve(cams0, frames0, board_points, obs, reference, fixed)
-    error = np.linalg.norm(project_observations(cams, frames, board_points, obs) - obs.xy, axis=1)
+    cams, frames = _solve(cams0, frames0, board_points, obs, fixed, models)
+    projected = project_observations(cams, frames, board_points, obs, models)
+    error = np.linalg.norm(projected - obs.xy, axis=1)
     inliers = obs.select(error <= _outlier_limits(error, obs.view, len(cameras))[obs.view])
-    cams, frames = _solve(cams, frames, board_points, inliers, reference, fixed)
-    residuals = project_observations(cams, frames, board_points, inliers) - inliers.xy
+    cams, frames = _solve(cams, frames, board_points, inliers, fixed, models)
+    residuals = project_observations(cams, frames, board_points, inliers, models) - inliers.xy
     frames[~usable] = np.nan
     return BundleResult(
         [vector_camera(c, p) for c, p in zip(cameras, cams, strict=True)],

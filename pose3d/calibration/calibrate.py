@@ -1,8 +1,10 @@
 """Calibrate a rig from board detections: intrinsics per camera, initial extrinsics from shared
-views, bundle adjustment of everything, the world frame where the user wants it, a report."""
+views, bundle adjustment of everything, the world frame where the user wants it, a report.
+Each camera gets OpenCV's pinhole model, or its fisheye model where the user asks for it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +13,7 @@ from numpy.typing import NDArray
 from pose3d.board import MIN_CORNERS, BoardDetections, Checkerboard
 from pose3d.calibration.bundle import Observations, bundle_adjust
 from pose3d.calibration.extrinsics import initial_extrinsics
-from pose3d.calibration.intrinsics import K3_REACH, calibrate_intrinsics, coverage, reach
+from pose3d.calibration.intrinsics import calibrate_intrinsics, coverage, held_coefficients
 from pose3d.calibration.report import (
     CalibrationReport,
     CameraReport,
@@ -64,14 +66,33 @@ def _check_origin_frame(detections: BoardDetections, frame: int) -> None:
         )
 
 
+def fisheye_views(cameras: Sequence[str], fisheye: bool | Collection[str]) -> list[bool]:
+    """Per camera of ``cameras``, whether it is calibrated with the fisheye model: all of them
+    (True), none (False) or the cameras named; an unknown name is an error that lists them."""
+    if isinstance(fisheye, bool):
+        return [fisheye] * len(cameras)
+    if isinstance(fisheye, str):
+        fisheye = [fisheye]
+    unknown = sorted(set(fisheye) - set(cameras))
+    if unknown:
+        raise CalibrationError(
+            f"fisheye camera(s) {', '.join(unknown)} are not among the calibrated cameras "
+            f"({', '.join(cameras)}); check the names given to --fisheye"
+        )
+    return [name in fisheye for name in cameras]
+
+
 def calibrate(
     detections: BoardDetections,
     reference: str | None = None,
     origin_frame: int | None = None,
     progress: ProgressCallback | None = None,
+    fisheye: bool | Collection[str] = False,
 ) -> CalibrationResult:
     """Calibrate every camera of ``detections``; the world frame is camera ``reference``
-    (default: the first) or, with ``origin_frame``, the board in that media frame."""
+    (default: the first) or, with ``origin_frame``, the board in that media frame. ``fisheye``:
+    the cameras given OpenCV's fisheye model (True: all, False: none, or a set of names); the
+    others get the pinhole model."""
     report = progress or (lambda step, done, total: None)
     board = detections.board
     if isinstance(board, Checkerboard) and board.symmetric and len(detections.views) > 1:
@@ -82,17 +103,19 @@ def calibrate(
             "board"
         )
     ref = 0 if reference is None else detections.view(reference)
+    wide = fisheye_views(detections.views, fisheye)
     if origin_frame is not None:
         _check_origin_frame(detections, origin_frame)
     report("calibrate", 0, STEPS)
-    intrinsic = [calibrate_intrinsics(detections, v)[0] for v in range(len(detections.views))]
+    views = range(len(detections.views))
+    intrinsic = [calibrate_intrinsics(detections, v, wide[v])[0] for v in views]
     report("calibrate", 1, STEPS)
     placed, board_world = initial_extrinsics(detections, intrinsic, ref)
     report("calibrate", 2, STEPS)
     obs = Observations.from_corners(detections.corners, detections.found(MIN_CORNERS))
     board_points = detections.board.corner_points()
-    fixed_k3 = [reach(detections, v) < K3_REACH for v in range(len(detections.views))]
-    result = bundle_adjust(placed, board_world, board_points, obs, ref, fixed_k3)
+    held = [held_coefficients(detections, v, wide[v]) for v in views]
+    result = bundle_adjust(placed, board_world, board_points, obs, ref, held)
     report("calibrate", 3, STEPS)
     cameras, poses = result.cameras, result.board_poses
     if origin_frame is not None:
@@ -118,9 +141,10 @@ def calibrate(
                 cx=float(cam.matrix[0, 2]),
                 cy=float(cam.matrix[1, 2]),
                 distortions=cam.dist.tolist(),
+                model=cam.model,
                 corners_dropped=int((obs.view == v).sum() - mine.sum()),
                 coverage=coverage(detections, v),
-                k3_fixed=fixed_k3[v],
+                held=sorted(held[v]),
             )
         )
     square = square_diagnostic(group, used, detections.board)

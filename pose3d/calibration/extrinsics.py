@@ -1,9 +1,10 @@
 """Initial rig extrinsics from board views shared between cameras.
 
 Each camera's board pose per frame comes from planar PnP (IPPE, the better of its two
-solutions). Cameras are chained to the reference camera along the pairs that share the most
-frames; each relative pose is a robust average over the shared frames (chordal mean of the
-rotations after dropping outliers, median translation).
+solutions) on the corners undistorted by the camera's own lens model (``Camera.undistort_points``,
+so pinhole and fisheye cameras take the same path). Cameras are chained to the reference camera
+along the pairs that share the most frames; each relative pose is a robust average over the
+shared frames (chordal mean of the rotations after dropping outliers, median translation).
 """
 
 from __future__ import annotations
@@ -29,13 +30,17 @@ def board_poses_per_view(detections: BoardDetections, cameras: Sequence[Camera])
     n_views, n_frames = detections.corners.shape[:2]
     poses = np.full((n_views, n_frames, 6), np.nan)
     found = detections.found(MIN_CORNERS)
+    identity, no_distortion = np.eye(3), np.zeros(5)
     for v, camera in enumerate(cameras):
         for f in np.flatnonzero(found[v]):
             seen = np.isfinite(detections.corners[v, f, :, 0])
             obj = board_points[seen]
-            img = detections.corners[v, f, seen]
+            normalized = camera.undistort_points(detections.corners[v, f, seen])
+            usable = np.isfinite(normalized[:, 0])  # fisheye: NaN beyond the model's reach
+            if usable.sum() < MIN_CORNERS:
+                continue
             n, rvecs, tvecs, errors = cv2.solvePnPGeneric(
-                obj, img, camera.matrix, camera.dist, flags=cv2.SOLVEPNP_IPPE
+                obj[usable], normalized[usable], identity, no_distortion, flags=cv2.SOLVEPNP_IPPE
             )
             if n == 0:
                 continue

@@ -1,7 +1,10 @@
-"""Per-camera intrinsics from board detections: the full pinhole model.
+"""Per-camera intrinsics from board detections: the full pinhole or fisheye model.
 
-``fx, fy, cx, cy, k1, k2, p1, p2, k3`` are all estimated (Anipose fixes the principal point at the
-image centre and uses one focal length, which costs rotation accuracy on real lenses).
+Pinhole (``cv2.calibrateCamera``): ``fx, fy, cx, cy, k1, k2, p1, p2, k3`` are all estimated
+(Anipose fixes the principal point at the image centre and uses one focal length, which costs
+rotation accuracy on real lenses). Fisheye (``cv2.fisheye.calibrate``): ``fx, fy, cx, cy,
+k1, k2, k3, k4``, no skew. The highest-order radial term is held at 0 unless the corners reach
+the image corners (see HIGH_ORDER_REACH).
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ def _pick_frames(counts: NDArray[np.int64], limit: int) -> NDArray[np.int64]:
     return usable[np.unique(picks)]
 
 
-# k3 (the r^6 term) is estimated only when the detected corners reach this far towards the image
-# corners (as a fraction of the centre-to-corner distance); otherwise it is fixed at 0: fitted
-# from the middle of the image alone it bends the lens model far off outside the board's reach.
-K3_REACH = 0.8
+# The highest-order radial term (pinhole k3, the r^6 term; fisheye k4, the θ^9 term) is estimated
+# only when the detected corners reach this far towards the image corners (as a fraction of the
+# centre-to-corner distance); otherwise it is fixed at 0: fitted from the middle of the image alone
+# it bends the lens model far off outside the board's reach (fisheye, synthetic rigs with corners
+# reaching 0.6-0.8: up to 4.6 degrees off at the image border with k4 free, <= 0.9 with k4 at 0).
+HIGH_ORDER_REACH = 0.8
+HIGH_ORDER = {"pinhole": "k3", "fisheye": "k4"}
 COVERAGE_CELLS = 8  # coverage = fraction of an 8 x 8 grid of image cells holding a corner
 
 
@@ -54,10 +60,18 @@ def coverage(detections: BoardDetections, view: int) -> float:
     return len(set(zip(cx.tolist(), cy.tolist(), strict=True))) / COVERAGE_CELLS**2
 
 
-def calibrate_intrinsics(detections: BoardDetections, view: int) -> tuple[Camera, float, int]:
-    """Intrinsics of one camera; returns (camera at the origin, RMS px, frames used)."""
-    import cv2
+def held_coefficients(detections: BoardDetections, view: int, fisheye: bool) -> set[str]:
+    """The distortion coefficients of camera ``view`` held at 0 (see HIGH_ORDER_REACH)."""
+    if reach(detections, view) >= HIGH_ORDER_REACH:
+        return set()
+    return {HIGH_ORDER["fisheye" if fisheye else "pinhole"]}
 
+
+def calibrate_intrinsics(
+    detections: BoardDetections, view: int, fisheye: bool = False
+) -> tuple[Camera, float, int]:
+    """Intrinsics of one camera (OpenCV's fisheye model if ``fisheye``); returns (camera at the
+    origin, RMS px, frames used)."""
     name = detections.views[view]
     corners = detections.corners[view]  # [frames, corners, 2]
     counts = np.isfinite(corners[..., 0]).sum(axis=1)
@@ -68,13 +82,31 @@ def calibrate_intrinsics(detections: BoardDetections, view: int) -> tuple[Camera
             f"{len(counts)} frames, at least 3 are needed for its intrinsics; film the board "
             "in more poses in front of this camera"
         )
-    board_points = detections.board.corner_points().astype(np.float32)
+    board_points = detections.board.corner_points()
     object_points, image_points = [], []
     for f in frames:
         seen = np.isfinite(corners[f, :, 0])
         object_points.append(board_points[seen])
-        image_points.append(corners[f, seen].astype(np.float32))
-    width, height = detections.sizes[view]
+        image_points.append(corners[f, seen])
+    size = detections.sizes[view]
+    calibrate = _fisheye if fisheye else _pinhole
+    held = held_coefficients(detections, view, fisheye)
+    matrix, dist, rms = calibrate(object_points, image_points, size, held)
+    camera = Camera(name, size, matrix, dist, model="fisheye" if fisheye else "pinhole")
+    return camera, rms, len(frames)
+
+
+Points = list[NDArray[np.float64]]  # per frame: board points [n, 3] or pixels [n, 2]
+
+
+def _pinhole(
+    object_points: Points, image_points: Points, size: tuple[int, int], held: set[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """(matrix [3, 3], dist [5], RMS px) from ``cv2.calibrateCamera``; ``held``: {"k3"} or
+    nothing."""
+    import cv2
+
+    width, height = size
     matrix0 = np.array(
         [
             [max(width, height), 0, width / 2 - 0.5],
@@ -84,19 +116,45 @@ def calibrate_intrinsics(detections: BoardDetections, view: int) -> tuple[Camera
     )
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 200, 1e-12)
     rms, matrix, dist, _, _ = cv2.calibrateCamera(
-        object_points,
-        image_points,
+        [p.astype(np.float32) for p in object_points],
+        [p.astype(np.float32) for p in image_points],
         (width, height),
         matrix0,
         np.zeros(5),
-        flags=cv2.CALIB_USE_INTRINSIC_GUESS
-        | (0 if reach(detections, view) >= K3_REACH else cv2.CALIB_FIX_K3),
+        flags=cv2.CALIB_USE_INTRINSIC_GUESS | (cv2.CALIB_FIX_K3 if "k3" in held else 0),
         criteria=criteria,
     )
-    camera = Camera(
-        name,
-        (width, height),
+    return (
         np.asarray(matrix, dtype=np.float64),
         np.asarray(dist, dtype=np.float64).reshape(-1)[:5],
+        float(rms),
     )
-    return camera, float(rms), len(frames)
+
+
+def _fisheye(
+    object_points: Points, image_points: Points, size: tuple[int, int], held: set[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """(matrix [3, 3], dist [4], RMS px) from ``cv2.fisheye.calibrate``, which wants points
+    shaped [n, 1, 3] and [n, 1, 2] in float64; no skew, board poses re-estimated each step;
+    ``held``: {"k4"} or nothing."""
+    import cv2
+
+    width, height = size
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 200, 1e-12)
+    flags = cv2.fisheye.CALIB_RECOMPUTE_EXTRINSIC | cv2.fisheye.CALIB_FIX_SKEW
+    if "k4" in held:
+        flags |= cv2.fisheye.CALIB_FIX_K4
+    rms, matrix, dist, _, _ = cv2.fisheye.calibrate(
+        [p.reshape(-1, 1, 3).astype(np.float64) for p in object_points],
+        [p.reshape(-1, 1, 2).astype(np.float64) for p in image_points],
+        (width, height),
+        np.eye(3),
+        np.zeros(4),
+        flags=flags,
+        criteria=criteria,
+    )
+    return (
+        np.asarray(matrix, dtype=np.float64),
+        np.asarray(dist, dtype=np.float64).reshape(-1)[:4],
+        float(rms),
+    )

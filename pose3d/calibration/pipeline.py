@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from pose3d.board import Board
-from pose3d.calibration.calibrate import CalibrationResult, calibrate
+from pose3d.calibration.calibrate import CalibrationResult, calibrate, fisheye_views
 from pose3d.calibration.detect import detect_boards
 from pose3d.errors import CalibrationError
 from pose3d.io.atomic import atomic_write_text
@@ -35,14 +35,22 @@ def _run(
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
     detections_path: Path | None,
+    fisheye: bool | Collection[str],
 ) -> CalibrationResult:
+    fisheye_views(list(media), fisheye)  # unknown camera names fail before the slow detection
     detections = detect_boards(media, board, step=step, progress=progress, cancel=cancel)
     if detections_path is not None:
         save_detections(detections_path, detections)
     from pose3d.calibration.diagnose import check_detections
 
     check_detections(detections, media)
-    return calibrate(detections, reference=reference, origin_frame=origin_frame, progress=progress)
+    return calibrate(
+        detections,
+        reference=reference,
+        origin_frame=origin_frame,
+        progress=progress,
+        fisheye=fisheye,
+    )
 
 
 def write_report(path: str | os.PathLike[str], result: CalibrationResult) -> None:
@@ -58,13 +66,15 @@ def calibrate_media(
     origin_frame: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    fisheye: bool | Collection[str] = False,
 ) -> CalibrationResult:
     """Calibrate from ``media`` (camera -> video or image folder) and write ``out`` (Anipose's
-    calibration.toml) with ``<out>.report.json`` beside it."""
+    calibration.toml) with ``<out>.report.json`` beside it; ``fisheye`` as in
+    :func:`pose3d.calibration.calibrate.calibrate`."""
     out = Path(out)
     if not out.parent.is_dir():
         raise CalibrationError(f"cannot write {out}: folder {out.parent} does not exist")
-    result = _run(media, board, step, reference, origin_frame, progress, cancel, None)
+    result = _run(media, board, step, reference, origin_frame, progress, cancel, None, fisheye)
     save_calibration(out, result.cameras)
     write_report(out.with_name(out.stem + ".report.json"), result)
     return result
@@ -77,9 +87,11 @@ def calibrate_session(
     origin_frame: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    fisheye: bool | Collection[str] = False,
 ) -> CalibrationResult:
     """Calibrate a session from its ``[calibration] media``; writes calibration/detections.nc,
-    calibration/calibration.toml and calibration/report.json."""
+    calibration/calibration.toml and calibration/report.json; ``fisheye`` as in
+    :func:`pose3d.calibration.calibrate.calibrate`."""
     from pose3d.io.lock import SessionLock
     from pose3d.io.session_toml import load_session
 
@@ -114,6 +126,7 @@ def calibrate_session(
             progress,
             cancel,
             session.calibration_dir / DETECTIONS_FILE,
+            fisheye,
         )
         save_calibration(session.calibration_path, result.cameras)
         write_report(session.calibration_dir / REPORT_FILE, result)

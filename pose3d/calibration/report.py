@@ -36,10 +36,13 @@ class CameraReport:
     fy: float
     cx: float
     cy: float
-    distortions: list[float]
+    distortions: list[float]  # pinhole: k1 k2 p1 p2 k3; fisheye: k1 k2 k3 k4
+    model: str = "pinhole"  # the lens model: "pinhole" or "fisheye"
     corners_dropped: int = 0  # detected corners left out as outliers
     coverage: float = 1.0  # fraction of the image (8 x 8 cells) where corners were detected
-    k3_fixed: bool = False  # k3 held at 0: the corners did not reach the image corners
+    # distortion coefficients held at 0 (pinhole k3, fisheye k4): the corners did not reach the
+    # image corners
+    held: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pose3d.commands.parsing import parse_camera
+from pose3d.commands.parsing import parse_camera, parse_list
 from pose3d.errors import Pose3dError
 
 if TYPE_CHECKING:
@@ -18,11 +18,13 @@ def print_report(report: CalibrationReport) -> None:
     from rich.table import Table
 
     table = Table(title=f"calibration (world frame: {report.reference}, unit: {report.unit})")
-    for column in ("camera", "RMS px", "frames", "corners", "fx", "fy", "cx", "cy", "k1"):
-        table.add_column(column, justify="left" if column == "camera" else "right")
+    columns = ("camera", "lens", "RMS px", "frames", "corners", "fx", "fy", "cx", "cy", "k1")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("camera", "lens") else "right")
     for c in report.cameras:
         table.add_row(
             c.name,
+            c.model,
             f"{c.rms_px:.3f}",
             str(c.frames_used),
             str(c.corners_used),
@@ -50,7 +52,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from pose3d.calibration.pipeline import calibrate_media, calibrate_session
     from pose3d.progress import progress_bar
 
-    options = {"step": args.step, "reference": args.reference, "origin_frame": args.origin_frame}
+    fisheye = args.fisheye if isinstance(args.fisheye, bool) else parse_list(args.fisheye)
+    if not args.targets:
+        hint = (
+            f"; --fisheye took {args.fisheye!r} as its camera names: write --fisheye last, or "
+            "--fisheye=cam1,cam3"
+            if not isinstance(args.fisheye, bool)
+            else ""
+        )
+        raise Pose3dError(
+            "give a SESSION folder, or --board BOARD.toml --out calibration.toml NAME=PATH..."
+            + hint
+        )
+    options = {
+        "step": args.step,
+        "reference": args.reference,
+        "origin_frame": args.origin_frame,
+        "fisheye": fisheye,
+    }
     if args.board is None:
         if len(args.targets) != 1 or "=" in args.targets[0]:
             raise Pose3dError(
@@ -90,12 +109,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "synchronized images (image k of every camera shows the same instant)."
         ),
     )
-    p.add_argument("targets", nargs="+", metavar="SESSION | NAME=PATH")
+    p.add_argument("targets", nargs="*", metavar="SESSION | NAME=PATH")
     p.add_argument("--board", type=Path, help="board spec (TOML) for standalone media")
     p.add_argument("--out", type=Path, help="calibration.toml to write (standalone)")
     p.add_argument("--step", type=int, help="look at every N-th frame (default: ~300 frames)")
     p.add_argument("--reference", help="camera that defines the world frame (default: first)")
     p.add_argument(
         "--origin-frame", type=int, help="put the world frame at the board in this media frame"
+    )
+    p.add_argument(
+        "--fisheye",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="CAM1,CAM3",
+        help="OpenCV's fisheye lens model for every camera, or for the cameras named "
+        "(default: the pinhole model)",
     )
     p.set_defaults(func=cmd_calibrate)

@@ -41,6 +41,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
             seed=args.seed,
             fps=args.fps,
             image_folders=not args.videos_only,
+            lens="fisheye" if args.fisheye else "pinhole",
             progress=progress,
         )
     print(f"wrote sample session {args.dir} (ground truth in {Path(args.dir) / 'truth'})")
@@ -67,5 +68,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--videos-only",
         action="store_true",
         help="write the calibration media as videos only (no PNG folders)",
+    )
+    p.add_argument(
+        "--fisheye",
+        action="store_true",
+        help="fisheye cameras (OpenCV's fisheye model) close to the arena, with a wide view",
     )
     p.set_defaults(func=cmd_sample_data)

@@ -10,6 +10,12 @@
     rotation = [rx, ry, rz]                 # Rodrigues, world -> camera
     translation = [tx, ty, tz]              # board units (mm when the board is in mm)
 
+    [cam_1]                                 # a fisheye camera (OpenCV's cv2.fisheye model)
+    ...
+    distortions = [k1, k2, k3, k4]
+    ...
+    fisheye = true                          # last, as aniposelib's FisheyeCamera writes it
+
     [metadata]
     unit = "mm"                             # pose3d's addition; Anipose ignores it
 
@@ -33,10 +39,9 @@ _CAM_KEY = re.compile(r"^cam_(\d+)$")
 
 
 def camera_from_dict(table: dict[str, Any], where: str) -> Camera:
-    if table.get("fisheye", False):
-        raise CalibrationError(
-            f"{where}: fisheye cameras are not supported yet; recalibrate with the pinhole model"
-        )
+    fisheye = table.get("fisheye", False)
+    if not isinstance(fisheye, bool):
+        raise CalibrationError(f"{where}: fisheye must be true or false, got {fisheye!r}")
     name = str(table.get("name", where))
     try:
         size = require(table, "size", list, where)
@@ -46,9 +51,10 @@ def camera_from_dict(table: dict[str, Any], where: str) -> Camera:
             name=name,
             size=(int(size[0]), int(size[1])),
             matrix=np.asarray(require(table, "matrix", list, where), dtype=float),
-            dist=np.asarray(table.get("distortions", [0.0] * 5), dtype=float),
+            dist=np.asarray(table.get("distortions", []), dtype=float),
             rvec=np.asarray(require(table, "rotation", list, where), dtype=float),
             tvec=np.asarray(require(table, "translation", list, where), dtype=float),
+            model="fisheye" if fisheye else "pinhole",
         )
     except (TypeError, ValueError) as exc:
         raise CalibrationError(f"{where}: not a number where one was expected ({exc})") from None
@@ -90,7 +96,7 @@ def calibration_from_dict(data: dict[str, Any], where: str) -> CameraGroup:
 def calibration_to_dict(group: CameraGroup) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for i, cam in enumerate(group.cameras):
-        data[f"cam_{i}"] = {
+        table: dict[str, Any] = {
             "name": cam.name,
             "size": list(cam.size),
             "matrix": cam.matrix.tolist(),
@@ -98,6 +104,9 @@ def calibration_to_dict(group: CameraGroup) -> dict[str, Any]:
             "rotation": cam.rvec.tolist(),
             "translation": cam.tvec.tolist(),
         }
+        if cam.model == "fisheye":
+            table["fisheye"] = True
+        data[f"cam_{i}"] = table
     metadata = dict(group.metadata)
     if group.unit is not None:
         metadata["unit"] = group.unit

@@ -26,6 +26,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,6 +42,7 @@ from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import ENGINE, save_labels, save_poses
 from pose3d.io.session_toml import save_session
 from pose3d.io.video import write_image_folder, write_video
+from pose3d.lens import LensModelName
 from pose3d.session import CALIBRATION_DIR, CameraSpec, Session
 from pose3d.synthetic import board_media, truth
 from pose3d.synthetic.raycast import CameraView, PlacedBoard, prepare_view, render
@@ -71,10 +73,13 @@ def stream(seed: int, name: str, *key: int) -> np.random.Generator:
 
 
 def make_scene(
-    seed: int, n_cameras: int = 4, image_size: tuple[int, int] = (640, 480)
+    seed: int,
+    n_cameras: int = 4,
+    image_size: tuple[int, int] = (640, 480),
+    lens: LensModelName = "pinhole",
 ) -> tuple[CameraGroup, list[CameraView]]:
     """The rig of ``seed`` and each camera's prepared view of the textured floor."""
-    spec = RigSpec(n_cameras, image_size)
+    spec = RigSpec(n_cameras, image_size, lens)
     rig = make_rig(spec, stream(seed, "rig"))
     floor = make_floor(stream(seed, "floor"), spec.arena_radius)
     return rig, [prepare_view(cam, floor) for cam in rig]
@@ -92,6 +97,7 @@ def write_sample_session(
     seed: int = 0,
     fps: float = 30.0,
     image_folders: bool = True,
+    lens: LensModelName = "pinhole",
     progress: Progress | None = None,
 ) -> Session:
     """Write a complete synthetic session (layout in the module docstring) and return it.
@@ -100,11 +106,13 @@ def write_sample_session(
     (cam0, cam1, ...) to frame offsets (camera j's frame i is session frame i + offset_j; the
     truth counts session frames 0 .. n_frames - 1). ``progress(step, done, total)`` is called as
     the work advances. ``image_folders`` also writes the calibration media as PNG folders
-    beside the videos. ``root`` must not exist or be empty.
+    beside the videos. ``lens`` is the cameras' lens model: "pinhole" or "fisheye" (closer
+    cameras with a wide field of view, see pose3d.synthetic.rig). ``root`` must not exist or be
+    empty.
     """
     root = Path(root)
     spec = _check_args(
-        root, n_cameras, n_frames, n_board_frames, image_size, n_individuals, seed, fps
+        root, n_cameras, n_frames, n_board_frames, image_size, n_individuals, seed, fps, lens
     )
     board_spec = board_media.default_board(board) if isinstance(board, str) else board
     if board_spec.unit != "mm":
@@ -162,7 +170,7 @@ def _write_media(
     report: Progress,
 ) -> CameraGroup:
     report("cameras", 0, spec.n_cameras)
-    rig, views = make_scene(seed, spec.n_cameras, spec.image_size)
+    rig, views = make_scene(seed, spec.n_cameras, spec.image_size, spec.lens)
     report("cameras", spec.n_cameras, spec.n_cameras)
     (root / TRUTH_DIR).mkdir(exist_ok=True)
     n_frames, n_board_frames = lengths
@@ -200,6 +208,7 @@ def _check_args(
     n_individuals: int,
     seed: int,
     fps: float,
+    lens: LensModelName,
 ) -> RigSpec:
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise Pose3dError(f"{root} already exists and is not empty; give a new or empty folder")
@@ -220,7 +229,7 @@ def _check_args(
         raise Pose3dError(
             f"the synthetic subject has 1 to {MAX_INDIVIDUALS} individuals, got {n_individuals}"
         )
-    return RigSpec(n_cameras, (int(width), int(height)))
+    return RigSpec(n_cameras, (int(width), int(height)), lens)
 
 
 def _check_offsets(offsets: Mapping[str, int] | None, names: tuple[str, ...]) -> tuple[int, ...]:
@@ -248,7 +257,9 @@ def _write_calibration_media(
 ) -> None:
     n_frames, image_folders = length
     margin = board.square_length / 2.0
-    poses = board_media.sample_board_poses(rig, board, n_frames, stream(seed, "board"), margin)
+    poses = board_media.sample_board_poses(
+        rig, board, n_frames, stream(seed, "board"), margin, **_placement(rig)
+    )
     texture = board_media.board_texture(board, rig, margin)
     placed = list(board_media.placed_boards(texture, poses))
     total = len(rig) * n_frames
@@ -270,6 +281,15 @@ def _write_calibration_media(
     ds = truth.board_truth(board, poses, world, pixels, visible, front, rig.names)
     with atomic_path(root / TRUTH_DIR / "board.nc") as tmp:
         ds.to_netcdf(tmp, engine=ENGINE)
+
+
+def _placement(rig: CameraGroup) -> dict[str, Any]:
+    """Where boards go (see board_media.sample_board_poses): the defaults, or for a fisheye rig
+    out to the arena's rim and higher, so that the corners reach the periphery of its wide
+    images, where the fisheye model is what matters."""
+    if any(cam.model == "fisheye" for cam in rig):
+        return {"placement_radius": 380.0, "height": (50.0, 400.0)}
+    return {}
 
 
 def _board_frames(
@@ -352,8 +372,9 @@ World frame: millimetres, the arena floor is z = 0 (arena radius 400 mm around t
 Pixels: the centre of the top-left pixel is (0, 0). Session frame t shows time t / fps; camera j's
 video frame i is session frame i + offset_j (offsets in ../session.toml).
 
-calibration.toml  The true cameras in Anipose's format (matrix, distortions k1 k2 p1 p2 k3,
-                  rotation = Rodrigues world->camera, translation in mm).
+calibration.toml  The true cameras in Anipose's format (matrix, distortions k1 k2 p1 p2 k3 or,
+                  in tables with fisheye = true, OpenCV's fisheye k1 k2 k3 k4; rotation =
+                  Rodrigues world->camera, translation in mm).
 poses3d.nc        The true 3D keypoints, position[time, space, keypoint, individual] in mm
                   (movement's poses layout; time in seconds). Each keypoint is the centre of its
                   own body primitive (a small sphere or ellipsoid). confidence = 1,

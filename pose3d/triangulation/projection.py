@@ -1,8 +1,8 @@
 """Projection, undistortion and their derivatives for triangulation, in numpy only.
 
-The camera model is pose3d.cameras' (OpenCV's pinhole with ``k1 k2 p1 p2 k3`` distortion; the
-centre of the top-left pixel is (0, 0)) and its lens kernels; here they run on plain 1-D arrays
-with the camera's numbers as Python floats, with drivers that run them
+The camera model is pose3d.cameras' (OpenCV's pinhole or fisheye lens; the centre of the
+top-left pixel is (0, 0)) and the kernels of its lens model (pose3d.lens); here they run on plain
+1-D arrays with the camera's numbers as Python floats, with drivers that run them
 over every view and over blocks of points (see :mod:`pose3d.triangulation.blocks`), so the hot
 paths of triangulation have no Python loop per point and allocate no large temporaries.
 
@@ -17,13 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.cameras import (
-    Camera,
-    CameraGroup,
-    distort_xy,
-    distortion_jacobian_xy,
-    undistort_xy,
-)
+from pose3d.cameras import Camera, CameraGroup
+from pose3d.lens import LENS_MODELS, LensModel
 from pose3d.triangulation.blocks import blocks
 
 FloatArray = NDArray[np.float64]
@@ -31,41 +26,34 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Lens:
-    """One camera's numbers as floats: intrinsics, distortion, world-to-camera [R | t]."""
+    """One camera's numbers as floats: intrinsics, lens model and its distortion coefficients
+    (pinhole: k1 k2 p1 p2 k3, fisheye: k1 k2 k3 k4; the argument order of the model's kernels),
+    world-to-camera [R | t]; ``distorted`` is False when the kernels can be skipped."""
 
     fx: float
     fy: float
     skew: float
     cx: float
     cy: float
-    k1: float
-    k2: float
-    p1: float
-    p2: float
-    k3: float
+    model: LensModel
+    coefficients: tuple[float, ...]
+    distorted: bool
     rotation: tuple[tuple[float, float, float], ...]  # 3 rows
     translation: tuple[float, float, float]
 
     @classmethod
     def of(cls, camera: Camera) -> Lens:
         m = camera.matrix
-        k1, k2, p1, p2, k3 = (float(v) for v in camera.dist)
+        model = LENS_MODELS[camera.model]
+        coefficients = tuple(float(v) for v in camera.dist)
+        distorted = not model.zero_is_identity or any(coefficients)
         r = camera.rotation
         rot = tuple((float(row[0]), float(row[1]), float(row[2])) for row in r)
         tx, ty, tz = (float(v) for v in camera.tvec)
         return cls(
             float(m[0, 0]), float(m[1, 1]), float(m[0, 1]), float(m[0, 2]), float(m[1, 2]),
-            k1, k2, p1, p2, k3, rot, (tx, ty, tz),
+            model, coefficients, distorted, rot, (tx, ty, tz),
         )  # fmt: skip
-
-    @property
-    def distorted(self) -> bool:
-        return any((self.k1, self.k2, self.p1, self.p2, self.k3))
-
-    @property
-    def coefficients(self) -> tuple[float, float, float, float, float]:
-        """(k1, k2, p1, p2, k3), the argument order of pose3d.cameras' lens kernels."""
-        return (self.k1, self.k2, self.p1, self.p2, self.k3)
 
     @property
     def focal(self) -> float:
@@ -96,14 +84,14 @@ def distort(lens: Lens, x: FloatArray, y: FloatArray) -> tuple[FloatArray, Float
     """Ideal normalized (x, y) [n] to distorted normalized (x, y) [n]."""
     if not lens.distorted:
         return x, y
-    return distort_xy(x, y, *lens.coefficients)
+    return lens.model.distort(x, y, *lens.coefficients)
 
 
 def distortion_jacobian(
     lens: Lens, x: FloatArray, y: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """d(xd, yd)/d(x, y) [n] as (dxd/dx, dxd/dy = dyd/dx, dyd/dy); the matrix is symmetric."""
-    return distortion_jacobian_xy(x, y, *lens.coefficients)
+    return lens.model.jacobian(x, y, *lens.coefficients)
 
 
 def undistort_block(lens: Lens, u: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -112,7 +100,7 @@ def undistort_block(lens: Lens, u: FloatArray, v: FloatArray) -> tuple[FloatArra
     xd = (u - lens.cx - lens.skew * yd) / lens.fx
     if not lens.distorted:
         return xd, yd
-    return undistort_xy(xd, yd, *lens.coefficients)
+    return lens.model.undistort(xd, yd, *lens.coefficients)
 
 
 def project_block(

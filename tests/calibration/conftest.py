@@ -3,7 +3,8 @@ session.
 
 The synthetic rig is the one the calibration targets are stated for: 4 cameras (640x480) around
 an 800 mm arena at 1.0-1.5 m, principal points 5-20 px off the image centre, radial and
-tangential distortion, and 60 board views each seen whole by at least two cameras. The media are
+tangential distortion, and 60 board views each seen whole by at least two cameras. The fisheye
+rig: 3 fisheye cameras at 0.6-0.75 m with 40 board views. The media are
 lossless PNGs, so the only error left in the detections is the renderer's sensor noise and the
 detector's own bias. Each session is written, detected and calibrated once per test run (writing
 one takes ~10 s).
@@ -28,6 +29,8 @@ from pose3d.io.session_toml import load_session
 from pose3d.synthetic.sample import write_sample_session
 
 SYNTHETIC = dict(n_cameras=4, n_frames=1, n_board_frames=60, image_size=(640, 480), seed=0)
+# the fisheye rig: 3 cameras 0.6-0.75 m from the arena, ~100 degrees across, 40 board frames
+FISHEYE = dict(SYNTHETIC, n_cameras=3, n_board_frames=40, lens="fisheye")
 REAL_CAMERAS = ("back", "mid", "side", "top")
 
 
@@ -47,8 +50,8 @@ class SyntheticRig:
         return self.detections.board
 
 
-def write_rig(root: Path, board: str) -> SyntheticRig:
-    write_sample_session(root, board=board, **SYNTHETIC)  # type: ignore[arg-type]
+def write_rig(root: Path, board: str, spec: dict[str, object] = SYNTHETIC) -> SyntheticRig:
+    write_sample_session(root, board=board, **spec)  # type: ignore[arg-type]
     session = load_session(root)
     assert session.board is not None
     frames = {
@@ -83,6 +86,17 @@ def checkerboard_rig(tmp_path_factory: pytest.TempPathFactory) -> SyntheticRig:
 @pytest.fixture(scope="session")
 def checkerboard_calibration(checkerboard_rig: SyntheticRig) -> CalibrationResult:
     return calibrate(checkerboard_rig.detections)
+
+
+@pytest.fixture(scope="session")
+def fisheye_rig(tmp_path_factory: pytest.TempPathFactory) -> SyntheticRig:
+    """A fisheye rig (OpenCV's fisheye model, see pose3d.synthetic.rig) with ChArUco media."""
+    return write_rig(tmp_path_factory.mktemp("calibration") / "fisheye", "charuco", FISHEYE)
+
+
+@pytest.fixture(scope="session")
+def fisheye_calibration(fisheye_rig: SyntheticRig) -> CalibrationResult:
+    return calibrate(fisheye_rig.detections, fisheye=True)
 
 
 @pytest.fixture(scope="session")

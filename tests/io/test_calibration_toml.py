@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from aniposelib.cameras import Camera as ACamera
 from aniposelib.cameras import CameraGroup as AGroup
+from aniposelib.cameras import FisheyeCamera as AFisheyeCamera
 
 from pose3d.cameras import Camera, CameraGroup
 from pose3d.errors import CalibrationError
@@ -33,8 +34,26 @@ def make_group(n: int = 3, unit: str | None = "mm", seed: int = 0) -> CameraGrou
     return CameraGroup(tuple(cameras), unit=unit)
 
 
+def make_mixed_group(seed: int = 0) -> CameraGroup:
+    """cam0 and cam2 fisheye (k1 k2 k3 k4), cam1 and cam3 pinhole."""
+    rng = np.random.default_rng(seed)
+    cameras = []
+    for i, pinhole in enumerate(make_group(4, seed=seed)):
+        if i % 2:
+            cameras.append(pinhole)
+            continue
+        dist = rng.normal(0, [0.03, 0.01, 0.003, 0.001])
+        matrix = pinhole.matrix.copy()
+        matrix[[0, 1], [0, 1]] *= 0.4  # a wider view
+        cameras.append(
+            Camera(pinhole.name, pinhole.size, matrix, dist, pinhole.rvec, pinhole.tvec, "fisheye")
+        )
+    return CameraGroup(tuple(cameras), unit="mm")
+
+
 def assert_same_camera(ours: Camera, theirs: Camera) -> None:
     assert ours.name == theirs.name
+    assert ours.model == theirs.model
     assert ours.size == theirs.size
     np.testing.assert_array_equal(ours.matrix, theirs.matrix)
     np.testing.assert_array_equal(ours.dist, theirs.dist)
@@ -89,6 +108,55 @@ def test_we_read_aniposelibs_file(tmp_path):
     for cam in ours:
         assert_same_camera(loaded[cam.name], cam)
     assert loaded.unit is None  # aniposelib writes an empty [metadata]: the unit is unknown
+
+
+def test_fisheye_cameras_round_trip_exactly_in_anipose_form(tmp_path):
+    group = make_mixed_group()
+    path = tmp_path / "calibration.toml"
+    save_calibration(path, group)
+    loaded = load_calibration(path)
+    assert [c.model for c in loaded] == ["fisheye", "pinhole", "fisheye", "pinhole"]
+    for ours, theirs in zip(loaded, group, strict=True):
+        assert_same_camera(ours, theirs)
+    # as aniposelib's FisheyeCamera.get_dict writes it: 4 distortions, fisheye = true last;
+    # pinhole tables carry no fisheye key
+    tables = path.read_text(encoding="utf-8").split("\n\n")
+    assert tables[0].splitlines()[-1] == "fisheye = true"
+    assert tables[0].count("distortions = [") == 1 and len(loaded["cam0"].dist) == 4
+    assert "fisheye" not in tables[1]
+
+
+def test_aniposelib_reads_our_fisheye_cameras_and_projects_the_same(tmp_path):
+    group = make_mixed_group(seed=1)
+    path = tmp_path / "calibration.toml"
+    save_calibration(path, group)
+    theirs = {cam.get_name(): cam for cam in AGroup.load(str(path)).cameras}
+    for ours in group:
+        cam = theirs[ours.name]
+        assert isinstance(cam, AFisheyeCamera) == (ours.model == "fisheye")
+        np.testing.assert_array_equal(np.ravel(cam.get_distortions()), ours.dist)
+        # points up to 65 degrees off the optical axis (cv2.fisheye mirrors points behind)
+        rng = np.random.default_rng(2)
+        in_camera = np.column_stack([rng.uniform(-1.5, 1.5, (200, 2)), np.ones(200)])
+        points = (in_camera * rng.uniform(100, 2000, (200, 1)) - ours.tvec) @ ours.rotation
+        expected = cam.project(points).reshape(-1, 2)
+        np.testing.assert_allclose(ours.project(points), expected, rtol=0, atol=1e-8)
+
+
+def test_we_read_aniposelibs_fisheye_cameras(tmp_path):
+    ours = make_mixed_group(seed=3)
+    acams = []
+    for c in ours:
+        kind = AFisheyeCamera if c.model == "fisheye" else ACamera
+        acams.append(
+            kind(name=c.name, size=list(c.size), matrix=c.matrix.copy(), dist=c.dist.copy(),
+                 rvec=c.rvec.copy(), tvec=c.tvec.copy())
+        )  # fmt: skip
+    path = tmp_path / "anipose_calibration.toml"
+    AGroup(acams).dump(str(path))
+    loaded = load_calibration(path)
+    for cam in ours:
+        assert_same_camera(loaded[cam.name], cam)
 
 
 def _cam_table(key: int, name: str) -> str:
@@ -220,7 +288,12 @@ def test_non_finite_numbers_name_the_file_the_camera_and_the_field(tmp_path, lin
         (_cam_table(0, "a").replace("translation = [0.0,", 'translation = ["zero",'), r"\[cam_0\]"),
         (
             _cam_table(0, "a") + "fisheye = true\n",
-            r"\[cam_0\]: fisheye cameras are not supported yet; recalibrate with the pinhole model",
+            r"\[cam_0\]: camera 'a': a fisheye camera's distortions must be 4 numbers "
+            r"\(k1 k2 k3 k4\), got 5",
+        ),
+        (
+            _cam_table(0, "a") + 'fisheye = "yes"\n',
+            r"\[cam_0\]: fisheye must be true or false, got 'yes'",
         ),
         (_cam_table(0, "a") + _cam_table(1, "a"), r"camera names must be unique"),
         ("cam_0 = 3\n", r"\[cam_0\] must be a table"),
@@ -233,7 +306,8 @@ def test_non_finite_numbers_name_the_file_the_camera_and_the_field(tmp_path, lin
         "size-string",
         "ragged-matrix",
         "string-number",
-        "fisheye",
+        "fisheye-five-distortions",
+        "fisheye-not-bool",
         "duplicate-names",
         "not-a-table",
     ],

@@ -74,3 +74,42 @@ def test_field_of_view_rejects_points_the_distortion_folds_into_the_image() -> N
     assert fov.contains(np.array([0.1, 0.1, 1.0]))
     assert not fov.contains(np.array([0.0, 0.0, -1.0]))  # behind the camera
     assert not fov.contains(np.array([1.0, 0.0, 1.0]))  # outside the image, before the fold
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fisheye_rigs_see_the_arena_wide(seed: int) -> None:
+    spec = RigSpec(3, (640, 480), "fisheye")
+    rig = make_rig(spec, np.random.default_rng(seed))
+    angles = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+    rim = np.column_stack([400 * np.cos(angles), 400 * np.sin(angles), np.zeros(36)])
+    for cam in rig:
+        assert cam.model == "fisheye" and cam.dist.size == 4
+        for k, (low, high) in zip(cam.dist, spec.fisheye_k, strict=True):
+            assert low <= k <= high
+        assert 600.0 <= np.linalg.norm(cam.center) <= 750.0
+        assert FieldOfView.of(cam).contains(rim).all()
+        # wide: 80+ degrees across the image width (a pinhole rig's cameras see 35-60)
+        width = cam.size[0]
+        cy = cam.matrix[1, 2]
+        sides = cam.undistort_points([[-0.5, cy], [width - 0.5, cy]])
+        across = np.rad2deg(np.arctan(np.abs(sides[:, 0]))).sum()
+        assert 80.0 <= across <= 150.0, across
+
+
+def test_the_lens_must_be_known() -> None:
+    with pytest.raises(Pose3dError, match=r"lens must be one of pinhole, fisheye, got 'wide'"):
+        RigSpec(lens="wide")  # type: ignore[arg-type]
+
+
+def test_field_of_view_follows_a_fisheye_fold() -> None:
+    """θ (1 - 0.3 θ²) stops growing at θ = 1.05 rad (60 degrees): a point at 75 degrees maps
+    back inside this image, and is not in view."""
+    matrix = np.array([[150.0, 0, 320], [0, 150, 240], [0, 0, 1]])
+    cam = Camera("c", (640, 480), matrix, np.array([-0.3, 0.0, 0.0, 0.0]), model="fisheye")
+    fov = FieldOfView.of(cam)
+    assert fov.max_radius == pytest.approx(np.tan(np.sqrt(1 / 0.9)))
+    beyond = np.array([np.tan(np.deg2rad(75.0)), 0.0, 1.0])
+    pixel = cam.project(beyond)
+    assert 0 <= pixel[0] < 640
+    assert not fov.contains(beyond)
+    assert fov.contains(np.array([np.tan(np.deg2rad(50.0)), 0.0, 1.0]))

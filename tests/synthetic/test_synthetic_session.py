@@ -193,3 +193,30 @@ def test_refuses_a_folder_that_holds_files(tmp_path: Path) -> None:
     with pytest.raises(Pose3dError, match="not empty"):
         write_sample_session(tmp_path, n_frames=1, n_board_frames=1)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_sample_data_cli_writes_fisheye_media_and_truth(tmp_path: Path) -> None:
+    """``pose3d sample-data --fisheye``: fisheye cameras in truth/calibration.toml, and the true
+    2D of the subject and the board are the fisheye projections of the true 3D."""
+    from pose3d.cli import main
+
+    root = tmp_path / "wide"
+    argv = ["sample-data", str(root), "--fisheye", "--cameras", "2", "--frames", "2"]
+    argv += ["--board-frames", "2", "--width", "160", "--height", "120", "--videos-only"]
+    assert main(argv) == 0
+    rig = load_calibration(root / "truth" / "calibration.toml")
+    assert [cam.model for cam in rig] == ["fisheye", "fisheye"]
+    assert "fisheye = true" in (root / "truth" / "calibration.toml").read_text(encoding="utf-8")
+    labels = load_labels(root / "truth" / "labels.nc")
+    points = load_poses(root / "truth" / "poses3d.nc")[s.POSITION]
+    points = points.transpose(s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE).values
+    for cam in rig:
+        stored = labels[s.POSITION].sel({s.VIEW: cam.name})
+        stored = stored.transpose(s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE).values
+        np.testing.assert_allclose(cam.project(points), stored, atol=1e-6)
+    board = _open_board(root)
+    corners = board["corner_world"].values
+    for v, cam in enumerate(rig):
+        np.testing.assert_allclose(
+            cam.project(corners), board["position"].values[:, v].transpose(0, 2, 1), atol=1e-6
+        )

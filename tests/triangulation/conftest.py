@@ -56,6 +56,23 @@ def make_rig() -> CameraGroup:
     return CameraGroup(tuple(cameras), unit="mm")
 
 
+def make_fisheye_rig() -> CameraGroup:
+    """The rig of :func:`make_rig` with fisheye lenses (OpenCV's model) of 0.7 times its focal
+    lengths: 105-120 degrees across the image width, 135-150 across its diagonal."""
+    lenses = [  # k1 k2 k3 k4
+        (0.035, -0.006, 0.002, -0.0004),
+        (-0.012, 0.004, -0.001, 0.0003),
+        (0.048, -0.011, 0.004, -0.0007),
+        (0.006, 0.002, -0.0015, 0.0002),
+    ]
+    cameras = []
+    for cam, dist in zip(make_rig(), lenses, strict=True):
+        matrix = cam.matrix.copy()
+        matrix[[0, 1], [0, 1]] *= 0.7
+        cameras.append(Camera(cam.name, cam.size, matrix, dist, cam.rvec, cam.tvec, "fisheye"))
+    return CameraGroup(tuple(cameras), unit="mm")
+
+
 def random_points(rng: np.random.Generator, n: int) -> np.ndarray:
     """[n, 3] points in a 700 mm x 700 mm x 250 mm box on the arena floor."""
     return rng.uniform([-350.0, -350.0, 0.0], [350.0, 350.0, 250.0], size=(n, 3))
@@ -156,6 +173,11 @@ def write_session(
 @pytest.fixture(scope="session")
 def rig() -> CameraGroup:
     return make_rig()
+
+
+@pytest.fixture(scope="session")
+def fisheye_rig() -> CameraGroup:
+    return make_fisheye_rig()
 
 
 @pytest.fixture

@@ -31,6 +31,25 @@ def test_exact_2d_gives_exact_3d(method: str, rig: CameraGroup, synth: ModuleTyp
     assert poses[s.REPROJECTION_ERROR].max() < 1e-6
 
 
+@pytest.mark.parametrize("method", ["dlt", "ransac", "optim"])
+def test_exact_2d_gives_exact_3d_through_fisheye_lenses(
+    method: str, fisheye_rig: CameraGroup, synth: ModuleType
+) -> None:
+    """The same with OpenCV's fisheye model, ~110 degrees across each image."""
+    rng = np.random.default_rng(5)
+    truth = synth.random_points(rng, 400).reshape(40, 10, 3)
+    labels = synth.labels_of(fisheye_rig, truth)
+    assert np.isfinite(labels[s.POSITION].values).all()  # every camera sees every point
+    poses = triangulate(
+        labels[s.POSITION], fisheye_rig, labels[s.CONFIDENCE], method=method,
+        refine_options=RefineOptions(scale_smooth=0.0, scale_length=0.0),
+    )  # fmt: skip
+    position = poses[s.POSITION].transpose(s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE).values
+    error = np.linalg.norm(position[:, :, 0] - truth, axis=-1)
+    assert error.max() < EXACT * synth.RIG_SIZE
+    assert poses[s.REPROJECTION_ERROR].max() < 1e-6
+
+
 def test_any_subset_of_two_or_more_views(rig: CameraGroup, synth: ModuleType) -> None:
     rng = np.random.default_rng(4)
     truth = synth.random_points(rng, 2000).reshape(200, 10, 3)
