@@ -33,6 +33,7 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.labels import new_labels
+from pose3d.synthetic.chain import moving_chain
 from pose3d.synthetic.rig import RigSpec, make_rig
 from pose3d.triangulation import RefineOptions, triangulate, triangulate_points
 
@@ -47,28 +48,6 @@ class Row:
     ours_error: tuple[float, float]  # median, mean (mm)
     anchor_error: tuple[float, float]
     target: float
-
-
-def walking_chain(n_frames: int, n_keypoints: int, rng: np.random.Generator) -> np.ndarray:
-    """[T, K, 3] mm: a chain with constant 15-30 mm bones whose root walks over the arena and
-    whose segments turn and sway over time."""
-    t = np.arange(n_frames) / 30.0
-    root = np.stack(
-        [180 * np.sin(0.7 * t), 140 * np.sin(0.45 * t + 1.0), 60 + 20 * np.sin(1.3 * t)], -1
-    )
-    directions = rng.normal(size=(n_keypoints - 1, 3))
-    directions[:, 2] *= 0.3
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    lengths = rng.uniform(15.0, 30.0, n_keypoints - 1)
-    out = np.empty((n_frames, n_keypoints, 3))
-    out[:, 0] = root
-    for k in range(1, n_keypoints):
-        angle = 0.6 * t + 0.5 * np.sin(1.9 * t + k)
-        c, sn = np.cos(angle), np.sin(angle)
-        d = directions[k - 1]
-        step = np.stack([c * d[0] - sn * d[1], sn * d[0] + c * d[1], np.full_like(t, d[2])], -1)
-        out[:, k] = out[:, k - 1] + lengths[k - 1] * step
-    return out
 
 
 def observe(
@@ -237,7 +216,7 @@ def main() -> None:
     repeats = 3 if args.quick else 7
     rng = np.random.default_rng(args.seed)
     cameras = make_rig(RigSpec(n_cameras=3, image_size=(1280, 1024)), rng)
-    truth = walking_chain(n_frames, args.keypoints, rng)
+    truth = moving_chain(rng, n_frames, args.keypoints)
     print(
         f"{len(cameras)} cameras x {n_frames} frames x {args.keypoints} keypoints "
         f"({n_frames * args.keypoints} points), 1 px noise; "

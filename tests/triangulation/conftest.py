@@ -26,6 +26,7 @@ from pose3d.io.session_toml import save_session
 from pose3d.labels import new_labels
 from pose3d.session import CameraSpec, Session
 from pose3d.skeleton import Skeleton
+from pose3d.synthetic.chain import chain_edges, moving_chain
 
 RIG_SIZE = 2 * 1400.0  # mm: the rig's diameter, the scale of "exact"
 
@@ -76,34 +77,6 @@ def make_fisheye_rig() -> CameraGroup:
 def random_points(rng: np.random.Generator, n: int) -> np.ndarray:
     """[n, 3] points in a 700 mm x 700 mm x 250 mm box on the arena floor."""
     return rng.uniform([-350.0, -350.0, 0.0], [350.0, 350.0, 250.0], size=(n, 3))
-
-
-def moving_chain(
-    rng: np.random.Generator, n_frames: int, n_keypoints: int, speed: float = 1.0
-) -> np.ndarray:
-    """[T, K, 3] a chain of keypoints with constant bone lengths (20-40 mm) that walks and
-    turns through the arena; ``speed`` scales how far it moves per frame."""
-    t = np.arange(n_frames) * speed / 30.0
-    root = np.stack(
-        [150 * np.sin(0.9 * t), 120 * np.sin(0.6 * t + 1.0), 90 + 30 * np.sin(1.7 * t)], -1
-    )
-    directions = rng.normal(size=(n_keypoints - 1, 3))
-    directions[:, 2] *= 0.3
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    lengths = rng.uniform(20.0, 40.0, n_keypoints - 1)
-    out = np.empty((n_frames, n_keypoints, 3))
-    out[:, 0] = root
-    for k in range(1, n_keypoints):
-        angle = 0.8 * t + 0.4 * np.sin(2.3 * t + k)
-        c, sn = np.cos(angle), np.sin(angle)
-        d = directions[k - 1]
-        rotated = np.stack([c * d[0] - sn * d[1], sn * d[0] + c * d[1], np.full_like(t, d[2])], -1)
-        out[:, k] = out[:, k - 1] + lengths[k - 1] * rotated
-    return out
-
-
-def chain_edges(keypoints: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    return tuple((keypoints[i], keypoints[i + 1]) for i in range(len(keypoints) - 1))
 
 
 def labels_of(
