@@ -5,6 +5,8 @@ movement's (>= 0.17) poses datasets, with singular dim names.
 
 labels.nc (2D):  position[time, view, space(x, y), keypoint, individual]   px
                  confidence, source, review [time, view, keypoint, individual]
+                 optional, written by the tracker (pose3d.tracking): visibility, fb_error (px),
+                 review_score, review_reason [time, view, keypoint, individual]
 poses3d.nc (3D): position[time, space(x, y, z), keypoint, individual]      space_unit
                  confidence, reprojection_error (px), n_views [time, keypoint, individual]
 """
@@ -39,6 +41,11 @@ SOURCE = "source"
 REVIEW = "review"
 REPROJECTION_ERROR = "reprojection_error"
 N_VIEWS = "n_views"
+# optional labels.nc variables written by the tracker (pose3d.tracking); NaN / 0 where unset
+VISIBILITY = "visibility"  # float: the tracker's probability that the point is in view
+FB_ERROR = "fb_error"  # float px: forward-backward disagreement of a tracked point
+REVIEW_SCORE = "review_score"  # float: worst flag score, >= 1 means flagged (review = True)
+REVIEW_REASON = "review_reason"  # int8 ReviewReason of that score
 
 # attributes
 ATTR_SCHEMA_VERSION = "pose3d_schema_version"
@@ -62,6 +69,12 @@ LABEL_DIMS = {
     SOURCE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
     REVIEW: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
 }
+TRACK_DIMS = {
+    VISIBILITY: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+    FB_ERROR: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+    REVIEW_SCORE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+    REVIEW_REASON: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+}
 POSES3D_DIMS = {
     POSITION: (TIME, SPACE, KEYPOINT, INDIVIDUAL),
     CONFIDENCE: (TIME, KEYPOINT, INDIVIDUAL),
@@ -78,3 +91,14 @@ class PointSource(IntEnum):
     TRACKED = 2
     IMPORTED = 3
     REPROJECTED = 4
+
+
+class ReviewReason(IntEnum):
+    """Why a tracked point is flagged for review; stored as int8 in labels.nc's review_reason."""
+
+    NONE = 0
+    LOW_VISIBILITY = 1  # the tracker thinks the point is hidden
+    LOW_CONFIDENCE = 2  # the tracker doubts the position
+    FORWARD_BACKWARD = 3  # the tracks from the manual frames on either side disagree
+    JUMP = 4  # the point moved much further than its usual step
+    MULTI_VIEW = 5  # far from the reprojection of the other views' triangulation

@@ -15,12 +15,22 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def all_registers() -> list[Register]:
     """Every command family, in the order ``pose3d --help`` lists them."""
-    from pose3d.commands import board, calibrate, sample_data, session, triangulation
+    from pose3d.commands import (
+        board,
+        calibrate,
+        sample_data,
+        session,
+        track,
+        triangulation,
+        weights,
+    )
 
     return [
         session.register,
         board.register,
         calibrate.register,
+        track.register,
         triangulation.register,
+        weights.register,
         sample_data.register,
     ]

@@ -1,0 +1,100 @@
+"""CoTracker3 as a PointTracker: the adapter between pose3d's tracker contract and the predictor.
+
+What it converts, once:
+
+- frames: any :class:`~pose3d.tracking.base.Frames` (a video reader, a window of it) is read into
+  one ``(T, h, w, 3)`` uint8 array. Frames larger than the model resolution are resized to it as
+  they are read (bilinear, ``align_corners=True``, the predictor's own convention), so a clip
+  costs 0.6 MB per frame at 384 × 512 instead of its full size; queries are scaled by
+  ``(w − 1)/(W − 1)``, ``(h − 1)/(H − 1)`` and the tracks scaled back (pixel centres map onto
+  pixel centres);
+- queries and results: pose3d's ``(t, x, y)`` and ``(T, N, ...)`` arrays are the predictor's, so
+  nothing is reordered; ``fb_error`` is not measured (None).
+
+Memory: the predictor keeps the feature pyramid of the whole clip (≈ 8.4 MB per frame at
+384 × 512, see benchmarks/tracking.py); track long videos in ranges of a few hundred frames.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import ArrayLike, NDArray
+
+from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_cancel, check_queries
+from pose3d.tracking.cotracker3 import CoTracker3Predictor, build_cotracker3, load_checkpoint
+
+
+class CoTracker3Tracker:
+    """A CoTracker3 predictor behind the PointTracker interface."""
+
+    name: ClassVar[str] = "cotracker3"
+
+    def __init__(self, predictor: CoTracker3Predictor) -> None:
+        self.predictor = predictor
+
+    @classmethod
+    def from_weights(
+        cls, path: str | Path, variant: str = "offline", device: str | None = None
+    ) -> CoTracker3Tracker:
+        """Build the ``variant`` network, load ``path`` strictly, wrap it in a predictor."""
+        network = load_checkpoint(build_cotracker3(variant), path)
+        if device is not None:
+            network = network.to(device)
+        return cls(CoTracker3Predictor(network, device=device))
+
+    def track(
+        self,
+        video_frames: Frames,
+        queries: ArrayLike,
+        *,
+        progress: TrackProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TrackResult:
+        """video_frames  T frames (H, W, 3) RGB uint8;  queries  (N, 3) as (t, x, y) px
+        returns TrackResult (T, N, ...) in the frames' pixels (fb_error None)."""
+        n_frames = len(video_frames)
+        q = check_queries(queries, n_frames)
+        clip, (height, width) = self._read(video_frames, progress, cancel)
+        h, w = clip.shape[1:3]
+        scale = np.array([(w - 1) / max(width - 1, 1), (h - 1) / max(height - 1, 1)])
+        model_queries = q.copy()
+        model_queries[:, 1:] *= scale  # (N, 3) (t, x, y) in clip pixels
+        result = self.predictor.track(clip, model_queries.astype(np.float32))
+        check_cancel(cancel)
+        if progress is not None:
+            progress(n_frames, n_frames)
+        tracks = (result.tracks / scale).astype(np.float32)  # (T, N, 2) back to the frames' pixels
+        tracks[q[:, 0].astype(np.int64), np.arange(len(q))] = q[:, 1:]  # the query is exact
+        return TrackResult(tracks, result.visibility, result.confidence, None)
+
+    def _read(
+        self, frames: Frames, progress: TrackProgress | None, cancel: threading.Event | None
+    ) -> tuple[NDArray[np.uint8], tuple[int, int]]:
+        """The clip as (T, h, w, 3) uint8 at most the model resolution, and the frames' (H, W)."""
+        n_frames = len(frames)
+        first = frames[0]
+        height, width = first.shape[:2]
+        h, w = self.predictor.resolution
+        shrink = height * width > h * w
+        size = (h, w) if shrink else (height, width)
+        clip = np.empty((n_frames, *size, 3), np.uint8)
+        for i in range(n_frames):
+            check_cancel(cancel)
+            frame = first if i == 0 else frames[i]
+            clip[i] = _resize(frame, size) if shrink else frame
+            if progress is not None:
+                progress(i, n_frames)  # reading is most of what can be counted
+        return clip, (height, width)
+
+
+def _resize(frame: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
+    """(H, W, 3) uint8 -> (h, w, 3) uint8, bilinear with align_corners=True."""
+    image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
+    resized = F.interpolate(image, size, mode="bilinear", align_corners=True)
+    return resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()

@@ -1,0 +1,365 @@
+"""``propagate``: a session's manual points -> tracker queries -> tracks merged into labels.nc.
+
+For each view: the manual points of the session frames ``[start, stop)`` become queries (see
+pose3d.tracking.queries: several per keypoint when it was labelled on several frames, each
+governing the frames nearest to it), the tracker follows them forward and backward through the
+camera's video, and the tracks are merged into labels.nc (manual points are never overwritten;
+tracked points get ``source = TRACKED``, ``confidence = visibility × confidence`` of the
+tracker, ``visibility`` and ``fb_error``). Then the review flags of the range are recomputed
+(pose3d.tracking.review; multi-view when calibration/calibration.toml exists). labels.nc is
+written once, atomically, under the session lock; a cancelled run writes nothing.
+
+Frames: labels' ``time`` counts session frames; camera frame = session frame − the camera's
+offset. Points that leave the image are not written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from pose3d import schema as s
+from pose3d.cameras import CameraGroup
+from pose3d.errors import Pose3dError
+from pose3d.io.lock import SessionLock
+from pose3d.io.netcdf import load_labels, save_labels
+from pose3d.io.video import VideoReader
+from pose3d.labels import merge_points
+from pose3d.progress import ProgressCallback
+from pose3d.session import Session
+from pose3d.tracking import queries as plan_queries
+from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
+from pose3d.tracking.review import ReviewThresholds, flag_points, with_track_variables
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PropagationReport:
+    """What ``propagate`` did."""
+
+    views: tuple[str, ...]  # the views tracked
+    frames: tuple[int, int]  # session frames [start, stop)
+    tracker: str
+    queries: int  # manual points used as queries
+    tracked: int  # points this run wrote (source TRACKED)
+    flagged: int  # flagged tracked points of the tracked views in the range
+    skipped: tuple[str, ...] = ()  # views without manual points in the range
+
+
+@dataclass(frozen=True)
+class _ViewTracks:
+    """The tracked values of one view on the labels' grid (cells not written are NaN)."""
+
+    position: FloatArray  # (T, 2, K, I) px
+    confidence: FloatArray  # (T, K, I)
+    visibility: FloatArray  # (T, K, I)
+    fb_error: FloatArray  # (T, K, I) px
+    written: NDArray[np.bool_]  # (T, K, I) cells this run governs
+    queries: int
+
+
+def propagate(
+    session: Session | str | os.PathLike[str],
+    view: str | Sequence[str],
+    frames: tuple[int | None, int | None] | None,
+    tracker: PointTracker,
+    *,
+    keypoints: Sequence[str] | None = None,
+    from_frames: Sequence[int] | None = None,
+    thresholds: ReviewThresholds | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    lock: SessionLock | None = None,
+) -> PropagationReport:
+    """Track the manual points of ``view`` (a name or several) through session frames
+    ``frames = (start, stop)`` (stop excluded; None: that end of the labels) and merge the
+    tracks into labels.nc.
+
+    ``keypoints`` limits the work to those keypoints; ``from_frames`` re-tracks only the queries
+    on those session frames (after a correction), so only the frames they govern change.
+    ``lock``: a SessionLock the caller already holds (the TUI); otherwise one is taken.
+    Setting ``cancel`` raises TrackingCancelled and leaves labels.nc as it was.
+    """
+    from pose3d.io.session_toml import load_session
+
+    session = session if isinstance(session, Session) else load_session(session)
+    names = (view,) if isinstance(view, str) else tuple(view)
+    report = progress or _no_progress
+    held = lock is not None and lock.held
+    with contextlib.nullcontext() if held else SessionLock(session.root):
+        labels = with_track_variables(_load(session))
+        start, stop = _range(labels, frames)
+        _check_views(labels, session, names)
+        keep = _keypoint_mask(labels, keypoints)
+        tracked_views, skipped, n_queries, n_written = [], [], 0, 0
+        for name in names:
+            check_cancel(cancel)
+            result = _track_view(
+                session, labels, name, (start, stop), tracker, keep, from_frames, report, cancel
+            )
+            if result is None:
+                skipped.append(name)
+                continue
+            labels, written = _merge(labels, name, result)
+            tracked_views.append(name)
+            n_queries += result.queries
+            n_written += written
+        if not tracked_views:
+            raise Pose3dError(_nothing_to_track(names, start, stop, from_frames))
+        check_cancel(cancel)
+        report("review flags", 0, 1)
+        labels = flag_points(labels, (start, stop), _cameras(session), thresholds)
+        report("review flags", 1, 1)
+        check_cancel(cancel)
+        save_labels(session.labels_path, labels)
+    counts = (n_queries, n_written)
+    return _report(labels, tracked_views, skipped, (start, stop), tracker.name, counts)
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
+def _load(session: Session) -> xr.Dataset:
+    if not session.labels_path.is_file():
+        raise Pose3dError(
+            f"{session.labels_path} does not exist: there are no labels to propagate; label "
+            "some keypoints first (pose3d label, or import labels)"
+        )
+    return load_labels(session.labels_path)
+
+
+def _range(labels: xr.Dataset, frames: tuple[int | None, int | None] | None) -> tuple[int, int]:
+    time = labels[s.TIME].values
+    first, end = int(time[0]), int(time[-1]) + 1
+    start, stop = frames or (None, None)
+    start = first if start is None else int(start)
+    stop = end if stop is None else int(stop)
+    if not first <= start < stop <= end:
+        raise Pose3dError(
+            f"frames {start}:{stop} are outside the labels, which cover session frames "
+            f"{first}:{end}; give A:B with {first} <= A < B <= {end}"
+        )
+    if len(time) != end - first:
+        raise Pose3dError("labels.nc's time must count every session frame (0, 1, 2, ...)")
+    return start, stop
+
+
+def _check_views(labels: xr.Dataset, session: Session, names: tuple[str, ...]) -> None:
+    known = [str(v) for v in labels[s.VIEW].values]
+    unknown = [n for n in names if n not in known or n not in session.camera_names]
+    if unknown or not names:
+        raise Pose3dError(
+            f"unknown view(s) {', '.join(unknown) or '(none given)'}; this session's views are "
+            f"{', '.join(v for v in known if v in session.camera_names)} (or 'all')"
+        )
+
+
+def _keypoint_mask(labels: xr.Dataset, keypoints: Sequence[str] | None) -> NDArray[np.bool_]:
+    known = [str(k) for k in labels[s.KEYPOINT].values]
+    if keypoints is None:
+        return np.ones(len(known), bool)
+    unknown = [k for k in keypoints if k not in known]
+    if unknown:
+        raise Pose3dError(f"unknown keypoint(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return np.isin(known, list(keypoints))
+
+
+def _nothing_to_track(
+    names: tuple[str, ...], start: int, stop: int, from_frames: Sequence[int] | None
+) -> str:
+    where = f"view {names[0]}" if len(names) == 1 else f"views {', '.join(names)}"
+    if from_frames is not None:
+        listed = ", ".join(str(f) for f in from_frames)
+        return f"no manual labels on frame(s) {listed} of {where} in frames {start}:{stop}"
+    return (
+        f"no manual labels in frames {start}:{stop} of {where}: label at least one keypoint "
+        "on one frame of the range first"
+    )
+
+
+def _cameras(session: Session) -> CameraGroup | None:
+    if not session.calibration_path.is_file():
+        return None
+    from pose3d.io.calibration_toml import load_calibration
+
+    return load_calibration(session.calibration_path)
+
+
+def _track_view(
+    session: Session,
+    labels: xr.Dataset,
+    view: str,
+    span: tuple[int, int],
+    tracker: PointTracker,
+    keep: NDArray[np.bool_],
+    from_frames: Sequence[int] | None,
+    progress: ProgressCallback,
+    cancel: threading.Event | None,
+) -> _ViewTracks | None:
+    """Track one view; None when it has no manual point to track in the range."""
+    start, stop = span
+    first = int(labels[s.TIME].values[0])
+    rows = slice(start - first, stop - first)
+    v = [str(x) for x in labels[s.VIEW].values].index(view)
+    position = labels[s.POSITION].values[rows, v]  # (R, 2, K, I)
+    manual = labels[s.SOURCE].values[rows, v] == s.PointSource.MANUAL  # (R, K, I)
+    manual &= keep[None, :, None]
+    series = plan_queries.manual_series(position, manual, start)
+    governed = plan_queries.plan(series, start, stop, from_frames)
+    window = plan_queries.window(governed, start, stop)
+    if window is None:
+        return None
+    offset = session.camera(view).offset
+    with VideoReader(session.video_path(view)) as reader:
+        lo = max(window[0] - offset, 0)  # camera frames of the clip
+        hi = min(window[1] - offset, reader.n_frames)
+        if lo >= hi:
+            return None
+        columns, queries = _queries(governed, lo + offset, hi + offset)
+        if not any((g.series.keypoint, g.series.individual, g.query) in columns for g in governed):
+            return None  # every query to track lies on frames the camera did not record
+
+        def tick(done: int, total: int) -> None:
+            progress(f"track {view}", done, total)
+
+        clip = FrameWindow(reader, lo, hi)
+        queries[:, 0] -= lo + offset  # session frame -> clip frame
+        result = tracker.track(clip, queries, progress=tick, cancel=cancel)
+        size = reader.size
+    shape = labels[s.CONFIDENCE].values.shape
+    return _on_grid(governed, columns, result, (first, lo + offset, size), shape[0], shape[2:])
+
+
+def _queries(
+    governed: Sequence[plan_queries.Governed], lo: int, hi: int
+) -> tuple[dict[tuple[int, int, int], int], FloatArray]:
+    """The queries (session frame, x, y) of every manual point the plan uses inside the clip
+    [lo, hi) (session frames), and their columns keyed by (keypoint, individual, manual index)."""
+    columns: dict[tuple[int, int, int], int] = {}
+    rows: list[tuple[float, float, float]] = []
+    for g in governed:
+        one = g.series
+        needed = {g.query, *(o for o in g.other.tolist() if o >= 0)}
+        for j in sorted(needed):
+            key = (one.keypoint, one.individual, j)
+            frame = int(one.frames[j])
+            if key not in columns and lo <= frame < hi:
+                columns[key] = len(rows)
+                rows.append((float(frame), float(one.xy[j, 0]), float(one.xy[j, 1])))
+    return columns, np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _on_grid(
+    governed: Sequence[plan_queries.Governed],
+    columns: dict[tuple[int, int, int], int],
+    result: TrackResult,
+    frames: tuple[int, int, tuple[int, int]],  # first labels frame, first clip frame, (w, h)
+    n_rows: int,
+    cells: tuple[int, int],  # (K, I)
+) -> _ViewTracks:
+    """Place each governed frame's track (of its governing query) on the labels' grid."""
+    first, clip_start, (width, height) = frames
+    position = np.full((n_rows, 2, *cells), np.nan)
+    confidence = np.full((n_rows, *cells), np.nan)
+    visibility = np.full((n_rows, *cells), np.nan)
+    fb_error = np.full((n_rows, *cells), np.nan)
+    written = np.zeros((n_rows, *cells), bool)
+    n_clip = result.n_frames
+    for g in governed:
+        k, i = g.series.keypoint, g.series.individual
+        a = columns.get((k, i, g.query))
+        if a is None:
+            continue
+        t = g.frames - clip_start  # clip frames
+        inside = (t >= 0) & (t < n_clip)
+        t, other = t[inside], g.other[inside]
+        rows = g.frames[inside] - first
+        xy = result.tracks[t, a].astype(np.float64)  # (F, 2)
+        off = (xy < -0.5).any(axis=1) | (xy[:, 0] > width - 0.5) | (xy[:, 1] > height - 0.5)
+        xy[off] = np.nan
+        position[rows, :, k, i] = xy
+        vis = result.visibility[t, a]
+        visibility[rows, k, i] = vis
+        confidence[rows, k, i] = np.clip(vis * result.confidence[t, a], 0.0, 1.0)
+        fb_error[rows, k, i] = _disagreement(result, columns, (k, i), t, other, xy)
+        written[rows, k, i] = True
+    return _ViewTracks(position, confidence, visibility, fb_error, written, len(columns))
+
+
+def _disagreement(
+    result: TrackResult,
+    columns: dict[tuple[int, int, int], int],
+    series: tuple[int, int],
+    t: NDArray[np.int64],
+    other: NDArray[np.int64],
+    xy: FloatArray,
+) -> FloatArray:
+    """Distance (px) between each frame's track and the track of the manual frame on its other
+    side (NaN where there is none)."""
+    out = np.full(len(t), np.nan)
+    for o in set(other.tolist()) - {-1}:
+        b = columns.get((*series, o))
+        if b is None:
+            continue
+        mine = other == o
+        out[mine] = np.linalg.norm(result.tracks[t[mine], b] - xy[mine], axis=1)
+    return out
+
+
+def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Dataset, int]:
+    """Merge one view's tracks (manual points win), clear this run's stale tracked points;
+    returns the labels and the number of points written."""
+    coords = {d: labels[d].values for d in (s.TIME, s.SPACE, s.KEYPOINT, s.INDIVIDUAL)}
+    dims = (s.TIME, s.VIEW, s.SPACE, s.KEYPOINT, s.INDIVIDUAL)
+    position = xr.DataArray(tracks.position[:, None], dims=dims, coords={**coords, s.VIEW: [view]})
+    cell_dims = (s.TIME, s.VIEW, s.KEYPOINT, s.INDIVIDUAL)
+    confidence = xr.DataArray(
+        tracks.confidence[:, None],
+        dims=cell_dims,
+        coords={d: position[d].values for d in cell_dims},
+    )
+    out = merge_points(labels, position, confidence, s.PointSource.TRACKED)
+    v = [str(x) for x in out[s.VIEW].values].index(view)
+    source = out[s.SOURCE].values[:, v]
+    lost = tracks.written & ~np.isfinite(tracks.position).all(axis=1)
+    stale = lost & (source == s.PointSource.TRACKED)
+    out[s.POSITION].values[:, v][np.broadcast_to(stale[:, None], tracks.position.shape)] = np.nan
+    out[s.CONFIDENCE].values[:, v][stale] = np.nan
+    source[stale] = s.PointSource.NONE
+    out[s.SOURCE].values[:, v] = source
+    mine = tracks.written & ((source == s.PointSource.TRACKED) | stale)
+    for name, value in ((s.VISIBILITY, tracks.visibility), (s.FB_ERROR, tracks.fb_error)):
+        column = out[name].values[:, v]
+        column[mine] = np.where(stale, np.nan, value)[mine]
+        out[name].values[:, v] = column
+    return out, int((tracks.written & (source == s.PointSource.TRACKED)).sum())
+
+
+def _report(
+    labels: xr.Dataset,
+    views: list[str],
+    skipped: list[str],
+    span: tuple[int, int],
+    tracker: str,
+    counts: tuple[int, int],  # queries, points written
+) -> PropagationReport:
+    part = labels.sel({s.VIEW: views, s.TIME: slice(span[0], span[1] - 1)})
+    tracked = part[s.SOURCE].values == s.PointSource.TRACKED
+    return PropagationReport(
+        views=tuple(views),
+        frames=span,
+        tracker=tracker,
+        queries=counts[0],
+        tracked=counts[1],
+        flagged=int((tracked & part[s.REVIEW].values).sum()),
+        skipped=tuple(skipped),
+    )

@@ -1,0 +1,228 @@
+"""Review flags: which tracked points a human should look at, worst first, and why.
+
+Every tracked point (source TRACKED) gets a score per reason, scaled so that 1 is the threshold;
+its ``review_score`` is the largest, ``review_reason`` that reason (pose3d.schema.ReviewReason)
+and ``review`` is ``review_score >= 1``:
+
+======================  =========================================================  ==========
+reason                  score                                                      threshold
+======================  =========================================================  ==========
+LOW_VISIBILITY          (1 - visibility) / (1 - min_visibility)                    0.5
+LOW_CONFIDENCE          (1 - confidence) / (1 - min_confidence)                    0.5
+FORWARD_BACKWARD        fb_error / max_fb_px (tracks from the manual frames on     4 px
+                        either side disagree)
+JUMP                    step / max(jump_px, jump_ratio × the point's median step)  12 px, 4×
+MULTI_VIEW              distance to the reprojection of the other views' RANSAC    10 px
+                        triangulation / multiview_px (needs a calibration and the
+                        point in >= 3 calibrated views)
+======================  =========================================================  ==========
+
+The multi-view check is leave-one-view-out made robust: the 3D point is triangulated by RANSAC
+(threshold ``multiview_px``) from every view that has the point, so a view that disagrees is left
+out of the triangulation it is compared with, and one bad view does not condemn the good ones.
+Manual points are never flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from pose3d import schema as s
+from pose3d.cameras import CameraGroup
+from pose3d.errors import Pose3dError, SchemaError
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+CELL_DIMS = (s.TIME, s.VIEW, s.KEYPOINT, s.INDIVIDUAL)
+_REASONS = (  # score columns, in this order
+    s.ReviewReason.LOW_VISIBILITY,
+    s.ReviewReason.LOW_CONFIDENCE,
+    s.ReviewReason.FORWARD_BACKWARD,
+    s.ReviewReason.JUMP,
+    s.ReviewReason.MULTI_VIEW,
+)
+
+
+@dataclass(frozen=True)
+class ReviewThresholds:
+    """Where each flag starts (see the module docstring); pixels are image pixels."""
+
+    min_visibility: float = 0.5
+    min_confidence: float = 0.5
+    max_fb_px: float = 4.0
+    jump_px: float = 12.0
+    jump_ratio: float = 4.0
+    multiview_px: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("min_visibility", "min_confidence"):
+            if not 0 <= getattr(self, name) < 1:
+                raise Pose3dError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("max_fb_px", "jump_px", "jump_ratio", "multiview_px"):
+            if not getattr(self, name) > 0:
+                raise Pose3dError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One flagged point of the review queue."""
+
+    frame: int  # session frame (labels' time)
+    view: str
+    keypoint: str
+    individual: str
+    score: float  # >= 1; how many times over its threshold
+    reason: s.ReviewReason
+
+
+def with_track_variables(labels: xr.Dataset) -> xr.Dataset:
+    """``labels`` with the tracker's variables (visibility, fb_error, review_score,
+    review_reason; pose3d.schema.TRACK_DIMS) added where missing; raise SchemaError when one
+    exists with other dims."""
+    out = labels.copy(deep=True)
+    shape = tuple(labels.sizes[d] for d in CELL_DIMS)
+    for name, dims in s.TRACK_DIMS.items():
+        if name in out.data_vars:
+            if out[name].dims != dims:
+                raise SchemaError(
+                    f"labels variable {name!r} has dims {out[name].dims}, expected {dims}; "
+                    "remove it (it is rewritten by the next pose3d track)"
+                )
+            continue
+        if name == s.REVIEW_REASON:
+            out[name] = (dims, np.zeros(shape, np.int8))
+        else:
+            out[name] = (dims, np.full(shape, np.nan, np.float32))
+    out[s.FB_ERROR].attrs[s.ATTR_UNIT] = "px"
+    return out
+
+
+def flag_points(
+    labels: xr.Dataset,
+    frames: tuple[int, int] | None = None,
+    cameras: CameraGroup | None = None,
+    thresholds: ReviewThresholds | None = None,
+) -> xr.Dataset:
+    """Recompute the review flags of the tracked points of session frames ``[start, stop)``
+    (default: all), every view; returns a new dataset. ``cameras`` enables the multi-view flag."""
+    limits = thresholds or ReviewThresholds()
+    out = with_track_variables(labels)
+    time = out[s.TIME].values
+    start, stop = (int(time[0]), int(time[-1]) + 1) if frames is None else frames
+    rows = np.flatnonzero((time >= start) & (time < stop))
+    if rows.size == 0:
+        return out
+    rows_slice = slice(int(rows[0]), int(rows[-1]) + 1)
+    position = out[s.POSITION].values  # (T, V, 2, K, I)
+    source = out[s.SOURCE].values[rows_slice]
+    tracked = (source == s.PointSource.TRACKED) & np.isfinite(position[rows_slice]).all(axis=2)
+    scores = np.zeros((len(_REASONS), *tracked.shape))
+    scores[0] = _below(out[s.VISIBILITY].values[rows_slice], limits.min_visibility)
+    scores[1] = _below(out[s.CONFIDENCE].values[rows_slice], limits.min_confidence)
+    scores[2] = np.nan_to_num(out[s.FB_ERROR].values[rows_slice] / limits.max_fb_px)
+    scores[3] = _jumps(position, rows_slice, limits)
+    if cameras is not None:
+        views = [str(v) for v in out[s.VIEW].values]
+        errors = multiview_errors(position[rows_slice], views, cameras, limits.multiview_px)
+        scores[4] = errors / limits.multiview_px
+    scores = np.where(tracked, np.nan_to_num(scores, nan=0.0), 0.0)
+    worst = scores.max(axis=0)
+    reason = np.asarray([int(r) for r in _REASONS], np.int8)[scores.argmax(axis=0)]
+    flagged = tracked & (worst >= 1.0)
+    touch = tracked | (source == s.PointSource.NONE)
+    _assign(out, s.REVIEW, rows_slice, touch, flagged)
+    _assign(out, s.REVIEW_SCORE, rows_slice, touch, np.where(tracked, worst, np.nan))
+    _assign(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
+    return out
+
+
+def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
+    """The flagged tracked points, worst first: (frame, view, keypoint, individual, score,
+    reason). Ties keep time order."""
+    if s.REVIEW_SCORE not in labels.data_vars:
+        return []
+    flagged = labels[s.REVIEW].values & (labels[s.SOURCE].values == s.PointSource.TRACKED)
+    t, v, k, i = np.nonzero(flagged)
+    score = labels[s.REVIEW_SCORE].values[t, v, k, i]
+    reason = labels[s.REVIEW_REASON].values[t, v, k, i]
+    order = np.argsort(-np.nan_to_num(score, nan=np.inf), kind="stable")
+    coords = [labels[d].values for d in CELL_DIMS]
+    return [
+        ReviewItem(
+            frame=int(coords[0][t[j]]),
+            view=str(coords[1][v[j]]),
+            keypoint=str(coords[2][k[j]]),
+            individual=str(coords[3][i[j]]),
+            score=float(score[j]),
+            reason=s.ReviewReason(int(reason[j])),
+        )
+        for j in order
+    ]
+
+
+def multiview_errors(
+    position: FloatArray, views: list[str], cameras: CameraGroup, threshold: float = 10.0
+) -> FloatArray:
+    """Distance (px) of each point to the reprojection of the RANSAC triangulation of the views
+    that agree (a disagreeing view is left out of it); NaN where fewer than 3 calibrated views
+    have the point.
+
+    position  # (T, V, 2, K, I) (x, y) px, views in ``views`` order  ->  (T, V, K, I)
+    """
+    from pose3d.triangulation import RansacOptions, reprojection_errors, triangulate_points
+
+    n_time, n_views, _, n_kp, n_ind = position.shape
+    errors = np.full((n_time, n_views, n_kp, n_ind), np.nan)
+    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
+    if len(calibrated) < 3:
+        return errors
+    group = cameras.subset([views[j] for j in calibrated])
+    pixels = np.moveaxis(position[:, calibrated], 2, -1)  # (T, V', K, I, 2)
+    pixels = np.moveaxis(pixels, 1, 0).reshape(len(calibrated), -1, 2)  # (V', N, 2)
+    seen = np.isfinite(pixels).all(axis=2).sum(axis=0) >= 3
+    if not seen.any():
+        return errors
+    options = RansacOptions(threshold=threshold)
+    points, _ = triangulate_points(pixels[:, seen], group, method="ransac", ransac_options=options)
+    found = np.full((len(calibrated), pixels.shape[1]), np.nan)
+    found[:, seen] = reprojection_errors(points, pixels[:, seen], group)
+    per_view = found.reshape(len(calibrated), n_time, n_kp, n_ind)
+    errors[:, calibrated] = np.moveaxis(per_view, 0, 1)
+    return errors
+
+
+def _below(value: FloatArray, minimum: float) -> FloatArray:
+    """Score of a probability that should stay above ``minimum``: 1 at the minimum."""
+    return np.nan_to_num((1.0 - value) / (1.0 - minimum), nan=0.0)
+
+
+def _jumps(position: FloatArray, rows: slice, limits: ReviewThresholds) -> FloatArray:
+    """Step length (from the previous frame) over each point's jump threshold, on ``rows``.
+
+    position  # (T, V, 2, K, I)  ->  (rows, V, K, I)
+    """
+    first = max(rows.start - 1, 0)
+    block = position[first : rows.stop]
+    step = np.linalg.norm(np.diff(block, axis=0), axis=2)  # (R - 1, V, K, I)
+    typical = np.zeros(step.shape[1:])
+    finite = np.isfinite(step)
+    enough = finite.sum(axis=0) >= 3
+    if enough.any():
+        median = np.nanmedian(np.where(finite, step, np.nan)[:, enough], axis=0)
+        typical[enough] = median
+    limit = np.maximum(limits.jump_px, limits.jump_ratio * typical)
+    score = np.nan_to_num(step / limit, nan=0.0)
+    if rows.start != first:
+        return score
+    return np.concatenate([np.zeros((1, *score.shape[1:])), score])  # frame 0 has no step
+
+
+def _assign(ds: xr.Dataset, name: str, rows: slice, where: BoolArray, value: FloatArray) -> None:
+    values = ds[name].values
+    block = values[rows]
+    block[where] = np.asarray(value)[where].astype(values.dtype)
+    values[rows] = block

@@ -1,0 +1,74 @@
+"""A synthetic session with ground truth for the tracking tests (written once per test run).
+
+4 cameras at 640 × 480, 40 frames of the textured rodent walking (self-occluding), the true
+calibration copied to calibration/calibration.toml (so the multi-view flag can run). Tests that
+write labels work on a copy (``seeded``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pose3d import schema as s
+from pose3d.io.netcdf import load_labels, save_labels
+from pose3d.labels import new_labels
+
+N_CAMERAS, N_FRAMES, SIZE = 4, 40, (640, 480)
+
+
+@pytest.fixture(scope="session")
+def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pose3d.synthetic import write_sample_session
+
+    root = tmp_path_factory.mktemp("tracking") / "session"
+    write_sample_session(
+        root,
+        n_cameras=N_CAMERAS,
+        n_frames=N_FRAMES,
+        n_board_frames=1,
+        image_size=SIZE,
+        image_folders=False,
+    )
+    shutil.copy(root / "truth" / "calibration.toml", root / "calibration" / "calibration.toml")
+    return root
+
+
+@pytest.fixture(scope="session")
+def truth(synthetic_template: Path) -> xr.Dataset:
+    """truth/labels.nc: true 2D of every view (position) and ``visible``."""
+    return load_labels(synthetic_template / "truth" / "labels.nc")
+
+
+Seeder = Callable[[Sequence[int]], Path]
+
+
+@pytest.fixture
+def seeded(synthetic_template: Path, truth: xr.Dataset, tmp_path: Path) -> Seeder:
+    """``seeded(frames)``: a copy of the session whose labels.nc holds the true points of
+    ``frames`` that are visible, as manual labels; returns its folder."""
+
+    def make(frames: Sequence[int]) -> Path:
+        root = tmp_path / "session"
+        if not root.exists():
+            shutil.copytree(synthetic_template, root)
+        views = [str(v) for v in truth[s.VIEW].values]
+        keypoints = [str(k) for k in truth[s.KEYPOINT].values]
+        individuals = [str(i) for i in truth[s.INDIVIDUAL].values]
+        labels = new_labels(truth.sizes[s.TIME], views, keypoints, individuals)
+        for t in frames:
+            seen = truth["visible"].values[t]  # (V, K, I)
+            labels[s.POSITION].values[t] = np.where(
+                seen[:, None], truth[s.POSITION].values[t], np.nan
+            )
+            labels[s.SOURCE].values[t] = np.where(seen, int(s.PointSource.MANUAL), 0)
+            labels[s.CONFIDENCE].values[t] = np.where(seen, 1.0, np.nan)
+        save_labels(root / "labels.nc", labels)
+        return root
+
+    return make

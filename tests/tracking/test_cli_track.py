@@ -1,0 +1,50 @@
+"""``pose3d track``: a summary on success; exit 2 and one line on bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from pose3d.cli import main
+from pose3d.commands.track import parse_frames
+
+Seeder = Callable[[Sequence[int]], Path]
+
+
+def test_track_all_views_prints_a_summary(
+    seeded: Seeder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = seeded([0])
+    code = main(["track", str(root), "--view", "all", "--frames", "0:11", "--tracker", "classical"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "classical: tracked " in out and "cam0, cam1, cam2, cam3 in frames 0:11" in out
+    assert "flagged for review" in out and "labels.nc" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--view", "cam7"], "error: unknown view(s) cam7"),
+        (["--view", "cam0", "--frames", "30:40"], "error: no manual labels in frames 30:40"),
+        (["--view", "cam0", "--frames", "0:400"], "error: frames 0:400 are outside the labels"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    seeded: Seeder, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    root = seeded([0])
+    code = main(["track", str(root), "--tracker", "classical", *args])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip().splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(message)
+
+
+def test_frame_ranges() -> None:
+    assert parse_frames("3:10") == (3, 10)
+    assert parse_frames(":10") == (None, 10) and parse_frames("5:") == (5, None)
+    with pytest.raises(Exception, match="must be A:B"):
+        parse_frames("7")
