@@ -20,6 +20,14 @@ from numpy.typing import ArrayLike
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 
+# the tracker's per-point variables (pose3d.tracking) and their "unset" values
+_TRACK_DEFAULTS = {
+    s.VISIBILITY: np.nan,
+    s.FB_ERROR: np.nan,
+    s.REVIEW_SCORE: np.nan,
+    s.REVIEW_REASON: int(s.ReviewReason.NONE),
+}
+
 
 def new_labels(
     n_frames: int,
@@ -89,6 +97,9 @@ def set_point(
         out[s.CONFIDENCE].loc[where] = confidence
         out[s.SOURCE].loc[where] = int(source)
     out[s.REVIEW].loc[where] = False
+    for name, cleared in _TRACK_DEFAULTS.items():  # a placed or deleted point is no tool's guess
+        if name in out.data_vars:
+            out[name].loc[where] = cleared
     return out
 
 

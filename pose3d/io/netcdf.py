@@ -90,6 +90,14 @@ def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
         raise _fail(where, f"source holds unknown codes {bad.tolist()}; valid: {sorted(valid)}")
     if ds[s.REVIEW].dtype != bool:
         raise _fail(where, f"review must be boolean, got {ds[s.REVIEW].dtype}")
+    for name, dims in s.TRACK_DIMS.items():  # optional, written by the tracker
+        if name in ds.data_vars and ds[name].dims != dims:
+            raise _fail(where, f"variable {name!r} has dims {ds[name].dims}, expected {dims}")
+    if s.REVIEW_REASON in ds.data_vars:
+        valid_reasons = {int(r) for r in s.ReviewReason}
+        bad_reasons = np.setdiff1d(np.unique(ds[s.REVIEW_REASON].values), list(valid_reasons))
+        if bad_reasons.size:
+            raise _fail(where, f"review_reason holds unknown codes {bad_reasons.tolist()}")
 
 
 def validate_poses(ds: xr.Dataset, where: str = "poses") -> None:

@@ -306,6 +306,30 @@ def test_set_point_places_and_deletes_without_touching_the_input():
     assert flagged[s.SOURCE].loc[WHERE] == P.MANUAL  # input untouched
 
 
+def test_set_point_clears_the_trackers_guess_of_that_point():
+    ds = filled_labels()
+    ds[s.REVIEW_SCORE] = xr.full_like(ds[s.CONFIDENCE], 3.0)
+    ds[s.REVIEW_REASON] = xr.full_like(ds[s.SOURCE], int(s.ReviewReason.JUMP))
+    ds[s.REVIEW].loc[WHERE] = True
+    corrected = set_point(ds, 0, "back", "nose", "mouse_a", (1.0, 2.0))
+    assert np.isnan(corrected[s.REVIEW_SCORE].loc[WHERE])
+    assert corrected[s.REVIEW_REASON].loc[WHERE] == s.ReviewReason.NONE
+    assert not corrected[s.REVIEW].loc[WHERE]
+    others = corrected[s.REVIEW_SCORE].drop_sel({s.TIME: 0})
+    assert (others == 3.0).all()
+
+
+def test_tracker_variables_are_validated(tmp_path):
+    ds = filled_labels()
+    ds[s.REVIEW_REASON] = xr.full_like(ds[s.SOURCE], 9)
+    path = tmp_path / "labels.nc"
+    with pytest.raises(SchemaError, match=r"review_reason holds unknown codes \[9\]"):
+        save_labels(path, ds)
+    ds[s.REVIEW_REASON] = ds[s.SOURCE].transpose(s.VIEW, ...) * 0
+    with pytest.raises(SchemaError, match=r"variable 'review_reason' has dims"):
+        save_labels(path, ds)
+
+
 @pytest.mark.parametrize("xy", [(np.nan, 1.0), (1.0, np.inf)])
 def test_set_point_refuses_non_finite(xy):
     with pytest.raises(Pose3dError, match="a point must be two finite numbers"):
