@@ -22,6 +22,7 @@ def all_registers() -> list[Register]:
         session,
         track,
         triangulation,
+        view,
         weights,
     )
 
@@ -31,6 +32,7 @@ def all_registers() -> list[Register]:
         calibrate.register,
         track.register,
         triangulation.register,
+        view.register,
         weights.register,
         sample_data.register,
     ]
