@@ -18,6 +18,7 @@ def all_registers() -> list[Register]:
     from pose3d.commands import (
         board,
         calibrate,
+        labels_io,
         sample_data,
         session,
         track,
@@ -30,6 +31,7 @@ def all_registers() -> list[Register]:
         session.register,
         board.register,
         calibrate.register,
+        labels_io.register,
         track.register,
         triangulation.register,
         view.register,

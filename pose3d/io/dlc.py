@@ -1,0 +1,300 @@
+"""DeepLabCut: CollectedData labels and video predictions (import), labeled-data folders (export).
+
+Files read (pandas tables, key ``df_with_missing`` in .h5; three or four header rows in .csv):
+
+- ``CollectedData_<scorer>.h5/.csv`` (hand labels): columns ``(scorer, [individuals,] bodyparts,
+  coords=x|y)``; rows are images, either old-style flat paths ``labeled-data/<video>/img0042.png``
+  (``\\`` separators too) or the newer 3-level index ``("labeled-data", <video>, "img0042.png")``.
+  The frame number is the last run of digits of the image name (img0042.png -> camera frame 42).
+  Points are MANUAL; NaN = not labelled.
+- ``<video>DLC_<network>.h5/.csv`` (predictions of ``analyze_videos``): rows are frame numbers,
+  coords ``x, y, likelihood``; points are IMPORTED with the likelihood as confidence.
+
+Single-animal files have one individual, ``individual_0``. Coordinates are copied unchanged:
+DeepLabCut's pixel convention (matplotlib/napari: centre of the top-left pixel = (0, 0)) is
+pose3d's.
+
+Export writes ``OUT/labeled-data/<video stem>/`` per view with manual points: the labelled
+frames as ``img<frame>.png`` (DeepLabCut's zero padding) read from the session's video, and
+``CollectedData_<scorer>.h5`` (key ``df_with_missing``, pandas fixed format) and ``.csv`` in
+DeepLabCut >= 2.2's layout (3-level row index).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import NDArray
+
+from pose3d import schema as s
+from pose3d.errors import Pose3dError
+from pose3d.io.atomic import atomic_path, atomic_write_bytes
+from pose3d.io.label_formats import ImportedPoints, LabelFormat
+from pose3d.session import Session
+
+if TYPE_CHECKING:
+    from pose3d.io.video import VideoReader
+
+H5_KEY = "df_with_missing"
+DEFAULT_SCORER = "pose3d"
+SINGLE_INDIVIDUAL = "individual_0"
+_HEADER_NAMES = ("scorer", "individuals", "bodyparts", "coords")
+_DIGITS = re.compile(r"(\d+)\D*$")
+
+
+def check_dlc(path: Path) -> str | None:
+    """None when ``path`` looks like a DeepLabCut table, else why not."""
+    if path.suffix.lower() == ".csv":
+        try:
+            with open(path, encoding="utf-8") as fh:
+                first = fh.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"cannot be read as text ({exc})"
+        return None if first.startswith("scorer,") else "its first row does not start with scorer,"
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as fh:
+            tables = [k for k in fh if "pandas_type" in fh[k].attrs]
+    except OSError as exc:
+        return f"cannot be opened as HDF5 ({exc})"
+    return None if tables else f"holds no pandas table (DeepLabCut writes key {H5_KEY!r})"
+
+
+def read_dlc(path: Path) -> ImportedPoints:
+    """Read a CollectedData or prediction file (h5 or csv) into points (see module docstring)."""
+    table = _read_table(path)
+    columns = table.columns
+    if columns.nlevels not in (3, 4) or list(columns.names)[-1] != "coords":
+        raise Pose3dError(
+            f"{path}: columns have levels {list(columns.names)}, expected DeepLabCut's "
+            "(scorer, [individuals,] bodyparts, coords)"
+        )
+    coords = set(columns.get_level_values(-1))
+    if not {"x", "y"} <= coords or not coords <= {"x", "y", "likelihood"}:
+        raise Pose3dError(f"{path}: coords are {sorted(coords)}, expected x, y [, likelihood]")
+    frames = np.array([_frame_number(row, path) for row in table.index], dtype=np.int64)
+    _check_one_video(table.index, path)
+    bodyparts = tuple(dict.fromkeys(columns.get_level_values(-2)))
+    if columns.nlevels == 4:
+        individuals = tuple(dict.fromkeys(columns.get_level_values(1)))
+    else:
+        individuals = (SINGLE_INDIVIDUAL,)
+    shape = (len(frames), len(individuals), len(bodyparts))
+    position = np.full((*shape, 2), np.nan)
+    confidence = np.full(shape, np.nan)
+    values = table.to_numpy(dtype=np.float64)  # (F, columns)
+    for col, key in enumerate(columns):
+        ind = individuals.index(key[1]) if columns.nlevels == 4 else 0
+        part = bodyparts.index(key[-2])
+        if key[-1] == "likelihood":
+            confidence[:, ind, part] = values[:, col]
+        else:
+            position[:, ind, part, "xy".index(key[-1])] = values[:, col]
+    order = np.argsort(frames, kind="stable")
+    manual = np.full(shape, "likelihood" not in coords)
+    return ImportedPoints(
+        path,
+        frames[order],
+        individuals,
+        bodyparts,
+        position[order],
+        confidence[order],
+        manual[order],
+    )
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() == ".csv":
+            table = _read_csv(path)
+        else:
+            with pd.HDFStore(path, mode="r") as store:
+                keys = [k.lstrip("/") for k in store.keys()]  # noqa: SIM118 (HDFStore iterates keys)
+                table = store[H5_KEY if H5_KEY in keys else keys[0]]
+    except Pose3dError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise Pose3dError(
+            f"{path} cannot be read as a DeepLabCut table ({type(exc).__name__}: {exc}); the "
+            "file is damaged or not DeepLabCut's; export it again from DeepLabCut"
+        ) from None
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise Pose3dError(f"{path}: the DeepLabCut table is empty; nothing to import")
+    return table
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """DeepLabCut's csv: header rows scorer/[individuals]/bodyparts/coords, 1 or 3 index columns."""
+    with open(path, encoding="utf-8") as fh:
+        head = [fh.readline().rstrip("\r\n").split(",") for _ in range(4)]
+    n_header = sum(1 for row in head if row[0] in _HEADER_NAMES)
+    n_index = next((j for j, cell in enumerate(head[0][1:], 1) if cell), 1)
+    table = pd.read_csv(
+        path, header=list(range(n_header)), index_col=list(range(n_index)), encoding="utf-8"
+    )
+    if n_header == 3:
+        table.columns = table.columns.set_names(["scorer", "bodyparts", "coords"])
+    return table
+
+
+def _parts(row: object) -> tuple[str, ...]:
+    if isinstance(row, tuple):
+        return tuple(str(p) for p in row)
+    return tuple(re.split(r"[\\/]", str(row)))
+
+
+def _frame_number(row: object, path: Path) -> int:
+    if isinstance(row, (int, np.integer)):
+        return int(row)
+    name = _parts(row)[-1]
+    match = _DIGITS.search(Path(name).stem)
+    if match is None:
+        raise Pose3dError(
+            f"{path}: image {name!r} has no frame number; expected names like img0042.png "
+            "(the last digits are the video frame)"
+        )
+    return int(match.group(1))
+
+
+def _check_one_video(index: pd.Index, path: Path) -> None:
+    videos = {_parts(row)[-2] for row in index if len(_parts(row)) >= 2}
+    if len(videos) > 1:
+        raise Pose3dError(
+            f"{path} holds images of several videos ({', '.join(sorted(videos))}); import "
+            "the CollectedData file of each labeled-data/<video> folder into its own view"
+        )
+
+
+def export_dlc(
+    session: Session, labels: xr.Dataset, out: Path, options: Mapping[str, str]
+) -> list[Path]:
+    """Write ``out/labeled-data/<video>/`` for each view with manual points (module docstring)."""
+    scorer = options.get("scorer", DEFAULT_SCORER)
+    manual = labels[s.SOURCE] == s.PointSource.MANUAL  # (T, V, K, I)
+    folders = _video_folders(session)
+    written: list[Path] = []
+    plans = []
+    for view in session.camera_names:
+        if view not in labels[s.VIEW].values:
+            continue
+        times = labels[s.TIME].values[manual.sel({s.VIEW: view}).any((s.KEYPOINT, s.INDIVIDUAL))]
+        if times.size:
+            folder = out / "labeled-data" / folders[view]
+            if folder.exists() and any(folder.iterdir()):
+                raise Pose3dError(
+                    f"{folder} already exists and is not empty; export into a new folder"
+                )
+            plans.append((view, times, folder))
+    if not plans:
+        raise Pose3dError(f"{session.labels_path} holds no manual points; nothing to export")
+    for view, times, folder in plans:
+        written += _export_view(session, labels, view, times, folder, scorer)
+    return written
+
+
+def _video_folders(session: Session) -> dict[str, str]:
+    stems = {c.name: Path(c.video).stem for c in session.cameras}
+    repeated = {v for v in stems.values() if list(stems.values()).count(v) > 1}
+    return {c: f"{c}_{stem}" if stem in repeated else stem for c, stem in stems.items()}
+
+
+def _export_view(
+    session: Session,
+    labels: xr.Dataset,
+    view: str,
+    times: np.ndarray,
+    folder: Path,
+    scorer: str,
+) -> list[Path]:
+    from pose3d.io.video import VideoReader
+
+    frames = [t - session.camera(view).offset for t in times.tolist()]
+    sel = labels.sel({s.VIEW: view, s.TIME: times})
+    is_manual = sel[s.SOURCE] == s.PointSource.MANUAL
+    position = sel[s.POSITION].where(is_manual)  # (T, space, K, I); non-manual -> NaN
+    with VideoReader(session.video_path(view)) as reader:
+        n = reader.n_frames
+        outside = [f for f in frames if not 0 <= f < n]
+        if outside:
+            raise Pose3dError(
+                f"view {view} has manual points on camera frames {outside[:10]} outside its "
+                f"video {session.video_path(view)} (frames 0-{n - 1}); check the camera's offset"
+            )
+        width = max(1, math.ceil(math.log10(max(n, 2))))  # DeepLabCut's zero padding
+        names = [f"img{f:0{width}d}.png" for f in frames]
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_pngs(reader, frames, [folder / name for name in names])
+    written = [folder / name for name in names]
+    table = _collected_table(position, folder.name, names, scorer)
+    h5 = folder / f"CollectedData_{scorer}.h5"
+    with atomic_path(h5) as tmp:
+        table.to_hdf(tmp, key=H5_KEY, mode="w")
+    csv = folder / f"CollectedData_{scorer}.csv"
+    with atomic_path(csv) as tmp:
+        table.to_csv(tmp)
+    return [*written, h5, csv]
+
+
+def _write_pngs(reader: VideoReader, frames: list[int], paths: list[Path]) -> None:
+    """Decode ``frames`` in order; encode and write them as PNG on worker threads (cv2 releases
+    the GIL), at most 2 per worker in flight."""
+    import os
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[None]] = deque()
+        for frame, path in zip(frames, paths, strict=True):
+            pending.append(pool.submit(_write_png, reader.read(frame), path))
+            if len(pending) >= 2 * workers:
+                pending.popleft().result()
+        for job in pending:
+            job.result()
+
+
+def _write_png(frame: NDArray[np.uint8], path: Path) -> None:
+    """Write an RGB uint8 frame (H, W, 3) as a PNG, atomically."""
+    import cv2
+
+    ok, png = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise Pose3dError(f"cannot encode {path.name} as PNG")
+    atomic_write_bytes(path, png.tobytes())
+
+
+def _collected_table(
+    position: xr.DataArray, video: str, names: list[str], scorer: str
+) -> pd.DataFrame:
+    keypoints = [str(k) for k in position[s.KEYPOINT].values]
+    individuals = [str(i) for i in position[s.INDIVIDUAL].values]
+    values = position.transpose(s.TIME, s.INDIVIDUAL, s.KEYPOINT, s.SPACE).values
+    if len(individuals) == 1:
+        levels = [[scorer], keypoints, ["x", "y"]]
+        level_names = ["scorer", "bodyparts", "coords"]
+    else:
+        levels = [[scorer], individuals, keypoints, ["x", "y"]]
+        level_names = list(_HEADER_NAMES)
+    columns = pd.MultiIndex.from_product(levels, names=level_names)
+    index = pd.MultiIndex.from_tuples([("labeled-data", video, n) for n in names])
+    return pd.DataFrame(values.reshape(len(names), -1), index=index, columns=columns)
+
+
+FORMATS = (
+    LabelFormat(
+        name="dlc",
+        description="DeepLabCut CollectedData / predictions (.h5, .csv); exports labeled-data",
+        patterns=("*.h5", "*.csv"),
+        check=check_dlc,
+        read=read_dlc,
+        export=export_dlc,
+    ),
+)
