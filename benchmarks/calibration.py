@@ -17,7 +17,7 @@ Errors, the same for both, against the true cameras: camera rotation (degrees) a
 the rig's size) with both rigs put in the frame of their first camera (aniposelib's bundle
 adjustment moves every camera, so only relative poses compare), the larger relative error of
 fx and fy, and the RMS reprojection error of the corners seen by two cameras or more,
-triangulated with the rig under test (the same least-squares ray intersection for both).
+triangulated with the rig under test (pose3d's DLT for both).
 Times (libraries imported beforehand): a first call, which for aniposelib includes compiling
 its numba and JAX functions, as every new process does, and then the best of ``--repeats`` warm
 calls on fresh copies of the input (with the same seed, aniposelib's subsampling draws the same
@@ -56,7 +56,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from pose3d.board import BoardDetections, CharucoBoard
-    from pose3d.cameras import Camera, CameraGroup
+    from pose3d.cameras import CameraGroup
 
 ROTATION_TARGET = 5.0  # pose3d at least this many times more accurate in rotation
 SPEED_TARGET = 1.0  # and at least as fast
@@ -220,30 +220,14 @@ def in_camera_frame(rig: CameraGroup, name: str) -> CameraGroup:
     return CameraGroup(tuple(moved), rig.unit)
 
 
-def intersect_rays(cameras: Sequence[Camera], pixels: Sequence[np.ndarray]) -> np.ndarray:
-    """Least-squares intersection [n, 3] of the rays of ``pixels`` ([n, 2] per camera, NaN =
-    unseen); NaN where fewer than two cameras see a point."""
-    n = len(pixels[0])
-    normal, rhs, count = np.zeros((n, 3, 3)), np.zeros((n, 3)), np.zeros(n, dtype=int)
-    for cam, px in zip(cameras, pixels, strict=True):
-        seen = np.isfinite(px[:, 0])
-        d = cam.rays(px[seen])
-        across = np.eye(3) - d[:, :, None] * d[:, None, :]
-        normal[seen] += across
-        rhs[seen] += across @ cam.center
-        count[seen] += 1
-    points = np.full((n, 3), np.nan)
-    ok = count >= 2
-    points[ok] = np.linalg.solve(normal[ok], rhs[ok][..., None])[..., 0]
-    return points
-
-
 def reprojection_rms(rig: CameraGroup, detections: BoardDetections) -> dict[str, float]:
     """Per camera, the RMS px of its corners against their triangulation with ``rig``."""
     found = detections.found()
     pixels = np.where(found[..., None, None], detections.corners, np.nan)  # [V, F, C, 2]
     flat = pixels.reshape(len(rig), -1, 2)
-    points = intersect_rays(list(rig), list(flat))
+    from pose3d.triangulation import triangulate_points
+
+    points, _ = triangulate_points(flat, rig)
     rms = {}
     for v, cam in enumerate(rig):
         error = np.linalg.norm(cam.project(points) - flat[v], axis=-1)
