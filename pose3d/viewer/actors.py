@@ -93,8 +93,10 @@ def add_floor(plotter: pv.Plotter, floor: FloorGrid) -> list[Actor]:
 
 
 def add_frame_label(plotter: pv.Plotter, scene: Scene) -> Actor:
-    """``frame K (t s)`` in the upper left corner."""
-    text = f"frame {scene.frame}  ({scene.time:g} s)"
+    """``frame K (t s)`` (or just ``frame K`` without a frame rate) in the upper left corner."""
+    text = f"frame {scene.frame}"
+    if scene.time_unit == "seconds":
+        text += f"  ({scene.time:.2f} s)"
     return plotter.add_text(text, position="upper_left", font_size=10, color="black", name="frame")
 
 

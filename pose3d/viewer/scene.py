@@ -71,6 +71,7 @@ class Scene:
 
     frame: int
     time: float
+    time_unit: str  # "seconds" or "frames", as the poses' time_unit says
     points: FloatArray  # [N, 3] finite keypoints of every individual
     colors: FloatArray  # [N, 3] RGB in [0, 1]
     keypoints: tuple[str, ...]  # [N] keypoint of each point
@@ -244,6 +245,7 @@ def build_scene(
     return Scene(
         frame=frame,
         time=float(poses[s.TIME].values[frame]),
+        time_unit=str(poses.attrs.get(s.ATTR_TIME_UNIT, "frames")),
         points=now[ii, kk].reshape(-1, 3),
         colors=colors[ii, kk].reshape(-1, 3),
         keypoints=tuple(keypoint_names[k] for k in kk),

@@ -60,7 +60,15 @@ def test_scene_has_points_bones_and_colors_of_every_individual(poses: xr.Dataset
     np.testing.assert_allclose(scene.bones[0], scene.points[:2])
     assert scene.frusta == () and scene.trails == ()
     assert scene.unit == "mm" and scene.floor.z == 0.0
-    assert scene.time == pytest.approx(2 / 30)
+    assert scene.time == pytest.approx(2 / 30) and scene.time_unit == "seconds"
+
+
+def test_time_without_a_frame_rate_counts_frames(poses: xr.Dataset) -> None:
+    frames = poses.assign_coords({s.TIME: np.arange(poses.sizes[s.TIME])})
+    frames.attrs[s.ATTR_TIME_UNIT] = "frames"
+    del frames.attrs[s.ATTR_FPS]
+    scene = build_scene(frames, 3)
+    assert scene.time == 3.0 and scene.time_unit == "frames"
 
 
 def test_missing_keypoints_are_left_out_with_their_bones(poses: xr.Dataset) -> None:
