@@ -377,8 +377,10 @@ calibration.toml  The true cameras in Anipose's format (matrix, distortions k1 k
                   Rodrigues world->camera, translation in mm).
 poses3d.nc        The true 3D keypoints, position[time, space, keypoint, individual] in mm
                   (movement's poses layout; time in seconds). Each keypoint is the centre of its
-                  own body primitive (a small sphere or ellipsoid). confidence = 1,
-                  reprojection_error = 0, n_views = number of cameras where it is visible.
+                  own small body primitive (a sphere or ellipsoid) that moves rigidly with the
+                  surface it sits on: neck, spine_mid and tail_base are marker spheres on top of
+                  the trunk, fixed in the trunk's frame. confidence = 1, reprojection_error = 0,
+                  n_views = number of cameras where it is visible.
 labels.nc         The true 2D in labels.nc's layout, time in session frames:
                   position[time, view, space, keypoint, individual] = projection of the true 3D
                   with the true camera (also where the point is hidden); visible[time, view,

@@ -5,11 +5,15 @@ lies on the path a fixed arc length behind the neck, so the body bends through t
 turns and nods, a trotting gait (diagonal paws in phase, lifted while they swing forward), a
 wagging tail and a slight bob. Lengths are in mm; nose to tail tip is about 230 mm.
 
-Keypoint definition: every keypoint is the centre of its own primitive (the nose, ear, paw and
-tail keypoints of small spheres or ellipsoids; neck, spine_mid and tail_base of the trunk
-ellipsoids), and no keypoint lies inside another primitive of its body. A keypoint is visible in
-a camera iff it is in that camera's field of view and the first surface on the ray from the
-camera towards it belongs to its own primitive (see ``pose3d.synthetic.truth``).
+Keypoint definition: every keypoint is the centre of its own small primitive, which moves
+rigidly with the body part it sits on, so the keypoint stays on the same patch of textured
+surface, as a point a labeller clicks on the fur does: the nose, ears, paws and tail points are
+small spheres or ellipsoids; neck, spine_mid and tail_base are marker spheres on the top of the
+three trunk ellipsoids, fixed in the trunk's own frame (not the trunk centres, whose projection
+slides over the skin as the trunk turns). No keypoint lies inside another primitive of its body.
+A keypoint is visible in a camera iff it is in that camera's field of view and the first surface
+on the ray from the camera towards it belongs to its own primitive (see
+``pose3d.synthetic.truth``).
 """
 
 from __future__ import annotations
@@ -42,20 +46,27 @@ EDGES = (
 # Primitive table: name, keypoint it carries ("" for none), colour role.
 PARTS = (
     ("head", "", "body"), ("nose", "nose", "skin"), ("ear_left", "ear_left", "skin"),
-    ("ear_right", "ear_right", "skin"), ("neck", "neck", "body"),
-    ("spine_mid", "spine_mid", "body"), ("tail_base", "tail_base", "body"),
+    ("ear_right", "ear_right", "skin"), ("shoulders", "", "body"), ("back", "", "body"),
+    ("rump", "", "body"),
     ("tail_mid", "tail_mid", "skin"), ("tail_tip", "tail_tip", "skin"),
     ("paw_front_left", "paw_front_left", "skin"), ("paw_front_right", "paw_front_right", "skin"),
     ("paw_back_left", "paw_back_left", "skin"), ("paw_back_right", "paw_back_right", "skin"),
     ("tail_1", "", "skin"), ("tail_2", "", "skin"), ("tail_3", "", "skin"),
     ("tail_4", "", "skin"), ("tail_5", "", "skin"),
+    ("neck", "neck", "skin"), ("spine_mid", "spine_mid", "skin"),  # trunk markers (MARKERS)
+    ("tail_base", "tail_base", "skin"),
 )  # fmt: skip
 N_PARTS = len(PARTS)
 KEYPOINT_PART = tuple(next(i for i, p in enumerate(PARTS) if p[1] == k) for k in KEYPOINTS)
 
-# Spine nodes: arc length (mm) behind the path point the head follows, height and semi-axes.
-TRUNK = {"neck": (50.0, 30.0, (24.0, 19.0, 17.0)), "spine_mid": (88.0, 34.0, (30.0, 27.0, 23.0)),
-         "tail_base": (126.0, 27.0, (26.0, 22.0, 19.0))}  # fmt: skip
+# Trunk ellipsoids on the spine nodes: arc length (mm) behind the path point the head follows,
+# height and semi-axes; each carries the marker sphere of one keypoint on its top.
+TRUNK = {"shoulders": (50.0, 30.0, (24.0, 19.0, 17.0)), "back": (88.0, 34.0, (30.0, 27.0, 23.0)),
+         "rump": (126.0, 27.0, (26.0, 22.0, 19.0))}  # fmt: skip
+# Trunk marker spheres: keypoint -> trunk part; the centre sits MARKER_LIFT above the trunk's
+# top, in the trunk's frame, so the keypoint is just outside the trunk and moves with its skin.
+MARKERS = {"neck": "shoulders", "spine_mid": "back", "tail_base": "rump"}
+MARKER_RADIUS, MARKER_LIFT = 5.0, 1.0
 TAIL_PROFILE = ((126.0, 144.0, 160.0, 180.0, 232.0), (27.0, 14.0, 8.0, 5.0, 3.5))  # arc, height
 # Tail segments between the tail spheres: start and end arc length, radius.
 TAIL_SEGMENTS = (
@@ -169,7 +180,7 @@ class Walker:
             pitch=(rng.uniform(0.1, 0.25), rng.uniform(0.2, 0.5), rng.uniform(0, 6.3)),
             wag=(rng.uniform(10.0, 25.0), rng.uniform(0.5, 1.2), rng.uniform(0, 6.3)),
             body_colour=BODY_COLOURS[index],
-            pattern=SkinPattern.random(rng, N_PARTS),
+            pattern=_pattern(rng),
         )
 
     def travelled(self, times: FloatArray) -> FloatArray:
@@ -203,6 +214,11 @@ class Walker:
             centers[:, index[name]] = _lift(xy, height + bob)
             axes[:, index[name]] = _frame(_lift(fwd, 0.0))
             radii[:, index[name]] = semi
+        for name, trunk in MARKERS.items():
+            top = np.array([0.0, 0.0, TRUNK[trunk][2][2] + MARKER_LIFT])
+            centers[:, index[name]] = centers[:, index[trunk]] + axes[:, index[trunk]] @ top
+            axes[:, index[name]] = axes[:, index[trunk]]
+            radii[:, index[name]] = MARKER_RADIUS
         self._head(t, node, bob, centers, axes, radii, index)
         for name, (offset, lateral, phase) in PAWS.items():
             xy, fwd = node(offset)
@@ -229,10 +245,10 @@ class Walker:
         yaw = a1 * np.sin(2 * np.pi * f1 * t + p1) + a2 * np.sin(2 * np.pi * f2 * t + p2)
         pa, pf, pp = self.pitch
         pitch = pa * np.sin(2 * np.pi * pf * t + pp)
-        xy, fwd = node(TRUNK["neck"][0])
+        xy, fwd = node(TRUNK["shoulders"][0])
         heading = np.arctan2(fwd[:, 1], fwd[:, 0]) + yaw
         rot = _rz(heading) @ _ry(-pitch)  # [T, 3, 3] head frame -> world
-        neck = _lift(xy, TRUNK["neck"][1] + bob)
+        neck = _lift(xy, TRUNK["shoulders"][1] + bob)
         for name, (offset, semi) in HEAD_PARTS.items():
             centers[:, index[name]] = neck + rot @ np.asarray(offset)
             axes[:, index[name]] = rot
@@ -271,6 +287,16 @@ class Walker:
             radii[:, part] = np.stack(
                 [half, np.full_like(half, radius), np.full_like(half, radius)], -1
             )
+
+
+def _pattern(rng: np.random.Generator) -> SkinPattern:
+    """The skin of all N_PARTS primitives. The trunk markers come last and draw from a child
+    generator, so the draws of everything else (and the next walker) do not depend on them."""
+    body = SkinPattern.random(rng, N_PARTS - len(MARKERS))
+    markers = SkinPattern.random(rng.spawn(1)[0], len(MARKERS))
+    return SkinPattern(
+        np.concatenate([body.freq, markers.freq]), np.concatenate([body.phase, markers.phase])
+    )
 
 
 def _lift(xy: FloatArray, z: float | FloatArray) -> FloatArray:

@@ -18,7 +18,7 @@ from pose3d.synthetic import (
     subject_truth,
 )
 from pose3d.synthetic.raycast import Ellipsoids
-from pose3d.synthetic.subject import N_PARTS, Subjects
+from pose3d.synthetic.subject import MARKER_LIFT, MARKERS, N_PARTS, PARTS, Subjects
 from pose3d.synthetic.textures import SkinPattern
 
 FPS = 30.0
@@ -62,10 +62,26 @@ def test_keypoints_are_centres_of_their_own_primitive_outside_all_others(pair: S
         assert not inside.any()
 
 
+def test_trunk_keypoints_are_markers_fixed_on_top_of_their_trunk(pair: Subjects) -> None:
+    """neck, spine_mid and tail_base ride on the trunk's skin: fixed in the trunk's frame, just
+    above its top, so a tracker following the skin follows the keypoint."""
+    index = {name: p for p, (name, _, _) in enumerate(PARTS)}
+    for i in range(2):
+        for keypoint, trunk in MARKERS.items():
+            mark, body = index[keypoint] + i * N_PARTS, index[trunk] + i * N_PARTS
+            local = np.einsum(
+                "tji,tj->ti", pair.axes[:, body], pair.centers[:, mark] - pair.centers[:, body]
+            )  # [T, 3] in the trunk's frame
+            top = [0.0, 0.0, pair.radii[0, body, 2] + MARKER_LIFT]
+            np.testing.assert_allclose(local, np.tile(top, (300, 1)), atol=1e-9)
+            assert np.ptp(pair.centers[:, body, :2], axis=0).max() > 50.0  # the trunk moves
+
+
 def test_body_size_arena_and_floor(pair: Subjects) -> None:
     points = np.moveaxis(pair.keypoints(), 1, -1)  # [T, K, I, 3]
     chain = [_index(k) for k in ("nose", "neck", "spine_mid", "tail_base", "tail_mid", "tail_tip")]
-    length = np.linalg.norm(np.diff(points[:, chain], axis=1), axis=-1).sum(axis=1)
+    along_floor = points[:, chain, :, :2]  # the trunk markers ride 50-60 mm up: length in x, y
+    length = np.linalg.norm(np.diff(along_floor, axis=1), axis=-1).sum(axis=1)
     assert length.min() >= 150.0 and length.max() <= 250.0
     assert np.hypot(pair.centers[..., 0], pair.centers[..., 1]).max() < 380.0
     assert (pair.centers[..., 2] - pair.radii[..., 2]).min() > -0.5  # nothing sinks in the floor

@@ -175,16 +175,15 @@ def test_frame_window_maps_and_checks() -> None:
 def test_synthetic_rodent_accuracy(synthetic_template: Path, truth: xr.Dataset) -> None:
     """Seeded with the true visible points of frame 0, tracked 30 frames (frames 1-30).
 
-    Measured (seed 0, 4 cameras, 640 × 480): PCK@3px 0.79 over all visible points; 0.96 over
-    the keypoints on small parts (nose, ears, paws, tail points). The 90 % target is missed
-    because of neck, spine_mid and tail_base: they are the centres of the trunk ellipsoids,
-    not points on the skin, and as the trunk turns the skin under them slides away; the
-    tracker follows the skin point it was given to within 0.3-2.7 px while the keypoint moves
-    5-16 px from it (see docs/tracking.md). Bounds: the measured values minus a margin.
+    Measured (seed 0, 4 cameras, 640 × 480): PCK@3px 0.95 over all visible points of all
+    keypoints (1093 points); the worst keypoint is paw_back_left (0.72), every other is >= 0.87.
+    Target: PCK@3px >= 0.90 over all keypoints. (Before the trunk keypoints were marker spheres
+    on the trunk's top, neck, spine_mid and tail_base were the trunk ellipsoids' centres, the
+    skin under them slid 5-16 px as the trunk turned, and PCK was 0.79.)
     """
     visible = truth["visible"].values[:31, :, :, 0]  # (31, V, K) individual 0
     position = np.moveaxis(truth[s.POSITION].values[:31, :, :, :, 0], 2, 3)  # (31, V, K, 2)
-    errors, seen, keypoints = [], [], []
+    errors, seen = [], []
     for v, view in enumerate(truth[s.VIEW].values):
         start = np.flatnonzero(visible[0, v])  # the keypoints a labeller sees on frame 0
         queries = np.column_stack([np.zeros(len(start)), position[0, v, start]])  # (t, x, y)
@@ -193,11 +192,6 @@ def test_synthetic_rodent_accuracy(synthetic_template: Path, truth: xr.Dataset) 
         error = np.linalg.norm(result.tracks - position[:, v, start], axis=-1)  # (31, N)
         errors.append(error[1:])
         seen.append(visible[1:, v, start])
-        keypoints.append(np.broadcast_to(start, error[1:].shape))
     error, ok = np.concatenate(errors, axis=1), np.concatenate(seen, axis=1)
-    keypoint = np.concatenate(keypoints, axis=1)
     pck = (error[ok] < 3).mean()
-    surface = ~np.isin(keypoint, [3, 4, 5])  # neck, spine_mid, tail_base: body centres
-    pck_surface = (error[ok & surface] < 3).mean()
-    assert pck >= 0.75, pck
-    assert pck_surface >= 0.93, pck_surface
+    assert pck >= 0.90, pck

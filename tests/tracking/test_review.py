@@ -115,14 +115,14 @@ def test_bad_thresholds_and_variables() -> None:
 def test_synthetic_rodent_flags(seeded: Seeder, truth: xr.Dataset) -> None:
     """All four views seeded with the true visible points of frame 0, tracked frames 1-30.
 
-    Measured (seed 0): 116 of the 1080 tracked points are more than 5 px off a visible true
-    point; the flags catch 51 % of them while flagging 24 % of the tracked points, and 75 % of
-    the tracked points that became hidden. Targets were >= 90 % caught with <= 20 % flagged:
-    missed. Every missed point is on neck, spine_mid or tail_base, whose error is the slide of
-    the skin under a body-centre keypoint (see test_classical): the track is right about the
-    skin, so visibility, confidence and the forward-backward check all stay high; only the
-    multi-view check sees it, and only where the drifted views do not agree by chance. 94 % of
-    the (frame, view) images hold at least one flag. Bounds: the measured values with a margin.
+    Measured (seed 0): 27 of the 1140 tracked points are more than 5 px off a visible true
+    point; the flags catch all of them (target >= 90 %: met) and 98 % (46 of 47) of the tracked
+    points that became hidden, but they flag 26 % of the tracked points (target <= 20 %:
+    missed), and 93 % of the (frame, view) images hold at least one flag. The excess is on
+    points that are right: 229 of the 1066 visible points within 5 px are flagged, 142 for low
+    confidence and 86 for low visibility (mostly tail_base, tail_mid, paw_back_left), so the
+    tracker's own scores, not the keypoints, are what to calibrate next. Bounds: the targets
+    where met, the measured share with a margin where not.
     """
     root = seeded([0])
     propagate(root, list(truth[s.VIEW].values.astype(str)), (0, 31), ClassicalTracker())
@@ -135,8 +135,6 @@ def test_synthetic_rodent_flags(seeded: Seeder, truth: xr.Dataset) -> None:
     caught = (flagged & bad).sum() / bad.sum()
     share = flagged.sum() / tracked.sum()
     hidden = tracked & ~visible
-    assert caught >= 0.45, caught
-    assert share <= 0.30, share
-    assert (flagged & hidden).sum() / hidden.sum() >= 0.6
-    centre = np.isin(np.arange(out.sizes[s.KEYPOINT]), [3, 4, 5])[None, None, :, None]
-    assert not (bad & ~flagged & ~centre).any()  # every missed point is a body centre
+    assert caught >= 0.90, caught
+    assert share <= 0.30, share  # target 0.20, missed: see above
+    assert (flagged & hidden).sum() / hidden.sum() >= 0.9
