@@ -133,6 +133,8 @@ def test_queries_are_validated(queries: np.ndarray, message: str) -> None:
 def test_video_and_resolution_are_validated() -> None:
     with pytest.raises(ValueError, match="multiples of 4"):
         CoTracker3Predictor(StandIn(), resolution=(30, 48))
+    with pytest.raises(ValueError, match="window_overlap"):
+        CoTracker3Predictor(StandIn(), window_len=20, window_overlap=7)
     predictor = CoTracker3Predictor(StandIn(), resolution=RESOLUTION)
     with pytest.raises(ValueError, match=r"RGB uint8 frames \(T, H, W, 3\)"):
         predictor.track(video().astype(np.float32), QUERIES)
@@ -146,4 +148,134 @@ def test_real_network_end_to_end(variant: str) -> None:
     result = predictor.track(video(), QUERIES)
     assert result.tracks.shape == (T, 3, 2) and result.tracks.dtype == np.float32
     assert np.isfinite(result.tracks).all()
+    assert ((result.visibility >= 0) & (result.visibility <= 1)).all()
+
+
+def single_run_reference(
+    network: object, clip: np.ndarray, predictor: CoTracker3Predictor
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The predictor before windowing: the whole clip's pyramid, one run (and one run on the
+    flipped pyramid for backward tracking); tracks (T, 3, 2) in model pixels, vis, conf."""
+    frames = torch.from_numpy(clip).permute(0, 3, 1, 2).float()
+    resized = torch.nn.functional.interpolate(
+        frames, RESOLUTION, mode="bilinear", align_corners=True
+    )
+    h, w = RESOLUTION
+    scale = torch.tensor([1.0, (w - 1) / (WIDTH - 1), (h - 1) / (HEIGHT - 1)])
+    queries = torch.from_numpy(QUERIES) * scale
+    grid = points_on_a_grid(predictor.support_grid_size, RESOLUTION)
+    queries = torch.cat([queries, torch.cat([torch.zeros(len(grid), 1), grid], dim=1)])[None]
+    with torch.inference_mode():
+        pyramid = network.features(resized[None], 4)  # type: ignore[attr-defined]
+        out = network.track(pyramid, queries, predictor.iters)  # type: ignore[attr-defined]
+        tracks, vis, conf = out.tracks[0], out.visibility[0], out.confidence[0]
+        if predictor.backward_tracking:
+            flipped = queries.clone()
+            flipped[..., 0] = T - 1 - queries[..., 0]
+            back = network.track(  # type: ignore[attr-defined]
+                [p.flip(1) for p in pyramid], flipped, predictor.iters
+            )
+            before = torch.arange(T)[:, None] < queries[0, None, :, 0]  # (T, N)
+            tracks = torch.where(before[..., None], back.tracks[0].flip(0), tracks)
+            vis = torch.where(before, back.visibility[0].flip(0), vis)
+            conf = torch.where(before, back.confidence[0].flip(0), conf)
+    return tracks[:, :3].numpy() / scale[1:].numpy(), vis[:, :3].numpy(), conf[:, :3].numpy()
+
+
+@pytest.mark.parametrize("variant", ["offline", "online"])
+def test_a_clip_within_one_window_gives_the_single_run_outputs(variant: str) -> None:
+    torch.manual_seed(0)
+    network = build_cotracker3(variant)
+    predictor = CoTracker3Predictor(
+        network, iters=2, support_grid_size=2, resolution=RESOLUTION, chunk_size=4
+    )
+    clip = video()
+    result = predictor.track(clip, QUERIES)
+    tracks, vis, conf = single_run_reference(network, clip, predictor)
+    own = QUERIES[:, 0].astype(int)
+    tracks[own, np.arange(3)] = QUERIES[:, 1:]
+    vis[own, np.arange(3)] = 1.0
+    conf[own, np.arange(3)] = 1.0
+    np.testing.assert_allclose(result.tracks, tracks, atol=1e-5)
+    np.testing.assert_allclose(result.visibility, vis, atol=1e-6)
+    np.testing.assert_allclose(result.confidence, conf, atol=1e-6)
+
+
+LONG = 48  # frames of the long clip: 3 windows of 20 frames
+
+
+def long_video() -> np.ndarray:
+    return np.random.default_rng(2).integers(0, 256, (LONG, HEIGHT, WIDTH, 3), dtype=np.uint8)
+
+
+LONG_QUERIES = np.array([[0, 3.0, 4.0], [24, 30.0, 20.0], [47, 12.5, 7.25]], dtype=np.float32)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_windows_are_stitched_without_jumps_at_the_seams(backward: bool) -> None:
+    """The stand-in moves each query 1 model px per frame after its frame: stitched tracks
+    must continue that motion through the re-seeded windows (and stay still before the query
+    frame offline, move away from it backwards online)."""
+    network = StandIn(shift=1.0)
+    predictor = CoTracker3Predictor(
+        network,
+        resolution=RESOLUTION,
+        backward_tracking=backward,
+        window_len=20,
+        window_overlap=6,
+    )
+    assert predictor.windows(LONG) == [(0, 20), (14, 34), (28, 48)]
+    result = predictor.track(long_video(), LONG_QUERIES)
+    assert result.tracks.shape == (LONG, 3, 2)
+    assert result.visible.shape == result.confidence.shape == (LONG, 3)
+    scale = np.array([(48 - 1) / (WIDTH - 1), (32 - 1) / (HEIGHT - 1)], dtype=np.float32)
+    frames = np.arange(LONG)[:, None]
+    steps = frames - LONG_QUERIES[None, :, 0]  # (T, N) frames after the query
+    steps = np.abs(steps) if backward else np.clip(steps, 0, None)
+    expected = LONG_QUERIES[None, :, 1:] + steps[..., None] / scale
+    np.testing.assert_allclose(result.tracks, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_the_feature_cache_respects_its_budget_and_is_reused() -> None:
+    one_window = 20 * RESOLUTION[0] * RESOLUTION[1] * 4  # stand-in pyramid: 1 channel, 1 level
+    network = StandIn()
+    predictor = CoTracker3Predictor(
+        network,
+        resolution=RESOLUTION,
+        window_len=20,
+        window_overlap=6,
+        chunk_size=20,
+        cache_bytes=3 * one_window,
+    )
+    predictor.track(long_video(), LONG_QUERIES)
+    encoded = sum(network.encoded)
+    assert encoded == 60  # 3 windows, each encoded once (the reverse sweep reuses them)
+    assert predictor.cached_bytes == 3 * one_window
+    predictor.track(long_video(), LONG_QUERIES[:2])  # a correction: no encoding
+    assert sum(network.encoded) == encoded
+    small = CoTracker3Predictor(
+        StandIn(),
+        resolution=RESOLUTION,
+        window_len=20,
+        window_overlap=6,
+        chunk_size=20,
+        cache_bytes=one_window,
+    )
+    small.track(long_video(), LONG_QUERIES)
+    assert small.cached_bytes <= one_window
+
+
+def test_real_network_on_a_clip_longer_than_the_window() -> None:
+    network = build_cotracker3("offline")
+    predictor = CoTracker3Predictor(
+        network,
+        iters=1,
+        support_grid_size=2,
+        resolution=(48, 64),
+        window_len=20,
+        window_overlap=6,
+    )
+    clip = np.repeat(long_video()[:1], 36, axis=0)  # a static textured scene, 2 windows
+    result = predictor.track(clip, LONG_QUERIES[:2])
+    assert result.tracks.shape == (36, 2, 2) and np.isfinite(result.tracks).all()
     assert ((result.visibility >= 0) & (result.visibility <= 1)).all()

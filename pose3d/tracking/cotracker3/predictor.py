@@ -15,12 +15,21 @@ What it adds to the network (SPEC.md §9):
 - a feature cache: tracking new queries on the same video (a corrected label) re-runs only the
   iterative part, not the encoder (≈ half of the time).
 
-Memory: the whole clip's feature pyramid is kept (≈ 8.4 MB per frame at 384×512); long videos
-are the caller's to split in time.
+Memory does not grow with the video's length: the clip is tracked in windows of
+``window_len`` frames (60) that overlap by ``window_overlap`` frames, their features computed
+``chunk_size`` frames at a time. A forward sweep over the windows tracks each query from the
+first window holding its frame ("home" window); later windows re-seed it at their first frame
+from the stitched track (a query at that frame), and the tracks switch windows in the middle of
+each overlap. A reverse sweep fills the frames before the home window (offline) or before the
+query's frame (online, on time-flipped window features), re-seeding at each window's last
+frame. A clip that fits one window gives exactly the single-run outputs. Window pyramids are
+kept in an LRU cache bounded by ``cache_bytes`` (≈ 8.4 MB per frame at 384×512).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -115,14 +124,26 @@ class CoTracker3Predictor:
         visible_threshold: float = 0.6,
         resolution: tuple[int, int] = MODEL_RESOLUTION,
         chunk_size: int = 8,
+        window_len: int = 60,
+        window_overlap: int = 12,
+        cache_bytes: int = 512 << 20,
         device: str | torch.device | None = None,
     ) -> None:
         """backward_tracking None: on for the online variant, off for the offline one.
         resolution (h, w): what frames are resized to (multiples of 4, ≥ 32); smaller is faster
-        and less accurate. chunk_size: frames resized and encoded at a time (peak memory)."""
+        and less accurate. chunk_size: frames resized and encoded at a time (peak memory).
+        window_len, window_overlap: frames tracked at a time and shared by neighbouring windows
+        (overlap ≤ window_len / 3). cache_bytes: budget of the cached window features."""
         h, w = resolution
         if h % 4 or w % 4 or min(h, w) < 32:
             raise ValueError(f"resolution must be multiples of 4 and ≥ 32, got {resolution}")
+        if not 1 <= window_overlap <= window_len // 3:
+            raise ValueError(
+                f"need 1 ≤ window_overlap ≤ window_len / 3, got {window_len}, {window_overlap}"
+            )
+        self.window_len = window_len
+        self.window_overlap = window_overlap
+        self.cache_bytes = cache_bytes
         self.network = network
         self.iters = iters
         self.support_grid_size = support_grid_size
@@ -133,11 +154,17 @@ class CoTracker3Predictor:
         self.resolution = resolution
         self.chunk_size = chunk_size
         self.device = torch.device(device) if device is not None else _device_of(network)
-        self._cache: tuple[NDArray[np.uint8], list[torch.Tensor]] | None = None
+        self._cache: OrderedDict[tuple[object, ...], list[torch.Tensor]] = OrderedDict()
+        self._frame_bytes = 0  # of the last computed pyramid (0: not known yet)
 
     def clear_cache(self) -> None:
-        """Drop the features of the last video."""
-        self._cache = None
+        """Drop the cached window features."""
+        self._cache.clear()
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes held by the cached window features."""
+        return sum(_nbytes(pyramid) for pyramid in self._cache.values())
 
     def track(self, video: NDArray[np.uint8], queries: NDArray[np.floating]) -> Tracks:
         """Track queries through the video.
@@ -152,16 +179,15 @@ class CoTracker3Predictor:
         h, w = self.resolution
         to_model = torch.tensor([1.0, (w - 1) / (width - 1), (h - 1) / (height - 1)])
         with torch.inference_mode():
-            pyramid = self._features(video)
             model_queries = torch.from_numpy(query_array) * to_model  # (N, 3) model pixels
             if self.support_grid_size > 0:
                 grid = points_on_a_grid(self.support_grid_size, self.resolution)  # (G, 2)
                 grid_queries = torch.cat([torch.zeros(len(grid), 1), grid], dim=1)  # t = 0
                 model_queries = torch.cat([model_queries, grid_queries])  # (N + G, 3)
-            output = self._run(pyramid, model_queries[None].to(self.device))
-            tracks = output.tracks[0, :, :n].cpu() / to_model[1:]  # (T, N, 2) video pixels
-            visibility = output.visibility[0, :, :n].cpu().clone()  # (T, N)
-            confidence = output.confidence[0, :, :n].cpu().clone()  # (T, N)
+            output = self._track_windows(video, model_queries)
+            tracks = output.tracks[:, :n] / to_model[1:]  # (T, N, 2) video pixels
+            visibility = output.visibility[:, :n].clone()  # (T, N)
+            confidence = output.confidence[:, :n].clone()  # (T, N)
             index = torch.arange(n)
             own_frame = torch.from_numpy(query_array[:, 0]).long()  # (N,)
             tracks[own_frame, index] = torch.from_numpy(query_array[:, 1:])
@@ -175,45 +201,167 @@ class CoTracker3Predictor:
             visible=visible.numpy(),
         )
 
-    def _features(self, video: NDArray[np.uint8]) -> list[torch.Tensor]:
-        """The feature pyramid of the resized video, from the cache when it is the same video.
+    def windows(self, frames: int) -> list[tuple[int, int]]:
+        """[(start, end)] windows over ``frames`` frames, evenly spaced, overlapping by at least
+        ``window_overlap`` frames (one window when the clip fits)."""
+        length = self.window_len
+        if frames <= length:
+            return [(0, frames)]
+        step = length - self.window_overlap
+        count = -(-(frames - length) // step) + 1
+        starts = [round(k * (frames - length) / (count - 1)) for k in range(count)]
+        return [(start, start + length) for start in starts]
 
-        video    # (T, H, W, 3) uint8
-        returns  # [(1, T, C, h / 4 / 2^i, w / 4 / 2^i)]
+    def _track_windows(self, video: NDArray[np.uint8], queries: torch.Tensor) -> TrackerOutput:
+        """Stitched tracks of the queries (model pixels) over the windows of the video.
+
+        queries  # (N, 3) (t, x, y) model pixels
+        returns  TrackerOutput with tracks (T, N, 2) model pixels, visibility, confidence (T, N)
         """
-        if self._cache is not None:
-            cached_video, cached_pyramid = self._cache
-            if cached_video.shape == video.shape and np.array_equal(cached_video, video):
-                return cached_pyramid
+        frames = video.shape[0]
+        windows = self.windows(frames)
+        key = (video.shape, hashlib.blake2b(np.ascontiguousarray(video).data).hexdigest())
+        t = queries[:, 0].long()  # (N,)
+        home = torch.tensor(
+            [next(i for i, (a, b) in enumerate(windows) if a <= int(f) < b) for f in t],
+            dtype=torch.long,
+        )  # (N,) first window holding each query's frame
+        forward = self._sweep(video, key, windows, queries, home, reverse=False)
+        if not self.backward_tracking:
+            needed = home > 0
+            if not needed.any():
+                return forward
+            starts = torch.tensor([a for a, _ in windows])[home]  # (N,)
+            before = torch.arange(frames)[:, None] < starts[None, :]  # (T, N)
+        else:
+            needed = torch.ones_like(home, dtype=torch.bool)
+            before = torch.arange(frames)[:, None] < t[None, :]  # (T, N)
+        backward = self._sweep(video, key, windows, queries, home, reverse=True, only=needed)
+        return TrackerOutput(
+            torch.where(before[..., None], backward.tracks, forward.tracks),
+            torch.where(before, backward.visibility, forward.visibility),
+            torch.where(before, backward.confidence, forward.confidence),
+        )
+
+    def _sweep(
+        self,
+        video: NDArray[np.uint8],
+        key: tuple[object, ...],
+        windows: list[tuple[int, int]],
+        queries: torch.Tensor,
+        home: torch.Tensor,
+        *,
+        reverse: bool,
+        only: torch.Tensor | None = None,
+    ) -> TrackerOutput:
+        """One sweep over the windows, forward or in reverse; tracks of the queries in ``only``.
+
+        Forward: a window tracks the queries whose frame it holds, and re-seeds at its first
+        frame those with earlier frames. Reverse: a query's home window tracks it (time-flipped
+        for backward tracking), earlier windows re-seed it at their last frame. Each window
+        writes its frames from the middle of the overlap with the window before it (in sweep
+        order), all of them in the query's home window.
+        """
+        frames, n = video.shape[0], queries.shape[0]
+        tracks = torch.zeros(frames, n, 2)
+        visibility = torch.zeros(frames, n)
+        confidence = torch.zeros(frames, n)
+        t = queries[:, 0].long()
+        selected = torch.ones(n, dtype=torch.bool) if only is None else only
+        order = range(len(windows) - 1, -1, -1) if reverse else range(len(windows))
+        flip = reverse and self.backward_tracking
+        for i in order:
+            start, end = windows[i]
+            if reverse:
+                own = selected & (home == i)
+                seeded = selected & (home > i)
+            else:
+                own = selected & (t >= start) & (t < end)
+                seeded = selected & (t < start)
+            active = own | seeded
+            if not active.any():
+                continue
+            seed_frame = end - 1 if reverse else start
+            local = queries[active].clone()  # (n_i, 3)
+            is_seeded = seeded[active]
+            local[:, 0] -= start
+            local[is_seeded, 0] = float(seed_frame - start)
+            local[is_seeded, 1:] = tracks[seed_frame, seeded]
+            if flip:
+                local[:, 0] = end - start - 1 - local[:, 0]
+            pyramid = self._window_features(video, key, start, end)
+            if flip:
+                pyramid = [level.flip(1) for level in pyramid]
+            output = self.network.track(pyramid, local[None].to(self.device), self.iters)
+            out = [output.tracks[0].cpu(), output.visibility[0].cpu(), output.confidence[0].cpu()]
+            if flip:
+                out = [o.flip(0) for o in out]
+            del pyramid, output
+            # frames this window writes, per active query: (end - start, n_i)
+            offsets = torch.arange(start, end)[:, None]
+            if reverse:
+                limit = end if i + 1 == len(windows) else _middle(windows[i], windows[i + 1])
+                writes = (offsets < limit) | (~is_seeded)[None, :]
+            else:
+                limit = start if i == 0 else _middle(windows[i - 1], windows[i])
+                first = home[active] == i
+                writes = (offsets >= limit) | first[None, :]
+            columns = active.nonzero()[:, 0]
+            for stored, value in zip((tracks, visibility, confidence), out, strict=True):
+                old = stored[start:end][:, columns]
+                mask = writes if value.ndim == 2 else writes[..., None]
+                stored[start:end, columns] = torch.where(mask, value, old)
+        return TrackerOutput(tracks, visibility, confidence)
+
+    def _window_features(
+        self, video: NDArray[np.uint8], key: tuple[object, ...], start: int, end: int
+    ) -> list[torch.Tensor]:
+        """The feature pyramid of frames [start, end) of the resized video, from the LRU cache
+        of windows when there; computed ``chunk_size`` frames at a time otherwise, and cached
+        while the cache stays within ``cache_bytes`` (older windows evicted first).
+
+        returns  # [(1, end − start, C, h / 4 / 2^i, w / 4 / 2^i)]
+        """
+        window_key = (*key, start, end)
+        cached = self._cache.get(window_key)
+        if cached is not None:
+            self._cache.move_to_end(window_key)
+            return cached
+        h, w = self.resolution
+        per_frame = self._frame_bytes or _window_bytes(1, h, w)
+        size = (end - start) * per_frame
+        while self._cache and self.cached_bytes + size > self.cache_bytes:
+            self._cache.popitem(last=False)  # evicted before computing: bounded peak
         parts = []
-        for start in range(0, video.shape[0], self.chunk_size):
-            chunk = torch.from_numpy(video[start : start + self.chunk_size]).to(self.device)
+        for first in range(start, end, self.chunk_size):
+            last = min(first + self.chunk_size, end)
+            chunk = torch.from_numpy(video[first:last]).to(self.device)
             frames = chunk.permute(0, 3, 1, 2).float()  # (c, 3, H, W) 0..255
             resized = F.interpolate(frames, self.resolution, mode="bilinear", align_corners=True)
             parts.append(self.network.features(resized[None], self.chunk_size))
         pyramid = [torch.cat(levels, dim=1) for levels in zip(*parts, strict=True)]
-        self._cache = (video.copy(), pyramid)
+        del parts
+        self._frame_bytes = _nbytes(pyramid) // max(1, end - start)
+        if _nbytes(pyramid) <= self.cache_bytes:
+            while self._cache and self.cached_bytes + _nbytes(pyramid) > self.cache_bytes:
+                self._cache.popitem(last=False)
+            self._cache[window_key] = pyramid
         return pyramid
 
-    def _run(self, pyramid: list[torch.Tensor], queries: torch.Tensor) -> TrackerOutput:
-        """Network output, completed before each query's frame by the time-reversed run.
 
-        pyramid  # [(1, T, C, h_i, w_i)];  queries  # (1, N, 3) model pixels
-        returns  TrackerOutput (1, T, N, ...)
-        """
-        output = self.network.track(pyramid, queries, self.iters)
-        if not self.backward_tracking:
-            return output
-        frames = pyramid[0].shape[1]
-        reversed_queries = queries.clone()
-        reversed_queries[..., 0] = frames - 1 - queries[..., 0]
-        backward = self.network.track([p.flip(1) for p in pyramid], reversed_queries, self.iters)
-        before = torch.arange(frames, device=queries.device)[None, :, None] < queries[:, None, :, 0]
-        return TrackerOutput(
-            torch.where(before[..., None], backward.tracks.flip(1), output.tracks),
-            torch.where(before, backward.visibility.flip(1), output.visibility),
-            torch.where(before, backward.confidence.flip(1), output.confidence),
-        )
+def _middle(first: tuple[int, int], second: tuple[int, int]) -> int:
+    """The frame where the tracks switch from window ``first`` to the next window ``second``."""
+    return second[0] + (first[1] - second[0]) // 2
+
+
+def _nbytes(pyramid: list[torch.Tensor]) -> int:
+    return sum(level.element_size() * level.nelement() for level in pyramid)
+
+
+def _window_bytes(frames: int, h: int, w: int) -> int:
+    """Estimated bytes of the float32 pyramid of ``frames`` frames at model resolution h × w."""
+    per_frame = sum(128 * (h // 4 >> i) * (w // 4 >> i) * 4 for i in range(4))
+    return frames * per_frame
 
 
 def _device_of(network: TrackingNetwork) -> torch.device:
