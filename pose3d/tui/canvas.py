@@ -1,0 +1,101 @@
+"""Draw what a viewport shows of a frame, with the labels on top, as an RGB image.
+
+The canvas has ``px_per_cell = (px, py)`` canvas pixels per terminal cell ((1, 2) for
+textual-image's half-cell blocks, the cell size in pixels for kitty / sixel graphics), so the
+image widget shows it cell for cell. Canvas pixel (u, v) shows image pixel
+``origin + (u + 0.5, v + 0.5) * step`` — the mapping pose3d.tui.viewport gives clicks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pose3d.tui.palette import CURSOR, FLAGGED, NOT_FILMED, RGB8
+from pose3d.tui.viewport import Viewport
+
+Image = NDArray[np.uint8]  # (H, W, 3) RGB
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A label to draw: image position (px), colour, manual (disc) or a tool's (cross)."""
+
+    x: float
+    y: float
+    color: RGB8
+    manual: bool = True
+    flagged: bool = False
+    current: bool = False
+
+
+def canvas_size(viewport: Viewport, px_per_cell: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the canvas in pixels."""
+    return viewport.cells[0] * px_per_cell[0], viewport.cells[1] * px_per_cell[1]
+
+
+def image_to_canvas(
+    viewport: Viewport, px_per_cell: tuple[int, int], x: float, y: float
+) -> tuple[float, float]:
+    """The canvas pixel (u, v) showing image pixel (x, y)."""
+    x0, y0 = viewport.origin
+    sx = viewport.scale / px_per_cell[0]
+    sy = viewport.scale * viewport.cell_aspect / px_per_cell[1]
+    return (x - x0) / sx - 0.5, (y - y0) / sy - 0.5
+
+
+def draw_frame(
+    frame: Image | None, viewport: Viewport, px_per_cell: tuple[int, int] = (1, 2)
+) -> Image:
+    """The part of ``frame`` (H, W, 3) the viewport shows, resampled to the canvas; outside the
+    image is black, and a camera that did not film (None) is dark grey."""
+    width, height = canvas_size(viewport, px_per_cell)
+    if frame is None:
+        return np.full((height, width, 3), NOT_FILMED, np.uint8)
+    x0, y0 = viewport.origin
+    sx = viewport.scale / px_per_cell[0]
+    sy = viewport.scale * viewport.cell_aspect / px_per_cell[1]
+    # canvas pixel (u, v) -> image pixel (x0 + (u + 0.5) sx, y0 + (v + 0.5) sy)
+    matrix = np.array([[sx, 0.0, x0 + 0.5 * sx], [0.0, sy, y0 + 0.5 * sy]])
+    flags = cv2.INTER_NEAREST if sx < 1 else cv2.INTER_LINEAR
+    return np.asarray(
+        cv2.warpAffine(
+            frame,
+            matrix,
+            (width, height),
+            flags=flags | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0),
+        ),
+        dtype=np.uint8,
+    )
+
+
+def draw_markers(
+    canvas: Image,
+    viewport: Viewport,
+    markers: Sequence[Marker],
+    px_per_cell: tuple[int, int] = (1, 2),
+) -> Image:
+    """Draw ``markers`` on ``canvas`` (in place; also returned). The current one gets a ring."""
+    radius = max(1, round(0.6 * px_per_cell[0]))
+    for m in markers:
+        u, v = image_to_canvas(viewport, px_per_cell, m.x, m.y)
+        if not (np.isfinite(u) and np.isfinite(v)):
+            continue
+        c = (round(u), round(v))
+        if m.manual:
+            cv2.circle(canvas, c, radius, m.color, -1)
+        else:
+            cv2.line(canvas, (c[0] - radius, c[1]), (c[0] + radius, c[1]), m.color, 1)
+            cv2.line(canvas, (c[0], c[1] - radius), (c[0], c[1] + radius), m.color, 1)
+        if m.flagged:
+            r = radius + 1
+            cv2.rectangle(canvas, (c[0] - r, c[1] - r), (c[0] + r, c[1] + r), FLAGGED, 1)
+        if m.current:
+            cv2.circle(canvas, c, radius + 2, CURSOR, 1)
+    return canvas

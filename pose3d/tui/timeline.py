@@ -1,0 +1,58 @@
+"""Per-frame status of the labels for the timeline: empty, tracked, manual or flagged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from pose3d import schema as s
+
+
+class FrameStatus(IntEnum):
+    """A frame's status, in increasing order of what the timeline shows first."""
+
+    EMPTY = 0  # no point in any view
+    TRACKED = 1  # points from a tool (tracked, imported, reprojected), none manual
+    MANUAL = 2  # at least one manual point
+    FLAGGED = 3  # at least one point flagged for review
+
+
+def frame_status(labels: xr.Dataset, views: Sequence[str] | None = None) -> NDArray[np.int8]:
+    """FrameStatus per labels frame [time] over ``views`` (default: all), as int8."""
+    part = labels if views is None else labels.sel({s.VIEW: list(views)})
+    source = part[s.SOURCE].values  # (T, V, K, I)
+    axes = tuple(range(1, source.ndim))
+    status = np.zeros(source.shape[0], np.int8)
+    status[(source != s.PointSource.NONE).any(axis=axes)] = FrameStatus.TRACKED
+    status[(source == s.PointSource.MANUAL).any(axis=axes)] = FrameStatus.MANUAL
+    status[part[s.REVIEW].values.any(axis=axes)] = FrameStatus.FLAGGED
+    return status
+
+
+def binned(status: NDArray[np.int8], width: int) -> NDArray[np.int8]:
+    """``status`` [T] shrunk (or stretched) to ``width`` bins; a bin shows its worst frame."""
+    n = len(status)
+    if width < 1 or n == 0:
+        return np.zeros(max(width, 0), np.int8)
+    edges = np.linspace(0, n, width + 1)
+    starts = np.minimum(np.floor(edges[:-1]).astype(int), n - 1)
+    stops = np.maximum(np.ceil(edges[1:]).astype(int), starts + 1)
+    return np.array([status[a:b].max() for a, b in zip(starts, stops, strict=True)], np.int8)
+
+
+def frame_at(column: int, width: int, n_frames: int) -> int:
+    """The frame a click on timeline column ``column`` (of ``width``) goes to."""
+    if width <= 1 or n_frames <= 1:
+        return 0
+    return round(min(max(column, 0), width - 1) * (n_frames - 1) / (width - 1))
+
+
+def column_of(frame: int, width: int, n_frames: int) -> int:
+    """The timeline column that shows ``frame``."""
+    if width <= 1 or n_frames <= 1:
+        return 0
+    return round(min(max(frame, 0), n_frames - 1) * (width - 1) / (n_frames - 1))

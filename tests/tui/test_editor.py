@@ -1,0 +1,107 @@
+"""The label editor: placement, nudge, delete, undo / redo, cursor, autosave to labels.nc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose3d import schema as s
+from pose3d.errors import Pose3dError, SessionLockedError
+from pose3d.io.lock import SessionLock
+from pose3d.io.netcdf import load_labels
+from pose3d.labels import new_labels
+from pose3d.tui.editor import Cursor, LabelEditor
+from pose3d.tui.workspace import Workspace
+
+KEYPOINTS = ("nose", "ear", "tail")
+
+
+def _editor(saved: list | None = None) -> LabelEditor:
+    labels = new_labels(5, ["cam0", "cam1"], KEYPOINTS, ["a", "b"])
+    return LabelEditor(labels, save=(saved.append if saved is not None else lambda ds: None))
+
+
+def test_place_current_writes_a_manual_point_and_advances() -> None:
+    saved: list = []
+    editor = _editor(saved)
+    editor.move_to(frame=2, view="cam1")
+    editor.place_current((10.0, 20.5))
+    cell = Cursor(2, "cam1", "nose", "a")
+    assert editor.point(cell) == (10.0, 20.5)
+    assert editor.source(cell) == s.PointSource.MANUAL
+    assert editor.cursor == Cursor(2, "cam1", "ear", "a")
+    assert len(saved) == 1  # saved after the edit
+    saved_point = saved[-1][s.POSITION].sel(time=2, view="cam1", keypoint="nose", individual="a")
+    assert saved_point.values.tolist() == [10.0, 20.5]
+    editor.place_current((1, 1))
+    editor.place_current((2, 2))
+    assert editor.cursor.keypoint == "tail"  # stays on the last keypoint
+    editor.next_keypoint(-1)
+    assert editor.cursor.keypoint == "ear"
+
+
+def test_nudge_delete_undo_redo_restore_cells_exactly() -> None:
+    editor = _editor()
+    labels = editor.labels
+    cell = Cursor(0, "cam0", "ear", "b")
+    # a tracked, flagged point: nudging makes it manual and clears the flag
+    where = {"time": 0, "view": "cam0", "keypoint": "ear", "individual": "b"}
+    labels[s.POSITION].loc[where] = [5, 6]
+    labels[s.SOURCE].loc[where] = 2
+    labels[s.REVIEW].loc[where] = True
+    editor.nudge(1, -10, cell)
+    assert editor.point(cell) == (6.0, -4.0)
+    assert editor.source(cell) == s.PointSource.MANUAL
+    assert not bool(editor.labels[s.REVIEW].values[0, 0, 1, 1])
+    editor.delete(cell)
+    assert editor.point(cell) is None and editor.source(cell) == s.PointSource.NONE
+    assert editor.delete(cell) is None  # nothing left to delete: no edit
+    editor.undo()
+    assert editor.point(cell) == (6.0, -4.0)
+    editor.undo()  # back to the tracked, flagged point
+    assert editor.point(cell) == (5.0, 6.0)
+    assert editor.source(cell) == s.PointSource.TRACKED
+    assert bool(editor.labels[s.REVIEW].values[0, 0, 1, 1])
+    assert editor.undo() is None and not editor.can_undo
+    editor.redo()
+    editor.redo()
+    assert editor.point(cell) is None
+    assert editor.redo() is None
+    editor.undo()
+    editor.place((1, 2), Cursor(1, "cam0", "nose", "a"))  # a new edit drops the redo stack
+    assert not editor.can_redo
+    assert editor.nudge(1, 1, Cursor(4, "cam1", "tail", "a")) is None  # no point to nudge
+
+
+def test_cursor_checks_names_and_cycles_individuals() -> None:
+    editor = _editor()
+    editor.next_individual()
+    assert editor.cursor.individual == "b"
+    editor.next_individual()
+    assert editor.cursor.individual == "a"
+    with pytest.raises(Pose3dError, match="unknown view 'cam9'"):
+        editor.move_to(view="cam9")
+    with pytest.raises(Pose3dError, match="frame 5 is outside"):
+        editor.move_to(frame=5)
+
+
+def test_workspace_autosaves_every_edit_and_holds_the_lock(session_dir: Path) -> None:
+    with Workspace(session_dir) as ws:
+        assert not ws.session.labels_path.exists()  # nothing written before the first edit
+        assert ws.n_frames == 14  # cam1 (12 frames, offset 2) ends at session frame 13
+        with pytest.raises(SessionLockedError):
+            SessionLock(session_dir).acquire()
+        ws.editor.move_to(frame=0, view="cam0")
+        ws.editor.place_current((12.0, 34.0))
+        on_disk = load_labels(ws.session.labels_path)
+        point = on_disk[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values[:, 0]
+        assert point.tolist() == [12.0, 34.0]
+        ws.editor.undo()
+        on_disk = load_labels(ws.session.labels_path)
+        assert np.isnan(on_disk[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values).all()
+    with SessionLock(session_dir):  # released on close
+        pass
+    with Workspace(session_dir) as ws:  # reopening reads the saved labels
+        assert ws.editor.point(Cursor(0, "cam0", "nose", "individual_0")) is None

@@ -1,0 +1,49 @@
+"""Per-frame status for the timeline; the recent-sessions list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pose3d import schema as s
+from pose3d.labels import new_labels
+from pose3d.tui.recent import add_recent, load_recent
+from pose3d.tui.timeline import FrameStatus, binned, column_of, frame_at, frame_status
+
+
+def test_frame_status_orders_flagged_manual_tracked_empty() -> None:
+    labels = new_labels(5, ["a", "b"], ["k0", "k1"], ["i"])
+    labels[s.SOURCE].values[1, 0, 0, 0] = s.PointSource.TRACKED
+    labels[s.SOURCE].values[2, 1, 1, 0] = s.PointSource.MANUAL
+    labels[s.SOURCE].values[2, 0, 0, 0] = s.PointSource.TRACKED
+    labels[s.SOURCE].values[3, 1, 0, 0] = s.PointSource.TRACKED
+    labels[s.REVIEW].values[3, 1, 0, 0] = True
+    assert frame_status(labels).tolist() == [
+        FrameStatus.EMPTY,
+        FrameStatus.TRACKED,
+        FrameStatus.MANUAL,
+        FrameStatus.FLAGGED,
+        0,
+    ]
+    assert frame_status(labels, ["a"]).tolist() == [0, 1, 1, 0, 0]
+
+
+def test_binning_keeps_the_worst_frame_and_columns_map_back() -> None:
+    status = np.array([0, 0, 3, 0, 1, 0, 2, 0], np.int8)
+    assert binned(status, 4).tolist() == [0, 3, 1, 2]
+    assert binned(status, 16).tolist()[4:6] == [3, 3]
+    assert frame_at(0, 80, 1000) == 0 and frame_at(79, 80, 1000) == 999
+    for frame in (0, 17, 500, 999):
+        assert abs(frame_at(column_of(frame, 80, 1000), 80, 1000) - frame) <= 1000 / 79
+
+
+def test_recent_sessions_most_recent_first(tmp_path: Path) -> None:
+    path = tmp_path / "cfg" / "recent.json"
+    assert load_recent(path) == []
+    add_recent(tmp_path / "a", path)
+    add_recent(tmp_path / "b", path)
+    add_recent(tmp_path / "a", path)
+    assert load_recent(path) == [(tmp_path / "a").resolve(), (tmp_path / "b").resolve()]
+    path.write_text("not json")
+    assert load_recent(path) == []

@@ -1,0 +1,94 @@
+"""Zoom, pan and the cell -> image pixel mapping, checked against the drawn canvas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose3d.errors import Pose3dError
+from pose3d.tui.canvas import Marker, draw_frame, draw_markers, image_to_canvas
+from pose3d.tui.viewport import MAX_ZOOM, Viewport
+
+
+def _coded_image(w: int, h: int) -> np.ndarray:
+    """Each pixel's colour encodes its position: R = x % 256, G = y % 256,
+    B = x // 256 + 4 (y // 256)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x % 256, y % 256, x // 256 + 4 * (y // 256)], -1).astype(np.uint8)
+
+
+def _decoded(rgb: np.ndarray) -> tuple[int, int]:
+    r, g, b = (int(c) for c in rgb)
+    return r + 256 * (b % 4), g + 256 * (b // 4)
+
+
+def test_fit_shows_the_whole_image_centred() -> None:
+    vp = Viewport((640, 480), (80, 24))  # 80 cells x 8 px wide; 24 rows x 16 px = 384 < 480
+    assert vp.scale == pytest.approx(10.0)  # height limits: 480 px over 24 rows of 2 cells
+    _, y0 = vp.origin
+    assert y0 == pytest.approx(-0.5)  # top edge of the image at the top of row 0
+    assert vp.cell_to_pixel(40, 12) == pytest.approx((324.5, 249.5))
+    assert vp.pixel_to_cell(*vp.cell_to_pixel(7, 3)) == pytest.approx((7, 3))
+
+
+@pytest.mark.parametrize("zoom", [1.0, 2.0, 3.7, 16.0, MAX_ZOOM])
+@pytest.mark.parametrize("px_per_cell", [(1, 2), (8, 16)])
+def test_a_cell_maps_to_the_pixel_it_shows(zoom: float, px_per_cell: tuple[int, int]) -> None:
+    image = _coded_image(640, 480)
+    vp = Viewport((640, 480), (60, 20), zoom=1.0).zoomed(zoom, around=(401.0, 133.0)).clamped()
+    canvas = draw_frame(image, vp, px_per_cell)
+    assert canvas.shape == (20 * px_per_cell[1], 60 * px_per_cell[0], 3)
+    for col, row in [(0, 0), (59, 19), (30, 10), (17, 4), (45, 13)]:
+        x, y = vp.cell_to_pixel(col, row)
+        # the canvas pixel at the middle of the cell
+        u = col * px_per_cell[0] + px_per_cell[0] // 2
+        v = row * px_per_cell[1] + px_per_cell[1] // 2
+        shown = _decoded(canvas[v, u])
+        if not (-0.5 <= x < 639.5 and -0.5 <= y < 479.5):
+            continue
+        tolerance = max(1.0, vp.scale / px_per_cell[0]) + 0.5
+        assert abs(shown[0] - x) <= tolerance
+        assert abs(shown[1] - y) <= tolerance + vp.scale * vp.cell_aspect / px_per_cell[1]
+        if zoom >= 16:  # zoomed in: a canvas pixel shows exactly the image pixel under it
+            x0, y0 = vp.origin
+            sx = vp.scale / px_per_cell[0]
+            sy = vp.scale * vp.cell_aspect / px_per_cell[1]
+            assert shown == (round(x0 + (u + 0.5) * sx), round(y0 + (v + 0.5) * sy))
+
+
+def test_zoom_keeps_the_point_under_the_cursor_and_pan_moves_by_cells() -> None:
+    vp = Viewport((1280, 1024), (100, 40))
+    around = (900.0, 100.0)
+    before = vp.pixel_to_cell(*around)
+    zoomed = vp.zoomed(4, around=around)
+    assert zoomed.pixel_to_cell(*around) == pytest.approx(before)
+    assert zoomed.scale == pytest.approx(vp.scale / 4)
+    panned = zoomed.panned(3, -2)
+    assert panned.cell_to_pixel(0, 0) == pytest.approx(zoomed.cell_to_pixel(3, -2))
+    assert vp.zoomed(0.1).zoom == 1.0  # never smaller than the fit
+    assert vp.fitted() == Viewport((1280, 1024), (100, 40))
+
+
+def test_clamp_keeps_the_image_in_view() -> None:
+    vp = Viewport((640, 480), (60, 20), zoom=4).panned(-1000, -1000).clamped()
+    x0, y0 = vp.origin
+    assert x0 == pytest.approx(-0.5) and y0 == pytest.approx(-0.5)
+    fit = Viewport((640, 480), (60, 20)).panned(50, 0).clamped()
+    assert fit.middle == pytest.approx((319.5, 239.5))
+
+
+def test_markers_are_drawn_where_the_mapping_says() -> None:
+    vp = Viewport((200, 100), (50, 25), zoom=2, center=(50.0, 50.0))
+    canvas = np.zeros((50, 50, 3), np.uint8)
+    draw_markers(canvas, vp, [Marker(60.0, 40.0, (0, 255, 0))], (1, 2))
+    u, v = image_to_canvas(vp, (1, 2), 60.0, 40.0)
+    assert tuple(canvas[round(v), round(u)]) == (0, 255, 0)
+    col, row = vp.pixel_to_cell(60.0, 40.0)
+    assert (round(u), round(v)) == (round(col), round(2 * row + 0.5))
+
+
+def test_not_filmed_views_and_bad_sizes() -> None:
+    vp = Viewport((64, 48), (8, 4))
+    assert draw_frame(None, vp).shape == (8, 8, 3)
+    with pytest.raises(Pose3dError, match="at least 1x1"):
+        Viewport((64, 48), (0, 4))
