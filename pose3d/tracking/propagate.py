@@ -36,7 +36,12 @@ from pose3d.progress import ProgressCallback
 from pose3d.session import Session
 from pose3d.tracking import queries as plan_queries
 from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
-from pose3d.tracking.review import ReviewThresholds, flag_points, with_track_variables
+from pose3d.tracking.review import (
+    ReviewThresholds,
+    flag_points,
+    review_queue,
+    with_track_variables,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -51,6 +56,7 @@ class PropagationReport:
     queries: int  # manual points used as queries
     tracked: int  # points this run wrote (source TRACKED)
     flagged: int  # flagged tracked points of the tracked views in the range
+    runs: int = 0  # review-queue items (runs of flags) among them
     skipped: tuple[str, ...] = ()  # views without manual points in the range
 
 
@@ -361,5 +367,6 @@ def _report(
         queries=counts[0],
         tracked=counts[1],
         flagged=int((tracked & part[s.REVIEW].values).sum()),
+        runs=len(review_queue(part)),
         skipped=tuple(skipped),
     )

@@ -12,15 +12,23 @@ LOW_CONFIDENCE          (1 - confidence) / (1 - min_confidence)                 
 FORWARD_BACKWARD        fb_error / max_fb_px (tracks from the manual frames on     4 px
                         either side disagree)
 JUMP                    step / max(jump_px, jump_ratio × the point's median step)  12 px, 4×
-MULTI_VIEW              distance to the reprojection of the other views' RANSAC    10 px
-                        triangulation / multiview_px (needs a calibration and the
-                        point in >= 3 calibrated views)
+MULTI_VIEW              distance to the reprojection of the point triangulated     4 px
+                        from the *other* views (RANSAC, threshold multiview_px) /
+                        multiview_px (needs a calibration and the point in >= 3
+                        calibrated views)
 ======================  =========================================================  ==========
 
-The multi-view check is leave-one-view-out made robust: the 3D point is triangulated by RANSAC
-(threshold ``multiview_px``) from every view that has the point, so a view that disagrees is left
-out of the triangulation it is compared with, and one bad view does not condemn the good ones.
-Manual points are never flagged.
+Where the multi-view check can be made, it decides alone: the other cameras are independent
+evidence of where the point is, much stronger than the tracker's own scores, which doubt many
+points that are right (a paw turning changes its patch; a long track accumulates round-trip
+error). Elsewhere the tracker's scores (visibility, confidence, forward-backward, jump) decide.
+The check is leave-one-view-out made robust: the view under test never helps place the 3D point
+it is compared with, and the RANSAC among the other views keeps one bad view from condemning
+the good ones. Manual points are never flagged.
+
+The review queue groups flags into *runs*: consecutive flagged frames of one keypoint in one
+view are one item, at the run's first frame (where the track went wrong: a correction there
+re-tracks the rest of the run), scored by the run's worst point.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ class ReviewThresholds:
     max_fb_px: float = 4.0
     jump_px: float = 12.0
     jump_ratio: float = 4.0
-    multiview_px: float = 10.0
+    multiview_px: float = 4.0
 
     def __post_init__(self) -> None:
         for name in ("min_visibility", "min_confidence"):
@@ -71,12 +79,22 @@ class ReviewThresholds:
 class ReviewItem:
     """One flagged point of the review queue."""
 
-    frame: int  # session frame (labels' time)
+    frame: int  # session frame (labels' time) where the run of flags starts
     view: str
     keypoint: str
     individual: str
-    score: float  # >= 1; how many times over its threshold
-    reason: s.ReviewReason
+    score: float  # >= 1; how many times over its threshold (the run's worst point)
+    reason: s.ReviewReason  # of the run's worst point
+    last_frame: int = -1  # the run's last flagged frame (inclusive); -1: ``frame``
+
+    def __post_init__(self) -> None:
+        if self.last_frame < 0:
+            object.__setattr__(self, "last_frame", self.frame)
+
+    @property
+    def frames(self) -> int:
+        """How many consecutive frames the run covers."""
+        return self.last_frame - self.frame + 1
 
 
 def with_track_variables(labels: xr.Dataset) -> xr.Dataset:
@@ -128,7 +146,11 @@ def flag_points(
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
         errors = multiview_errors(position[rows_slice], views, cameras, limits.multiview_px)
-        scores[4] = errors / limits.multiview_px
+        trusted = (source == s.PointSource.MANUAL) | (tracked & (scores[:4].max(axis=0) < 1))
+        typical = np.nanmedian(errors[trusted]) if np.isfinite(errors[trusted]).any() else 0.0
+        if typical <= limits.multiview_px / 2:  # the views agree: they decide where they can
+            scores[:4, np.isfinite(errors)] = 0.0
+        scores[4] = errors / max(limits.multiview_px, 3.0 * typical)
     scores = np.where(tracked, np.nan_to_num(scores, nan=0.0), 0.0)
     worst = scores.max(axis=0)
     reason = np.asarray([int(r) for r in _REASONS], np.int8)[scores.argmax(axis=0)]
@@ -141,35 +163,44 @@ def flag_points(
 
 
 def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
-    """The flagged tracked points, worst first: (frame, view, keypoint, individual, score,
-    reason). Ties keep time order."""
+    """The runs of flagged tracked points (module docstring), worst first: one item per run of
+    consecutive flagged frames of a (view, keypoint, individual), at its first frame. Ties keep
+    time order."""
     if s.REVIEW_SCORE not in labels.data_vars:
         return []
     flagged = labels[s.REVIEW].values & (labels[s.SOURCE].values == s.PointSource.TRACKED)
-    t, v, k, i = np.nonzero(flagged)
-    score = labels[s.REVIEW_SCORE].values[t, v, k, i]
-    reason = labels[s.REVIEW_REASON].values[t, v, k, i]
-    order = np.argsort(-np.nan_to_num(score, nan=np.inf), kind="stable")
+    score = np.where(flagged, np.nan_to_num(labels[s.REVIEW_SCORE].values, nan=np.inf), -1.0)
+    reason = labels[s.REVIEW_REASON].values
+    before = np.zeros_like(flagged)
+    before[1:] = flagged[:-1]
     coords = [labels[d].values for d in CELL_DIMS]
-    return [
-        ReviewItem(
-            frame=int(coords[0][t[j]]),
-            view=str(coords[1][v[j]]),
-            keypoint=str(coords[2][k[j]]),
-            individual=str(coords[3][i[j]]),
-            score=float(score[j]),
-            reason=s.ReviewReason(int(reason[j])),
+    items = []
+    for t, v, k, i in zip(*np.nonzero(flagged & ~before), strict=True):
+        stop = t + 1
+        while stop < len(flagged) and flagged[stop, v, k, i]:
+            stop += 1
+        worst = t + int(np.argmax(score[t:stop, v, k, i]))
+        items.append(
+            ReviewItem(
+                frame=int(coords[0][t]),
+                view=str(coords[1][v]),
+                keypoint=str(coords[2][k]),
+                individual=str(coords[3][i]),
+                score=float(score[worst, v, k, i]),
+                reason=s.ReviewReason(int(reason[worst, v, k, i])),
+                last_frame=int(coords[0][stop - 1]),
+            )
         )
-        for j in order
-    ]
+    items.sort(key=lambda item: (-item.score, item.frame))
+    return items
 
 
 def multiview_errors(
-    position: FloatArray, views: list[str], cameras: CameraGroup, threshold: float = 10.0
+    position: FloatArray, views: list[str], cameras: CameraGroup, threshold: float = 4.0
 ) -> FloatArray:
-    """Distance (px) of each point to the reprojection of the RANSAC triangulation of the views
-    that agree (a disagreeing view is left out of it); NaN where fewer than 3 calibrated views
-    have the point.
+    """Distance (px) of each point to the reprojection of the point triangulated from the other
+    calibrated views that have it (RANSAC with ``threshold`` px among them, so one bad view does
+    not condemn the good ones); NaN where fewer than 3 calibrated views have the point.
 
     position  # (T, V, 2, K, I) (x, y) px, views in ``views`` order  ->  (T, V, K, I)
     """
@@ -183,13 +214,19 @@ def multiview_errors(
     group = cameras.subset([views[j] for j in calibrated])
     pixels = np.moveaxis(position[:, calibrated], 2, -1)  # (T, V', K, I, 2)
     pixels = np.moveaxis(pixels, 1, 0).reshape(len(calibrated), -1, 2)  # (V', N, 2)
-    seen = np.isfinite(pixels).all(axis=2).sum(axis=0) >= 3
-    if not seen.any():
-        return errors
+    seen = np.asarray(np.isfinite(pixels).all(axis=2))  # (V', N)
+    found = np.full(seen.shape, np.nan)
     options = RansacOptions(threshold=threshold)
-    points, _ = triangulate_points(pixels[:, seen], group, method="ransac", ransac_options=options)
-    found = np.full((len(calibrated), pixels.shape[1]), np.nan)
-    found[:, seen] = reprojection_errors(points, pixels[:, seen], group)
+    for j in range(len(calibrated)):
+        others = pixels.copy()
+        others[j] = np.nan
+        rows = seen[j] & (seen.sum(axis=0) >= 3)
+        if not rows.any():
+            continue
+        points, _ = triangulate_points(
+            others[:, rows], group, method="ransac", ransac_options=options
+        )
+        found[j, rows] = reprojection_errors(points, pixels[:, rows], group)[j]
     per_view = found.reshape(len(calibrated), n_time, n_kp, n_ind)
     errors[:, calibrated] = np.moveaxis(per_view, 0, 1)
     return errors
