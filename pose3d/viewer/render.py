@@ -96,12 +96,17 @@ class SceneView:
         from pose3d.viewer.actors import set_view_from_camera
 
         if self.view is None:
-            self.plotter.camera_position = "iso"
-            self.plotter.camera.up = (0.0, 0.0, 1.0)
             floor = scene.floor  # frame the floor and the subject; cameras may lie outside
-            self.plotter.reset_camera(
-                bounds=(floor.x[0], floor.x[-1], floor.y[0], floor.y[-1], floor.z, scene.bounds[5])
-            )
+            points = np.concatenate([floor.corners, scene.points.reshape(-1, 3)])
+            lo, hi = points.min(axis=0), points.max(axis=0)
+            centre = (lo + hi) / 2
+            # an oblique view from above, as "iso" is in a z-up world
+            direction = floor.u + floor.v + floor.up
+            camera = self.plotter.camera
+            camera.focal_point = tuple(centre)
+            camera.position = tuple(centre + direction)
+            camera.up = tuple(floor.up)
+            self.plotter.reset_camera(bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]))
             return
         if self.cameras is None or self.view not in self.cameras.names:
             known = ", ".join(self.cameras.names) if self.cameras is not None else "none"

@@ -9,11 +9,11 @@ order).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from pose3d import schema as s
 from pose3d.cameras import Camera, CameraGroup
@@ -44,21 +44,41 @@ class Frustum:
 
 @dataclass(frozen=True)
 class FloorGrid:
-    """Grid lines on the plane ``z``, ``spacing`` world units apart."""
+    """Grid lines on the floor plane, ``spacing`` world units apart.
 
-    z: float
+    The plane is ``height`` along ``up``; ``x`` and ``y`` are the lines' positions along the
+    plane's axes ``u`` and ``v`` (``u``, ``v``, ``up`` orthonormal, right-handed). In a z-up
+    world, ``u``, ``v``, ``up`` are the world's x, y, z and ``height`` the floor's z.
+    """
+
+    height: float
     spacing: float
-    x: FloatArray  # [nx] positions of the lines parallel to y
-    y: FloatArray  # [ny] positions of the lines parallel to x
+    x: FloatArray  # [nx] positions along u of the lines parallel to v
+    y: FloatArray  # [ny] positions along v of the lines parallel to u
     unit: str
+    u: FloatArray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0]))
+    v: FloatArray = field(default_factory=lambda: np.array([0.0, 1.0, 0.0]))
+    up: FloatArray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
+
+    def world(self, a: ArrayLike, b: ArrayLike) -> FloatArray:
+        """Points [..., 3] of the plane at (a, b) along (u, v)."""
+        a, b = np.asarray(a, np.float64)[..., None], np.asarray(b, np.float64)[..., None]
+        return a * self.u + b * self.v + self.height * self.up
 
     @property
     def segments(self) -> FloatArray:
         """All grid lines [nx + ny, 2, 3]."""
         x0, x1, y0, y1 = self.x[0], self.x[-1], self.y[0], self.y[-1]
-        lines = [((x, y0, self.z), (x, y1, self.z)) for x in self.x]
-        lines += [((x0, y, self.z), (x1, y, self.z)) for y in self.y]
+        lines = [(self.world(x, y0), self.world(x, y1)) for x in self.x]
+        lines += [(self.world(x0, y), self.world(x1, y)) for y in self.y]
         return np.array(lines, dtype=np.float64)
+
+    @property
+    def corners(self) -> FloatArray:
+        """The grid's 4 corners [4, 3]."""
+        a = np.array([self.x[0], self.x[-1], self.x[-1], self.x[0]])
+        b = np.array([self.y[0], self.y[0], self.y[-1], self.y[-1]])
+        return self.world(a, b)
 
     @property
     def label(self) -> str:
@@ -81,6 +101,7 @@ class Scene:
     trail_colors: FloatArray  # [len(trails), 3]
     frusta: tuple[Frustum, ...]
     floor: FloorGrid
+    up: FloatArray  # [3] the world's up direction (z, or estimated from the cameras)
     bounds: FloatArray  # [6] poses and camera centres
     point_radius: float  # world units
     unit: str
@@ -171,12 +192,55 @@ def _nice_spacing(extent: float) -> float:
     return float(step * power)
 
 
-def floor_grid(bounds: FloatArray, unit: str) -> FloorGrid:
-    """A grid under the poses' ``bounds`` on z = 0 (or lower, if keypoints go below 0)."""
-    spacing = _nice_spacing(max(float(bounds[1] - bounds[0]), float(bounds[3] - bounds[2])))
-    x = np.arange(np.floor(bounds[0] / spacing) - 1, np.ceil(bounds[1] / spacing) + 2) * spacing
-    y = np.arange(np.floor(bounds[2] / spacing) - 1, np.ceil(bounds[3] / spacing) + 2) * spacing
-    return FloorGrid(min(0.0, float(bounds[4])), spacing, x, y, unit)
+def world_up(cameras: CameraGroup | None) -> FloatArray:
+    """The world's up direction [3]: z, unless the cameras say otherwise.
+
+    Cameras are mounted upright, so minus the mean of their image-down axes (in world
+    coordinates) points up. That is z in a world built z-up (the synthetic truth, a calibration
+    with the board on the floor) and the right direction in one whose origin is a camera (what
+    ``pose3d calibrate`` writes, as Anipose does). Without cameras, or when they disagree too
+    much to say (their down axes cancel out), z.
+    """
+    z = np.array([0.0, 0.0, 1.0])
+    if cameras is None or not len(cameras):
+        return z
+    down = np.mean([cam.rotation[1] for cam in cameras], axis=0)  # R^T (0, 1, 0)
+    norm = float(np.linalg.norm(down))
+    if norm < 0.3:
+        return z
+    up = -down / norm
+    return z if float(up @ z) > np.cos(np.radians(20)) else up
+
+
+def _plane_axes(up: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Orthonormal u, v with (u, v, up) right-handed: u is world x (or y) flattened."""
+    for axis in (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])):
+        u = axis - (axis @ up) * up
+        if np.linalg.norm(u) > 0.3:
+            u = u / np.linalg.norm(u)
+            return u, np.cross(up, u)
+    raise AssertionError("x and y cannot both be parallel to up")
+
+
+def floor_grid(points: FloatArray, unit: str, up: ArrayLike = (0.0, 0.0, 1.0)) -> FloorGrid:
+    """A grid under ``points`` [N, 3] (the keypoints of every frame) on the floor plane.
+
+    With z up, the floor is z = 0 (or lower, if keypoints go below 0); with another up (a world
+    whose origin is a camera), the plane under the lowest keypoint.
+    """
+    up_axis = np.asarray(up, np.float64) / np.linalg.norm(up)
+    u, v = _plane_axes(up_axis)
+    pts = np.asarray(points, np.float64).reshape(-1, 3)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if not len(pts):
+        pts = np.array([[-0.5, -0.5, 0.0], [0.5, 0.5, 1.0]]) @ np.stack([u, v, up_axis])
+    a, b, h = pts @ u, pts @ v, pts @ up_axis
+    spacing = _nice_spacing(max(float(np.ptp(a)), float(np.ptp(b))))
+    x = np.arange(np.floor(a.min() / spacing) - 1, np.ceil(a.max() / spacing) + 2) * spacing
+    y = np.arange(np.floor(b.min() / spacing) - 1, np.ceil(b.max() / spacing) + 2) * spacing
+    z_up = bool(np.allclose(up_axis, (0.0, 0.0, 1.0)))
+    height = min(0.0, float(h.min())) if z_up else float(h.min())
+    return FloorGrid(height, spacing, x, y, unit, u, v, up_axis)
 
 
 def _trails(pos: FloatArray, frame: int, length: int) -> list[tuple[FloatArray, int]]:
@@ -237,6 +301,7 @@ def build_scene(
     unit = str(poses[s.POSITION].attrs.get(s.ATTR_SPACE_UNIT, ""))
     frusta: tuple[Frustum, ...] = ()
     bounds = data_bounds
+    up = world_up(cameras)
     if cameras is not None and len(cameras):
         centre = (data_bounds[0::2] + data_bounds[1::2]) / 2
         distance = float(np.median([np.linalg.norm(c.center - centre) for c in cameras]))
@@ -254,7 +319,8 @@ def build_scene(
         trails=tuple(line for line, _ in trails),
         trail_colors=np.array([palette[k] for _, k in trails], dtype=np.float64).reshape(-1, 3),
         frusta=frusta,
-        floor=floor_grid(data_bounds, unit),
+        floor=floor_grid(pos.reshape(-1, 3), unit, up),
+        up=up,
         bounds=bounds,
         point_radius=0.015 * _size(data_bounds),
         unit=unit,

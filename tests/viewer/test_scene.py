@@ -19,6 +19,7 @@ from pose3d.viewer.scene import (
     check_frame,
     floor_grid,
     parse_frame_range,
+    world_up,
 )
 
 from .conftest import EDGES
@@ -59,7 +60,7 @@ def test_scene_has_points_bones_and_colors_of_every_individual(poses: xr.Dataset
     assert scene.bones.shape == (6, 2, 3)  # 3 edges x 2 individuals
     np.testing.assert_allclose(scene.bones[0], scene.points[:2])
     assert scene.frusta == () and scene.trails == ()
-    assert scene.unit == "mm" and scene.floor.z == 0.0
+    assert scene.unit == "mm" and scene.floor.height == 0.0
     assert scene.time == pytest.approx(2 / 30) and scene.time_unit == "seconds"
 
 
@@ -109,11 +110,44 @@ def test_scene_with_cameras_has_named_frusta_and_wider_bounds(
 
 
 def test_floor_grid_has_round_spacing_and_covers_the_data() -> None:
-    grid = floor_grid(np.array([-150.0, 160.0, -110.0, 120.0, 20.0, 120.0]), "mm")
+    points = np.array([[-150.0, -110.0, 20.0], [160.0, 120.0, 120.0]])
+    grid = floor_grid(points, "mm")
     assert grid.spacing == 100.0 and grid.label == "grid 100 mm"
     assert grid.x[0] <= -150 and grid.x[-1] >= 160 and grid.y[0] <= -110 and grid.y[-1] >= 120
     assert grid.segments.shape == (len(grid.x) + len(grid.y), 2, 3)
-    assert floor_grid(np.array([0, 1, 0, 1, -5.0, 1]), "m").z == -5.0
+    np.testing.assert_allclose(grid.segments[..., 2], 0.0)  # z up: the floor is z = 0
+    assert floor_grid(np.array([[0, 0, -5.0], [1, 1, 1]]), "m").height == -5.0
+
+
+def test_up_comes_from_the_cameras_when_the_world_is_a_camera(cameras: CameraGroup) -> None:
+    """In the fixture's z-up world, up is z; the same rig with camera "top" as the world
+    origin (what pose3d calibrate writes) gets the world's z expressed in that camera's frame,
+    and its floor grid lies under the points, perpendicular to it."""
+    from pose3d.cameras import matrix_to_rodrigues
+
+    np.testing.assert_allclose(world_up(cameras), (0.0, 0.0, 1.0))
+    ref = cameras["side"]
+    moved = CameraGroup(
+        tuple(
+            cam.with_extrinsics(
+                matrix_to_rodrigues(cam.rotation @ ref.rotation.T),
+                cam.world_to_camera(ref.center),
+            )
+            for cam in cameras
+        ),
+        cameras.unit,
+    )
+    true_up = ref.rotation @ np.array([0.0, 0.0, 1.0])  # world z seen from "side"
+    down = np.mean([cam.rotation[1] for cam in cameras], axis=0)
+    expected = -down / np.linalg.norm(down)  # in the original world
+    assert world_up(moved) @ (ref.rotation @ expected) == pytest.approx(1.0)
+    assert np.degrees(np.arccos(np.clip(world_up(moved) @ true_up, -1, 1))) < 30
+    points = np.array([[0.0, 0.0, 0.0], [100.0, 50.0, 80.0]])
+    in_side = ref.world_to_camera(points)
+    grid = floor_grid(in_side, "mm", world_up(moved))
+    heights = grid.segments.reshape(-1, 3) @ grid.up
+    np.testing.assert_allclose(heights, (in_side @ grid.up).min())
+    np.testing.assert_allclose(np.cross(grid.u, grid.v), grid.up, atol=1e-12)
 
 
 def test_frames_out_of_range_say_the_range(poses: xr.Dataset) -> None:
