@@ -1,4 +1,5 @@
-"""``pose3d import`` / ``pose3d export``: label files of DeepLabCut, SLEAP (docs/interop.md)."""
+"""``pose3d import`` (DeepLabCut, SLEAP labels) and ``pose3d export`` (a session as DeepLabCut,
+Anipose, movement or NWB files); docs/interop.md."""
 
 from __future__ import annotations
 
@@ -22,14 +23,27 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+# the registered export formats (pose3d.io.label_formats); a test checks that they agree
+EXPORT_FORMATS = {
+    "dlc": "DeepLabCut labeled-data folders of the manual labels",
+    "anipose": "Anipose pose-3d CSV of poses3d.nc",
+    "movement": "labels.nc and poses3d.nc, movement's netCDF layout",
+    "nwb": "NWB (ndx-pose): 2D labels per camera and, when triangulated, 3D poses",
+}
+_OPTIONS = ("scorer", "individual", "start_time")  # given ones go to the exporter
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from pose3d.io.label_formats import export_labels
+    from pose3d.io.label_formats import export_session
     from pose3d.io.session_toml import load_session
 
     session = load_session(args.session)
-    options = {"scorer": args.scorer} if args.scorer else {}
-    written = export_labels(session, args.format, args.out, options)
-    print(f"exported {len(written)} files to {args.out}")
+    options = {key: getattr(args, key) for key in _OPTIONS if getattr(args, key) is not None}
+    written = export_session(session, args.format, args.out, options)
+    if len(written) <= 10:
+        for path in written:
+            print(f"wrote {path}")
+    print(f"exported {len(written)} files ({args.format}) to {args.out}")
     return 0
 
 
@@ -50,9 +64,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--map", type=Path, help="TOML table renaming the file's keypoints")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export a session's manual labels for another tool")
+    formats = "; ".join(f"{name}: {what}" for name, what in EXPORT_FORMATS.items())
+    p = sub.add_parser(
+        "export", help="export a session for DeepLabCut, Anipose, movement or NWB (docs/interop.md)"
+    )
     p.add_argument("session", type=Path)
-    p.add_argument("--format", required=True, help="dlc")
+    p.add_argument("--format", required=True, metavar="|".join(EXPORT_FORMATS), help=formats)
     p.add_argument("--scorer", help="dlc: the scorer of the project's config.yaml")
-    p.add_argument("out", type=Path, help="folder to write (e.g. the DeepLabCut project folder)")
+    p.add_argument("--individual", help="anipose: export this individual only")
+    p.add_argument(
+        "--start-time",
+        dest="start_time",
+        metavar="ISO8601",
+        help="nwb: when the recording started, e.g. 2024-05-01T14:30:00+02:00 "
+        "(default: the first video's modification time)",
+    )
+    p.add_argument(
+        "out",
+        type=Path,
+        help="folder to write into (dlc: the DeepLabCut project; anipose: the Anipose session "
+        "folder, gets pose-3d/; movement, nwb: any folder); existing files are never replaced",
+    )
     p.set_defaults(func=cmd_export)

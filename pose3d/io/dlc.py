@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_path, atomic_write_bytes
-from pose3d.io.label_formats import ImportedPoints, LabelFormat
+from pose3d.io.label_formats import ImportedPoints, LabelFormat, session_labels
 from pose3d.session import Session
 
 if TYPE_CHECKING:
@@ -173,11 +173,10 @@ def _check_one_video(index: pd.Index, path: Path) -> None:
         )
 
 
-def export_dlc(
-    session: Session, labels: xr.Dataset, out: Path, options: Mapping[str, str]
-) -> list[Path]:
+def export_dlc(session: Session, out: Path, options: Mapping[str, str]) -> list[Path]:
     """Write ``out/labeled-data/<video>/`` for each view with manual points (module docstring)."""
     scorer = options.get("scorer", DEFAULT_SCORER)
+    labels = session_labels(session)
     manual = labels[s.SOURCE] == s.PointSource.MANUAL  # (T, V, K, I)
     folders = _video_folders(session)
     written: list[Path] = []
@@ -296,5 +295,6 @@ FORMATS = (
         check=check_dlc,
         read=read_dlc,
         export=export_dlc,
+        options=("scorer",),
     ),
 )

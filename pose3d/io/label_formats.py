@@ -1,9 +1,10 @@
-"""Label files of other tools (DeepLabCut, SLEAP, ...): the format registry, import, export.
+"""Files of other tools (DeepLabCut, SLEAP, Anipose, movement, NWB): the format registry,
+import of 2D labels, export of a session.
 
-A format module (``pose3d/io/dlc.py``, ``pose3d/io/sleap.py``) declares ``FORMATS``, a tuple of
-`LabelFormat`; adding a format is one entry in ``_FORMAT_MODULES``. A file is matched by its
-name patterns, then by the format's ``check`` (which reads the file's structure), never by an
-if/elif on suffixes.
+A format module (``pose3d/io/dlc.py``, ``pose3d/io/sleap.py``, ...) declares ``FORMATS``, a
+tuple of `LabelFormat`; adding a format is one entry in ``_FORMAT_MODULES``. A file is matched by
+its name patterns, then by the format's ``check`` (which reads the file's structure), never by
+an if/elif on suffixes.
 
 Import (`import_labels`): the reader returns `ImportedPoints` in the file's own names and camera
 frames; keypoints and individuals are renamed through a `NameMap`, checked against the session,
@@ -12,6 +13,10 @@ camera frames are checked against the view's video, converted to session frames
 atomically. Manual points already in labels.nc are never overwritten: prelabels (source
 IMPORTED) leave them as they are; labels (source MANUAL) that would change one are refused as a
 whole. A failed import leaves labels.nc byte-identical.
+
+Export (`export_session`): the format's exporter reads what it needs from the session
+(`session_labels`, `session_poses`, which name the missing file), refuses to replace files that
+exist, and writes each file atomically; it returns the files written.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import fnmatch
 import importlib
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,7 +40,13 @@ from pose3d.session import Session
 
 ImportAs = Literal["labels", "prelabels"]
 
-_FORMAT_MODULES = ("pose3d.io.dlc", "pose3d.io.sleap")
+_FORMAT_MODULES = (
+    "pose3d.io.dlc",
+    "pose3d.io.sleap",
+    "pose3d.io.anipose",
+    "pose3d.io.movement",
+    "pose3d.io.nwb",
+)
 _SAME_PX = 1e-6  # two manual points closer than this (px) are the same point
 
 
@@ -69,7 +80,7 @@ class ImportedPoints:
 
 Reader = Callable[[Path], ImportedPoints]
 Checker = Callable[[Path], "str | None"]  # why the file is not of this format, or None
-Exporter = Callable[[Session, xr.Dataset, Path, Mapping[str, str]], list[Path]]
+Exporter = Callable[[Session, Path, Mapping[str, str]], list[Path]]  # session, out folder
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class LabelFormat:
     check: Checker | None = None
     read: Reader | None = None
     export: Exporter | None = None
+    options: tuple[str, ...] = ()  # the export options it understands
 
 
 def label_formats() -> dict[str, LabelFormat]:
@@ -218,26 +230,61 @@ def import_labels(
     return report
 
 
-def export_labels(
+def export_session(
     session: Session,
     format_name: str,
     out: str | os.PathLike[str],
     options: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Export ``session``'s labels.nc to ``out`` in a registered format; returns files written.
+    """Export ``session`` into the folder ``out`` in a registered format; returns files written.
 
-    ``options`` are the format's own (dlc: ``scorer``, default "pose3d").
+    ``options`` are the format's own (dlc: ``scorer``; anipose: ``individual``; nwb:
+    ``start_time``); an option the format does not know is refused.
     """
-    from pose3d.io.netcdf import load_labels
-
     fmt = exporter(format_name)
     assert fmt.export is not None
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(fmt.options))
+    if unknown:
+        known = ", ".join(fmt.options) or "none"
+        raise Pose3dError(
+            f"export format {fmt.name} takes no option {', '.join(unknown)} (its options: {known})"
+        )
+    return fmt.export(session, Path(out), options)
+
+
+def session_labels(session: Session) -> xr.Dataset:
+    """The session's labels.nc, validated; raises naming the file when there is none."""
+    from pose3d.io.netcdf import load_labels
+
     if not session.labels_path.exists():
         raise Pose3dError(
             f"{session.labels_path} does not exist: the session has no labels to export; "
             "label frames or import labels first"
         )
-    return fmt.export(session, load_labels(session.labels_path), Path(out), options or {})
+    return load_labels(session.labels_path)
+
+
+def session_poses(session: Session) -> xr.Dataset:
+    """The session's poses3d.nc, validated; raises naming the file when there is none."""
+    from pose3d.io.netcdf import load_poses
+
+    if not session.poses_path.exists():
+        raise Pose3dError(
+            f"{session.poses_path} does not exist: the session has no 3D poses to export; "
+            f"run `pose3d triangulate {session.root}` first"
+        )
+    return load_poses(session.poses_path)
+
+
+def refuse_existing(paths: Iterable[Path]) -> None:
+    """Raise if any of ``paths`` exists: an export never replaces a file."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise Pose3dError(
+            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+            "export into a new folder or remove them first"
+        )
 
 
 def _renamed(points: ImportedPoints, session: Session, names: NameMap) -> ImportedPoints:

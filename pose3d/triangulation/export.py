@@ -1,9 +1,8 @@
-"""Exports of a poses3d dataset for the tools labs already use.
+"""Exports of a poses3d dataset to files named by the caller (``pose3d export-3d``,
+``pose3d triangulate --export``); ``pose3d export SESSION --format ...`` exports a whole
+session instead (pose3d.io.label_formats).
 
-- ``.csv``: Anipose's pose-3d table, one row per frame: ``<kp>_x, <kp>_y, <kp>_z, <kp>_error,
-  <kp>_ncams, <kp>_score`` per keypoint, then ``M_00 .. M_22`` and ``center_0 .. center_2``
-  (the identity alignment) and ``fnum``. ``_ncams`` is empty where the point is missing or
-  interpolated, as Anipose writes it. One individual per file.
+- ``.csv``: Anipose's pose-3d table (pose3d.io.anipose), one individual per file.
 - ``.h5``: DeepLabCut's 3D table, a pandas DataFrame under the key ``df_with_missing`` whose
   columns are ``(scorer, bodyparts, coords)`` with coords ``x, y, z`` — or ``(scorer,
   individuals, bodyparts, coords)`` when there are several individuals, as in multi-animal
@@ -23,6 +22,7 @@ import xarray as xr
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
+from pose3d.io.anipose import anipose_table, one_individual, write_anipose_csv
 from pose3d.io.atomic import atomic_path
 
 SCORER = "pose3d"
@@ -30,56 +30,14 @@ DLC_KEY = "df_with_missing"
 
 Exporter = Callable[[xr.Dataset, Path, "str | None"], None]
 
-
-def _individual(ds: xr.Dataset, individual: str | None) -> str:
-    names = [str(i) for i in ds[s.INDIVIDUAL].values]
-    if individual is None:
-        if len(names) > 1:
-            raise Pose3dError(
-                f"the poses hold {len(names)} individuals ({', '.join(names)}) and an Anipose "
-                "CSV holds one; choose it with --individual"
-            )
-        return names[0]
-    if individual not in names:
-        raise Pose3dError(f"no individual {individual!r}; the poses hold {', '.join(names)}")
-    return individual
-
-
-def anipose_table(ds: xr.Dataset, individual: str | None = None) -> dict[str, np.ndarray]:
-    """The columns of Anipose's pose-3d CSV for one individual, in order."""
-    one = ds.sel({s.INDIVIDUAL: _individual(ds, individual)})
-    position = one[s.POSITION].transpose(s.TIME, s.KEYPOINT, s.SPACE).values  # [T, K, 3]
-    error = one[s.REPROJECTION_ERROR].transpose(s.TIME, s.KEYPOINT).values
-    n_views = one[s.N_VIEWS].transpose(s.TIME, s.KEYPOINT).values.astype(np.float64)
-    score = one[s.CONFIDENCE].transpose(s.TIME, s.KEYPOINT).values
-    columns: dict[str, np.ndarray] = {}
-    for k, name in enumerate(str(v) for v in one[s.KEYPOINT].values):
-        for c, axis in enumerate(s.SPACE_3D):
-            columns[f"{name}_{axis}"] = position[:, k, c]
-        columns[f"{name}_error"] = error[:, k]
-        columns[f"{name}_ncams"] = np.where(n_views[:, k] >= 2, n_views[:, k], np.nan)
-        columns[f"{name}_score"] = score[:, k]
-    n_time = position.shape[0]
-    for i in range(3):
-        for j in range(3):
-            columns[f"M_{i}{j}"] = np.full(n_time, float(i == j))
-    for i in range(3):
-        columns[f"center_{i}"] = np.zeros(n_time)
-    columns["fnum"] = np.arange(n_time)
-    return columns
-
-
-def write_anipose_csv(ds: xr.Dataset, path: Path, individual: str | None = None) -> None:
-    """Write Anipose's pose-3d CSV (see the module docstring)."""
-    columns = anipose_table(ds, individual)
-    header = ",".join(columns)
-    table = np.column_stack([np.asarray(v, dtype=np.float64) for v in columns.values()])
-    fnum = len(columns) - 1
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write(header + "\n")
-        for row in table:
-            cells = ["" if np.isnan(v) else repr(float(v)) for v in row[:fnum]]
-            f.write(",".join([*cells, str(int(row[fnum]))]) + "\n")
+__all__ = [
+    "EXPORTERS",
+    "anipose_table",
+    "dlc_frame",
+    "export_poses",
+    "write_anipose_csv",
+    "write_dlc_h5",
+]
 
 
 def dlc_frame(ds: xr.Dataset) -> object:
@@ -105,7 +63,7 @@ def dlc_frame(ds: xr.Dataset) -> object:
 def write_dlc_h5(ds: xr.Dataset, path: Path, individual: str | None = None) -> None:
     """Write DeepLabCut's 3D h5 (all individuals; ``individual`` selects one)."""
     if individual is not None:
-        ds = ds.sel({s.INDIVIDUAL: [_individual(ds, individual)]})
+        ds = ds.sel({s.INDIVIDUAL: [one_individual(ds, individual)]})
     try:
         import tables  # noqa: F401  (pandas needs PyTables for HDF5)
     except ImportError:

@@ -15,7 +15,7 @@ from pose3d.errors import Pose3dError
 from pose3d.io.dlc import read_dlc
 from pose3d.io.label_formats import (
     NameMap,
-    export_labels,
+    export_session,
     import_labels,
     load_name_map,
     reader_for,
@@ -142,7 +142,7 @@ def test_export_reads_back_identical(shared_data: Path, tmp_path: Path) -> None:
     session = _session(tmp_path / "s", points.keypoints, 250)
     import_labels(session, "cam0", original)
     out = tmp_path / "dlc_project"
-    written = export_labels(session, "dlc", out, {"scorer": "Mackenzie"})
+    written = export_session(session, "dlc", out, {"scorer": "Mackenzie"})
     folder = out / "labeled-data" / "cam0"
     h5, csv = folder / "CollectedData_Mackenzie.h5", folder / "CollectedData_Mackenzie.csv"
     assert h5 in written and csv in written
@@ -187,7 +187,7 @@ def test_export_several_individuals_uses_multi_animal_columns(tmp_path: Path) ->
     labels = set_point(labels, 11, "cam0", "tail", "a", (3.0, 4.0))
     save_labels(session.labels_path, labels)
     out = tmp_path / "out"
-    export_labels(session, "dlc", out)
+    export_session(session, "dlc", out)
     h5 = out / "labeled-data" / "cam0" / "CollectedData_pose3d.h5"
     table = pd.read_hdf(h5, "df_with_missing")
     assert list(table.columns.names) == ["scorer", "individuals", "bodyparts", "coords"]
@@ -337,8 +337,8 @@ def test_cli_import_export_and_error(
     out = tmp_path / "out"
     assert main(["export", str(session.root), "--format", "dlc", "--scorer", "P", str(out)]) == 0
     assert (out / "labeled-data" / "cam0" / "CollectedData_P.h5").is_file()
-    assert main(["export", str(session.root), "--format", "nwb", str(out)]) == 2
-    assert "pose3d exports to dlc" in capsys.readouterr().err
+    assert main(["export", str(session.root), "--format", "sleap", str(out)]) == 2
+    assert "pose3d exports to dlc, anipose, movement, nwb" in capsys.readouterr().err
 
 
 def test_failed_first_import_creates_no_labels_file(shared_data: Path, tmp_path: Path) -> None:

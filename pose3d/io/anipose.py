@@ -1,0 +1,111 @@
+"""Anipose: the pose-3d CSV of a poses3d dataset (export only).
+
+Anipose writes one table per video set, ``<project>/<session>/pose-3d/<video>.csv``, one row per
+frame: ``<kp>_x, <kp>_y, <kp>_z, <kp>_error, <kp>_ncams, <kp>_score`` per keypoint, then
+``M_00 .. M_22`` and ``center_0 .. center_2`` (the alignment; here the identity) and ``fnum``.
+``_ncams`` is empty where the point is missing or interpolated, as Anipose writes it. One
+individual per file.
+
+Session export (``pose3d export SESSION --format anipose OUT``) writes
+``OUT/pose-3d/<session name>.csv`` from the session's poses3d.nc, or one
+``<session name>_<individual>.csv`` per individual when there are several (option
+``individual`` chooses one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from pose3d import schema as s
+from pose3d.errors import Pose3dError
+from pose3d.io.atomic import atomic_path
+from pose3d.io.label_formats import LabelFormat, refuse_existing, session_poses
+from pose3d.session import Session
+
+POSE_3D_DIR = "pose-3d"
+
+
+def one_individual(ds: xr.Dataset, individual: str | None) -> str:
+    """``individual``, checked against ``ds``; None means the only one ``ds`` holds."""
+    names = [str(i) for i in ds[s.INDIVIDUAL].values]
+    if individual is None:
+        if len(names) > 1:
+            raise Pose3dError(
+                f"the poses hold {len(names)} individuals ({', '.join(names)}) and an Anipose "
+                "CSV holds one; choose it with --individual"
+            )
+        return names[0]
+    if individual not in names:
+        raise Pose3dError(f"no individual {individual!r}; the poses hold {', '.join(names)}")
+    return individual
+
+
+def anipose_table(ds: xr.Dataset, individual: str | None = None) -> dict[str, np.ndarray]:
+    """The columns of Anipose's pose-3d CSV for one individual, in order."""
+    one = ds.sel({s.INDIVIDUAL: one_individual(ds, individual)})
+    position = one[s.POSITION].transpose(s.TIME, s.KEYPOINT, s.SPACE).values  # [T, K, 3]
+    error = one[s.REPROJECTION_ERROR].transpose(s.TIME, s.KEYPOINT).values
+    n_views = one[s.N_VIEWS].transpose(s.TIME, s.KEYPOINT).values.astype(np.float64)
+    score = one[s.CONFIDENCE].transpose(s.TIME, s.KEYPOINT).values
+    columns: dict[str, np.ndarray] = {}
+    for k, name in enumerate(str(v) for v in one[s.KEYPOINT].values):
+        for c, axis in enumerate(s.SPACE_3D):
+            columns[f"{name}_{axis}"] = position[:, k, c]
+        columns[f"{name}_error"] = error[:, k]
+        columns[f"{name}_ncams"] = np.where(n_views[:, k] >= 2, n_views[:, k], np.nan)
+        columns[f"{name}_score"] = score[:, k]
+    n_time = position.shape[0]
+    for i in range(3):
+        for j in range(3):
+            columns[f"M_{i}{j}"] = np.full(n_time, float(i == j))
+    for i in range(3):
+        columns[f"center_{i}"] = np.zeros(n_time)
+    columns["fnum"] = np.arange(n_time)
+    return columns
+
+
+def write_anipose_csv(ds: xr.Dataset, path: Path, individual: str | None = None) -> None:
+    """Write Anipose's pose-3d CSV of one individual (see the module docstring), atomically."""
+    columns = anipose_table(ds, individual)
+    header = ",".join(columns)
+    table = np.column_stack([np.asarray(v, dtype=np.float64) for v in columns.values()])
+    fnum = len(columns) - 1
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(header + "\n")
+        for row in table:
+            cells = ["" if np.isnan(v) else repr(float(v)) for v in row[:fnum]]
+            f.write(",".join([*cells, str(int(row[fnum]))]) + "\n")
+
+
+def export_anipose(session: Session, out: Path, options: Mapping[str, str]) -> list[Path]:
+    """Write ``out/pose-3d/<session>[_<individual>].csv`` from the session's poses3d.nc."""
+    poses = session_poses(session)
+    chosen = options.get("individual")
+    if chosen is not None:
+        individuals = [one_individual(poses, chosen)]
+    else:
+        individuals = [str(i) for i in poses[s.INDIVIDUAL].values]
+    folder = out / POSE_3D_DIR
+    if len(individuals) == 1 and chosen is None:
+        paths = [folder / f"{session.name}.csv"]
+    else:
+        paths = [folder / f"{session.name}_{name}.csv" for name in individuals]
+    refuse_existing(paths)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, name in zip(paths, individuals, strict=True):
+        write_anipose_csv(poses, path, name)
+    return paths
+
+
+FORMATS = (
+    LabelFormat(
+        name="anipose",
+        description="Anipose pose-3d CSV of the session's poses3d.nc (export only)",
+        export=export_anipose,
+        options=("individual",),
+    ),
+)
