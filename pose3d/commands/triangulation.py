@@ -145,7 +145,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the offsets, write nothing")
     p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("export-3d", help="poses3d.nc -> Anipose CSV / DeepLabCut h5")
+    p = sub.add_parser(
+        "export-3d",
+        help="one poses3d.nc -> Anipose CSV / DeepLabCut h5 files you name (to export a whole "
+        "session: pose3d export SESSION --format anipose|movement|nwb OUT)",
+    )
     p.add_argument("poses", type=Path, help="poses3d.nc")
     p.add_argument("out", type=Path, nargs="+", help="files to write (.csv, .h5)")
     p.add_argument("--individual", help="the individual to export to an Anipose CSV")

@@ -84,9 +84,7 @@ def test_session_round_trip(full_session: Session, tmp_path: Path) -> None:
         assert nwbfile.subject.subject_id == "individual_0"
         skeleton = nwbfile.processing["behavior"]["Skeletons"].skeletons["individual_0"]
         assert list(skeleton.nodes[:]) == list(session.skeleton.keypoints)
-        assert [tuple(e) for e in skeleton.edges[:].tolist()] == list(
-            session.skeleton.edge_indices
-        )
+        assert [tuple(e) for e in skeleton.edges[:].tolist()] == list(session.skeleton.edge_indices)
         cameras = load_calibration(session.calibration_path)
         assert sorted(nwbfile.devices) == ["cam0", "cam2"]  # the session's, of 4 calibrated
         for cam in (cameras[name] for name in session.camera_names):
@@ -141,6 +139,25 @@ def test_uncalibrated_session_without_videos(full_session: Session, tmp_path: Pa
         _check_2d(nwbfile, session, load_labels(session.labels_path), "individual_0")
 
 
+def test_frame_indexed_poses_get_seconds(full_session: Session, tmp_path: Path) -> None:
+    """Poses written without a frame rate count frames; NWB gets frame / the session's fps."""
+    session = full_session
+    poses = load_poses(session.poses_path)
+    position = poses[s.POSITION].transpose(s.TIME, s.SPACE, s.KEYPOINT, s.INDIVIDUAL).values
+    keypoints = [str(k) for k in poses[s.KEYPOINT].values]
+    frames = poses_dataset(position, keypoints, ["individual_0"], fps=None, space_unit="mm")
+    assert frames.attrs[s.ATTR_TIME_UNIT] == "frames"
+    save_poses(session.poses_path, frames)
+    (path,) = export_session_to(session, tmp_path / "out")
+    with _read(path) as nwbfile:
+        series = nwbfile.processing["behavior"]["MultiCameraPoseEstimation"]
+        nose = series.pose_estimation_series["nose"]
+        np.testing.assert_array_equal(nose.timestamps[:], np.arange(60) / 30.0)
+        np.testing.assert_array_equal(
+            nose.data[:], poses[s.POSITION].sel({s.KEYPOINT: "nose"}).values[..., 0]
+        )
+
+
 def test_refusals_write_nothing(full_session: Session, tmp_path: Path) -> None:
     session = full_session
     out = tmp_path / "out"
@@ -162,7 +179,7 @@ def test_existing_file_is_not_replaced(full_session: Session, tmp_path: Path) ->
     out = tmp_path / "out"
     out.mkdir()
     (out / "session.nwb").write_bytes(b"mine")
-    with pytest.raises(Pose3dError, match="session.nwb already exists"):
+    with pytest.raises(Pose3dError, match=r"session\.nwb already exists"):
         export_session_to(full_session, out)
     assert (out / "session.nwb").read_bytes() == b"mine"
     assert [p.name for p in out.iterdir()] == ["session.nwb"]  # no temporary file left
