@@ -32,6 +32,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,27 +78,65 @@ def nwb_paths(session: Session, out: Path) -> dict[str, Path]:
     return {name: out / f"{session.name}_{name}.nwb" for name in session.individuals}
 
 
+@dataclass(frozen=True)
+class _Sources:
+    """What an NWB export reads, checked against the session."""
+
+    session: Session
+    labels: xr.Dataset
+    poses: xr.Dataset | None
+    cameras: CameraGroup | None
+    fps: float
+    start: dt.datetime
+
+
 def export_nwb(session: Session, out: Path, options: Mapping[str, str]) -> list[Path]:
     """Write the session's labels.nc (and poses3d.nc, when it exists) as NWB files in ``out``."""
     _modules()
-    fps = _fps(session)
-    clash = sorted(set(session.skeleton.keypoints) & set(session.camera_names))
+    sources = _sources(session, options)
+    paths = nwb_paths(session, out)
+    refuse_existing(paths.values())
+    out.mkdir(parents=True, exist_ok=True)
+    for individual, path in paths.items():
+        _write(_nwb_file(sources, individual, path.parent), path)
+    return list(paths.values())
+
+
+def _sources(session: Session, options: Mapping[str, str]) -> _Sources:
+    """Read and check everything before a file is written."""
+    keypoints = session.skeleton.keypoints
+    clash = sorted(set(keypoints) & set(session.camera_names))
     if clash:
         raise Pose3dError(
             f"keypoints and cameras share the names {', '.join(clash)}; NWB keeps the 3D series "
             "of the keypoints and the 2D groups of the cameras side by side, so rename them"
         )
+    if len(keypoints) > 256:
+        raise Pose3dError(
+            f"NWB (ndx-pose) stores skeleton edges as uint8 indices: at most 256 keypoints, "
+            f"the session has {len(keypoints)}"
+        )
+    fps = _fps(session)
     start = _start_time(session, options.get("start_time"))
     labels = session_labels(session)
     poses = _poses(session)
-    cameras = _calibration(session)
-    paths = nwb_paths(session, out)
-    refuse_existing(paths.values())
-    out.mkdir(parents=True, exist_ok=True)
-    for individual, path in paths.items():
-        nwbfile = _nwb_file(session, individual, labels, poses, cameras, fps, start, path.parent)
-        _write(nwbfile, path)
-    return list(paths.values())
+    for ds, path in ((labels, session.labels_path), (poses, session.poses_path)):
+        if ds is not None:
+            _check_names(ds, path, session)
+    return _Sources(session, labels, poses, _calibration(session), fps, start)
+
+
+def _check_names(ds: xr.Dataset, path: Path, session: Session) -> None:
+    for dim, expected in (
+        (s.KEYPOINT, session.skeleton.keypoints),
+        (s.INDIVIDUAL, session.individuals),
+    ):
+        found = tuple(str(v) for v in ds[dim].values)
+        if found != expected:
+            raise Pose3dError(
+                f"{path} has {dim}s {', '.join(found)} but session.toml names "
+                f"{', '.join(expected)}; make them agree (the NWB skeleton is session.toml's)"
+            )
 
 
 def _fps(session: Session) -> float:
@@ -139,22 +178,14 @@ def _calibration(session: Session) -> CameraGroup | None:
     return load_calibration(path) if path.exists() else None
 
 
-def _nwb_file(
-    session: Session,
-    individual: str,
-    labels: xr.Dataset,
-    poses: xr.Dataset | None,
-    cameras: CameraGroup | None,
-    fps: float,
-    start: dt.datetime,
-    folder: Path,
-) -> Any:
+def _nwb_file(sources: _Sources, individual: str, folder: Path) -> Any:
     pynwb, ndx_pose = _modules()
+    session, labels, poses, fps = sources.session, sources.labels, sources.poses, sources.fps
     subject = pynwb.file.Subject(subject_id=individual)
     nwbfile = pynwb.NWBFile(
         session_description=f"pose3d session {session.name}: 2D labels and 3D poses",
         identifier=str(uuid.uuid4()),
-        session_start_time=start,
+        session_start_time=sources.start,
         subject=subject,
     )
     behavior = nwbfile.create_processing_module(
@@ -163,15 +194,13 @@ def _nwb_file(
     skeleton = ndx_pose.Skeleton(
         name=individual,
         nodes=list(session.skeleton.keypoints),
-        edges=_edges(session),
+        edges=np.array(session.skeleton.edge_indices, dtype=np.uint8).reshape(-1, 2),
         subject=subject,
     )
     behavior.add(ndx_pose.Skeletons(skeletons=[skeleton]))
     views = [str(v) for v in labels[s.VIEW].values]
     estimations = []
     for view in views:
-        device = _device(nwbfile, session, view, cameras)
-        video = _video(nwbfile, session, view, fps, folder)
         one = labels.sel({s.VIEW: view, s.INDIVIDUAL: individual})
         estimations.append(
             ndx_pose.PoseEstimation(
@@ -179,8 +208,8 @@ def _nwb_file(
                 description=f"2D labels of camera {view} (pose3d labels.nc)",
                 pose_estimation_series=_series_2d(one, view, fps),
                 skeleton=skeleton,
-                device=device,
-                source_video=video,
+                device=_device(nwbfile, session, view, sources.cameras),
+                source_video=_video(nwbfile, session, view, fps, folder),
                 source_software=s.SOURCE_SOFTWARE,
                 source_software_version=__version__,
             )
@@ -198,15 +227,6 @@ def _nwb_file(
         )
     )
     return nwbfile
-
-
-def _edges(session: Session) -> np.ndarray:
-    if len(session.skeleton.keypoints) > 256:
-        raise Pose3dError(
-            f"NWB (ndx-pose) stores skeleton edges as uint8 indices: at most 256 keypoints, "
-            f"the session has {len(session.skeleton.keypoints)}"
-        )
-    return np.array(session.skeleton.edge_indices, dtype=np.uint8).reshape(-1, 2)
 
 
 def _description(views: Sequence[str], poses: xr.Dataset | None) -> str:

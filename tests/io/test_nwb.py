@@ -168,6 +168,11 @@ def test_refusals_write_nothing(full_session: Session, tmp_path: Path) -> None:
         export_session_to(session, out, start_time="yesterday")
     with pytest.raises(Pose3dError, match="takes no option scorer"):
         export_session_to(session, out, scorer="me")
+    renamed = replace(session, skeleton=Skeleton(("a", "b")))
+    with pytest.raises(Pose3dError, match=r"labels\.nc has keypoints nose, .* names a, b"):
+        export_session_to(renamed, out)
+    with pytest.raises(Pose3dError, match="share the names cam0"):
+        export_session_to(replace(session, skeleton=Skeleton(("nose", "cam0"))), out)
     assert not out.exists()
     session.labels_path.unlink()
     with pytest.raises(Pose3dError, match=r"labels.nc does not exist"):
