@@ -23,6 +23,7 @@ def all_registers() -> list[Register]:
         session,
         track,
         triangulation,
+        tui,
         view,
         weights,
     )
@@ -35,6 +36,7 @@ def all_registers() -> list[Register]:
         track.register,
         triangulation.register,
         view.register,
+        tui.register,
         weights.register,
         sample_data.register,
     ]

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pose3d.schema import PointSource
 from pose3d.tui.palette import CURSOR, FLAGGED, NOT_FILMED, RGB8
 from pose3d.tui.viewport import Viewport
 
@@ -99,3 +100,31 @@ def draw_markers(
         if m.current:
             cv2.circle(canvas, c, radius + 2, CURSOR, 1)
     return canvas
+
+
+def label_markers(
+    position: NDArray[np.float64],  # (2, K, I) px
+    source: NDArray[np.integer],  # (K, I) PointSource
+    review: NDArray[np.bool_],  # (K, I)
+    colors: Sequence[RGB8],  # one per keypoint
+    current: tuple[int, int] | None = None,  # (keypoint, individual) index of the cursor
+) -> list[Marker]:
+    """The markers of one view on one frame: every point that exists, in its keypoint colour."""
+    markers = []
+    n_keypoints, n_individuals = source.shape
+    for k in range(n_keypoints):
+        for i in range(n_individuals):
+            x, y = position[0, k, i], position[1, k, i]
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue
+            markers.append(
+                Marker(
+                    float(x),
+                    float(y),
+                    colors[k],
+                    manual=int(source[k, i]) == PointSource.MANUAL,
+                    flagged=bool(review[k, i]),
+                    current=current == (k, i),
+                )
+            )
+    return markers

@@ -160,6 +160,11 @@ class LabelEditor:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    @property
+    def undo_depth(self) -> int:
+        """How many edits can be undone."""
+        return len(self._undo)
+
     # --- the cursor --------------------------------------------------------------------------
 
     def move_to(self, **changes: Any) -> Cursor:

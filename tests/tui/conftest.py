@@ -1,6 +1,7 @@
 """A small synthetic session for the TUI tests (written once per run, copied per test).
 
-2 cameras at 160 x 120, 12 frames, cam1 starts 2 session frames late (offset 2), no labels.nc.
+3 cameras at 160 x 120, 12 frames each, cam2 starts 2 session frames late (offset 2), no
+labels.nc.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-N_FRAMES, SIZE, OFFSETS = 12, (160, 120), {"cam1": 2}
+N_FRAMES, SIZE, OFFSETS = 12, (160, 120), {"cam2": 2}
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +21,7 @@ def tui_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tui") / "session"
     write_sample_session(
         root,
-        n_cameras=2,
+        n_cameras=3,
         n_frames=N_FRAMES,
         n_board_frames=1,
         image_size=SIZE,
@@ -43,3 +44,9 @@ def recent_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The recent-sessions list lives in the test's folder, never in the user's config."""
     monkeypatch.setenv("POSE3D_CONFIG_DIR", str(tmp_path / "config"))
     return tmp_path / "config" / "recent_sessions.json"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The Pilot tests run on asyncio (anyio's pytest plugin, marked ``pytest.mark.anyio``)."""
+    return "asyncio"

@@ -90,7 +90,7 @@ def test_cursor_checks_names_and_cycles_individuals() -> None:
 def test_workspace_autosaves_every_edit_and_holds_the_lock(session_dir: Path) -> None:
     with Workspace(session_dir) as ws:
         assert not ws.session.labels_path.exists()  # nothing written before the first edit
-        assert ws.n_frames == 14  # cam1 (12 frames, offset 2) ends at session frame 13
+        assert ws.n_frames == 14  # cam2 (12 frames, offset 2) ends at session frame 13
         with pytest.raises(SessionLockedError):
             SessionLock(session_dir).acquire()
         ws.editor.move_to(frame=0, view="cam0")

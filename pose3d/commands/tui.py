@@ -1,0 +1,24 @@
+"""``pose3d tui [SESSION]``: the terminal UI (Textual)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from pose3d.tui.app import Pose3dApp
+
+    Pose3dApp(args.session).run()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "tui",
+        help="the terminal UI: sessions, synchronized camera views, labelling",
+        description="Open the terminal UI. With SESSION, open that session's views directly; "
+        "without, choose one from the recent sessions. Keys: tui/keymap.md (docs/tui.md).",
+    )
+    p.add_argument("session", type=Path, nargs="?", help="session folder to open")
+    p.set_defaults(func=cmd_tui)

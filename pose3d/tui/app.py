@@ -1,0 +1,70 @@
+"""The pose3d terminal UI: ``Pose3dApp(session)``, run by ``pose3d tui [SESSION]``.
+
+Screens: Sessions (recent sessions, the ``pose3d info`` status) -> Views (every camera at one
+synchronized frame) -> Label (one view large). Opening a session takes its lock for as long as
+it is open (pose3d.tui.workspace); labels.nc is saved after every edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import App
+
+from pose3d.errors import Pose3dError
+from pose3d.tui.messages import OpenSession
+from pose3d.tui.recent import add_recent
+from pose3d.tui.screens.sessions import SessionsScreen
+from pose3d.tui.screens.views import ViewsScreen
+from pose3d.tui.widgets import graphics  # noqa: F401  (queries the terminal before the app runs)
+from pose3d.tui.workspace import Workspace
+
+
+class Pose3dApp(App[None]):
+    CSS_PATH = "pose3d.tcss"
+    TITLE = "pose3d"
+
+    def __init__(self, session: Path | None = None, recent_path: Path | None = None) -> None:
+        super().__init__()
+        self.initial_session = session
+        self.recent_path = recent_path
+        self.workspace: Workspace | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(SessionsScreen(self.recent_path))
+        if self.initial_session is not None:
+            self.open_session(self.initial_session)
+
+    @on(OpenSession)
+    def _open_session(self, message: OpenSession) -> None:
+        self.open_session(message.root)
+
+    def open_session(self, root: Path) -> None:
+        """Open ``root`` (taking its lock) and show its views; errors become notifications."""
+        if self.workspace is not None:
+            self.close_session()
+        try:
+            self.workspace = Workspace(root)
+        except Pose3dError as exc:
+            self.notify(str(exc), title="cannot open the session", severity="error", timeout=10)
+            return
+        try:
+            add_recent(self.workspace.root, self.recent_path)
+        except (OSError, Pose3dError) as exc:  # the list is a convenience: say so, go on
+            self.notify(f"could not update the recent sessions: {exc}", severity="warning")
+        self.push_screen(ViewsScreen(self.workspace), self._views_closed)
+
+    def _views_closed(self, _: None) -> None:
+        self.close_session()
+        if isinstance(self.screen, SessionsScreen):
+            self.screen.action_reload()
+
+    def close_session(self) -> None:
+        """Release the open session (its lock and decoders)."""
+        if self.workspace is not None:
+            self.workspace.close()
+            self.workspace = None
+
+    def on_unmount(self) -> None:
+        self.close_session()

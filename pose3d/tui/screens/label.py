@@ -1,0 +1,198 @@
+"""The Label screen: one view large with zoom and pan, the keypoint list with the current one
+highlighted; a click places the current keypoint (source manual) and moves to the next; arrows
+nudge by 1 px (shift: 10 px); delete, undo, redo; next / previous individual. Every edit is saved
+to labels.nc before the screen redraws (pose3d.tui.editor)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from pose3d import schema as s
+from pose3d.errors import Pose3dError
+from pose3d.tui.canvas import label_markers
+from pose3d.tui.editor import Edit
+from pose3d.tui.messages import KeypointChosen, PixelClicked
+from pose3d.tui.palette import keypoint_rgb
+from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.keypoint_list import KeypointList
+from pose3d.tui.workspace import Workspace
+
+ZOOM_STEP = 1.5
+PAN_CELLS = 8
+
+
+class LabelScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "nudge(-1, 0)", "Nudge", show=False),
+        Binding("right", "nudge(1, 0)", "Nudge", show=False),
+        Binding("up", "nudge(0, -1)", "Nudge", show=False),
+        Binding("down", "nudge(0, 1)", "Nudge", show=False),
+        Binding("shift+left", "nudge(-10, 0)", show=False),
+        Binding("shift+right", "nudge(10, 0)", show=False),
+        Binding("shift+up", "nudge(0, -10)", show=False),
+        Binding("shift+down", "nudge(0, 10)", show=False),
+        Binding("delete,backspace", "delete", "Delete"),
+        Binding("ctrl+z,u", "undo", "Undo"),
+        Binding("ctrl+y,ctrl+r", "redo", "Redo"),
+        Binding("n", "next_keypoint(1)", "Next kp"),
+        Binding("p", "next_keypoint(-1)", "Prev kp", show=False),
+        Binding("right_square_bracket", "next_individual(1)", "Next individual", show=False),
+        Binding("left_square_bracket", "next_individual(-1)", "Prev individual", show=False),
+        Binding("plus,equals_sign", "zoom(1.5)", "Zoom in"),
+        Binding("minus", "zoom(0.6667)", "Zoom out"),
+        Binding("0", "fit", "Fit", show=False),
+        Binding("w", "pan(0, -1)", "Pan", show=False),
+        Binding("a", "pan(-1, 0)", show=False),
+        Binding("s", "pan(0, 1)", show=False),
+        Binding("d", "pan(1, 0)", show=False),
+        Binding("full_stop", "step(1)", "Next frame"),
+        Binding("comma", "step(-1)", "Prev frame", show=False),
+        Binding("greater_than_sign", "step(10)", show=False),
+        Binding("less_than_sign", "step(-10)", show=False),
+        Binding("tab", "next_view(1)", "Next view", show=False, priority=True),
+        Binding("shift+tab", "next_view(-1)", show=False, priority=True),
+        Binding("escape", "back", "Views"),
+    ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        editor = workspace.editor
+        self.keypoint_colors = keypoint_rgb(len(editor.keypoints))
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        editor = self.workspace.editor
+        with Horizontal():
+            yield self._frame_view()
+            with Vertical(id="label-side"):
+                yield Static(id="label-info")
+                yield KeypointList(editor.keypoints, self.keypoint_colors, id="keypoints")
+        yield Footer()
+
+    def _frame_view(self) -> FrameView:
+        view = self.workspace.editor.cursor.view
+        return FrameView(view, self.workspace.frames.sizes[view], id="label-view")
+
+    def on_mount(self) -> None:
+        self.title = f"pose3d · {self.workspace.session.name} · label"
+        self.refresh_view()
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        ws, editor = self.workspace, self.workspace.editor
+        cursor = editor.cursor
+        view = self.query_one("#label-view", FrameView)
+        if view.view != cursor.view:  # another camera: new size, zoom back to fit
+            view.view, view.image_size = cursor.view, ws.frames.sizes[cursor.view]
+            view.zoom, view.center = 1.0, None
+        image = ws.frames.get(cursor.view, cursor.frame)
+        ws.frames.prefetch(cursor.frame, [cursor.view])
+        position, source, review = editor.frame_points(cursor.frame, cursor.view)
+        k = editor.keypoints.index(cursor.keypoint)
+        i = editor.individuals.index(cursor.individual)
+        markers = label_markers(position, source, review, self.keypoint_colors, current=(k, i))
+        camera_frame = ws.frames.camera_frame(cursor.view, cursor.frame)
+        note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
+        view.border_title = f"{cursor.view} · frame {cursor.frame}"
+        view.show(image, markers, note)
+        keypoints = self.query_one("#keypoints", KeypointList)
+        keypoints.update_points(
+            cursor.keypoint,
+            [s.PointSource(int(v)) for v in source[:, i]],
+            [bool(v) for v in review[:, i]],
+        )
+        point = editor.point()
+        where = "not placed" if point is None else f"({point[0]:.1f}, {point[1]:.1f}) px"
+        self.query_one("#label-info", Static).update(
+            f"frame {cursor.frame}  view {cursor.view}\n"
+            f"individual {cursor.individual}\n"
+            f"{cursor.keypoint}: {where} {editor.source().name.lower()}\n"
+            f"zoom {view.zoom:.2g}x  undo {editor.undo_depth}"
+        )
+
+    def _edited(self, edit: Edit | None, nothing: str = "") -> None:
+        if edit is None and nothing:
+            self.notify(nothing, severity="warning", timeout=2)
+        self.refresh_view()
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_nudge(self, dx: int, dy: int) -> None:
+        editor = self.workspace.editor
+        self._edited(editor.nudge(dx, dy), f"{editor.cursor.keypoint} is not placed here")
+
+    def action_delete(self) -> None:
+        editor = self.workspace.editor
+        self._edited(editor.delete(), f"{editor.cursor.keypoint} is not placed here")
+
+    def action_undo(self) -> None:
+        self._edited(self.workspace.editor.undo(), "nothing to undo")
+
+    def action_redo(self) -> None:
+        self._edited(self.workspace.editor.redo(), "nothing to redo")
+
+    def action_next_keypoint(self, step: int) -> None:
+        self.workspace.editor.next_keypoint(step)
+        self.refresh_view()
+
+    def action_next_individual(self, step: int) -> None:
+        self.workspace.editor.next_individual(step)
+        self.refresh_view()
+
+    def action_zoom(self, factor: float) -> None:
+        view = self.query_one("#label-view", FrameView)
+        view.set_view(view.viewport.zoomed(factor, around=self.workspace.editor.point()))
+        self.refresh_view()
+
+    def action_fit(self) -> None:
+        view = self.query_one("#label-view", FrameView)
+        view.set_view(view.viewport.fitted())
+        self.refresh_view()
+
+    def action_pan(self, cols: int, rows: int) -> None:
+        view = self.query_one("#label-view", FrameView)
+        view.set_view(view.viewport.panned(cols * PAN_CELLS, rows * PAN_CELLS / 2))
+        self.refresh_view()
+
+    def action_step(self, delta: int) -> None:
+        editor = self.workspace.editor
+        last = editor.first_frame + editor.n_frames - 1
+        editor.move_to(frame=min(max(editor.cursor.frame + delta, editor.first_frame), last))
+        self.refresh_view()
+
+    def action_next_view(self, step: int) -> None:
+        editor = self.workspace.editor
+        views = editor.views
+        editor.move_to(view=views[(views.index(editor.cursor.view) + step) % len(views)])
+        self.refresh_view()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    # --- messages ----------------------------------------------------------------------------
+
+    @on(PixelClicked)
+    def _clicked(self, message: PixelClicked) -> None:
+        editor = self.workspace.editor
+        if self.workspace.frames.camera_frame(message.view, editor.cursor.frame) is None:
+            self.notify("this camera did not film this frame", severity="warning")
+            return
+        try:
+            editor.place_current((message.x, message.y))
+        except Pose3dError as exc:
+            self.notify(str(exc), severity="error")
+        self.refresh_view()
+
+    @on(KeypointChosen)
+    def _keypoint_chosen(self, message: KeypointChosen) -> None:
+        self.workspace.editor.move_to(keypoint=message.keypoint)
+        self.refresh_view()

@@ -1,0 +1,93 @@
+"""The Sessions screen: recent sessions, a path to type, and the status ``pose3d info`` prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pose3d.errors import Pose3dError
+from pose3d.tui.messages import OpenSession
+from pose3d.tui.recent import load_recent
+
+
+class SessionsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "focus_path", "Type a path"),
+        Binding("r", "reload", "Reload list"),
+    ]
+
+    def __init__(self, recent_path: Path | None = None) -> None:
+        super().__init__()
+        self.recent_path = recent_path
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="sessions-left"):
+                yield Label("Recent sessions (enter opens)")
+                yield OptionList(id="recent")
+                yield Label("Open a session folder")
+                yield Input(placeholder="path/to/session (enter opens)", id="path")
+            with VerticalScroll(id="sessions-info"):
+                yield Static("Choose a session to see its status.", id="info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        options = self.query_one("#recent", OptionList)
+        options.clear_options()
+        for root in load_recent(self.recent_path):
+            options.add_option(Option(str(root), id=str(root)))
+        if options.option_count:
+            options.highlighted = 0
+            options.focus()
+        else:
+            self.query_one("#path", Input).focus()
+
+    def action_focus_path(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(OptionList.OptionHighlighted, "#recent")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self.show_info(Path(event.option.id))
+
+    @on(OptionList.OptionSelected, "#recent")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.post_message(OpenSession(Path(event.option.id)))
+
+    @on(Input.Submitted, "#path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            root = Path(event.value.strip()).expanduser()
+            self.show_info(root)
+            self.post_message(OpenSession(root))
+
+    def show_info(self, root: Path) -> None:
+        self.query_one("#info", Static).update(Text(f"reading {root} ...", style="dim"))
+        self._load_info(root)
+
+    @work(thread=True, exclusive=True, group="session-info")
+    def _load_info(self, root: Path) -> None:
+        from pose3d.info_table import info_renderable
+        from pose3d.io.session_folder import session_info
+
+        shown: RenderableType
+        try:
+            shown = info_renderable(session_info(root))
+        except Pose3dError as exc:
+            shown = Text(str(exc), style="red")
+        self.app.call_from_thread(self.query_one("#info", Static).update, shown)

@@ -1,0 +1,188 @@
+"""The Views screen: every camera side by side at one synchronized session frame (each camera's
+offset applied by the frame cache), labels overlaid in keypoint colours, the timeline of
+per-frame status; step, jump, play and pause."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Static
+
+from pose3d.tui.canvas import label_markers
+from pose3d.tui.messages import PixelClicked, Seek, ViewChosen
+from pose3d.tui.palette import keypoint_rgb
+from pose3d.tui.screens.jump import JumpScreen
+from pose3d.tui.timeline import frame_status
+from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.timeline_bar import TimelineBar
+from pose3d.tui.workspace import Workspace
+
+DEFAULT_FPS = 30.0
+
+
+class ViewsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "step(1)", "Next frame"),
+        Binding("left", "step(-1)", "Previous frame"),
+        Binding("shift+right", "step(10)", "+10 frames", show=False),
+        Binding("shift+left", "step(-10)", "-10 frames", show=False),
+        Binding("home", "go_to_start", "First frame", show=False),
+        Binding("end", "go_to_end", "Last frame", show=False),
+        Binding("g", "jump", "Go to frame"),
+        Binding("space", "play_pause", "Play/Pause"),
+        Binding("tab", "next_view(1)", "Next view", show=False, priority=True),
+        Binding("shift+tab", "next_view(-1)", "Previous view", show=False, priority=True),
+        *(Binding(str(n), f"choose_view({n - 1})", show=False) for n in range(1, 10)),
+        Binding("enter,l", "label", "Label view"),
+        Binding("escape", "close_session", "Sessions"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.keypoint_colors = keypoint_rgb(len(workspace.editor.keypoints))
+        self.player: Timer | None = None
+        self.fps = workspace.session.fps or DEFAULT_FPS  # playback rate
+        self.status = frame_status(workspace.editor.labels)
+
+    @property
+    def frame(self) -> int:
+        return self.workspace.editor.cursor.frame
+
+    @property
+    def view(self) -> str:
+        return self.workspace.editor.cursor.view
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        frames = self.workspace.frames
+        with Grid(id="views-grid"):
+            for j, name in enumerate(frames.views):
+                yield FrameView(name, frames.sizes[name], id=f"view-{j}")
+        yield TimelineBar(self.workspace.n_frames, id="timeline")
+        yield Static(id="views-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        n = len(self.workspace.frames.views)
+        columns = min(n, 2) if n <= 4 else 3
+        grid = self.query_one("#views-grid", Grid)
+        grid.styles.grid_size_columns = columns
+        self.title = f"pose3d · {self.workspace.session.name}"
+        self.refresh_frame()
+
+    def on_screen_resume(self) -> None:
+        self.status = frame_status(self.workspace.editor.labels)
+        self.refresh_frame()
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def refresh_frame(self) -> None:
+        ws = self.workspace
+        frame = self.frame
+        images = ws.frames.get_all(frame)
+        editor = ws.editor
+        for j, name in enumerate(ws.frames.views):
+            view = self.query_one(f"#view-{j}", FrameView)
+            view.set_class(name == self.view, "-selected")
+            camera_frame = ws.frames.camera_frame(name, frame)
+            if name in editor.views:
+                markers = label_markers(*editor.frame_points(frame, name), self.keypoint_colors)
+            else:
+                markers = []
+            note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
+            view.show(images[name], markers, note)
+        self.query_one("#timeline", TimelineBar).update_status(self.status, frame)
+        playing = "playing" if self.player is not None else "paused"
+        self.query_one("#views-status", Static).update(
+            f" frame {frame} / {ws.n_frames - 1} · {playing} · selected view {self.view} "
+            f"(enter: label it)"
+        )
+
+    def go_to(self, frame: int) -> None:
+        frame = min(max(int(frame), self.workspace.editor.first_frame), self.last_frame)
+        self.workspace.editor.move_to(frame=frame)
+        self.refresh_frame()
+
+    @property
+    def last_frame(self) -> int:
+        editor = self.workspace.editor
+        return editor.first_frame + editor.n_frames - 1
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_step(self, delta: int) -> None:
+        self.go_to(self.frame + delta)
+
+    def action_go_to_start(self) -> None:
+        self.go_to(self.workspace.editor.first_frame)
+
+    def action_go_to_end(self) -> None:
+        self.go_to(self.last_frame)
+
+    def action_jump(self) -> None:
+        def done(frame: int | None) -> None:
+            if frame is not None:
+                self.go_to(frame)
+
+        self.app.push_screen(JumpScreen(self.frame, self.last_frame), done)
+
+    def action_play_pause(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+            self.player = None
+        else:
+            self.player = self.set_interval(1 / self.fps, self._tick)
+        self.refresh_frame()
+
+    def _tick(self) -> None:
+        if self.frame >= self.last_frame:
+            self.action_play_pause()
+            return
+        self.go_to(self.frame + 1)
+
+    def action_next_view(self, step: int) -> None:
+        views = self.workspace.frames.views
+        self.choose_view(views[(views.index(self.view) + step) % len(views)])
+
+    def action_choose_view(self, index: int) -> None:
+        views = self.workspace.frames.views
+        if 0 <= index < len(views):
+            self.choose_view(views[index])
+
+    def choose_view(self, view: str) -> None:
+        self.workspace.editor.move_to(view=view)
+        self.refresh_frame()
+
+    def action_label(self) -> None:
+        from pose3d.tui.screens.label import LabelScreen
+
+        if self.player is not None:
+            self.action_play_pause()
+        self.app.push_screen(LabelScreen(self.workspace))
+
+    def action_close_session(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+        self.dismiss()
+
+    # --- messages ----------------------------------------------------------------------------
+
+    @on(Seek)
+    def _seek(self, message: Seek) -> None:
+        self.go_to(message.frame)
+
+    @on(ViewChosen)
+    def _view_chosen(self, message: ViewChosen) -> None:
+        self.choose_view(message.view)
+
+    @on(PixelClicked)
+    def _pixel_clicked(self, message: PixelClicked) -> None:
+        self.choose_view(message.view)

@@ -1,0 +1,96 @@
+"""One camera's frame with its labels, drawn through textual-image at the widget's size.
+
+The widget keeps a :class:`~pose3d.tui.viewport.Viewport` (zoom, pan) for its content area; the
+canvas is drawn for exactly that grid of cells (pose3d.tui.canvas), so a click on cell
+(col, row) is image pixel ``viewport.cell_to_pixel(col, row)`` and is posted as PixelClicked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image as PILImage
+from textual import events
+from textual.app import ComposeResult
+from textual.widget import Widget
+
+from pose3d.tui.canvas import Marker, draw_frame, draw_markers
+from pose3d.tui.messages import PixelClicked, ViewChosen
+from pose3d.tui.viewport import Viewport
+from pose3d.tui.widgets.graphics import CELL_ASPECT, IMAGE_WIDGET, PX_PER_CELL
+
+
+class FrameView(Widget):
+    """A camera's image (or a grey field where it did not film) with label markers."""
+
+    DEFAULT_CSS = """
+    FrameView { border: round $panel-lighten-2; width: 1fr; height: 1fr; }
+    FrameView.-selected { border: round $accent; }
+    FrameView > .frame-image { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, view: str, image_size: tuple[int, int], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view = view
+        self.image_size = image_size
+        self.frame: NDArray[np.uint8] | None = None
+        self.markers: tuple[Marker, ...] = ()
+        self.zoom = 1.0
+        self.center: tuple[float, float] | None = None
+        self.border_title = view
+
+    def compose(self) -> ComposeResult:
+        yield IMAGE_WIDGET(classes="frame-image")
+
+    @property
+    def viewport(self) -> Viewport:
+        """The viewport of the current content size (at least one cell)."""
+        cells = (max(self.content_size.width, 1), max(self.content_size.height, 1))
+        viewport = Viewport(self.image_size, cells, CELL_ASPECT, self.zoom, self.center)
+        return viewport.clamped()
+
+    def show(
+        self,
+        frame: NDArray[np.uint8] | None,
+        markers: Sequence[Marker] = (),
+        subtitle: str = "",
+    ) -> None:
+        self.frame, self.markers = frame, tuple(markers)
+        self.border_subtitle = subtitle
+        self.redraw()
+
+    def set_view(self, viewport: Viewport) -> None:
+        """Take zoom and centre from ``viewport`` (e.g. zoomed / panned) and redraw."""
+        clamped = viewport.clamped()
+        self.zoom, self.center = clamped.zoom, clamped.center
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self.is_mounted or self.content_size.area == 0:
+            return
+        viewport = self.viewport
+        canvas = draw_frame(self.frame, viewport, PX_PER_CELL)
+        draw_markers(canvas, viewport, self.markers, PX_PER_CELL)
+        image = self.query_one(".frame-image")
+        image.image = PILImage.fromarray(canvas)  # type: ignore[attr-defined]
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.redraw()
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        region = self.content_region
+        col = event.screen_x - region.x
+        row = event.screen_y - region.y
+        viewport = self.viewport
+        if self.frame is None or not viewport.contains_cell(col, row):
+            self.post_message(ViewChosen(self.view))
+            return
+        x, y = viewport.cell_to_pixel(col, row)
+        w, h = self.image_size
+        if -0.5 <= x < w - 0.5 and -0.5 <= y < h - 0.5:
+            self.post_message(PixelClicked(self.view, x, y))
+        else:
+            self.post_message(ViewChosen(self.view))

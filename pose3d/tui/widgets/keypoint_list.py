@@ -1,0 +1,65 @@
+"""The keypoints in their colours, the current one highlighted, each with where its point came
+from on this frame and view; a click posts KeypointChosen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
+
+from pose3d import schema as s
+from pose3d.tui.messages import KeypointChosen
+from pose3d.tui.palette import RGB8, hex_color
+
+SOURCE_TEXT = {
+    s.PointSource.NONE: "—",
+    s.PointSource.MANUAL: "manual",
+    s.PointSource.TRACKED: "tracked",
+    s.PointSource.IMPORTED: "imported",
+    s.PointSource.REPROJECTED: "reproj.",
+}
+
+
+class KeypointList(Widget):
+    DEFAULT_CSS = "KeypointList { height: auto; width: 1fr; }"
+
+    def __init__(
+        self, keypoints: Sequence[str], colors: Sequence[RGB8], *, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.keypoints = tuple(keypoints)
+        self.keypoint_colors = tuple(colors)
+        self.current = self.keypoints[0]
+        self.sources: tuple[s.PointSource, ...] = (s.PointSource.NONE,) * len(self.keypoints)
+        self.flagged: tuple[bool, ...] = (False,) * len(self.keypoints)
+
+    def update_points(
+        self, current: str, sources: Sequence[s.PointSource], flagged: Sequence[bool]
+    ) -> None:
+        self.current, self.sources, self.flagged = current, tuple(sources), tuple(flagged)
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return len(self.keypoints)
+
+    def render(self) -> Text:
+        out = Text()
+        for k, name in enumerate(self.keypoints):
+            mark = "▶ " if name == self.current else "  "
+            line = Text(mark, style="bold")
+            line.append("● ", style=hex_color(self.keypoint_colors[k]))
+            line.append(f"{name:<18.18}", style="reverse bold" if name == self.current else "")
+            line.append(f" {SOURCE_TEXT[self.sources[k]]}", style="dim")
+            if self.flagged[k]:
+                line.append(" ⚑", style="red")
+            out.append_text(line)
+            if k < len(self.keypoints) - 1:
+                out.append("\n")
+        return out
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        if 0 <= event.y < len(self.keypoints):
+            self.post_message(KeypointChosen(self.keypoints[event.y]))

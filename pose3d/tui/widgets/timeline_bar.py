@@ -1,0 +1,54 @@
+"""The timeline: one coloured column per group of frames (empty / tracked / manual / flagged),
+the current frame marked; a click posts Seek."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
+
+from pose3d.tui.messages import Seek
+from pose3d.tui.timeline import FrameStatus, binned, column_of, frame_at
+
+STATUS_STYLE = {
+    FrameStatus.EMPTY: "grey23",
+    FrameStatus.TRACKED: "dodger_blue2",
+    FrameStatus.MANUAL: "green3",
+    FrameStatus.FLAGGED: "red1",
+}
+LEGEND = "  ".join(f"[{style}]█[/] {status.name.lower()}" for status, style in STATUS_STYLE.items())
+
+
+class TimelineBar(Widget):
+    DEFAULT_CSS = "TimelineBar { height: 2; width: 1fr; }"
+
+    def __init__(self, n_frames: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.n_frames = n_frames
+        self.status: NDArray[np.int8] = np.zeros(n_frames, np.int8)
+        self.frame = 0
+
+    def update_status(self, status: NDArray[np.int8], frame: int) -> None:
+        self.status, self.frame = status, frame
+        self.refresh()
+
+    def render(self) -> Text:
+        width = max(self.size.width, 1)
+        bins = binned(self.status, width)
+        here = column_of(self.frame, width, self.n_frames)
+        bar = Text()
+        for col, status in enumerate(bins.tolist()):
+            style = STATUS_STYLE[FrameStatus(status)]
+            if col == here:
+                bar.append("▼", style=f"white on {style}")
+            else:
+                bar.append("█", style=style)
+        bar.append("\n")
+        bar.append_text(Text.from_markup(f"frame {self.frame} / {self.n_frames - 1}   {LEGEND}"))
+        return bar
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(Seek(frame_at(event.x, max(self.size.width, 1), self.n_frames)))

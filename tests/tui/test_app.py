@@ -1,0 +1,203 @@
+"""Pilot tests of the app: Sessions, Views and Label screens on the sample session."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+from textual.widgets import Static
+
+from pose3d import schema as s
+from pose3d.io.lock import SessionLock
+from pose3d.io.netcdf import load_labels
+from pose3d.io.video import VideoReader
+from pose3d.tui.app import Pose3dApp
+from pose3d.tui.recent import load_recent
+from pose3d.tui.screens.label import LabelScreen
+from pose3d.tui.screens.sessions import SessionsScreen
+from pose3d.tui.screens.views import ViewsScreen
+from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.timeline_bar import TimelineBar
+
+SIZE = (120, 40)
+pytestmark = [
+    pytest.mark.anyio,
+    # textual-image 0.12's half-cell renderer reads pixels with Pillow's deprecated getdata
+    pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"),
+]
+
+
+def _cell_of(view: FrameView, x: float, y: float) -> tuple[int, int]:
+    """The widget offset (for pilot.click) of the cell that shows image pixel (x, y)."""
+    col, row = view.viewport.pixel_to_cell(x, y)
+    region, content = view.region, view.content_region
+    return round(col) + content.x - region.x, round(row) + content.y - region.y
+
+
+async def test_views_screen_steps_jumps_and_plays(session_dir: Path, recent_file: Path) -> None:
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ViewsScreen)
+        views = list(app.screen.query(FrameView))
+        assert [v.view for v in views] == ["cam0", "cam1", "cam2"]
+        assert views[0].frame is not None and views[2].frame is None  # cam2 starts at frame 2
+        assert "not filmed" in str(views[2].border_subtitle)
+        await pilot.press("right", "right", "right")
+        assert screen.frame == 3
+        assert views[2].frame is not None
+        with VideoReader(session_dir / "videos" / "cam2.mp4") as reader:
+            np.testing.assert_array_equal(views[2].frame, reader[1])  # offset 2 applied
+        with VideoReader(session_dir / "videos" / "cam0.mp4") as reader:
+            np.testing.assert_array_equal(views[0].frame, reader[3])
+        assert "camera frame 1" in str(views[2].border_subtitle)
+        await pilot.press("shift+right")
+        assert screen.frame == 13
+        await pilot.press("shift+left", "home")
+        assert screen.frame == 0
+        await pilot.press("end")
+        assert screen.frame == 13
+        await pilot.press("g")
+        await pilot.press("5", "enter")  # the dialog selects its text on focus: 5 replaces it
+        await pilot.pause()
+        assert screen.frame == 5
+        screen.fps = 4.0  # slow playback, so that pause comes before the end even under load
+        await pilot.press("space")
+        assert screen.player is not None
+        await pilot.press("space")
+        assert screen.player is None
+        screen.fps = 100.0
+        await pilot.press("space")  # plays to the last frame and stops there
+        for _ in range(100):
+            if screen.player is None:
+                break
+            await pilot.pause(0.05)
+        assert screen.player is None and screen.frame == 13
+        await pilot.press("3")
+        assert screen.view == "cam2"
+        timeline = app.screen.query_one(TimelineBar)
+        await pilot.click(TimelineBar, offset=(0, 0))
+        assert screen.frame == 0
+        await pilot.click(TimelineBar, offset=(timeline.size.width - 1, 0))
+        assert screen.frame == 13
+    assert load_recent(recent_file) == [session_dir.resolve()]
+
+
+async def test_label_screen_places_points_in_two_views_saved_on_disk(
+    session_dir: Path, recent_file: Path
+) -> None:
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # label cam0 at frame 0
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        view = app.screen.query_one("#label-view", FrameView)
+        targets = {"cam0": [(40.0, 30.0), (100.0, 80.0)], "cam1": [(60.0, 50.0)]}
+        placed = []  # (view, keypoint, frame, target, viewport)
+        for name, points in targets.items():
+            if name == "cam1":
+                await pilot.press("tab")  # next view, same frame 0
+                assert view.view == "cam1"
+            for target in points:
+                cursor = app.workspace.editor.cursor
+                await pilot.click(view, offset=_cell_of(view, *target))
+                placed.append((name, cursor.keypoint, cursor.frame, target, view.viewport))
+                await pilot.pause()
+        editor = app.workspace.editor
+        assert editor.cursor.keypoint == editor.keypoints[3]  # each click moved to the next
+    labels = load_labels(session_dir / "labels.nc")
+    assert int((labels[s.SOURCE].values == s.PointSource.MANUAL).sum()) == 3
+    for name, kp, frame, target, viewport in placed:
+        where = {"time": frame, "view": name, "keypoint": kp}
+        xy = labels[s.POSITION].sel(where).values[:, 0]
+        assert int(labels[s.SOURCE].sel(where).values[0]) == s.PointSource.MANUAL
+        # a click lands within half a cell of the target pixel
+        assert abs(xy[0] - target[0]) <= viewport.scale / 2 + 1e-9
+        assert abs(xy[1] - target[1]) <= viewport.scale * viewport.cell_aspect / 2 + 1e-9
+    with SessionLock(session_dir):  # the app released the lock on exit
+        pass
+
+
+async def test_label_screen_nudge_delete_undo_zoom(session_dir: Path, recent_file: Path) -> None:
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        editor = app.workspace.editor
+        view = app.screen.query_one("#label-view", FrameView)
+        first = editor.cursor
+        await pilot.click(view, offset=_cell_of(view, 50, 50))
+        await pilot.press("p")  # back to the point just placed
+        assert editor.cursor == first
+        x, y = editor.point()
+        await pilot.press("right", "shift+down", "up")
+        assert editor.point() == pytest.approx((x + 1, y + 9))
+        await pilot.press("delete")
+        assert editor.point() is None
+        await pilot.press("ctrl+z")
+        assert editor.point() == pytest.approx((x + 1, y + 9))
+        await pilot.press("ctrl+y")
+        assert editor.point() is None
+        await pilot.press("u")
+        scale = view.viewport.scale
+        await pilot.press("plus", "plus")
+        assert view.viewport.scale == pytest.approx(scale / 2.25)
+        # zoomed in around the point: a click next to it still maps to the right pixel
+        await pilot.press("n")
+        await pilot.click(view, offset=_cell_of(view, x + 3, y - 2))
+        placed = editor.point(
+            editor.cursor.__class__(0, "cam0", editor.keypoints[1], first.individual)
+        )
+        assert placed is not None
+        assert abs(placed[0] - (x + 3)) <= view.viewport.scale / 2 + 1e-9
+        assert (
+            abs(placed[1] - (y - 2)) <= view.viewport.scale * view.viewport.cell_aspect / 2 + 1e-9
+        )
+        await pilot.press("0")
+        assert view.viewport.zoom == 1.0
+        await pilot.press("escape")
+        assert isinstance(app.screen, ViewsScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, SessionsScreen)
+        assert app.workspace is None
+    on_disk = load_labels(session_dir / "labels.nc")
+    assert int((on_disk[s.SOURCE].values == s.PointSource.MANUAL).sum()) == 2
+
+
+async def test_sessions_screen_lists_recent_and_shows_info(
+    session_dir: Path, recent_file: Path
+) -> None:
+    from pose3d.tui.recent import add_recent
+
+    add_recent(session_dir, recent_file)
+    app = Pose3dApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SessionsScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        console = Console(width=150, file=io.StringIO(), record=True)
+        console.print(app.screen.query_one("#info", Static).content)
+        info = console.export_text()
+        assert "cam2" in info and "videos/cam2.mp4" in info and "+2" in info  # offset
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ViewsScreen)
+
+
+async def test_a_locked_session_is_refused_with_a_message(
+    session_dir: Path, recent_file: Path
+) -> None:
+    with SessionLock(session_dir):
+        app = Pose3dApp(session_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, SessionsScreen)
+            assert app.workspace is None
+            assert any("open for writing" in str(n.message) for n in app._notifications)
