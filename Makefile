@@ -28,11 +28,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: a synthetic session with ground truth -> calibration from its ChArUco video ->
+# the true points of frame 0 as a person's clicks -> tracked through the video -> 3D ->
+# pictures -> every stage against the truth.
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(VENV)/bin/pose3d sample-data $(DEMO_DIR) --videos-only
+	$(VENV)/bin/pose3d sample-data $(DEMO_DIR) --videos-only --label-frames 0
 	$(VENV)/bin/pose3d calibrate $(DEMO_DIR)
-	$(VENV)/bin/pose3d info $(DEMO_DIR)
+	$(VENV)/bin/pose3d track $(DEMO_DIR) --view all
+	$(VENV)/bin/pose3d triangulate $(DEMO_DIR) --method ransac
+	$(VENV)/bin/pose3d view $(DEMO_DIR)/poses3d.nc --session $(DEMO_DIR) \
+		--calibration $(DEMO_DIR)/calibration/calibration.toml --trail 10 \
+		--frame 30 --screenshot $(DEMO_DIR)/poses3d.png
+	$(VENV)/bin/pose3d view $(DEMO_DIR)/poses3d.nc --session $(DEMO_DIR) \
+		--calibration $(DEMO_DIR)/calibration/calibration.toml --trail 10 \
+		--width 640 --height 480 --movie $(DEMO_DIR)/poses3d.mp4
+	$(VENV)/bin/pose3d compare-truth $(DEMO_DIR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pose3d tests benchmarks scripts

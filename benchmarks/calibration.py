@@ -206,20 +206,6 @@ def from_aniposelib(group: Any, unit: str) -> CameraGroup:
 # ---------------------------------------------------------------- errors
 
 
-def in_camera_frame(rig: CameraGroup, name: str) -> CameraGroup:
-    """``rig`` with the world at camera ``name``."""
-    from pose3d.cameras import CameraGroup, matrix_to_rodrigues
-
-    ref = rig[name]
-    moved = [
-        cam.with_extrinsics(
-            matrix_to_rodrigues(cam.rotation @ ref.rotation.T), cam.world_to_camera(ref.center)
-        )
-        for cam in rig
-    ]
-    return CameraGroup(tuple(moved), rig.unit)
-
-
 def reprojection_rms(rig: CameraGroup, detections: BoardDetections) -> dict[str, float]:
     """Per camera, the RMS px of its corners against their triangulation with ``rig``."""
     found = detections.found()
@@ -239,6 +225,7 @@ def camera_errors(
     rig: CameraGroup, truth: CameraGroup, detections: BoardDetections
 ) -> dict[str, CameraErrors]:
     from pose3d.calibration.rotations import rotation_angle_deg
+    from pose3d.synthetic.compare import in_camera_frame
 
     reference = detections.views[0]
     ours, true = in_camera_frame(rig, reference), in_camera_frame(truth, reference)
