@@ -25,7 +25,19 @@ def cmd_view(args: argparse.Namespace) -> int:
     size = (args.width, args.height)
     if args.movie:
         frames = parse_frame_range(args.frames or ":", n_frames(poses))
-        path = save_movie(args.movie, poses, frames, cameras, options, view=args.view, size=size)
+        from pose3d.progress import progress_bar
+
+        with progress_bar() as progress:
+            path = save_movie(
+                args.movie,
+                poses,
+                frames,
+                cameras,
+                options,
+                view=args.view,
+                size=size,
+                progress=progress,
+            )
         print(f"wrote {path} ({len(frames)} frames {frames.start}-{frames.stop - 1})")
         return 0
     frame = check_frame(poses, args.frame)

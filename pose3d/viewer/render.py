@@ -19,6 +19,7 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
+from pose3d.progress import ProgressCallback
 from pose3d.viewer.scene import DEFAULT_MAX_ERROR, Scene, build_scene, check_frame
 
 DEFAULT_SIZE = (1024, 768)  # (width, height) px; even, as H.264 needs
@@ -195,12 +196,25 @@ def save_movie(
     view: str | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
     fps: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Path:
     """Render ``frames`` (default: all) off-screen to the video ``path`` (.mp4 etc., see
-    :func:`pose3d.io.video.write_video`) at ``fps`` (default: the poses' fps, else 30)."""
+    :func:`pose3d.io.video.write_video`) at ``fps`` (default: the poses' fps, else 30);
+    ``progress("render", done, total)`` after each frame."""
     from pose3d.io.video import write_video
 
     frames = range(int(poses.sizes[s.TIME])) if frames is None else frames
     rate = fps or float(poses.attrs.get(s.ATTR_FPS, 0.0)) or 30.0
     images = render_frames(poses, frames, cameras, options, view=view, size=size)
+    if progress is not None:
+        images = _counted(images, len(frames), progress)
     return write_video(path, images, rate)
+
+
+def _counted(
+    images: Iterator[np.ndarray], total: int, progress: ProgressCallback
+) -> Iterator[np.ndarray]:
+    progress("render", 0, total)
+    for done, image in enumerate(images, 1):
+        yield image
+        progress("render", done, total)

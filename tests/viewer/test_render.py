@@ -93,7 +93,15 @@ def test_screenshot_writes_a_png(tmp_path: Path, poses: xr.Dataset) -> None:
 
 
 def test_movie_has_one_video_frame_per_pose_frame(tmp_path: Path, poses: xr.Dataset) -> None:
-    path = save_movie(tmp_path / "m.mp4", poses, range(1, 5), size=(320, 240))
+    calls: list[tuple[str, int, int]] = []
+    path = save_movie(
+        tmp_path / "m.mp4",
+        poses,
+        range(1, 5),
+        size=(320, 240),
+        progress=lambda *call: calls.append(call),
+    )
+    assert calls == [("render", i, 4) for i in range(5)]
     with VideoReader(path) as video:
         assert video.n_frames == 4 and video.size == (320, 240) and video.fps == pytest.approx(30)
         first, last = video.read(0), video.read(3)
