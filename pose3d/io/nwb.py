@@ -105,6 +105,12 @@ def export_nwb(session: Session, out: Path, options: Mapping[str, str]) -> list[
 def _sources(session: Session, options: Mapping[str, str]) -> _Sources:
     """Read and check everything before a file is written."""
     keypoints = session.skeleton.keypoints
+    bad = [n for n in (*keypoints, *session.individuals) if "/" in n or ":" in n]
+    if bad:
+        raise Pose3dError(
+            f"NWB names cannot hold '/' or ':': rename {', '.join(bad)} in session.toml "
+            "(and in labels.nc / poses3d.nc, e.g. by importing again with a mapping table)"
+        )
     clash = sorted(set(keypoints) & set(session.camera_names))
     if clash:
         raise Pose3dError(

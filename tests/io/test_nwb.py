@@ -171,6 +171,8 @@ def test_refusals_write_nothing(full_session: Session, tmp_path: Path) -> None:
     renamed = replace(session, skeleton=Skeleton(("a", "b")))
     with pytest.raises(Pose3dError, match=r"labels\.nc has keypoints nose, .* names a, b"):
         export_session_to(renamed, out)
+    with pytest.raises(Pose3dError, match=r"cannot hold '/' or ':': rename paw:l"):
+        export_session_to(replace(session, skeleton=Skeleton(("nose", "paw:l"))), out)
     with pytest.raises(Pose3dError, match="share the names cam0"):
         export_session_to(replace(session, skeleton=Skeleton(("nose", "cam0"))), out)
     assert not out.exists()
