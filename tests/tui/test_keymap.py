@@ -1,0 +1,60 @@
+"""tui/keymap.md lists exactly the bindings of the app and each of its screens."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from textual.binding import Binding
+
+from pose3d.tui.app import Pose3dApp
+from pose3d.tui.screens.jump import JumpScreen
+from pose3d.tui.screens.label import LabelScreen
+from pose3d.tui.screens.sessions import SessionsScreen
+from pose3d.tui.screens.views import ViewsScreen
+
+KEYMAP = Path(__file__).resolve().parents[2] / "tui" / "keymap.md"
+SECTIONS = {
+    "App": Pose3dApp,
+    "Sessions": SessionsScreen,
+    "Views": ViewsScreen,
+    "Label": LabelScreen,
+    "Go to frame": JumpScreen,
+}
+
+
+def _documented() -> dict[str, set[tuple[str, str]]]:
+    """Section title -> {(key, action)} from the tables of keymap.md."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    section = None
+    for line in KEYMAP.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+            found[section] = set()
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if section is None or len(cells) < 2 or not cells[0].startswith("`"):
+            continue
+        keys = re.findall(r"`([^`]+)`", cells[0])
+        (action,) = re.findall(r"`([^`]+)`", cells[1])
+        for binding in Binding.make_bindings([Binding(",".join(keys), action)]):
+            found[section].add((binding.key, binding.action))
+    return found
+
+
+def _bound(owner: type) -> set[tuple[str, str]]:
+    return {(b.key, b.action) for b in Binding.make_bindings(owner.BINDINGS)}
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_keymap_matches_the_bindings(section: str) -> None:
+    documented = _documented()
+    assert section in documented, f"tui/keymap.md has no '## {section}' section"
+    bound = _bound(SECTIONS[section])
+    assert documented[section] - bound == set(), "documented but not bound"
+    assert bound - documented[section] == set(), "bound but not documented in tui/keymap.md"
+
+
+def test_keymap_has_no_unknown_sections() -> None:
+    assert set(_documented()) == set(SECTIONS)
