@@ -2,18 +2,24 @@
 
 The new content goes to a temporary file in the same folder, is flushed and fsynced, then
 renamed over the target (``os.replace`` is atomic on POSIX and Windows); the folder is fsynced
-so the rename survives a power cut. A crash at any point leaves the previous file intact.
+so the rename survives a power cut. A crash at any point leaves the previous file intact (and,
+after a kill, a hidden ``.NAME.*.tmp`` beside it: the next successful write of NAME removes
+those older than ``STALE_SECONDS``, so that a slow concurrent writer's file is left alone).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from pose3d.errors import Pose3dError
+
+STALE_SECONDS = 15 * 60
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -65,6 +71,16 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             tmp.unlink()
         raise
     _fsync_dir(folder)
+    _remove_stale(folder, target.name)
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    """Remove the temporary files of ``name`` that a killed writer left behind."""
+    now = time.time()
+    for leftover in folder.glob(f".{glob.escape(name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -17,7 +17,7 @@ import xarray as xr
 
 from pose3d.errors import Pose3dError, SessionError, SessionLockedError
 from pose3d.io import lock as lock_module
-from pose3d.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from pose3d.io.atomic import STALE_SECONDS, atomic_path, atomic_write_bytes, atomic_write_text
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, save_labels
 from pose3d.labels import new_labels, set_point
@@ -203,6 +203,26 @@ def test_sigkill_while_writing_keeps_the_previous_file(tmp_path):
     newer = set_point(old, 0, "cam0", "nose", "mouse", (1.0, 2.0))
     save_labels(path, newer)
     xr.testing.assert_identical(load_labels(path), newer)
+    # a fresh leftover may be a concurrent writer's: kept; an old one is swept by the next save
+    assert leftovers(tmp_path, {"labels.nc", "half_written"}) == [tmp.name]
+    old_enough = time.time() - STALE_SECONDS - 1
+    os.utime(tmp, (old_enough, old_enough))
+    save_labels(path, old)
+    assert leftovers(tmp_path, {"labels.nc", "half_written"}) == []
+
+
+def test_stale_sweep_matches_only_its_own_file(tmp_path):
+    """Names with glob characters are matched literally; other files' leftovers stay."""
+    odd, other = tmp_path / "a[1]*.txt", tmp_path / "b.txt"
+    old_enough = time.time() - STALE_SECONDS - 1
+    mine, theirs = tmp_path / ".a[1]*.txt.x1.tmp", tmp_path / ".b.txt.x2.tmp"
+    for leftover in (mine, theirs):
+        leftover.write_bytes(b"half")
+        os.utime(leftover, (old_enough, old_enough))
+    atomic_write_text(odd, "new")
+    assert not mine.exists() and theirs.exists() and odd.read_text() == "new"
+    atomic_write_text(other, "new")
+    assert not theirs.exists()
 
 
 KILLED_BEFORE_RENAME = """
