@@ -9,7 +9,7 @@ from pathlib import Path
 def cmd_tui(args: argparse.Namespace) -> int:
     from pose3d.tui.app import Pose3dApp
 
-    Pose3dApp(args.session).run()
+    Pose3dApp(args.session, tracker=args.tracker).run()
     return 0
 
 
@@ -21,4 +21,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "without, choose one from the recent sessions. Keys: tui/keymap.md (docs/tui.md).",
     )
     p.add_argument("session", type=Path, nargs="?", help="session folder to open")
+    p.add_argument(
+        "--tracker",
+        choices=("classical", "cotracker3"),
+        help="tracker of propagate (default: cotracker3 when its weights are installed, else "
+        "classical)",
+    )
     p.set_defaults(func=cmd_tui)

@@ -25,10 +25,16 @@ class Pose3dApp(App[None]):
     CSS_PATH = "pose3d.tcss"
     TITLE = "pose3d"
 
-    def __init__(self, session: Path | None = None, recent_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        session: Path | None = None,
+        recent_path: Path | None = None,
+        tracker: str | None = None,
+    ) -> None:
         super().__init__()
         self.initial_session = session
         self.recent_path = recent_path
+        self.tracker = tracker  # None: the best installed tracker
         self.workspace: Workspace | None = None
 
     def on_mount(self) -> None:
@@ -53,7 +59,7 @@ class Pose3dApp(App[None]):
             add_recent(self.workspace.root, self.recent_path)
         except (OSError, Pose3dError) as exc:  # the list is a convenience: say so, go on
             self.notify(f"could not update the recent sessions: {exc}", severity="warning")
-        self.push_screen(ViewsScreen(self.workspace), self._views_closed)
+        self.push_screen(ViewsScreen(self.workspace, self.tracker), self._views_closed)
 
     def _views_closed(self, _: None) -> None:
         self.close_session()

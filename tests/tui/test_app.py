@@ -201,3 +201,80 @@ async def test_a_locked_session_is_refused_with_a_message(
             assert isinstance(app.screen, SessionsScreen)
             assert app.workspace is None
             assert any("open for writing" in str(n.message) for n in app._notifications)
+
+
+async def test_full_round_label_propagate_review_correct_retrack(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """Place points on frame 0 in two views, propagate, jump to the worst flagged point,
+    correct it, re-track from it; labels.nc holds manual, tracked and corrected points."""
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    app = Pose3dApp(session_dir, tracker="classical")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LabelScreen)
+        editor = app.workspace.editor
+        view = screen.query_one("#label-view", FrameView)
+        clicked = {}
+        for name in ("cam0", "cam1"):
+            if name == "cam1":
+                await pilot.press("tab")
+                editor.move_to(keypoint=editor.keypoints[0])
+            for keypoint in editor.keypoints[:6]:  # head and trunk: enough to track
+                assert editor.cursor.keypoint == keypoint
+                where = {"time": 0, "view": name, "keypoint": keypoint}
+                if not bool(truth["visible"].sel(where).values[0]):
+                    await pilot.press("n")
+                    continue
+                xy = truth[s.POSITION].sel(where).values[:, 0]
+                await pilot.click(view, offset=_cell_of(view, *xy))
+                clicked[(name, keypoint)] = xy
+        assert len(clicked) >= 8
+        # propagate both views over every frame
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.click("#all-views")
+        await pilot.click("#start-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        assert int((editor.labels[s.SOURCE].values == s.PointSource.TRACKED).sum()) > 100
+        # the review queue: the worst flagged run; correct it where the truth is
+        await pilot.press("f")
+        item = editor.cursor
+        assert bool(
+            editor.labels[s.REVIEW]
+            .sel(time=item.frame, view=item.view, keypoint=item.keypoint)
+            .values[0]
+        )
+        where = {"time": item.frame, "view": item.view, "keypoint": item.keypoint}
+        correct = truth[s.POSITION].sel(where).values[:, 0]
+        await pilot.click(view, offset=_cell_of(view, *correct))
+        editor.move_to(keypoint=item.keypoint)
+        await pilot.press("r")  # re-track from the corrected frame
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+    labels = load_labels(session_dir / "labels.nc")
+    source = labels[s.SOURCE]
+    for (name, keypoint), xy in clicked.items():  # manual points where they were clicked
+        where = {"time": 0, "view": name, "keypoint": keypoint}
+        assert int(source.sel(where).values[0]) == s.PointSource.MANUAL
+        np.testing.assert_allclose(labels[s.POSITION].sel(where).values[:, 0], xy, atol=2.5)
+    # tracked points in between, near the truth where the subject is seen
+    part = {"view": ["cam0", "cam1"], "keypoint": list(editor.keypoints[:6])}
+    tracked = source.sel(part).values[1:12] == s.PointSource.TRACKED
+    assert tracked.mean() > 0.5
+    error = np.linalg.norm(
+        labels[s.POSITION].sel(part).values[1:12] - truth[s.POSITION].sel(part).values[1:12],
+        axis=2,
+    )
+    assert np.nanmedian(np.where(tracked, error, np.nan)) < 3.0
+    # the correction: manual, where the truth is, no longer flagged
+    where = {"time": item.frame, "view": item.view, "keypoint": item.keypoint}
+    assert int(source.sel(where).values[0]) == s.PointSource.MANUAL
+    np.testing.assert_allclose(labels[s.POSITION].sel(where).values[:, 0], correct, atol=2.5)
+    assert not bool(labels[s.REVIEW].sel(where).values[0])

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.screens.jump import JumpScreen
 from pose3d.tui.screens.label import LabelScreen
+from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.views import ViewsScreen
 
@@ -20,6 +21,7 @@ SECTIONS = {
     "Sessions": SessionsScreen,
     "Views": ViewsScreen,
     "Label": LabelScreen,
+    "Propagate": PropagateScreen,
     "Go to frame": JumpScreen,
 }
 

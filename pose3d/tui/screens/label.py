@@ -16,10 +16,14 @@ from textual.widgets import Footer, Header, Static
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
+from pose3d.tracking.propagate import PropagationReport
+from pose3d.tracking.review import review_queue
 from pose3d.tui.canvas import label_markers
 from pose3d.tui.editor import Edit
 from pose3d.tui.messages import KeypointChosen, PixelClicked
 from pose3d.tui.palette import keypoint_rgb
+from pose3d.tui.propagation import ItemKey, PropagateRequest, next_review
+from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.keypoint_list import KeypointList
 from pose3d.tui.workspace import Workspace
@@ -58,14 +62,19 @@ class LabelScreen(Screen[None]):
         Binding("less_than_sign", "step(-10)", show=False),
         Binding("tab", "next_view(1)", "Next view", show=False, priority=True),
         Binding("shift+tab", "next_view(-1)", show=False, priority=True),
+        Binding("t", "propagate", "Propagate"),
+        Binding("r", "retrack", "Re-track from here"),
+        Binding("f", "next_flagged", "Next flagged"),
         Binding("escape", "back", "Views"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, tracker: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         editor = workspace.editor
         self.keypoint_colors = keypoint_rgb(len(editor.keypoints))
+        self.tracker = tracker  # None: the best installed (pose3d.tracking.registry)
+        self.visited: set[ItemKey] = set()  # flagged runs visited in this review tour
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -112,11 +121,27 @@ class LabelScreen(Screen[None]):
         )
         point = editor.point()
         where = "not placed" if point is None else f"({point[0]:.1f}, {point[1]:.1f}) px"
+        flag = ""
+        if bool(review[k, i]):
+            reason = editor.labels.get(s.REVIEW_REASON)
+            why = "" if reason is None else s.ReviewReason(int(reason.values[self._cell()])).name
+            flag = f"\nflagged for review: {why.lower().replace('_', ' ')}"
         self.query_one("#label-info", Static).update(
             f"frame {cursor.frame}  view {cursor.view}\n"
             f"individual {cursor.individual}\n"
             f"{cursor.keypoint}: {where} {editor.source().name.lower()}\n"
             f"zoom {view.zoom:.2g}x  undo {editor.undo_depth}"
+            f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}"
+        )
+
+    def _cell(self) -> tuple[int, int, int, int]:
+        editor = self.workspace.editor
+        cursor = editor.cursor
+        return (
+            cursor.frame - editor.first_frame,
+            editor.views.index(cursor.view),
+            editor.keypoints.index(cursor.keypoint),
+            editor.individuals.index(cursor.individual),
         )
 
     def _edited(self, edit: Edit | None, nothing: str = "") -> None:
@@ -177,6 +202,48 @@ class LabelScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_propagate(self) -> None:
+        self._run_propagation(None)
+
+    def action_retrack(self) -> None:
+        """Re-track the current view from the manual points of this frame (after a correction):
+        only the frames those points govern change."""
+        editor = self.workspace.editor
+        cursor = editor.cursor
+        end = editor.first_frame + editor.n_frames
+        request = PropagateRequest((cursor.view,), (editor.first_frame, end), (cursor.frame,))
+        self._run_propagation(request)
+
+    def _run_propagation(self, request: PropagateRequest | None) -> None:
+        def done(report: PropagationReport | None) -> None:
+            self.visited.clear()
+            if report is not None:
+                self.notify(
+                    f"{report.tracker}: tracked {report.tracked} points from {report.queries} "
+                    f"manual points; {report.flagged} flagged for review (f: next flagged)",
+                    timeout=8,
+                )
+            self.refresh_view()
+
+        self.app.push_screen(PropagateScreen(self.workspace, request, self.tracker), done)
+
+    def action_next_flagged(self) -> None:
+        """Go to the worst flagged run not visited yet (review queue, worst first)."""
+        editor = self.workspace.editor
+        item, self.visited = next_review(review_queue(editor.labels), self.visited)
+        if item is None:
+            self.notify("nothing is flagged for review", timeout=3)
+            return
+        editor.move_to(
+            frame=item.frame, view=item.view, keypoint=item.keypoint, individual=item.individual
+        )
+        self.notify(
+            f"{item.keypoint} in {item.view}, frames {item.frame}-{item.last_frame}: "
+            f"{item.reason.name.lower().replace('_', ' ')} ({item.score:.1f}x the threshold)",
+            timeout=4,
+        )
+        self.refresh_view()
 
     # --- messages ----------------------------------------------------------------------------
 

@@ -44,9 +44,10 @@ class ViewsScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, tracker: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.tracker = tracker
         self.keypoint_colors = keypoint_rgb(len(workspace.editor.keypoints))
         self.player: Timer | None = None
         self.fps = workspace.session.fps or DEFAULT_FPS  # playback rate
@@ -166,7 +167,7 @@ class ViewsScreen(Screen[None]):
 
         if self.player is not None:
             self.action_play_pause()
-        self.app.push_screen(LabelScreen(self.workspace))
+        self.app.push_screen(LabelScreen(self.workspace, self.tracker))
 
     def action_close_session(self) -> None:
         if self.player is not None:

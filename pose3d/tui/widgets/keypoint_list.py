@@ -39,7 +39,7 @@ class KeypointList(Widget):
         self, current: str, sources: Sequence[s.PointSource], flagged: Sequence[bool]
     ) -> None:
         self.current, self.sources, self.flagged = current, tuple(sources), tuple(flagged)
-        self.refresh(layout=True)
+        self.refresh()  # one line per keypoint: the height never changes
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return len(self.keypoints)

@@ -1,0 +1,83 @@
+"""What the Label screen asks of the tracker: which frames to propagate over, and which flagged
+point of the review queue comes next. Pure; the work is pose3d.tracking.propagate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from pose3d.errors import Pose3dError
+from pose3d.tracking.review import ReviewItem
+
+
+class Direction(Enum):
+    FORWARD = "forward"  # from the current frame to the end
+    BACKWARD = "backward"  # from the start to the current frame
+    BOTH = "both"  # every frame
+
+
+@dataclass(frozen=True)
+class PropagateRequest:
+    """A propagate run: views, session frames [start, stop), and optionally only the queries of
+    ``from_frames`` (re-tracking after a correction)."""
+
+    views: tuple[str, ...]
+    frames: tuple[int, int]
+    from_frames: tuple[int, ...] | None = None
+
+    def describe(self) -> str:
+        what = "re-track from frame " + ", ".join(map(str, self.from_frames or ()))
+        if self.from_frames is None:
+            what = "propagate"
+        return f"{what} in {', '.join(self.views)}, frames {self.frames[0]}-{self.frames[1] - 1}"
+
+
+def propagation_frames(
+    direction: Direction, frame: int, first: int, n_frames: int
+) -> tuple[int, int]:
+    """Session frames [start, stop) of a propagation from ``frame`` in ``direction`` over
+    labels that cover ``first`` .. ``first + n_frames - 1``."""
+    end = first + n_frames
+    if not first <= frame < end:
+        raise Pose3dError(f"frame {frame} is outside the labels' frames {first}-{end - 1}")
+    if direction is Direction.FORWARD:
+        return frame, end
+    if direction is Direction.BACKWARD:
+        return first, frame + 1
+    return first, end
+
+
+def check_frames(start: int, stop: int, first: int, n_frames: int) -> tuple[int, int]:
+    """Validate a typed range [start, stop) against the labels' frames."""
+    end = first + n_frames
+    if not first <= start < stop <= end:
+        raise Pose3dError(
+            f"frames {start}-{stop - 1} are outside the labels: expected {first} <= first frame "
+            f"<= last frame <= {end - 1}"
+        )
+    return start, stop
+
+
+ItemKey = tuple[int, str, str, str]  # frame, view, keypoint, individual
+
+
+def item_key(item: ReviewItem) -> ItemKey:
+    return item.frame, item.view, item.keypoint, item.individual
+
+
+def next_review(
+    queue: Sequence[ReviewItem], visited: Iterable[ItemKey]
+) -> tuple[ReviewItem | None, set[ItemKey]]:
+    """The worst flagged run not visited yet, and the visited set with it. When every run was
+    visited, the tour starts again from the worst. (None, empty set) when nothing is flagged.
+
+    A corrected point is manual, so it leaves the queue (pose3d.tracking.review): after a
+    correction the next call gives the next worst run."""
+    seen = set(visited) & {item_key(item) for item in queue}
+    for item in queue:
+        if item_key(item) not in seen:
+            return item, seen | {item_key(item)}
+    if not queue:
+        return None, set()
+    return queue[0], {item_key(queue[0])}

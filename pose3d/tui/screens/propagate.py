@@ -1,0 +1,167 @@
+"""Propagate (and re-track) from the Label screen: a dialog for the direction, range and views,
+then a cancellable background worker running pose3d.tracking.propagate with a progress bar.
+
+labels.nc is written by propagate, once, at the end, under the lock the TUI already holds; a
+cancelled run writes nothing. When it finishes, the editor reloads labels.nc (undo starts over).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet
+from textual.worker import Worker, WorkerState
+
+from pose3d.errors import Pose3dError
+from pose3d.tracking.base import TrackingCancelled
+from pose3d.tracking.propagate import PropagationReport
+from pose3d.tui.propagation import Direction, PropagateRequest, check_frames, propagation_frames
+from pose3d.tui.workspace import Workspace
+
+
+class PropagateScreen(ModalScreen["PropagationReport | None"]):
+    """With ``request`` the run starts at once (re-track); without, the dialog asks first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        request: PropagateRequest | None = None,
+        tracker: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.request = request
+        self.tracker_name = tracker
+        self.cancel_event = threading.Event()
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        editor = self.workspace.editor
+        cursor = editor.cursor
+        start, stop = propagation_frames(
+            Direction.FORWARD, cursor.frame, editor.first_frame, editor.n_frames
+        )
+        with Vertical(id="propagate-dialog"):
+            yield Label(f"Propagate the manual points of {cursor.view} from frame {cursor.frame}")
+            with RadioSet(id="direction"):
+                yield RadioButton("forward: to the last frame", value=True, id="forward")
+                yield RadioButton("backward: from the first frame", id="backward")
+                yield RadioButton("both: every frame", id="both")
+            with Horizontal(id="propagate-range"):
+                yield Label("frames")
+                yield Input(str(start), id="start", type="integer")
+                yield Label("to")
+                yield Input(str(stop - 1), id="last", type="integer")
+            yield Checkbox("all cameras", id="all-views")
+            with Horizontal(id="propagate-buttons"):
+                yield Button("Start", id="start-button", variant="primary")
+                yield Button("Cancel", id="cancel-button")
+            yield Label("", id="propagate-step")
+            yield ProgressBar(id="propagate-progress", show_eta=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#propagate-progress", ProgressBar).display = False
+        if self.request is not None:
+            self.start(self.request)
+        else:
+            self.query_one("#start-button", Button).focus()
+
+    # --- the dialog --------------------------------------------------------------------------
+
+    @on(RadioSet.Changed, "#direction")
+    def _direction(self, event: RadioSet.Changed) -> None:
+        editor = self.workspace.editor
+        direction = Direction(event.pressed.id)
+        start, stop = propagation_frames(
+            direction, editor.cursor.frame, editor.first_frame, editor.n_frames
+        )
+        self.query_one("#start", Input).value = str(start)
+        self.query_one("#last", Input).value = str(stop - 1)
+
+    @on(Button.Pressed, "#start-button")
+    def _start_pressed(self) -> None:
+        editor = self.workspace.editor
+        try:
+            start = int(self.query_one("#start", Input).value)
+            stop = int(self.query_one("#last", Input).value) + 1
+            frames = check_frames(start, stop, editor.first_frame, editor.n_frames)
+        except (ValueError, Pose3dError) as exc:
+            self.notify(f"{exc}" if isinstance(exc, Pose3dError) else "frames must be numbers")
+            return
+        views = editor.views if self.query_one("#all-views", Checkbox).value else None
+        self.start(PropagateRequest(views or (editor.cursor.view,), frames))
+
+    @on(Button.Pressed, "#cancel-button")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self.cancel_event.set()
+            self.query_one("#propagate-step", Label).update("cancelling ...")
+        else:
+            self.dismiss(None)
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def start(self, request: PropagateRequest) -> None:
+        self.running = True
+        self.query_one("#start-button", Button).disabled = True
+        self.query_one("#propagate-progress", ProgressBar).display = True
+        self.query_one("#propagate-step", Label).update(request.describe())
+        self._run(request)
+
+    @work(thread=True, exclusive=True, group="propagate", exit_on_error=False)
+    def _run(self, request: PropagateRequest) -> PropagationReport:
+        from pose3d.tracking.propagate import propagate
+        from pose3d.tracking.registry import make_tracker
+
+        choice = make_tracker(self.tracker_name)
+        if choice.notice:
+            self.app.call_from_thread(self.notify, choice.notice, timeout=8)
+        return propagate(
+            self.workspace.session,
+            request.views,
+            request.frames,
+            choice.tracker,
+            from_frames=request.from_frames,
+            progress=self._progress_from_thread,
+            cancel=self.cancel_event,
+            lock=self.workspace.lock,
+        )
+
+    def _progress_from_thread(self, step: str, done: int, total: int) -> None:
+        self.app.call_from_thread(self._show_progress, step, done, total)
+
+    def _show_progress(self, step: str, done: int, total: int) -> None:
+        if not self.cancel_event.is_set():
+            self.query_one("#propagate-step", Label).update(step)
+        self.query_one("#propagate-progress", ProgressBar).update(total=total, progress=done)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "propagate" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+        ):
+            return
+        self.running = False
+        if event.state is WorkerState.SUCCESS:
+            self.workspace.reload_labels()
+            self.dismiss(event.worker.result)
+            return
+        error = event.worker.error
+        if isinstance(error, TrackingCancelled):
+            self.notify("propagation cancelled; labels.nc is unchanged", timeout=5)
+        elif isinstance(error, Pose3dError):
+            self.notify(str(error), title="propagate", severity="error", timeout=10)
+        else:
+            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+        self.dismiss(None)
