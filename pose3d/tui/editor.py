@@ -5,9 +5,12 @@ MANUAL, through :func:`pose3d.labels.set_point`, which also clears the tracker's
 or delete it. Each edit records the cell's every variable before and after, so undo and redo
 restore the cell exactly (a deleted tracked point comes back as tracked, with its flags).
 
-After each edit, undo and redo the editor calls ``save(labels)`` before it returns; with
-:func:`pose3d.io.netcdf.save_labels` (atomic) a process killed at any moment leaves on disk the
-labels before or after the edit in progress, never a damaged file.
+After each edit, undo and redo the editor calls ``save(labels)``, and before each one it calls
+``wait()``, which returns once the previous save is on disk. With a synchronous atomic save
+(:func:`pose3d.io.netcdf.save_labels`) a process killed at any moment leaves on disk the labels
+before or after the edit in progress; with a background save (pose3d.tui.workspace) the edit
+returns at once and the next one waits for its save, so a kill loses at most the last edit.
+Never a damaged file.
 
 The cursor (frame, view, keypoint, individual) is what the Label screen edits; placing the
 current keypoint moves the cursor to the next keypoint, as in DeepLabCut's labelling GUI.
@@ -27,6 +30,7 @@ from pose3d.errors import Pose3dError
 from pose3d.labels import set_point
 
 Save = Callable[[xr.Dataset], None]
+Wait = Callable[[], None]
 CellState = dict[str, Any]  # variable name -> the cell's value (position: array of 2)
 
 
@@ -54,12 +58,23 @@ def _no_save(labels: xr.Dataset) -> None:
     return None
 
 
+def _no_wait() -> None:
+    return None
+
+
 class LabelEditor:
     """Edits of a labels dataset (owned by the editor) with a cursor, undo / redo and autosave."""
 
-    def __init__(self, labels: xr.Dataset, save: Save = _no_save, max_undo: int = 1000) -> None:
+    def __init__(
+        self,
+        labels: xr.Dataset,
+        save: Save = _no_save,
+        max_undo: int = 1000,
+        wait: Wait = _no_wait,
+    ) -> None:
         self._labels = labels
         self._save = save
+        self._wait = wait
         self._max_undo = max_undo
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []
@@ -134,6 +149,7 @@ class LabelEditor:
         """Undo the last edit (the cursor moves to its cell); None when there is nothing."""
         if not self._undo:
             return None
+        self._wait()
         edit = self._undo.pop()
         self._write_cell(edit.cell, edit.before)
         self._redo.append(edit)
@@ -145,6 +161,7 @@ class LabelEditor:
         """Redo the last undone edit; None when there is nothing."""
         if not self._redo:
             return None
+        self._wait()
         edit = self._redo.pop()
         self._write_cell(edit.cell, edit.after)
         self._undo.append(edit)
@@ -188,6 +205,7 @@ class LabelEditor:
     # --- internals ---------------------------------------------------------------------------
 
     def _apply(self, what: str, cell: Cursor, xy: tuple[float, float] | None) -> Edit:
+        self._wait()
         before = self._read_cell(cell)
         self._labels = set_point(
             self._labels, cell.frame, cell.view, cell.keypoint, cell.individual, xy

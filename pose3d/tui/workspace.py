@@ -1,9 +1,17 @@
 """An open session in the TUI: the session lock (held while it is open), the label editor that
-autosaves labels.nc after every edit, and the decoded-frame cache of its cameras."""
+autosaves labels.nc after every edit, and the decoded-frame cache of its cameras.
+
+Saving labels.nc takes a few hundred milliseconds (netCDF/HDF5 metadata, fsync), too long to
+wait for before the screen shows a click. So each edit hands a copy of the labels to a
+background writer and returns; the next edit first waits for that write to finish. A kill at
+any moment therefore loses at most the last edit, and labels.nc is always a complete file (the
+write is atomic). Anything that reads labels.nc from disk (propagate) calls ``flush()`` first.
+"""
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import xarray as xr
@@ -17,6 +25,33 @@ from pose3d.tui.editor import LabelEditor
 from pose3d.tui.frames import DEFAULT_MAX_BYTES, FrameCache
 
 
+class BackgroundSaver:
+    """Writes labels.nc in a background thread, one save at a time (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pose3d-autosave")
+        self._pending: Future[None] | None = None
+
+    def save(self, labels: xr.Dataset) -> None:
+        """Start writing a copy of ``labels`` (after the previous save has finished)."""
+        self.wait()
+        snapshot = labels.copy(deep=True)
+        self._pending = self._pool.submit(save_labels, self.path, snapshot)
+
+    def wait(self) -> None:
+        """Return once the last save is on disk; raise its error if it failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 class Workspace:
     """A session opened for labelling; ``close()`` (or the context manager) releases it.
 
@@ -27,14 +62,18 @@ class Workspace:
     def __init__(self, root: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.session: Session = load_session(root)
         self.lock = SessionLock(self.session.root).acquire()
+        self.saver = BackgroundSaver(self.session.labels_path)
         try:
             self.frames = FrameCache(self.session, max_bytes=max_bytes)
             try:
-                self.editor = LabelEditor(self._labels(), save=self.save)
+                self.editor = LabelEditor(
+                    self._labels(), save=self.saver.save, wait=self.saver.wait
+                )
             except BaseException:
                 self.frames.close()
                 raise
         except BaseException:
+            self.saver.close()
             self.lock.release()
             raise
 
@@ -47,17 +86,21 @@ class Workspace:
         """Session frames the labels cover (0 .. n_frames - 1 from the first labels frame)."""
         return self.editor.n_frames
 
-    def save(self, labels: xr.Dataset) -> None:
-        """Write labels.nc atomically (validated); the lock is held."""
-        save_labels(self.session.labels_path, labels)
+    def flush(self) -> None:
+        """Return once every edit is on disk (raises the error of a failed save)."""
+        self.saver.wait()
 
     def reload_labels(self) -> None:
         """Read labels.nc again after a tool changed it (e.g. propagate); clears undo."""
+        self.flush()
         self.editor.replace_labels(load_labels(self.session.labels_path))
 
     def close(self) -> None:
-        self.frames.close()
-        self.lock.release()
+        try:
+            self.saver.close()
+        finally:
+            self.frames.close()
+            self.lock.release()
 
     def __enter__(self) -> Workspace:
         return self

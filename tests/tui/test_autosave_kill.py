@@ -1,4 +1,4 @@
-"""A kill -9 while labelling loses at most the edit in progress and never damages labels.nc."""
+"""A kill -9 while labelling loses at most the last edit and never damages labels.nc."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
 
 # Places points one after the other (frame by frame, keypoint by keypoint) and prints how many
-# edits have returned (i.e. were saved) after each one.
+# edits have returned after each one (an edit returns while its save runs in the background;
+# the next edit waits for that save).
 EDITOR = """
 import sys
 from pose3d.tui.workspace import Workspace
@@ -59,7 +60,7 @@ def test_kill_9_while_editing_keeps_all_saved_edits(session_dir: Path, delay_s: 
     assert reported >= 6, "the editor subprocess did not start editing"
     labels = load_labels(session_dir / "labels.nc")  # validates the file
     manual = int((labels[s.SOURCE].values == s.PointSource.MANUAL).sum())
-    assert manual >= reported  # every edit that returned is on disk
+    assert manual >= reported - 1  # every edit before the last one that returned is on disk
     with SessionLock(session_dir):  # the kernel released the dead process's lock
         pass
     leftovers = [p.name for p in session_dir.iterdir() if p.name.endswith(".tmp")]

@@ -95,10 +95,12 @@ def test_workspace_autosaves_every_edit_and_holds_the_lock(session_dir: Path) ->
             SessionLock(session_dir).acquire()
         ws.editor.move_to(frame=0, view="cam0")
         ws.editor.place_current((12.0, 34.0))
+        ws.flush()  # the save runs in the background; the next edit (or flush) waits for it
         on_disk = load_labels(ws.session.labels_path)
         point = on_disk[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values[:, 0]
         assert point.tolist() == [12.0, 34.0]
         ws.editor.undo()
+        ws.flush()
         on_disk = load_labels(ws.session.labels_path)
         assert np.isnan(on_disk[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values).all()
     with SessionLock(session_dir):  # released on close

@@ -5,6 +5,7 @@ to labels.nc before the screen redraws (pose3d.tui.editor)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
@@ -144,26 +145,32 @@ class LabelScreen(Screen[None]):
             editor.individuals.index(cursor.individual),
         )
 
-    def _edited(self, edit: Edit | None, nothing: str = "") -> None:
-        if edit is None and nothing:
-            self.notify(nothing, severity="warning", timeout=2)
+    def _edit(self, change: Callable[[], Edit | None], nothing: str = "") -> None:
+        """Run one edit; say so when there was nothing to change or the last save failed."""
+        try:
+            edit = change()
+        except (Pose3dError, OSError) as exc:
+            self.notify(str(exc), title="labels.nc", severity="error", timeout=10)
+        else:
+            if edit is None and nothing:
+                self.notify(nothing, severity="warning", timeout=2)
         self.refresh_view()
 
     # --- actions -----------------------------------------------------------------------------
 
     def action_nudge(self, dx: int, dy: int) -> None:
         editor = self.workspace.editor
-        self._edited(editor.nudge(dx, dy), f"{editor.cursor.keypoint} is not placed here")
+        self._edit(lambda: editor.nudge(dx, dy), f"{editor.cursor.keypoint} is not placed here")
 
     def action_delete(self) -> None:
         editor = self.workspace.editor
-        self._edited(editor.delete(), f"{editor.cursor.keypoint} is not placed here")
+        self._edit(editor.delete, f"{editor.cursor.keypoint} is not placed here")
 
     def action_undo(self) -> None:
-        self._edited(self.workspace.editor.undo(), "nothing to undo")
+        self._edit(self.workspace.editor.undo, "nothing to undo")
 
     def action_redo(self) -> None:
-        self._edited(self.workspace.editor.redo(), "nothing to redo")
+        self._edit(self.workspace.editor.redo, "nothing to redo")
 
     def action_next_keypoint(self, step: int) -> None:
         self.workspace.editor.next_keypoint(step)
@@ -253,11 +260,7 @@ class LabelScreen(Screen[None]):
         if self.workspace.frames.camera_frame(message.view, editor.cursor.frame) is None:
             self.notify("this camera did not film this frame", severity="warning")
             return
-        try:
-            editor.place_current((message.x, message.y))
-        except Pose3dError as exc:
-            self.notify(str(exc), severity="error")
-        self.refresh_view()
+        self._edit(lambda: editor.place_current((message.x, message.y)))
 
     @on(KeypointChosen)
     def _keypoint_chosen(self, message: KeypointChosen) -> None:

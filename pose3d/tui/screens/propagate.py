@@ -113,6 +113,12 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
     # --- the run -----------------------------------------------------------------------------
 
     def start(self, request: PropagateRequest) -> None:
+        try:
+            self.workspace.flush()  # propagate reads labels.nc: every edit must be on disk
+        except (Pose3dError, OSError) as exc:
+            self.notify(f"labels.nc could not be saved: {exc}", severity="error", timeout=10)
+            self.dismiss(None)
+            return
         self.running = True
         self.query_one("#start-button", Button).disabled = True
         self.query_one("#propagate-progress", ProgressBar).display = True

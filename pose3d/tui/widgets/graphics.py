@@ -1,10 +1,13 @@
 """Which textual-image widget draws frames, and how many canvas pixels a terminal cell holds.
 
 textual-image picks kitty (TGP) or sixel graphics when the terminal answers its queries, and
-colored half-cell blocks otherwise (e.g. inside tmux). Off a terminal (tests) it would fall back
-to coarse unicode shapes; we use half-cell blocks there too, so tests see what tmux users see.
-``POSE3D_TUI_GRAPHICS=halfcell|sixel|tgp`` forces one. The terminal is queried when this module
-is imported, so import it before the app starts (pose3d.tui.app does).
+colored half-cell blocks otherwise (e.g. inside tmux). Half-cell blocks are drawn by
+pose3d.tui.widgets.halfcell (the same picture as textual-image's half-cell renderer, tens of
+times faster). Off a terminal (tests) textual-image would fall back to coarse unicode shapes;
+we use half-cell blocks there too, so tests see what tmux users see.
+``POSE3D_TUI_GRAPHICS=halfcell|sixel|tgp`` forces one (``textual-halfcell``: textual-image's own
+half-cell renderer). The terminal is queried when this module is imported, so import it before
+the app starts (pose3d.tui.app does).
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from textual_image.renderable.unicode import Image as UnicodeRenderable
 from textual_image.widget import HalfcellImage, SixelImage, TGPImage
 from textual_image.widget import Image as AutoImage
 
+from pose3d.tui.widgets.halfcell import HalfcellCanvas
+
 _FORCED: dict[str, type[Widget]] = {
-    "halfcell": HalfcellImage,
+    "halfcell": HalfcellCanvas,
+    "textual-halfcell": HalfcellImage,
     "sixel": SixelImage,
     "tgp": TGPImage,
 }
@@ -31,13 +37,13 @@ def image_widget_class() -> type[Widget]:
     forced = os.environ.get("POSE3D_TUI_GRAPHICS", "").strip().lower()
     if forced in _FORCED:
         return _FORCED[forced]
-    if AutoRenderable is UnicodeRenderable:
-        return HalfcellImage
+    if AutoRenderable is UnicodeRenderable or AutoRenderable is HalfcellRenderable:
+        return HalfcellCanvas
     return AutoImage
 
 
 def is_halfcell(widget_class: type[Widget]) -> bool:
-    return widget_class is HalfcellImage or (
+    return widget_class in (HalfcellCanvas, HalfcellImage) or (
         widget_class is AutoImage and AutoRenderable is HalfcellRenderable
     )
 

@@ -1,0 +1,36 @@
+"""The half-cell renderer: each cell's ▀ has the upper pixel as colour, the lower as background."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pose3d.tui.widgets.halfcell import UPPER_HALF, halfcell_strips
+
+
+def test_each_cell_shows_its_two_pixels_and_equal_cells_merge() -> None:
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    rgb[0:2, 3:5] = (10, 20, 30)  # two equal cells side by side in row 0
+    strips = halfcell_strips(rgb)
+    assert len(strips) == 3
+    for row, strip in enumerate(strips):
+        assert strip.cell_length == 5
+        col = 0
+        for segment in strip:
+            assert set(segment.text) == {UPPER_HALF}
+            style = segment.style
+            assert style is not None and style.color is not None and style.bgcolor is not None
+            for c in range(col, col + len(segment.text)):
+                assert style.color.get_truecolor() == tuple(rgb[2 * row, c])
+                assert style.bgcolor.get_truecolor() == tuple(rgb[2 * row + 1, c])
+            col += len(segment.text)
+    assert [len(s.text) for s in strips[0]][-1] == 2  # the equal pair is one segment
+
+
+def test_an_odd_last_row_is_doubled() -> None:
+    rgb = np.zeros((3, 2, 3), np.uint8)
+    rgb[2] = 200
+    (_, last) = halfcell_strips(rgb)
+    (segment,) = list(last)
+    assert segment.style.color.get_truecolor() == (200, 200, 200)
+    assert segment.style.bgcolor.get_truecolor() == (200, 200, 200)
