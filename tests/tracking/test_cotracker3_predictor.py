@@ -152,34 +152,45 @@ def test_real_network_end_to_end(variant: str) -> None:
 
 
 def single_run_reference(
-    network: object, clip: np.ndarray, predictor: CoTracker3Predictor
+    network: object, clip: np.ndarray, queries: np.ndarray, predictor: CoTracker3Predictor
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The predictor before windowing: the whole clip's pyramid, one run (and one run on the
-    flipped pyramid for backward tracking); tracks (T, 3, 2) in model pixels, vis, conf."""
-    frames = torch.from_numpy(clip).permute(0, 3, 1, 2).float()
+    """The predictor without windows or streaming: the whole clip's pyramid, one run (and one
+    run on the flipped pyramid for backward tracking), the query frames overwritten; tracks
+    (T, N, 2) in video pixels, visibility, confidence (T, N)."""
+    frames, n = clip.shape[0], queries.shape[0]
     resized = torch.nn.functional.interpolate(
-        frames, RESOLUTION, mode="bilinear", align_corners=True
+        torch.from_numpy(clip).permute(0, 3, 1, 2).float(),
+        RESOLUTION,
+        mode="bilinear",
+        align_corners=True,
     )
     h, w = RESOLUTION
     scale = torch.tensor([1.0, (w - 1) / (WIDTH - 1), (h - 1) / (HEIGHT - 1)])
-    queries = torch.from_numpy(QUERIES) * scale
+    model_queries = torch.from_numpy(queries) * scale
     grid = points_on_a_grid(predictor.support_grid_size, RESOLUTION)
-    queries = torch.cat([queries, torch.cat([torch.zeros(len(grid), 1), grid], dim=1)])[None]
+    support = torch.cat([torch.zeros(len(grid), 1), grid], dim=1)  # frame 0
     with torch.inference_mode():
         pyramid = network.features(resized[None], 4)  # type: ignore[attr-defined]
-        out = network.track(pyramid, queries, predictor.iters)  # type: ignore[attr-defined]
+        out = network.track(  # type: ignore[attr-defined]
+            pyramid, torch.cat([model_queries, support])[None], predictor.iters
+        )
         tracks, vis, conf = out.tracks[0], out.visibility[0], out.confidence[0]
         if predictor.backward_tracking:
-            flipped = queries.clone()
-            flipped[..., 0] = T - 1 - queries[..., 0]
+            flipped = torch.cat([model_queries, support])
+            flipped[:, 0] = frames - 1 - flipped[:, 0]
             back = network.track(  # type: ignore[attr-defined]
-                [p.flip(1) for p in pyramid], flipped, predictor.iters
+                [p.flip(1) for p in pyramid], flipped[None], predictor.iters
             )
-            before = torch.arange(T)[:, None] < queries[0, None, :, 0]  # (T, N)
-            tracks = torch.where(before[..., None], back.tracks[0].flip(0), tracks)
-            vis = torch.where(before, back.visibility[0].flip(0), vis)
-            conf = torch.where(before, back.confidence[0].flip(0), conf)
-    return tracks[:, :3].numpy() / scale[1:].numpy(), vis[:, :3].numpy(), conf[:, :3].numpy()
+            before = torch.arange(frames)[:, None] < model_queries[None, :, 0]  # (T, N)
+            tracks = torch.where(before[..., None], back.tracks[0].flip(0)[:, :n], tracks[:, :n])
+            vis = torch.where(before, back.visibility[0].flip(0)[:, :n], vis[:, :n])
+            conf = torch.where(before, back.confidence[0].flip(0)[:, :n], conf[:, :n])
+    tracks, vis, conf = tracks[:, :n].numpy() / scale[1:].numpy(), vis[:, :n], conf[:, :n]
+    own, index = queries[:, 0].astype(int), np.arange(n)
+    tracks[own, index] = queries[:, 1:]
+    vis, conf = vis.numpy().copy(), conf.numpy().copy()
+    vis[own, index] = conf[own, index] = 1.0
+    return tracks, vis, conf
 
 
 @pytest.mark.parametrize("variant", ["offline", "online"])
@@ -191,11 +202,7 @@ def test_a_clip_within_one_window_gives_the_single_run_outputs(variant: str) -> 
     )
     clip = video()
     result = predictor.track(clip, QUERIES)
-    tracks, vis, conf = single_run_reference(network, clip, predictor)
-    own = QUERIES[:, 0].astype(int)
-    tracks[own, np.arange(3)] = QUERIES[:, 1:]
-    vis[own, np.arange(3)] = 1.0
-    conf[own, np.arange(3)] = 1.0
+    tracks, vis, conf = single_run_reference(network, clip, QUERIES, predictor)
     np.testing.assert_allclose(result.tracks, tracks, atol=1e-5)
     np.testing.assert_allclose(result.visibility, vis, atol=1e-6)
     np.testing.assert_allclose(result.confidence, conf, atol=1e-6)
@@ -279,3 +286,35 @@ def test_real_network_on_a_clip_longer_than_the_window() -> None:
     result = predictor.track(clip, LONG_QUERIES[:2])
     assert result.tracks.shape == (36, 2, 2) and np.isfinite(result.tracks).all()
     assert ((result.visibility >= 0) & (result.visibility <= 1)).all()
+
+
+def test_the_online_network_streams_a_long_clip_as_one_run() -> None:
+    """The online variant is not windowed: it streams 16-frame chunks (8 new frames each) over
+    the whole clip, forward and time-reversed, and gives the whole clip's single run; the
+    network never holds more than one chunk of features."""
+    torch.manual_seed(0)
+    network = build_cotracker3("online")
+    chunks: list[int] = []
+    track_chunk = network.track_chunk
+
+    def recording(pyramid: list[torch.Tensor], queries: torch.Tensor, iters: int = 4) -> None:
+        chunks.append(pyramid[0].shape[1])
+        track_chunk(pyramid, queries, iters)
+
+    network.track_chunk = recording  # type: ignore[method-assign]
+    predictor = CoTracker3Predictor(
+        network,
+        iters=1,
+        support_grid_size=2,
+        resolution=RESOLUTION,
+        window_len=20,
+        window_overlap=6,
+        cache_bytes=0,
+    )
+    clip = long_video()
+    result = predictor.track(clip, LONG_QUERIES)
+    assert chunks == 2 * [16, 16, 16, 16, 16]  # chunks at 0, 8, …, 32: 48 frames, both ways
+    tracks, vis, conf = single_run_reference(network, clip, LONG_QUERIES, predictor)
+    np.testing.assert_allclose(result.tracks, tracks, atol=1e-4)
+    np.testing.assert_allclose(result.visibility, vis, atol=1e-5)
+    np.testing.assert_allclose(result.confidence, conf, atol=1e-5)

@@ -6,7 +6,12 @@ Two ways to run it:
   repeating the last frame) and stitches the windows;
 - streaming: ``network.init_video_online_processing()``, then ``network(chunk, queries,
   is_online=True)`` with ``chunk = video[:, i:i + 16]`` for i = 0, 8, 16, …; every call returns
-  the predictions of all frames seen so far.
+  the predictions of all frames seen so far. ``track_chunk(pyramid, queries)`` takes the
+  chunk's ``features`` instead of its frames (a caller that caches features), and
+  ``stream_output()`` returns the predictions so far.
+
+Streaming holds one chunk's features and the predictions (T_seen × N, a few bytes per point and
+frame), so its memory does not grow with the video's features.
 
 In both, a window starting at frame ``ind > 0`` starts the queries already under way
 (``t_q < ind + 8``) from the previous predictions of its first half (second half: the last of
@@ -17,7 +22,6 @@ Predictions before a query's frame are meaningless for this variant (trained for
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
 from pose3d.tracking.cotracker3.model import (
     CoTracker3Base,
@@ -44,15 +48,24 @@ class CoTracker3Online(CoTracker3Base):
         self.step = window_len // 2
         self.online_ind = 0
         self.online_support: list[torch.Tensor] | None = None  # [(B, N, 49, C) per level]
-        self.online_predictions: TrackState | None = None  # (B, T_seen, N, ...), px and logits
+        self._predictions: TrackState | None = None  # (B, capacity, N, ...), px and logits
+        self._seen = 0  # frames predicted so far (≤ capacity)
         self._cached_frames: tuple[torch.Tensor, torch.Tensor] | None = None  # last chunk's end
 
     def init_video_online_processing(self) -> None:
         """Forget the stream: the next ``is_online=True`` call is frame 0 of a new video."""
         self.online_ind = 0
         self.online_support = None
-        self.online_predictions = None
+        self._predictions = None
+        self._seen = 0
         self._cached_frames = None
+
+    @property
+    def online_predictions(self) -> TrackState | None:
+        """The predictions so far: TrackState (B, T_seen, N, ...), px and logits (views)."""
+        if self._predictions is None:
+            return None
+        return TrackState(*(p[:, : self._seen] for p in self._predictions))
 
     def forward(
         self,
@@ -150,23 +163,56 @@ class CoTracker3Online(CoTracker3Base):
         coords, vis, conf = predictions
         return TrackerOutput(coords, torch.sigmoid(vis), torch.sigmoid(conf))
 
+    def track_chunk(
+        self, pyramid: list[torch.Tensor], queries: torch.Tensor, iters: int = 4
+    ) -> None:
+        """One streaming step on the ``features`` of the chunk that starts at ``online_ind``
+        (the same chunk as ``network(chunk, queries, is_online=True)`` takes as frames); read
+        the predictions with ``stream_output()``.
+
+        pyramid  # [(B, t ≤ 16, C, H_i, W_i)] of video[:, online_ind:online_ind + t]
+        queries  # (B, N, 3) as (t, x, y): frame index in the whole video, pixels
+        """
+        b, t = pyramid[0].shape[:2]
+        queries = check_queries(queries, b, pyramid[0].dtype)
+        self._check_chunk(t, queries.shape[1])
+        # Features are per frame: padding the pyramid equals the pyramid of the padded frames.
+        self._advance([pad_frames(level, self.window_len) for level in pyramid], t, queries, iters)
+
+    def stream_output(self) -> TrackerOutput:
+        """The predictions of every frame streamed so far: tracks (B, T_seen, N, 2) px,
+        visibility and confidence (B, T_seen, N)."""
+        predictions = self.online_predictions
+        if predictions is None:
+            raise ValueError("nothing streamed yet: call track_chunk or forward(is_online=True)")
+        coords, vis, conf = predictions
+        return TrackerOutput(coords.clone(), torch.sigmoid(vis), torch.sigmoid(conf))
+
     def _stream(self, video: torch.Tensor, queries: torch.Tensor, iters: int) -> TrackerOutput:
         """One streaming step on the chunk that starts at frame ``online_ind``."""
         t = video.shape[1]
-        ind = self.online_ind
         self._check_chunk(t, queries.shape[1])
-        frames = queries[..., 0].long()  # (B, N) frame in the whole video
         pyramid = self.pyramid(pad_frames(self._encode_chunk(video), self.window_len))
+        self._advance(pyramid, t, queries, iters)
+        return self.stream_output()
+
+    def _advance(
+        self, pyramid: list[torch.Tensor], t: int, queries: torch.Tensor, iters: int
+    ) -> None:
+        """Track the window at ``online_ind`` whose first t frames are real and move on.
+
+        pyramid  # [(B, S, C, H_i, W_i)] padded to the window;  queries  # (B, N, 3)
+        """
+        ind = self.online_ind
+        frames = queries[..., 0].long()  # (B, N) frame in the whole video
         support = self._harvest_support(pyramid, frames, queries[..., 1:3] / self.stride)
-        buffer = self._extended_buffer(queries, ind + t)
+        buffer = self._reserve(queries, ind + t)
         state = self._window_init(frames, self._initial_state(queries), buffer, ind)
         result = self._run_window(pyramid, support, frames, state, ind, iters)
         for stored, value in zip(buffer, result, strict=True):
             stored[:, ind : ind + t] = value[:, :t]
-        self.online_predictions = buffer
+        self._seen = max(self._seen, ind + t)
         self.online_ind = ind + self.step
-        coords, vis, conf = buffer
-        return TrackerOutput(coords.clone(), torch.sigmoid(vis), torch.sigmoid(conf))
 
     def _check_chunk(self, t: int, n: int) -> None:
         """Raise ValueError unless a t-frame chunk with n queries can follow the stream so far."""
@@ -179,7 +225,7 @@ class CoTracker3Online(CoTracker3Base):
                 f"with {n}; queries are fixed for a stream: call init_video_online_processing() "
                 "and start again to change them"
             )
-        seen = 0 if self.online_predictions is None else self.online_predictions.coords.shape[1]
+        seen = self._seen
         if ind > 0 and (seen < ind + step or t <= step):
             raise ValueError(
                 f"the streaming chunk at frame {ind} must repeat the {step} frames before it and "
@@ -224,16 +270,19 @@ class CoTracker3Online(CoTracker3Base):
             self.online_support = [total + h for total, h in pairs]
         return self.online_support
 
-    def _extended_buffer(self, queries: torch.Tensor, end: int) -> TrackState:
-        """The predictions so far, zero-padded to ``end`` frames: TrackState (B, end, N, ...)."""
+    def _reserve(self, queries: torch.Tensor, end: int) -> TrackState:
+        """The prediction buffer, grown (zero-filled, doubling) to hold at least ``end`` frames:
+        TrackState (B, capacity, N, ...). Doubling keeps a long stream's copies linear in T."""
         b, n = queries.shape[:2]
-        previous = self.online_predictions
-        if previous is None:
-            zeros = queries.new_zeros(b, end, n)
-            return TrackState(queries.new_zeros(b, end, n, 2), zeros, zeros.clone())
-        missing = max(0, end - previous.coords.shape[1])
-        return TrackState(
-            F.pad(previous.coords, (0, 0, 0, 0, 0, missing)),
-            F.pad(previous.vis, (0, 0, 0, missing)),
-            F.pad(previous.conf, (0, 0, 0, missing)),
-        )
+        previous = self._predictions
+        capacity = 0 if previous is None else previous.coords.shape[1]
+        if previous is not None and end <= capacity:
+            return previous
+        size = max(end, 2 * capacity, 2 * self.window_len)
+        zeros = queries.new_zeros(b, size, n)
+        grown = TrackState(queries.new_zeros(b, size, n, 2), zeros, zeros.clone())
+        if previous is not None:
+            for new, old in zip(grown, previous, strict=True):
+                new[:, : self._seen] = old[:, : self._seen]
+        self._predictions = grown
+        return grown

@@ -15,21 +15,28 @@ What it adds to the network (SPEC.md §9):
 - a feature cache: tracking new queries on the same video (a corrected label) re-runs only the
   iterative part, not the encoder (≈ half of the time).
 
-Memory does not grow with the video's length: the clip is tracked in windows of
-``window_len`` frames (60) that overlap by ``window_overlap`` frames, their features computed
-``chunk_size`` frames at a time. A forward sweep over the windows tracks each query from the
-first window holding its frame ("home" window); later windows re-seed it at their first frame
-from the stitched track (a query at that frame), and the tracks switch windows in the middle of
-each overlap. A reverse sweep fills the frames before the home window (offline) or before the
-query's frame (online, on time-flipped window features), re-seeding at each window's last
-frame. A clip that fits one window gives exactly the single-run outputs. Window pyramids are
-kept in an LRU cache bounded by ``cache_bytes`` (≈ 8.4 MB per frame at 384×512).
+Memory does not grow with the video's length, in two ways:
+
+- the online variant streams (SPEC.md §8 streaming mode): 16-frame chunks that advance by 8
+  frames over the whole clip, and, for backward tracking, over the time-reversed clip; the
+  network holds one chunk of features, so the result is the whole clip's single run;
+- the offline variant (and any network without streaming) tracks the clip in windows of
+  ``window_len`` frames (60) that overlap by ``window_overlap`` frames. A forward sweep over the
+  windows tracks each query from the first window holding its frame ("home" window); later
+  windows re-seed it at their first frame from the stitched track (a query at that frame), and
+  the tracks switch windows in the middle of each overlap. A reverse sweep fills the frames
+  before the home window (offline) or before the query's frame (``backward_tracking``, on the
+  window's features flipped in time in place), re-seeding at each window's last frame. A clip
+  that fits one window gives exactly the single-run outputs.
+
+Features are computed ``chunk_size`` frames at a time and kept in an LRU cache bounded by
+``cache_bytes`` (≈ 8.4 MB per frame at 384×512): whole windows, or streaming blocks of
+``chunk_size`` frames.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +46,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
+from pose3d.tracking.cotracker3.cache import FeatureCache, pyramid_bytes
 from pose3d.tracking.cotracker3.model import TrackerOutput
 from pose3d.tracking.cotracker3.online import CoTracker3Online
 
@@ -133,7 +141,8 @@ class CoTracker3Predictor:
         resolution (h, w): what frames are resized to (multiples of 4, ≥ 32); smaller is faster
         and less accurate. chunk_size: frames resized and encoded at a time (peak memory).
         window_len, window_overlap: frames tracked at a time and shared by neighbouring windows
-        (overlap ≤ window_len / 3). cache_bytes: budget of the cached window features."""
+        (overlap ≤ window_len / 3; the online variant streams instead). cache_bytes: budget of
+        the cached features."""
         h, w = resolution
         if h % 4 or w % 4 or min(h, w) < 32:
             raise ValueError(f"resolution must be multiples of 4 and ≥ 32, got {resolution}")
@@ -154,17 +163,16 @@ class CoTracker3Predictor:
         self.resolution = resolution
         self.chunk_size = chunk_size
         self.device = torch.device(device) if device is not None else _device_of(network)
-        self._cache: OrderedDict[tuple[object, ...], list[torch.Tensor]] = OrderedDict()
-        self._frame_bytes = 0  # of the last computed pyramid (0: not known yet)
+        self._cache = FeatureCache(cache_bytes)
 
     def clear_cache(self) -> None:
-        """Drop the cached window features."""
+        """Drop the cached features."""
         self._cache.clear()
 
     @property
     def cached_bytes(self) -> int:
-        """Bytes held by the cached window features."""
-        return sum(_nbytes(pyramid) for pyramid in self._cache.values())
+        """Bytes held by the cached features."""
+        return self._cache.nbytes
 
     def track(self, video: NDArray[np.uint8], queries: NDArray[np.floating]) -> Tracks:
         """Track queries through the video.
@@ -178,16 +186,16 @@ class CoTracker3Predictor:
         n = query_array.shape[0]
         h, w = self.resolution
         to_model = torch.tensor([1.0, (w - 1) / (width - 1), (h - 1) / (height - 1)])
+        key = (video.shape, hashlib.blake2b(np.ascontiguousarray(video).data).hexdigest())
         with torch.inference_mode():
             model_queries = torch.from_numpy(query_array) * to_model  # (N, 3) model pixels
-            if self.support_grid_size > 0:
-                grid = points_on_a_grid(self.support_grid_size, self.resolution)  # (G, 2)
-                grid_queries = torch.cat([torch.zeros(len(grid), 1), grid], dim=1)  # t = 0
-                model_queries = torch.cat([model_queries, grid_queries])  # (N + G, 3)
-            output = self._track_windows(video, model_queries)
-            tracks = output.tracks[:, :n] / to_model[1:]  # (T, N, 2) video pixels
-            visibility = output.visibility[:, :n].clone()  # (T, N)
-            confidence = output.confidence[:, :n].clone()  # (T, N)
+            if isinstance(self.network, CoTracker3Online):
+                output = self._track_streams(self.network, video, key, model_queries)
+            else:
+                output = self._track_windows(video, key, model_queries)
+            tracks = output.tracks / to_model[1:]  # (T, N, 2) video pixels
+            visibility = output.visibility.clone()  # (T, N)
+            confidence = output.confidence.clone()  # (T, N)
             index = torch.arange(n)
             own_frame = torch.from_numpy(query_array[:, 0]).long()  # (N,)
             tracks[own_frame, index] = torch.from_numpy(query_array[:, 1:])
@@ -212,16 +220,111 @@ class CoTracker3Predictor:
         starts = [round(k * (frames - length) / (count - 1)) for k in range(count)]
         return [(start, start + length) for start in starts]
 
-    def _track_windows(self, video: NDArray[np.uint8], queries: torch.Tensor) -> TrackerOutput:
+    def support_queries(self, frame: int) -> torch.Tensor:
+        """The support grid on ``frame``: (G, 3) as (t, x, y) model pixels, G = size² (0 off)."""
+        if self.support_grid_size <= 0:
+            return torch.zeros(0, 3)
+        grid = points_on_a_grid(self.support_grid_size, self.resolution)  # (G, 2)
+        return torch.cat([torch.full((len(grid), 1), float(frame)), grid], dim=1)
+
+    def _track_streams(
+        self,
+        network: CoTracker3Online,
+        video: NDArray[np.uint8],
+        key: tuple[object, ...],
+        queries: torch.Tensor,
+    ) -> TrackerOutput:
+        """The online network streamed over the whole clip, and over the time-reversed clip for
+        the frames before each query's frame (backward tracking).
+
+        queries  # (N, 3) (t, x, y) model pixels
+        returns  TrackerOutput with tracks (T, N, 2) model pixels, visibility, confidence (T, N)
+        """
+        forward = self._stream(network, video, key, queries, reverse=False)
+        if not self.backward_tracking:
+            return forward
+        backward = self._stream(network, video, key, queries, reverse=True)
+        before = torch.arange(video.shape[0])[:, None] < queries[None, :, 0].long()  # (T, N)
+        return _where(before, backward, forward)
+
+    def _stream(
+        self,
+        network: CoTracker3Online,
+        video: NDArray[np.uint8],
+        key: tuple[object, ...],
+        queries: torch.Tensor,
+        *,
+        reverse: bool,
+    ) -> TrackerOutput:
+        """One run of the online network's streaming mode over the clip (reversed: over the
+        time-reversed clip, query frames t → T − 1 − t) with the support grid on frame 0 of the
+        clip. Chunks of 16 frames advance by 8 (SPEC.md §8); the features of the 8 new frames
+        of each chunk come from cached blocks of ``chunk_size`` frames, so memory holds one
+        chunk, the cache and the (T, N) predictions, whatever the clip's length.
+
+        queries  # (N, 3) (t, x, y) model pixels
+        returns  TrackerOutput with tracks (T, N, 2) model pixels, visibility, confidence (T, N)
+        """
+        frames, n = video.shape[0], queries.shape[0]
+        step, size = network.step, network.window_len
+        local = torch.cat([queries, self.support_queries(0)])  # (N + G, 3)
+        if reverse:
+            local[:, 0] = frames - 1 - local[:, 0]
+        local = local[None].to(self.device)  # (1, N + G, 3)
+        network.init_video_online_processing()
+        overlap: list[torch.Tensor] = []  # the previous chunk's second half
+        for ind in range(0, max(frames - step, 1), step):
+            first = ind + step if ind else 0  # new frames [first, last) of the chunk at ind
+            new = self._stream_features(video, key, first, min(ind + size, frames), reverse)
+            if ind:
+                new = [torch.cat(pair, dim=1) for pair in zip(overlap, new, strict=True)]
+            network.track_chunk(new, local, self.iters)
+            overlap = [level[:, step:] for level in new]
+        del overlap, new
+        output = network.stream_output()
+        network.init_video_online_processing()  # drop the stream's state
+        out = [o[0, :, :n].cpu() for o in output]  # (T, N, ...)
+        if reverse:
+            out = [o.flip(0) for o in out]
+        return TrackerOutput(*out)
+
+    def _stream_features(
+        self,
+        video: NDArray[np.uint8],
+        key: tuple[object, ...],
+        first: int,
+        last: int,
+        reverse: bool,
+    ) -> list[torch.Tensor]:
+        """The pyramid of frames [first, last) of the stream: video frames first … last − 1, or
+        reversed, frames T − 1 − first down to T − last; cut from cached blocks of
+        ``chunk_size`` frames (block k holds frames k·chunk_size … (k + 1)·chunk_size − 1).
+
+        returns  # [(1, last − first, C, h / 4 / 2^i, w / 4 / 2^i)]
+        """
+        frames, size = video.shape[0], self.chunk_size
+        a, b = (frames - last, frames - first) if reverse else (first, last)
+        parts = []
+        for block in range(a - a % size, b, size):
+            end = min(block + size, frames)
+            pyramid = self._features(video, key, block, end)
+            lo, hi = max(a, block) - block, min(b, end) - block
+            parts.append([level[:, lo:hi] for level in pyramid])
+        levels = [torch.cat(level_parts, dim=1) for level_parts in zip(*parts, strict=True)]
+        return [level.flip(1) for level in levels] if reverse else levels
+
+    def _track_windows(
+        self, video: NDArray[np.uint8], key: tuple[object, ...], queries: torch.Tensor
+    ) -> TrackerOutput:
         """Stitched tracks of the queries (model pixels) over the windows of the video.
 
         queries  # (N, 3) (t, x, y) model pixels
         returns  TrackerOutput with tracks (T, N, 2) model pixels, visibility, confidence (T, N)
         """
-        frames = video.shape[0]
+        frames, n = video.shape[0], queries.shape[0]
+        queries = torch.cat([queries, self.support_queries(0)])  # (N + G, 3)
         windows = self.windows(frames)
-        key = (video.shape, hashlib.blake2b(np.ascontiguousarray(video).data).hexdigest())
-        t = queries[:, 0].long()  # (N,)
+        t = queries[:, 0].long()  # (N + G,)
         home = torch.tensor(
             [next(i for i, (a, b) in enumerate(windows) if a <= int(f) < b) for f in t],
             dtype=torch.long,
@@ -230,18 +333,14 @@ class CoTracker3Predictor:
         if not self.backward_tracking:
             needed = home > 0
             if not needed.any():
-                return forward
+                return TrackerOutput(*(o[:, :n] for o in forward))
             starts = torch.tensor([a for a, _ in windows])[home]  # (N,)
             before = torch.arange(frames)[:, None] < starts[None, :]  # (T, N)
         else:
             needed = torch.ones_like(home, dtype=torch.bool)
             before = torch.arange(frames)[:, None] < t[None, :]  # (T, N)
         backward = self._sweep(video, key, windows, queries, home, reverse=True, only=needed)
-        return TrackerOutput(
-            torch.where(before[..., None], backward.tracks, forward.tracks),
-            torch.where(before, backward.visibility, forward.visibility),
-            torch.where(before, backward.confidence, forward.confidence),
-        )
+        return TrackerOutput(*(o[:, :n] for o in _where(before, backward, forward)))
 
     def _sweep(
         self,
@@ -258,9 +357,10 @@ class CoTracker3Predictor:
 
         Forward: a window tracks the queries whose frame it holds, and re-seeds at its first
         frame those with earlier frames. Reverse: a query's home window tracks it (time-flipped
-        for backward tracking), earlier windows re-seed it at their last frame. Each window
-        writes its frames from the middle of the overlap with the window before it (in sweep
-        order), all of them in the query's home window.
+        for backward tracking), earlier windows re-seed it at their last frame. Every window
+        also tracks a fresh support grid on its seed frame. Each window writes its frames from
+        the middle of the overlap with the window before it (in sweep order), all of them in the
+        query's home window.
         """
         frames, n = video.shape[0], queries.shape[0]
         tracks = torch.zeros(frames, n, 2)
@@ -289,14 +389,7 @@ class CoTracker3Predictor:
             local[is_seeded, 1:] = tracks[seed_frame, seeded]
             if flip:
                 local[:, 0] = end - start - 1 - local[:, 0]
-            pyramid = self._window_features(video, key, start, end)
-            if flip:
-                pyramid = [level.flip(1) for level in pyramid]
-            output = self.network.track(pyramid, local[None].to(self.device), self.iters)
-            out = [output.tracks[0].cpu(), output.visibility[0].cpu(), output.confidence[0].cpu()]
-            if flip:
-                out = [o.flip(0) for o in out]
-            del pyramid, output
+            out = self._run_window(self._features(video, key, start, end), local, flip=flip)
             # frames this window writes, per active query: (end - start, n_i)
             offsets = torch.arange(start, end)[:, None]
             if reverse:
@@ -313,55 +406,74 @@ class CoTracker3Predictor:
                 stored[start:end, columns] = torch.where(mask, value, old)
         return TrackerOutput(tracks, visibility, confidence)
 
-    def _window_features(
+    def _run_window(
+        self, pyramid: list[torch.Tensor], queries: torch.Tensor, *, flip: bool
+    ) -> list[torch.Tensor]:
+        """The network on one window's pyramid, time-flipped when ``flip`` (in place and back,
+        so the flipped window costs no copy of the cached one).
+
+        queries  # (n, 3) (t, x, y) in the window's (flipped) frames
+        returns  [tracks (S, n, 2), visibility (S, n), confidence (S, n)] in the window's time
+        """
+        if flip:
+            _flip_frames(pyramid)
+        try:
+            output = self.network.track(pyramid, queries[None].to(self.device), self.iters)
+        finally:
+            if flip:
+                _flip_frames(pyramid)
+        out = [o[0].cpu() for o in output]
+        return [o.flip(0) for o in out] if flip else out
+
+    def _features(
         self, video: NDArray[np.uint8], key: tuple[object, ...], start: int, end: int
     ) -> list[torch.Tensor]:
-        """The feature pyramid of frames [start, end) of the resized video, from the LRU cache
-        of windows when there; computed ``chunk_size`` frames at a time otherwise, and cached
-        while the cache stays within ``cache_bytes`` (older windows evicted first).
+        """The feature pyramid of frames [start, end) of the resized video, from the cache when
+        there; computed ``chunk_size`` frames at a time otherwise (and cached while it fits).
 
         returns  # [(1, end − start, C, h / 4 / 2^i, w / 4 / 2^i)]
         """
-        window_key = (*key, start, end)
-        cached = self._cache.get(window_key)
-        if cached is not None:
-            self._cache.move_to_end(window_key)
-            return cached
-        h, w = self.resolution
-        per_frame = self._frame_bytes or _window_bytes(1, h, w)
-        size = (end - start) * per_frame
-        while self._cache and self.cached_bytes + size > self.cache_bytes:
-            self._cache.popitem(last=False)  # evicted before computing: bounded peak
-        parts = []
-        for first in range(start, end, self.chunk_size):
-            last = min(first + self.chunk_size, end)
-            chunk = torch.from_numpy(video[first:last]).to(self.device)
-            frames = chunk.permute(0, 3, 1, 2).float()  # (c, 3, H, W) 0..255
-            resized = F.interpolate(frames, self.resolution, mode="bilinear", align_corners=True)
-            parts.append(self.network.features(resized[None], self.chunk_size))
-        pyramid = [torch.cat(levels, dim=1) for levels in zip(*parts, strict=True)]
-        del parts
-        self._frame_bytes = _nbytes(pyramid) // max(1, end - start)
-        if _nbytes(pyramid) <= self.cache_bytes:
-            while self._cache and self.cached_bytes + _nbytes(pyramid) > self.cache_bytes:
-                self._cache.popitem(last=False)
-            self._cache[window_key] = pyramid
-        return pyramid
+
+        def compute() -> list[torch.Tensor]:
+            parts = []
+            for first in range(start, end, self.chunk_size):
+                last = min(first + self.chunk_size, end)
+                chunk = torch.from_numpy(video[first:last]).to(self.device)
+                frames = chunk.permute(0, 3, 1, 2).float()  # (c, 3, H, W) 0..255
+                resized = F.interpolate(
+                    frames, self.resolution, mode="bilinear", align_corners=True
+                )
+                parts.append(self.network.features(resized[None], self.chunk_size))
+            if len(parts) == 1:
+                return parts[0]
+            return [torch.cat(levels, dim=1) for levels in zip(*parts, strict=True)]
+
+        estimate = pyramid_bytes(1, *self.resolution)
+        return self._cache.get((*key, start, end), end - start, compute, estimate=estimate)
+
+
+def _where(before: torch.Tensor, backward: TrackerOutput, forward: TrackerOutput) -> TrackerOutput:
+    """``backward`` where ``before`` (T, N) is set, ``forward`` elsewhere."""
+    return TrackerOutput(
+        torch.where(before[..., None], backward.tracks, forward.tracks),
+        torch.where(before, backward.visibility, forward.visibility),
+        torch.where(before, backward.confidence, forward.confidence),
+    )
+
+
+def _flip_frames(pyramid: list[torch.Tensor]) -> None:
+    """Reverse the frames (dim 1) of every level in place, one frame of scratch at a time."""
+    for level in pyramid:
+        t = level.shape[1]
+        for j in range(t // 2):
+            first = level[:, j].clone()
+            level[:, j] = level[:, t - 1 - j]
+            level[:, t - 1 - j] = first
 
 
 def _middle(first: tuple[int, int], second: tuple[int, int]) -> int:
     """The frame where the tracks switch from window ``first`` to the next window ``second``."""
     return second[0] + (first[1] - second[0]) // 2
-
-
-def _nbytes(pyramid: list[torch.Tensor]) -> int:
-    return sum(level.element_size() * level.nelement() for level in pyramid)
-
-
-def _window_bytes(frames: int, h: int, w: int) -> int:
-    """Estimated bytes of the float32 pyramid of ``frames`` frames at model resolution h × w."""
-    per_frame = sum(128 * (h // 4 >> i) * (w // 4 >> i) * 4 for i in range(4))
-    return frames * per_frame
 
 
 def _device_of(network: TrackingNetwork) -> torch.device:
