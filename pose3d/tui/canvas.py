@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.schema import PointSource
-from pose3d.tui.palette import CURSOR, FLAGGED, NOT_FILMED, RGB8
+from pose3d.tui.palette import BONE_RGB, CURSOR, FLAGGED, NOT_FILMED, RGB8
 from pose3d.tui.viewport import Viewport
 
 Image = NDArray[np.uint8]  # (H, W, 3) RGB
@@ -99,6 +99,28 @@ def draw_markers(
             cv2.rectangle(canvas, (c[0] - r, c[1] - r), (c[0] + r, c[1] + r), FLAGGED, 1)
         if m.current:
             cv2.circle(canvas, c, radius + 2, CURSOR, 1)
+    return canvas
+
+
+def draw_bones(
+    canvas: Image,
+    viewport: Viewport,
+    position: NDArray[np.float64],  # (2, K, I) px
+    edges: Sequence[tuple[int, int]],  # keypoint index pairs
+    px_per_cell: tuple[int, int] = (1, 2),
+    color: RGB8 = BONE_RGB,
+) -> Image:
+    """Draw the skeleton's edges between the points that exist (in place; also returned)."""
+    for a, b in edges:
+        for i in range(position.shape[2]):
+            ends = position[:, [a, b], i]  # (2, 2): x, y of both ends
+            if not np.all(np.isfinite(ends)):
+                continue
+            ua, va = image_to_canvas(viewport, px_per_cell, ends[0, 0], ends[1, 0])
+            ub, vb = image_to_canvas(viewport, px_per_cell, ends[0, 1], ends[1, 1])
+            if max(abs(ua), abs(va), abs(ub), abs(vb)) > 1e6:  # far outside: nothing to see
+                continue
+            cv2.line(canvas, (round(ua), round(va)), (round(ub), round(vb)), color, 1)
     return canvas
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pose3d.viewer.colors import MISSING, keypoint_colors
+from pose3d.viewer.colors import BONE, MISSING, keypoint_colors
 
 RGB8 = tuple[int, int, int]
 
@@ -26,3 +26,4 @@ def hex_color(rgb: RGB8) -> str:
 
 
 MISSING_RGB: RGB8 = _to8(MISSING)
+BONE_RGB: RGB8 = _to8(BONE)

@@ -82,6 +82,16 @@ class Workspace:
         return self.session.root
 
     @property
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        """The skeleton's edges as index pairs into the labels' keypoints (both ends known)."""
+        index = {name: k for k, name in enumerate(self.editor.keypoints)}
+        return tuple(
+            (index[a], index[b])
+            for a, b in self.session.skeleton.edges
+            if a in index and b in index
+        )
+
+    @property
     def n_frames(self) -> int:
         """Session frames the labels cover (0 .. n_frames - 1 from the first labels frame)."""
         return self.editor.n_frames

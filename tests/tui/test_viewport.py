@@ -92,3 +92,16 @@ def test_not_filmed_views_and_bad_sizes() -> None:
     assert draw_frame(None, vp).shape == (8, 8, 3)
     with pytest.raises(Pose3dError, match="at least 1x1"):
         Viewport((64, 48), (0, 4))
+
+
+def test_bones_join_the_points_that_exist() -> None:
+    from pose3d.tui.canvas import draw_bones
+
+    vp = Viewport((100, 50), (100, 25))  # one image pixel per canvas pixel with (1, 2)
+    canvas = np.zeros((50, 100, 3), np.uint8)
+    position = np.full((2, 3, 1), np.nan)
+    position[:, 0, 0] = (10.0, 10.0)
+    position[:, 1, 0] = (50.0, 10.0)  # keypoint 2 missing: its edge is not drawn
+    draw_bones(canvas, vp, position, [(0, 1), (1, 2)], (1, 2), color=(255, 0, 0))
+    assert (canvas[10, 10:51, 0] == 255).all()
+    assert canvas[:, :, 0].sum() == 255 * 41

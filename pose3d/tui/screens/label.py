@@ -89,7 +89,8 @@ class LabelScreen(Screen[None]):
 
     def _frame_view(self) -> FrameView:
         view = self.workspace.editor.cursor.view
-        return FrameView(view, self.workspace.frames.sizes[view], id="label-view")
+        sizes = self.workspace.frames.sizes
+        return FrameView(view, sizes[view], edges=self.workspace.edges, id="label-view")
 
     def on_mount(self) -> None:
         self.title = f"pose3d · {self.workspace.session.name} · label"
@@ -113,7 +114,7 @@ class LabelScreen(Screen[None]):
         camera_frame = ws.frames.camera_frame(cursor.view, cursor.frame)
         note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
         view.border_title = f"{cursor.view} · frame {cursor.frame}"
-        view.show(image, markers, note)
+        view.show(image, markers, note, position)
         keypoints = self.query_one("#keypoints", KeypointList)
         keypoints.update_points(
             cursor.keypoint,

@@ -66,7 +66,9 @@ class ViewsScreen(Screen[None]):
         frames = self.workspace.frames
         with Grid(id="views-grid"):
             for j, name in enumerate(frames.views):
-                yield FrameView(name, frames.sizes[name], id=f"view-{j}")
+                yield FrameView(
+                    name, frames.sizes[name], edges=self.workspace.edges, id=f"view-{j}"
+                )
         yield TimelineBar(self.workspace.n_frames, id="timeline")
         yield Static(id="views-status")
         yield Footer()
@@ -94,12 +96,12 @@ class ViewsScreen(Screen[None]):
             view = self.query_one(f"#view-{j}", FrameView)
             view.set_class(name == self.view, "-selected")
             camera_frame = ws.frames.camera_frame(name, frame)
+            markers, bones = [], None
             if name in editor.views:
-                markers = label_markers(*editor.frame_points(frame, name), self.keypoint_colors)
-            else:
-                markers = []
+                points = editor.frame_points(frame, name)
+                markers, bones = label_markers(*points, self.keypoint_colors), points[0]
             note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
-            view.show(images[name], markers, note)
+            view.show(images[name], markers, note, bones)
         self.query_one("#timeline", TimelineBar).update_status(self.status, frame)
         playing = "playing" if self.player is not None else "paused"
         self.query_one("#views-status", Static).update(

@@ -16,7 +16,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from pose3d.tui.canvas import Marker, draw_frame, draw_markers
+from pose3d.tui.canvas import Marker, draw_bones, draw_frame, draw_markers
 from pose3d.tui.messages import PixelClicked, ViewChosen
 from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.graphics import CELL_ASPECT, IMAGE_WIDGET, PX_PER_CELL
@@ -31,12 +31,21 @@ class FrameView(Widget):
     FrameView > .frame-image { width: 1fr; height: 1fr; }
     """
 
-    def __init__(self, view: str, image_size: tuple[int, int], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        view: str,
+        image_size: tuple[int, int],
+        *,
+        edges: Sequence[tuple[int, int]] = (),
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.view = view
         self.image_size = image_size
         self.frame: NDArray[np.uint8] | None = None
         self.markers: tuple[Marker, ...] = ()
+        self.bones: NDArray[np.float64] | None = None  # (2, K, I) positions to join
+        self.edges = tuple(edges)  # keypoint index pairs of the skeleton
         self.zoom = 1.0
         self.center: tuple[float, float] | None = None
         self.border_title = view
@@ -56,8 +65,9 @@ class FrameView(Widget):
         frame: NDArray[np.uint8] | None,
         markers: Sequence[Marker] = (),
         subtitle: str = "",
+        bones: NDArray[np.float64] | None = None,
     ) -> None:
-        self.frame, self.markers = frame, tuple(markers)
+        self.frame, self.markers, self.bones = frame, tuple(markers), bones
         self.border_subtitle = subtitle
         self.redraw()
 
@@ -72,6 +82,8 @@ class FrameView(Widget):
             return
         viewport = self.viewport
         canvas = draw_frame(self.frame, viewport, PX_PER_CELL)
+        if self.bones is not None and self.edges:
+            draw_bones(canvas, viewport, self.bones, self.edges, PX_PER_CELL)
         draw_markers(canvas, viewport, self.markers, PX_PER_CELL)
         image = self.query_one(".frame-image")
         image.image = PILImage.fromarray(canvas)  # type: ignore[attr-defined]
