@@ -32,6 +32,7 @@ class Marker:
     manual: bool = True
     flagged: bool = False
     current: bool = False
+    suggestion: bool = False  # a proposed position (hollow circle), not a label
 
 
 def canvas_size(viewport: Viewport, px_per_cell: tuple[int, int]) -> tuple[int, int]:
@@ -89,6 +90,10 @@ def draw_markers(
         if not (np.isfinite(u) and np.isfinite(v)):
             continue
         c = (round(u), round(v))
+        if m.suggestion:
+            cv2.circle(canvas, c, radius + 1, m.color, 1)
+            cv2.circle(canvas, c, 0, CURSOR, -1)
+            continue
         if m.manual:
             cv2.circle(canvas, c, radius, m.color, -1)
         else:
@@ -99,6 +104,26 @@ def draw_markers(
             cv2.rectangle(canvas, (c[0] - r, c[1] - r), (c[0] + r, c[1] + r), FLAGGED, 1)
         if m.current:
             cv2.circle(canvas, c, radius + 2, CURSOR, 1)
+    return canvas
+
+
+def draw_polyline(
+    canvas: Image,
+    viewport: Viewport,
+    points: NDArray[np.float64],  # (M, 2) image px
+    color: RGB8,
+    px_per_cell: tuple[int, int] = (1, 2),
+) -> Image:
+    """Draw a polyline through image points (an epipolar curve) on ``canvas`` (in place)."""
+    if len(points) < 2:
+        return canvas
+    x0, y0 = viewport.origin
+    sx = viewport.scale / px_per_cell[0]
+    sy = viewport.scale * viewport.cell_aspect / px_per_cell[1]
+    uv = np.column_stack([(points[:, 0] - x0) / sx - 0.5, (points[:, 1] - y0) / sy - 0.5])
+    uv = uv[np.isfinite(uv).all(axis=1) & (np.abs(uv) < 1e6).all(axis=1)]
+    if len(uv) >= 2:
+        cv2.polylines(canvas, [np.round(uv).astype(np.int32)], False, color, 1)
     return canvas
 
 

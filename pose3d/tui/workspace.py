@@ -16,6 +16,8 @@ from pathlib import Path
 
 import xarray as xr
 
+from pose3d.cameras import CameraGroup
+from pose3d.errors import Pose3dError
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, save_labels
 from pose3d.io.session_toml import load_session
@@ -61,6 +63,7 @@ class Workspace:
 
     def __init__(self, root: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.session: Session = load_session(root)
+        self._cameras: CameraGroup | None = None
         self.lock = SessionLock(self.session.root).acquire()
         self.saver = BackgroundSaver(self.session.labels_path)
         try:
@@ -80,6 +83,19 @@ class Workspace:
     @property
     def root(self) -> Path:
         return self.session.root
+
+    @property
+    def cameras(self) -> CameraGroup | None:
+        """The session's calibration (calibration/calibration.toml), None when it has none or
+        it cannot be read (the views work without it; the multi-view aids need it)."""
+        if self._cameras is None and self.session.calibration_path.is_file():
+            from pose3d.io.calibration_toml import load_calibration
+
+            try:
+                self._cameras = load_calibration(self.session.calibration_path)
+            except Pose3dError:
+                return None
+        return self._cameras
 
     @property
     def edges(self) -> tuple[tuple[int, int], ...]:

@@ -278,3 +278,47 @@ async def test_full_round_label_propagate_review_correct_retrack(
     assert int(source.sel(where).values[0]) == s.PointSource.MANUAL
     np.testing.assert_allclose(labels[s.POSITION].sel(where).values[:, 0], correct, atol=2.5)
     assert not bool(labels[s.REVIEW].sel(where).values[0])
+
+
+async def test_epipolar_curves_and_the_suggestion_with_a_calibration(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """With calibration/calibration.toml, a keypoint labelled in two views gets its epipolar
+    curves and a suggestion in the third; enter accepts the suggestion."""
+    import shutil
+
+    shutil.copy(session_dir / "truth" / "calibration.toml", session_dir / "calibration")
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    frame = 2  # all three cameras film it (cam2 from session frame 2)
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("right", "right", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LabelScreen)
+        editor = app.workspace.editor
+        view = screen.query_one("#label-view", FrameView)
+        for name in ("cam0", "cam1"):
+            editor.move_to(view=name, keypoint="nose")
+            screen.refresh_view()
+            xy = truth[s.POSITION].sel(time=frame, view=name, keypoint="nose").values[:, 0]
+            await pilot.click(view, offset=_cell_of(view, *xy))
+        await pilot.press("tab")  # cam2
+        editor.move_to(keypoint="nose")
+        screen.refresh_view()
+        assert editor.cursor.view == "cam2" and screen.aids is not None
+        assert set(screen.aids.curves) == {"cam0", "cam1"}
+        true_xy = truth[s.POSITION].sel(time=frame, view="cam2", keypoint="nose").values[:, 0]
+        for curve in screen.aids.curves.values():  # each curve passes near the true point
+            assert np.min(np.linalg.norm(curve - true_xy, axis=1)) < 4.0
+        assert screen.aids.suggestion is not None
+        np.testing.assert_allclose(screen.aids.suggestion, true_xy, atol=4.0)
+        await pilot.press("enter")  # accept
+        assert editor.cursor.keypoint == editor.keypoints[1]
+        await pilot.press("e")  # aids off
+        assert screen.aids is None
+    labels = load_labels(session_dir / "labels.nc")
+    where = {"time": frame, "view": "cam2", "keypoint": "nose"}
+    assert int(labels[s.SOURCE].sel(where).values[0]) == s.PointSource.MANUAL
+    np.testing.assert_allclose(labels[s.POSITION].sel(where).values[:, 0], true_xy, atol=4.0)

@@ -6,7 +6,7 @@ to labels.nc before the screen redraws (pose3d.tui.editor)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,9 +17,7 @@ from textual.widgets import Footer, Header, Static
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
-from pose3d.tracking.propagate import PropagationReport
-from pose3d.tracking.review import review_queue
-from pose3d.tui.canvas import label_markers
+from pose3d.tui.canvas import Marker, label_markers
 from pose3d.tui.editor import Edit
 from pose3d.tui.messages import KeypointChosen, PixelClicked
 from pose3d.tui.palette import keypoint_rgb
@@ -28,6 +26,10 @@ from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.keypoint_list import KeypointList
 from pose3d.tui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pose3d.tracking.propagate import PropagationReport
+    from pose3d.triangulation.assist import ViewAids
 
 ZOOM_STEP = 1.5
 PAN_CELLS = 8
@@ -63,6 +65,8 @@ class LabelScreen(Screen[None]):
         Binding("less_than_sign", "step(-10)", show=False),
         Binding("tab", "next_view(1)", "Next view", show=False, priority=True),
         Binding("shift+tab", "next_view(-1)", show=False, priority=True),
+        Binding("enter", "accept_suggestion", "Accept suggestion"),
+        Binding("e", "toggle_aids", "Epipolar", show=False),
         Binding("t", "propagate", "Propagate"),
         Binding("r", "retrack", "Re-track from here"),
         Binding("f", "next_flagged", "Next flagged"),
@@ -76,6 +80,8 @@ class LabelScreen(Screen[None]):
         self.keypoint_colors = keypoint_rgb(len(editor.keypoints))
         self.tracker = tracker  # None: the best installed (pose3d.tracking.registry)
         self.visited: set[ItemKey] = set()  # flagged runs visited in this review tour
+        self.show_aids = True  # epipolar curves and the suggestion, with a calibration
+        self.aids: ViewAids | None = None  # those of the current keypoint
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,9 +117,18 @@ class LabelScreen(Screen[None]):
         k = editor.keypoints.index(cursor.keypoint)
         i = editor.individuals.index(cursor.individual)
         markers = label_markers(position, source, review, self.keypoint_colors, current=(k, i))
+        self.aids = self._view_aids()
+        if self.aids is not None and self.aids.suggestion is not None:
+            x, y = self.aids.suggestion
+            markers.append(Marker(x, y, self.keypoint_colors[k], suggestion=True))
         camera_frame = ws.frames.camera_frame(cursor.view, cursor.frame)
         note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
         view.border_title = f"{cursor.view} · frame {cursor.frame}"
+        view.curves = (
+            [(curve, self.keypoint_colors[k]) for curve in self.aids.curves.values()]
+            if self.aids is not None
+            else []
+        )
         view.show(image, markers, note, position)
         keypoints = self.query_one("#keypoints", KeypointList)
         keypoints.update_points(
@@ -135,6 +150,27 @@ class LabelScreen(Screen[None]):
             f"zoom {view.zoom:.2g}x  undo {editor.undo_depth}"
             f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}"
         )
+
+    def _view_aids(self) -> ViewAids | None:
+        """Epipolar curves and the suggestion of the current keypoint, when the session has a
+        calibration of this view and aids are shown."""
+        cameras = self.workspace.cameras
+        cursor = self.workspace.editor.cursor
+        if not self.show_aids or cameras is None or cursor.view not in cameras.names:
+            return None
+        from pose3d.triangulation.assist import view_aids
+
+        try:
+            return view_aids(
+                self.workspace.editor.labels,
+                cameras,
+                cursor.frame,
+                cursor.view,
+                cursor.keypoint,
+                cursor.individual,
+            )
+        except Pose3dError:
+            return None
 
     def _cell(self) -> tuple[int, int, int, int]:
         editor = self.workspace.editor
@@ -211,6 +247,19 @@ class LabelScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def action_accept_suggestion(self) -> None:
+        """Place the current keypoint where the other views put it (then the next keypoint)."""
+        if self.aids is None or self.aids.suggestion is None:
+            need = "a calibration and the keypoint in two other views"
+            self.notify(f"no suggestion here: it needs {need}", severity="warning", timeout=3)
+            return
+        suggestion = self.aids.suggestion
+        self._edit(lambda: self.workspace.editor.place_current(suggestion))
+
+    def action_toggle_aids(self) -> None:
+        self.show_aids = not self.show_aids
+        self.refresh_view()
+
     def action_propagate(self) -> None:
         self._run_propagation(None)
 
@@ -238,6 +287,8 @@ class LabelScreen(Screen[None]):
 
     def action_next_flagged(self) -> None:
         """Go to the worst flagged run not visited yet (review queue, worst first)."""
+        from pose3d.tracking.review import review_queue
+
         editor = self.workspace.editor
         item, self.visited = next_review(review_queue(editor.labels), self.visited)
         if item is None:

@@ -16,8 +16,9 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from pose3d.tui.canvas import Marker, draw_bones, draw_frame, draw_markers
+from pose3d.tui.canvas import Marker, draw_bones, draw_frame, draw_markers, draw_polyline
 from pose3d.tui.messages import PixelClicked, ViewChosen
+from pose3d.tui.palette import RGB8
 from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.graphics import CELL_ASPECT, IMAGE_WIDGET, PX_PER_CELL
 
@@ -46,6 +47,7 @@ class FrameView(Widget):
         self.markers: tuple[Marker, ...] = ()
         self.bones: NDArray[np.float64] | None = None  # (2, K, I) positions to join
         self.edges = tuple(edges)  # keypoint index pairs of the skeleton
+        self.curves: list[tuple[NDArray[np.float64], RGB8]] = []  # epipolar curves (px, colour)
         self.zoom = 1.0
         self.center: tuple[float, float] | None = None
         self.border_title = view
@@ -84,6 +86,8 @@ class FrameView(Widget):
         canvas = draw_frame(self.frame, viewport, PX_PER_CELL)
         if self.bones is not None and self.edges:
             draw_bones(canvas, viewport, self.bones, self.edges, PX_PER_CELL)
+        for curve, color in self.curves:
+            draw_polyline(canvas, viewport, curve, color, PX_PER_CELL)
         draw_markers(canvas, viewport, self.markers, PX_PER_CELL)
         image = self.query_one(".frame-image")
         image.image = PILImage.fromarray(canvas)  # type: ignore[attr-defined]
