@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.io.lock import SessionLock
@@ -136,7 +137,16 @@ class Workspace:
 
     def _labels(self) -> xr.Dataset:
         if self.session.labels_path.is_file():
-            return load_labels(self.session.labels_path)
+            labels = load_labels(self.session.labels_path)
+            views = [str(v) for v in labels[s.VIEW].values]
+            cameras = list(self.session.camera_names)
+            if sorted(views) != sorted(cameras):
+                raise Pose3dError(
+                    f"{self.session.labels_path} has views {', '.join(views)} but the session's "
+                    f"cameras are {', '.join(cameras)}; rename the cameras in session.toml to "
+                    "match, or move labels.nc aside to start new labels"
+                )
+            return labels
         return new_labels(
             self.frames.n_frames,
             self.session.camera_names,

@@ -107,3 +107,13 @@ def test_workspace_autosaves_every_edit_and_holds_the_lock(session_dir: Path) ->
         pass
     with Workspace(session_dir) as ws:  # reopening reads the saved labels
         assert ws.editor.point(Cursor(0, "cam0", "nose", "individual_0")) is None
+
+
+def test_labels_of_other_cameras_are_refused_with_advice(session_dir: Path) -> None:
+    from pose3d.io.netcdf import save_labels
+
+    save_labels(session_dir / "labels.nc", new_labels(14, ["cam0", "camX"], KEYPOINTS, ["a"]))
+    with pytest.raises(Pose3dError, match="views cam0, camX but the session's cameras"):
+        Workspace(session_dir)
+    with SessionLock(session_dir):  # nothing stays locked after the failure
+        pass
