@@ -13,6 +13,7 @@ from pose3d.tui.screens.jump import JumpScreen
 from pose3d.tui.screens.label import LabelScreen
 from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.screens.sessions import SessionsScreen
+from pose3d.tui.screens.three_d import ThreeDScreen
 from pose3d.tui.screens.views import ViewsScreen
 
 KEYMAP = Path(__file__).resolve().parents[2] / "tui" / "keymap.md"
@@ -22,6 +23,7 @@ SECTIONS = {
     "Views": ViewsScreen,
     "Label": LabelScreen,
     "Propagate": PropagateScreen,
+    "3D": ThreeDScreen,
     "Go to frame": JumpScreen,
 }
 

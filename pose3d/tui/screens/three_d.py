@@ -1,0 +1,219 @@
+"""The 3D screen: triangulate the labels (in a worker), the reprojection error per camera and
+keypoint, and the 3D viewer — in its own process when there is a display, else a still
+rendered off-screen (``pose3d view --screenshot``, also in its own process) shown here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from pose3d.errors import Pose3dError
+from pose3d.tui.reprojection import ErrorTable, error_table
+from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.workspace import Workspace
+
+STILL_SIZE = (800, 600)
+
+
+def has_display() -> bool:
+    """Whether a window can open (an X or Wayland display, or macOS / Windows)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class ThreeDScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "triangulate", "Triangulate"),
+        Binding("v", "viewer", "3D viewer"),
+        Binding("r", "still", "Render still"),
+        Binding("escape", "back", "Views"),
+    ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.table: ErrorTable | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="three-d-left"):
+                yield Static(id="three-d-status")
+                yield DataTable(id="errors", zebra_stripes=True)
+            yield FrameView("3D", STILL_SIZE, id="still")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"pose3d · {self.workspace.session.name} · 3D"
+        if self.workspace.session.poses_path.is_file():
+            self._say("poses3d.nc found; reading it ...")
+            self._load_table()
+        else:
+            self._say("no poses3d.nc yet: press t to triangulate the labels")
+
+    def _say(self, text: str) -> None:
+        self.query_one("#three-d-status", Static).update(text)
+
+    # --- triangulation -------------------------------------------------------------------------
+
+    def action_triangulate(self) -> None:
+        if self.workspace.cameras is None:
+            self.notify(
+                f"no calibration: {self.workspace.session.calibration_path} is missing or "
+                "unreadable; calibrate the session first (pose3d calibrate)",
+                severity="error",
+                timeout=8,
+            )
+            return
+        try:
+            self.workspace.flush()
+        except (Pose3dError, OSError) as exc:
+            self.notify(f"labels.nc could not be saved: {exc}", severity="error", timeout=10)
+            return
+        self._say("triangulating ...")
+        self._triangulate()
+
+    @work(thread=True, exclusive=True, group="three-d", exit_on_error=False)
+    def _triangulate(self) -> ErrorTable:
+        from pose3d.triangulation import triangulate_files
+
+        session = self.workspace.session
+
+        def progress(step: str, done: int, total: int) -> None:
+            self.app.call_from_thread(self._say, f"{step}: {done} / {total}")
+
+        # the TUI holds the session lock: the file-level call writes under it
+        poses = triangulate_files(
+            session.calibration_path,
+            session.labels_path,
+            session.poses_path,
+            edges=session.skeleton.edges,
+            fps=session.fps,
+            progress=progress,
+        )
+        assert self.workspace.cameras is not None
+        return error_table(poses, self.workspace.editor.labels, self.workspace.cameras)
+
+    @work(thread=True, exclusive=True, group="three-d", exit_on_error=False)
+    def _load_table(self) -> ErrorTable:
+        from pose3d.io.netcdf import load_poses
+
+        cameras = self.workspace.cameras
+        if cameras is None:
+            raise Pose3dError("no calibration: the errors need calibration/calibration.toml")
+        poses = load_poses(self.workspace.session.poses_path)
+        return error_table(poses, self.workspace.editor.labels, cameras)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "three-d-still":
+            self._still_done(event)
+            return
+        if event.worker.group != "three-d":
+            return
+        if event.state is WorkerState.SUCCESS:
+            result = event.worker.result
+            assert isinstance(result, ErrorTable)
+            self.show_table(result)
+        elif event.state is WorkerState.ERROR:
+            self._say(f"[red]{event.worker.error}[/]")
+
+    def show_table(self, table: ErrorTable) -> None:
+        self.table = table
+        widget = self.query_one("#errors", DataTable)
+        widget.clear(columns=True)
+        widget.add_columns("keypoint", *table.views)
+        for k, name in enumerate(table.keypoints):
+            widget.add_row(name, *(_px(table.median[v, k]) for v in range(len(table.views))))
+        widget.add_row("all (median)", *(_px(e) for e in table.overall()))
+        overall = np.nanmedian(table.median) if np.isfinite(table.median).any() else np.nan
+        self._say(
+            f"{self.workspace.session.poses_path.name}: median reprojection error "
+            f"{_px(overall)} (per camera and keypoint, over frames; v: 3D viewer, r: still)"
+        )
+
+    # --- the viewer ----------------------------------------------------------------------------
+
+    def _view_command(self, *extra: str) -> list[str]:
+        session = self.workspace.session
+        command = [sys.executable, "-m", "pose3d", "view", str(session.poses_path)]
+        command += ["--session", str(session.root)]
+        if session.calibration_path.is_file():
+            command += ["--calibration", str(session.calibration_path)]
+        return [*command, "--frame", str(self.workspace.editor.cursor.frame), *extra]
+
+    def action_viewer(self) -> None:
+        if not self.workspace.session.poses_path.is_file():
+            self.notify("no poses3d.nc yet: press t to triangulate", severity="warning")
+            return
+        if not has_display():
+            self.notify("no display here: rendering a still instead", timeout=4)
+            self.action_still()
+            return
+        subprocess.Popen(
+            self._view_command(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.notify("the 3D viewer opens in its own window", timeout=4)
+
+    def action_still(self) -> None:
+        if not self.workspace.session.poses_path.is_file():
+            self.notify("no poses3d.nc yet: press t to triangulate", severity="warning")
+            return
+        self._say("rendering a still of the 3D scene ...")
+        self._render_still()
+
+    @work(thread=True, exclusive=True, group="three-d-still", exit_on_error=False)
+    def _render_still(self) -> np.ndarray:
+        import cv2
+
+        with tempfile.TemporaryDirectory(prefix="pose3d-still-") as folder:
+            png = Path(folder) / "still.png"
+            width, height = STILL_SIZE
+            command = self._view_command(
+                "--screenshot", str(png), "--width", str(width), "--height", str(height)
+            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            if done.returncode != 0 or not png.is_file():
+                raise Pose3dError(
+                    f"the still could not be rendered: {done.stderr.strip() or done.stdout}"
+                )
+            image = cv2.imread(str(png), cv2.IMREAD_COLOR)
+        if image is None:
+            raise Pose3dError(f"the still {png} could not be read back")
+        return np.ascontiguousarray(image[..., ::-1])
+
+    def _still_done(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.SUCCESS:
+            image = event.worker.result
+            assert isinstance(image, np.ndarray)
+            view = self.query_one("#still", FrameView)
+            view.image_size = (image.shape[1], image.shape[0])
+            view.border_title = f"3D · frame {self.workspace.editor.cursor.frame}"
+            view.show(image)
+            self._say("still rendered (v opens the interactive viewer where there is a display)")
+        elif event.state is WorkerState.ERROR:
+            self._say(f"[red]{event.worker.error}[/]")
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+def _px(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.2f} px"

@@ -1,0 +1,101 @@
+"""The 3D screen: triangulate from the TUI, the reprojection table, a rendered still."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose3d import schema as s
+from pose3d.io.calibration_toml import load_calibration
+from pose3d.io.netcdf import load_labels, load_poses, save_labels
+from pose3d.tui.app import Pose3dApp
+from pose3d.tui.reprojection import error_table
+from pose3d.tui.screens.three_d import ThreeDScreen
+from pose3d.tui.screens.views import ViewsScreen
+from pose3d.tui.widgets.frame_view import FrameView
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"),
+]
+
+
+def test_error_table_of_the_truth_is_zero_and_sees_a_moved_point(session_dir: Path) -> None:
+    truth = session_dir / "truth"
+    poses, labels = load_poses(truth / "poses3d.nc"), load_labels(truth / "labels.nc")
+    cameras = load_calibration(truth / "calibration.toml")
+    table = error_table(poses, labels, cameras)
+    assert table.views == ("cam0", "cam1", "cam2")
+    assert table.median.shape == (3, len(table.keypoints))
+    assert np.nanmax(table.median) < 0.01  # the truth projects onto itself
+    labels[s.POSITION].loc[{"view": "cam1", "keypoint": "nose"}] += np.array([3.0, 4.0])[:, None]
+    moved = error_table(poses, labels, cameras)
+    k = moved.keypoints.index("nose")
+    assert moved.median[1, k] == pytest.approx(5.0, abs=0.01)
+    assert moved.median[0, k] < 0.01
+
+
+@pytest.fixture
+def labelled(session_dir: Path) -> Path:
+    """The session with its true calibration and, as manual labels, the true visible points."""
+    shutil.copy(session_dir / "truth" / "calibration.toml", session_dir / "calibration")
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    labels = truth.drop_vars("visible")
+    seen = truth["visible"].values
+    labels[s.POSITION].values[:] = np.where(seen[:, :, None], truth[s.POSITION].values, np.nan)
+    labels[s.SOURCE].values[:] = np.where(seen, int(s.PointSource.MANUAL), 0)
+    labels[s.CONFIDENCE].values[:] = np.where(seen, 1.0, np.nan)
+    # the truth counts the 12 frames of cam0; the session's labels cover 14 session frames
+    labels = labels.reindex({s.TIME: np.arange(14)})
+    labels[s.SOURCE].values[12:] = 0
+    labels[s.REVIEW].values[12:] = False
+    labels[s.SOURCE] = labels[s.SOURCE].astype(np.int8)
+    labels[s.REVIEW] = labels[s.REVIEW].astype(bool)
+    save_labels(session_dir / "labels.nc", labels)
+    return session_dir
+
+
+async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_file: Path) -> None:
+    app = Pose3dApp(labelled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ViewsScreen)
+        await pilot.press("d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ThreeDScreen)
+        assert screen.table is None
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.table is not None
+        assert np.nanmax(screen.table.median) < 0.5  # true labels, true calibration
+        assert (labelled / "poses3d.nc").is_file()
+        await pilot.press("escape")
+        assert isinstance(app.screen, ViewsScreen)
+        await pilot.press("d")  # reopening reads poses3d.nc
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.table is not None  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+async def test_three_d_screen_renders_a_still_without_a_display(
+    labelled: Path, recent_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    app = Pose3dApp(labelled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("d", "t")
+        await app.workers.wait_for_complete()
+        await pilot.press("v")  # no display: a still instead of a window
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        still = app.screen.query_one("#still", FrameView)
+        assert still.frame is not None and still.frame.shape == (600, 800, 3)
+        assert still.frame.std() > 5  # a picture, not an empty field
