@@ -9,6 +9,7 @@ import pytest
 from textual.binding import Binding
 
 from pose3d.tui.app import Pose3dApp
+from pose3d.tui.screens.calibration import CalibrationScreen
 from pose3d.tui.screens.jump import JumpScreen
 from pose3d.tui.screens.label import LabelScreen
 from pose3d.tui.screens.propagate import PropagateScreen
@@ -23,6 +24,7 @@ SECTIONS = {
     "Views": ViewsScreen,
     "Label": LabelScreen,
     "Propagate": PropagateScreen,
+    "Calibration": CalibrationScreen,
     "3D": ThreeDScreen,
     "Go to frame": JumpScreen,
 }

@@ -87,12 +87,13 @@ def test_the_app_labels_in_tmux(session_dir: Path, tmp_path: Path, tmux: Tmux) -
     assert "manual" in screen
     tmux("send-keys", "-t", "tui", "p", "S-Right")
     tmux.wait_for(lambda t: "undo 2" in t, "the nudge")
+    tmux("send-keys", "-t", "tui", "Escape")
+    tmux.wait_for(lambda t: "· paused" in t, "back to Views")
+    tmux("send-keys", "-t", "tui", "C-q")
+    tmux.wait_for(lambda t: "EXITED 0" in t, "the app to quit cleanly")
+    # read after the app quit: an edit's save runs in the background until the next edit
     labels = load_labels(session_dir / "labels.nc")
     nose = labels[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values[:, 0]
     assert int(labels[s.SOURCE].sel(time=0, view="cam0", keypoint="nose").values[0]) == 1
     # the middle cell of the image shows its middle pixel (within a cell), nudged 10 px right
     np.testing.assert_allclose(nose, [79.5 + 10, 59.5], atol=2.5)
-    tmux("send-keys", "-t", "tui", "Escape")
-    tmux.wait_for(lambda t: "· paused" in t, "back to Views")
-    tmux("send-keys", "-t", "tui", "C-q")
-    tmux.wait_for(lambda t: "EXITED 0" in t, "the app to quit cleanly")

@@ -40,6 +40,7 @@ class ViewsScreen(Screen[None]):
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False, priority=True),
         *(Binding(str(n), f"choose_view({n - 1})", show=False) for n in range(1, 10)),
         Binding("enter,l", "label", "Label view"),
+        Binding("c", "calibration", "Calibration"),
         Binding("d", "three_d", "3D"),
         Binding("escape", "close_session", "Sessions"),
         Binding("q", "app.quit", "Quit"),
@@ -171,6 +172,13 @@ class ViewsScreen(Screen[None]):
         if self.player is not None:
             self.action_play_pause()
         self.app.push_screen(LabelScreen(self.workspace, self.tracker))
+
+    def action_calibration(self) -> None:
+        from pose3d.tui.screens.calibration import CalibrationScreen
+
+        if self.player is not None:
+            self.action_play_pause()
+        self.app.push_screen(CalibrationScreen(self.workspace))
 
     def action_three_d(self) -> None:
         from pose3d.tui.screens.three_d import ThreeDScreen

@@ -1,0 +1,122 @@
+"""The Calibration screen: the board form, a calibration run with progress, the report, the
+hints when the board is not found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from pose3d.board import CharucoBoard
+from pose3d.io.lock import SessionLock
+from pose3d.io.session_toml import load_session
+from pose3d.tui.app import Pose3dApp
+from pose3d.tui.screens.calibration import CalibrationScreen, board_from_form
+from pose3d.tui.screens.views import ViewsScreen
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"),
+]
+SIZE = (140, 44)
+
+
+async def _until(pilot, predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until ``predicate()`` holds (workers report through messages)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.1)
+
+
+@pytest.fixture(scope="module")
+def calibration_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 cameras at 320 x 240 with 20 board frames each: enough to calibrate in seconds."""
+    from pose3d.synthetic import write_sample_session
+
+    root = tmp_path_factory.mktemp("tui-calibration") / "session"
+    write_sample_session(
+        root, n_cameras=2, n_frames=2, n_board_frames=20, image_size=(320, 240),
+        image_folders=False,
+    )  # fmt: skip
+    return root
+
+
+def test_board_form_values_make_boards_or_say_what_is_wrong() -> None:
+    values = {
+        "type": "charuco", "squares_x": "7", "squares_y": "5", "square_length": "50",
+        "marker_length": "37.5", "dictionary": "DICT_4X4_50", "legacy": False, "unit": "mm",
+    }  # fmt: skip
+    board = board_from_form(values)
+    assert isinstance(board, CharucoBoard) and board.marker_length == 37.5
+    with pytest.raises(Exception, match="whole numbers"):
+        board_from_form({**values, "squares_x": "seven"})
+
+
+async def test_calibrate_from_the_tui(
+    calibration_template: Path, tmp_path: Path, recent_file: Path
+) -> None:
+    import shutil
+
+    root = tmp_path / "session"
+    shutil.copytree(calibration_template, root)
+    app = Pose3dApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ViewsScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CalibrationScreen)
+        assert screen.query_one("#squares-x", Input).value == "7"  # the session's board
+        # a wrong board is refused with a message, session.toml unchanged
+        screen.query_one("#square-length", Input).value = "-3"
+        await pilot.click("#calibrate")
+        await pilot.pause()
+        assert not screen.running
+        assert any("square" in str(n.message) for n in app._notifications)
+        screen.query_one("#square-length", Input).value = "50"
+        await pilot.pause(0.3)  # a button ignores clicks while it shows the last press (0.2 s)
+        await pilot.click("#calibrate")
+        await _until(pilot, lambda: screen.query_one("#calib-report", DataTable).row_count > 0)
+        assert not screen.running
+        assert set(screen.bars) >= {"detect cam0", "detect cam1"}
+        table = screen.query_one("#calib-report", DataTable)
+        assert table.row_count == 2
+        verdict = str(screen.query_one("#calib-verdict", Static).content)
+        assert "square length" in verdict
+        assert (root / "calibration" / "calibration.toml").is_file()
+        assert app.workspace is not None and app.workspace.cameras is not None
+        assert app.workspace.lock.held  # the lent lock came back
+        await pilot.press("escape")
+        assert isinstance(app.screen, ViewsScreen)
+    assert load_session(root).board is not None
+    with SessionLock(root):
+        pass
+
+
+async def test_a_board_that_is_not_found_gives_a_hint(
+    calibration_template: Path, tmp_path: Path, recent_file: Path
+) -> None:
+    import shutil
+
+    root = tmp_path / "session"
+    shutil.copytree(calibration_template, root)
+    app = Pose3dApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CalibrationScreen)
+        screen.query_one("#squares-x", Input).value = "9"  # not the board in the videos
+        await pilot.click("#calibrate")
+        await _until(pilot, lambda: screen.running)
+        await _until(pilot, lambda: not screen.running)
+        status = str(screen.query_one("#calib-status", Static).content)
+        assert "board" in status.lower() and not screen.running
+        assert not (root / "calibration" / "calibration.toml").exists()
+        assert app.workspace is not None and app.workspace.lock.held
