@@ -12,6 +12,7 @@ from pose3d.tui.app import Pose3dApp
 from pose3d.tui.screens.calibration import CalibrationScreen
 from pose3d.tui.screens.jump import JumpScreen
 from pose3d.tui.screens.label import LabelScreen
+from pose3d.tui.screens.new_session import NewSessionScreen
 from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.three_d import ThreeDScreen
@@ -26,6 +27,7 @@ SECTIONS = {
     "Propagate": PropagateScreen,
     "Calibration": CalibrationScreen,
     "3D": ThreeDScreen,
+    "New session": NewSessionScreen,
     "Go to frame": JumpScreen,
 }
 

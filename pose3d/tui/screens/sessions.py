@@ -22,8 +22,9 @@ from pose3d.tui.recent import load_recent
 
 class SessionsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "focus_path", "Type a path"),
-        Binding("r", "reload", "Reload list"),
+        Binding("ctrl+o", "focus_path", "Type a path"),
+        Binding("f5", "reload", "Reload list"),
+        Binding("ctrl+n", "new_session", "New session"),
     ]
 
     def __init__(self, recent_path: Path | None = None) -> None:
@@ -34,7 +35,7 @@ class SessionsScreen(Screen[None]):
         yield Header()
         with Horizontal():
             with Vertical(id="sessions-left"):
-                yield Label("Recent sessions (enter opens)")
+                yield Label("Recent sessions (enter opens; ctrl+n: new session)")
                 yield OptionList(id="recent")
                 yield Label("Open a session folder")
                 yield Input(placeholder="path/to/session (enter opens)", id="path")
@@ -55,6 +56,16 @@ class SessionsScreen(Screen[None]):
             options.focus()
         else:
             self.query_one("#path", Input).focus()
+
+    def action_new_session(self) -> None:
+        from pose3d.tui.screens.new_session import NewSessionScreen
+
+        def created(root: Path | None) -> None:
+            if root is not None:
+                self.notify(f"created session {root}", timeout=4)
+                self.post_message(OpenSession(root))
+
+        self.app.push_screen(NewSessionScreen(), created)
 
     def action_focus_path(self) -> None:
         self.query_one("#path", Input).focus()

@@ -1,0 +1,87 @@
+"""The New-session form's text -> the arguments of pose3d.io.session_folder.init_session (pure).
+
+Cameras one per line as ``NAME=VIDEO`` (a video file or an image folder), keypoints and
+individuals comma-separated, edges as ``a-b`` pairs, fps optional. Relative paths are taken from
+``base`` (the folder the TUI was started in), as on the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pose3d.errors import Pose3dError
+
+
+@dataclass(frozen=True)
+class NewSession:
+    root: Path
+    cameras: dict[str, Path]
+    keypoints: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...]
+    individuals: tuple[str, ...]
+    fps: float | None
+    board: Path | None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.replace("\n", ",").split(",") if item.strip())
+
+
+def _path(text: str, base: Path) -> Path:
+    path = Path(text.strip()).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def parse_new_session(
+    root: str,
+    cameras: str,
+    keypoints: str,
+    edges: str = "",
+    individuals: str = "",
+    fps: str = "",
+    board: str = "",
+    base: Path | None = None,
+) -> NewSession:
+    """Check the form; raise Pose3dError saying which field is wrong and how to write it."""
+    base = base or Path.cwd()
+    if not root.strip():
+        raise Pose3dError("give the folder of the new session")
+    found: dict[str, Path] = {}
+    for line in cameras.splitlines():
+        if not line.strip():
+            continue
+        name, sep, video = line.partition("=")
+        if not sep or not name.strip() or not video.strip():
+            raise Pose3dError(
+                f"camera line {line.strip()!r} must be NAME=VIDEO, e.g. cam0=cam0.mp4"
+            )
+        if name.strip() in found:
+            raise Pose3dError(f"camera {name.strip()!r} is given twice")
+        found[name.strip()] = _path(video, base)
+    if not found:
+        raise Pose3dError("give at least one camera, one per line: NAME=VIDEO")
+    names = _names(keypoints)
+    if not names:
+        raise Pose3dError("give the keypoints, comma-separated, e.g. nose, neck, tail_base")
+    pairs = []
+    for item in _names(edges):
+        ends = item.split("-")
+        if len(ends) != 2 or not all(e.strip() for e in ends):
+            raise Pose3dError(f"edge {item!r} must be two keypoints joined by '-', e.g. nose-neck")
+        pairs.append((ends[0].strip(), ends[1].strip()))
+    rate = None
+    if fps.strip():
+        try:
+            rate = float(fps)
+        except ValueError:
+            raise Pose3dError(f"fps must be a number, got {fps.strip()!r}") from None
+    return NewSession(
+        root=_path(root, base),
+        cameras=found,
+        keypoints=names,
+        edges=tuple(pairs),
+        individuals=_names(individuals) or ("individual_0",),
+        fps=rate,
+        board=_path(board, base) if board.strip() else None,
+    )
