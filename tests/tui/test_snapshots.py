@@ -78,3 +78,25 @@ def test_label_screen_zoomed(snap_compare, plain_session: Path, recent_file: Pat
     root = _labelled(plain_session)
     press = ["right"] * 3 + ["enter", "plus", "plus"]
     assert snap_compare(Pose3dApp(root), press=press, terminal_size=SIZE)
+
+
+def test_jump_dialog(snap_compare, plain_session: Path, recent_file: Path) -> None:
+    assert snap_compare(Pose3dApp(plain_session), press=["g"], terminal_size=SIZE)
+
+
+def test_propagate_dialog(snap_compare, plain_session: Path, recent_file: Path) -> None:
+    root = _labelled(plain_session)
+    press = ["right"] * 3 + ["enter", "t"]
+    assert snap_compare(Pose3dApp(root), press=press, terminal_size=SIZE)
+
+
+def test_calibration_screen(snap_compare, plain_session: Path, recent_file: Path) -> None:
+    assert snap_compare(Pose3dApp(plain_session), press=["c"], terminal_size=(100, 30))
+
+
+def test_three_d_screen(snap_compare, plain_session: Path, recent_file: Path) -> None:
+    assert snap_compare(Pose3dApp(plain_session), press=["d"], terminal_size=SIZE)
+
+
+def test_new_session_dialog(snap_compare, recent_file: Path) -> None:
+    assert snap_compare(Pose3dApp(), press=["ctrl+n"], terminal_size=(100, 40))
