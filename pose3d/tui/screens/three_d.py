@@ -59,6 +59,7 @@ class ThreeDScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = f"pose3d · {self.workspace.session.name} · 3D"
+        self.query_one("#still", FrameView).border_subtitle = "r: render a still here"
         if self.workspace.session.poses_path.is_file():
             self._say("poses3d.nc found; reading it ...")
             self._load_table()
@@ -83,6 +84,13 @@ class ThreeDScreen(Screen[None]):
             self.workspace.flush()
         except (Pose3dError, OSError) as exc:
             self.notify(f"labels.nc could not be saved: {exc}", severity="error", timeout=10)
+            return
+        if not self.workspace.session.labels_path.is_file():
+            self.notify(
+                "no labels yet: label each keypoint in at least two views first (Label screen)",
+                severity="warning",
+                timeout=8,
+            )
             return
         self._say("triangulating ...")
         self._triangulate()
