@@ -80,6 +80,17 @@ class FrameCache:
         future = self._request((view, frame))
         return None if future is None else future.result()
 
+    def cached(self, view: str, frame: int) -> tuple[bool, Frame | None]:
+        """Without decoding: (True, the frame or None when the camera did not film it) when
+        the answer is known now, (False, None) when the frame still has to be decoded."""
+        if self.camera_frame(view, frame) is None:
+            return True, None
+        with self._lock:
+            found = self._cache.get((view, frame))
+            if found is not None:
+                self._cache.move_to_end((view, frame))
+        return found is not None, found
+
     def get_all(self, frame: int) -> dict[str, Frame | None]:
         """Every camera's frame at session ``frame``, decoded in parallel, then prefetches."""
         futures = {view: self._request((view, frame)) for view in self.views}

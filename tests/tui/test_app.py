@@ -30,6 +30,12 @@ pytestmark = [
 ]
 
 
+async def _settle(app: Pose3dApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let frames that were not prefetched be decoded (a worker) and drawn."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def _cell_of(view: FrameView, x: float, y: float) -> tuple[int, int]:
     """The widget offset (for pilot.click) of the cell that shows image pixel (x, y)."""
     col, row = view.viewport.pixel_to_cell(x, y)
@@ -48,6 +54,7 @@ async def test_views_screen_steps_jumps_and_plays(session_dir: Path, recent_file
         assert views[0].frame is not None and views[2].frame is None  # cam2 starts at frame 2
         assert "not filmed" in str(views[2].border_subtitle)
         await pilot.press("right", "right", "right")
+        await _settle(app, pilot)
         assert screen.frame == 3
         assert views[2].frame is not None
         with VideoReader(session_dir / "videos" / "cam2.mp4") as reader:
@@ -102,6 +109,7 @@ async def test_label_screen_places_points_in_two_views_saved_on_disk(
         for name, points in targets.items():
             if name == "cam1":
                 await pilot.press("tab")  # next view, same frame 0
+                await _settle(app, pilot)
                 assert view.view == "cam1"
             for target in points:
                 cursor = app.workspace.editor.cursor
@@ -222,6 +230,7 @@ async def test_full_round_label_propagate_review_correct_retrack(
         for name in ("cam0", "cam1"):
             if name == "cam1":
                 await pilot.press("tab")
+                await _settle(app, pilot)
                 editor.move_to(keypoint=editor.keypoints[0])
             for keypoint in editor.keypoints[:6]:  # head and trunk: enough to track
                 assert editor.cursor.keypoint == keypoint
@@ -294,6 +303,7 @@ async def test_epipolar_curves_and_the_suggestion_with_a_calibration(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("right", "right", "enter")
+        await _settle(app, pilot)
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, LabelScreen)
@@ -305,6 +315,7 @@ async def test_epipolar_curves_and_the_suggestion_with_a_calibration(
             xy = truth[s.POSITION].sel(time=frame, view=name, keypoint="nose").values[:, 0]
             await pilot.click(view, offset=_cell_of(view, *xy))
         await pilot.press("tab")  # cam2
+        await _settle(app, pilot)
         editor.move_to(keypoint="nose")
         screen.refresh_view()
         assert editor.cursor.view == "cam2" and screen.aids is not None

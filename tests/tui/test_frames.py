@@ -52,3 +52,13 @@ def test_memory_stays_within_the_bound(session_dir: Path) -> None:
         assert cache.decoded == 10
         cache.get("cam0", 0)  # evicted long ago: decoded again
         assert cache.decoded == 11
+
+
+def test_cached_answers_without_decoding(session_dir: Path) -> None:
+    with FrameCache(load_session(session_dir), ahead=0, behind=0) as cache:
+        assert cache.cached("cam0", 7) == (False, None)
+        assert cache.cached("cam2", 0) == (True, None)  # not filmed: known at once
+        frame = cache.get("cam0", 7)
+        known, cached = cache.cached("cam0", 7)
+        assert known and cached is frame
+        assert cache.decoded == 1

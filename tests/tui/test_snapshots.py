@@ -26,6 +26,19 @@ pytestmark = pytest.mark.filterwarnings(
 SIZE = (80, 26)
 
 
+def _keys(*keys: str):  # type: ignore[no-untyped-def]
+    """Press ``keys`` one by one, letting workers (frame decoding) finish after each."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run
+
+
 KEYPOINTS = ("nose", "ear_left", "ear_right", "neck", "tail_base")
 
 
@@ -71,32 +84,34 @@ def test_sessions_screen(snap_compare, recent_file: Path) -> None:
 
 def test_views_screen(snap_compare, plain_session: Path, recent_file: Path) -> None:
     root = _labelled(plain_session)
-    assert snap_compare(Pose3dApp(root), press=["right"] * 3, terminal_size=SIZE)
+    assert snap_compare(
+        Pose3dApp(root), run_before=_keys("right", "right", "right"), terminal_size=SIZE
+    )
 
 
 def test_label_screen_zoomed(snap_compare, plain_session: Path, recent_file: Path) -> None:
     root = _labelled(plain_session)
-    press = ["right"] * 3 + ["enter", "plus", "plus"]
-    assert snap_compare(Pose3dApp(root), press=press, terminal_size=SIZE)
+    keys = ["right"] * 3 + ["enter", "plus", "plus"]
+    assert snap_compare(Pose3dApp(root), run_before=_keys(*keys), terminal_size=SIZE)
 
 
 def test_jump_dialog(snap_compare, plain_session: Path, recent_file: Path) -> None:
-    assert snap_compare(Pose3dApp(plain_session), press=["g"], terminal_size=SIZE)
+    assert snap_compare(Pose3dApp(plain_session), run_before=_keys("g"), terminal_size=SIZE)
 
 
 def test_propagate_dialog(snap_compare, plain_session: Path, recent_file: Path) -> None:
     root = _labelled(plain_session)
-    press = ["right"] * 3 + ["enter", "t"]
-    assert snap_compare(Pose3dApp(root), press=press, terminal_size=SIZE)
+    keys = ["right"] * 3 + ["enter", "t"]
+    assert snap_compare(Pose3dApp(root), run_before=_keys(*keys), terminal_size=SIZE)
 
 
 def test_calibration_screen(snap_compare, plain_session: Path, recent_file: Path) -> None:
-    assert snap_compare(Pose3dApp(plain_session), press=["c"], terminal_size=(100, 30))
+    assert snap_compare(Pose3dApp(plain_session), run_before=_keys("c"), terminal_size=(100, 30))
 
 
 def test_three_d_screen(snap_compare, plain_session: Path, recent_file: Path) -> None:
-    assert snap_compare(Pose3dApp(plain_session), press=["d"], terminal_size=SIZE)
+    assert snap_compare(Pose3dApp(plain_session), run_before=_keys("d"), terminal_size=SIZE)
 
 
 def test_new_session_dialog(snap_compare, recent_file: Path) -> None:
-    assert snap_compare(Pose3dApp(), press=["ctrl+n"], terminal_size=(100, 40))
+    assert snap_compare(Pose3dApp(), run_before=_keys("ctrl+n"), terminal_size=(100, 40))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -111,7 +111,11 @@ class LabelScreen(Screen[None]):
         if view.view != cursor.view:  # another camera: new size, zoom back to fit
             view.view, view.image_size = cursor.view, ws.frames.sizes[cursor.view]
             view.zoom, view.center = 1.0, None
-        image = ws.frames.get(cursor.view, cursor.frame)
+        known, image = ws.frames.cached(cursor.view, cursor.frame)
+        if not known:  # decoded by a worker, which redraws; the old picture stays meanwhile
+            view.border_subtitle = f"decoding frame {cursor.frame} ..."
+            self._decode(cursor.view, cursor.frame)
+            return
         ws.frames.prefetch(cursor.frame, [cursor.view])
         position, source, review = editor.frame_points(cursor.frame, cursor.view)
         k = editor.keypoints.index(cursor.keypoint)
@@ -150,6 +154,16 @@ class LabelScreen(Screen[None]):
             f"zoom {view.zoom:.2g}x  undo {editor.undo_depth}"
             f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}"
         )
+
+    @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
+    def _decode(self, view: str, frame: int) -> None:
+        self.workspace.frames.get(view, frame)
+        self.app.call_from_thread(self._decoded, view, frame)
+
+    def _decoded(self, view: str, frame: int) -> None:
+        cursor = self.workspace.editor.cursor
+        if (view, frame) == (cursor.view, cursor.frame) and self.is_mounted:
+            self.refresh_view()
 
     def _view_aids(self) -> ViewAids | None:
         """Epipolar curves and the suggestion of the current keypoint, when the session has a
@@ -309,8 +323,12 @@ class LabelScreen(Screen[None]):
     @on(PixelClicked)
     def _clicked(self, message: PixelClicked) -> None:
         editor = self.workspace.editor
-        if self.workspace.frames.camera_frame(message.view, editor.cursor.frame) is None:
+        frames = self.workspace.frames
+        if frames.camera_frame(message.view, editor.cursor.frame) is None:
             self.notify("this camera did not film this frame", severity="warning")
+            return
+        if not frames.cached(message.view, editor.cursor.frame)[0]:  # the picture is stale
+            self.notify("the frame is still being decoded; click again", timeout=2)
             return
         self._edit(lambda: editor.place_current((message.x, message.y)))
 

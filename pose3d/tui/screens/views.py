@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
@@ -90,26 +90,46 @@ class ViewsScreen(Screen[None]):
     # --- drawing -----------------------------------------------------------------------------
 
     def refresh_frame(self) -> None:
+        """Draw the views of the current frame from the cache; frames not decoded yet are
+        decoded by a worker, which redraws when they are ready (the old picture stays)."""
         ws = self.workspace
         frame = self.frame
-        images = ws.frames.get_all(frame)
         editor = ws.editor
+        waiting = False
         for j, name in enumerate(ws.frames.views):
             view = self.query_one(f"#view-{j}", FrameView)
             view.set_class(name == self.view, "-selected")
+            known, image = ws.frames.cached(name, frame)
+            if not known:
+                view.border_subtitle = f"decoding frame {frame} ..."
+                waiting = True
+                continue
             camera_frame = ws.frames.camera_frame(name, frame)
             markers, bones = [], None
             if name in editor.views:
                 points = editor.frame_points(frame, name)
                 markers, bones = label_markers(*points, self.keypoint_colors), points[0]
             note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
-            view.show(images[name], markers, note, bones)
+            view.show(image, markers, note, bones)
+        if waiting:
+            self._decode(frame)
+        else:
+            ws.frames.prefetch(frame)
         self.query_one("#timeline", TimelineBar).update_status(self.status, frame)
         playing = "playing" if self.player is not None else "paused"
         self.query_one("#views-status", Static).update(
             f" frame {frame} / {ws.n_frames - 1} · {playing} · selected view {self.view} "
             f"(enter: label it)"
         )
+
+    @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
+    def _decode(self, frame: int) -> None:
+        self.workspace.frames.get_all(frame)
+        self.app.call_from_thread(self._decoded, frame)
+
+    def _decoded(self, frame: int) -> None:
+        if frame == self.frame and self.is_mounted:
+            self.refresh_frame()
 
     def go_to(self, frame: int) -> None:
         frame = min(max(int(frame), self.workspace.editor.first_frame), self.last_frame)
