@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -134,16 +135,22 @@ class LabelScreen(Screen[None]):
             else []
         )
         view.show(image, markers, note, position)
-        keypoints = self.query_one("#keypoints", KeypointList)
-        keypoints.update_points(
+        self._update_side(source[:, i], review[:, i], view.zoom)
+
+    def _update_side(self, source: np.ndarray, review: np.ndarray, zoom: float) -> None:
+        """The keypoint list and the info panel: source / review of the cursor's individual's
+        keypoints on this frame and view, ``(K,)`` each."""
+        editor = self.workspace.editor
+        cursor = editor.cursor
+        self.query_one("#keypoints", KeypointList).update_points(
             cursor.keypoint,
-            [s.PointSource(int(v)) for v in source[:, i]],
-            [bool(v) for v in review[:, i]],
+            [s.PointSource(int(v)) for v in source],
+            [bool(v) for v in review],
         )
         point = editor.point()
         where = "not placed" if point is None else f"({point[0]:.1f}, {point[1]:.1f}) px"
         flag = ""
-        if bool(review[k, i]):
+        if bool(review[editor.keypoints.index(cursor.keypoint)]):
             reason = editor.labels.get(s.REVIEW_REASON)
             why = "" if reason is None else s.ReviewReason(int(reason.values[self._cell()])).name
             flag = f"\nflagged for review: {why.lower().replace('_', ' ')}"
@@ -151,7 +158,7 @@ class LabelScreen(Screen[None]):
             f"frame {cursor.frame}  view {cursor.view}\n"
             f"individual {cursor.individual}\n"
             f"{cursor.keypoint}: {where} {editor.source().name.lower()}\n"
-            f"zoom {view.zoom:.2g}x  undo {editor.undo_depth}"
+            f"zoom {zoom:.2g}x  undo {editor.undo_depth}"
             f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}"
         )
 
