@@ -45,3 +45,11 @@ class KeypointChosen(Message):
     def __init__(self, keypoint: str) -> None:
         super().__init__()
         self.keypoint = keypoint
+
+
+class ZoomAt(Message):
+    """Zoom camera ``view``'s image by ``factor`` around image pixel (x, y) (the mouse wheel)."""
+
+    def __init__(self, view: str, factor: float, x: float, y: float) -> None:
+        super().__init__()
+        self.view, self.factor, self.x, self.y = view, factor, x, y

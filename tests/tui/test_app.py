@@ -333,3 +333,35 @@ async def test_epipolar_curves_and_the_suggestion_with_a_calibration(
     where = {"time": frame, "view": "cam2", "keypoint": "nose"}
     assert int(labels[s.SOURCE].sel(where).values[0]) == s.PointSource.MANUAL
     np.testing.assert_allclose(labels[s.POSITION].sel(where).values[:, 0], true_xy, atol=4.0)
+
+
+async def test_the_mouse_wheel_zooms_around_the_pixel_under_the_mouse(
+    session_dir: Path, recent_file: Path
+) -> None:
+    from textual import events
+
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        view = app.screen.query_one("#label-view", FrameView)
+        offset = _cell_of(view, 90.0, 55.0)  # away from the edges: no clamping
+        before = view.viewport.cell_to_pixel(*_content_cell(view, offset))
+        for _ in range(3):
+            await pilot._post_mouse_events([events.MouseScrollUp], view, offset=offset)
+            await pilot.pause()
+        assert view.viewport.zoom == pytest.approx(1.25**3)
+        after = view.viewport.cell_to_pixel(*_content_cell(view, offset))
+        # the pixel under the mouse stays under it (within a cell of the zoomed view)
+        assert abs(after[0] - before[0]) <= view.viewport.scale
+        assert abs(after[1] - before[1]) <= view.viewport.scale * view.viewport.cell_aspect
+        await pilot._post_mouse_events([events.MouseScrollDown], view, offset=offset)
+        await pilot.pause()
+        assert view.viewport.zoom == pytest.approx(1.25**2)
+
+
+def _content_cell(view: FrameView, offset: tuple[int, int]) -> tuple[int, int]:
+    """The content cell of a widget offset (the inverse of _cell_of's last step)."""
+    region, content = view.region, view.content_region
+    return offset[0] - (content.x - region.x), offset[1] - (content.y - region.y)

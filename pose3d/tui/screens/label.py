@@ -20,7 +20,7 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.tui.canvas import Marker, label_markers
 from pose3d.tui.editor import Edit
-from pose3d.tui.messages import KeypointChosen, PixelClicked
+from pose3d.tui.messages import KeypointChosen, PixelClicked, ZoomAt
 from pose3d.tui.palette import keypoint_rgb
 from pose3d.tui.propagation import ItemKey, PropagateRequest, next_review
 from pose3d.tui.screens.propagate import PropagateScreen
@@ -338,6 +338,13 @@ class LabelScreen(Screen[None]):
             self.notify("the frame is still being decoded; click again", timeout=2)
             return
         self._edit(lambda: editor.place_current((message.x, message.y)))
+
+    @on(ZoomAt)
+    def _zoom_at(self, message: ZoomAt) -> None:
+        """The mouse wheel zooms around the pixel under the mouse."""
+        view = self.query_one("#label-view", FrameView)
+        view.set_view(view.viewport.zoomed(message.factor, around=(message.x, message.y)))
+        self.refresh_view()
 
     @on(KeypointChosen)
     def _keypoint_chosen(self, message: KeypointChosen) -> None:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 
 from pose3d.tui.canvas import Marker, draw_bones, draw_frame, draw_markers, draw_polyline
-from pose3d.tui.messages import PixelClicked, ViewChosen
+from pose3d.tui.messages import PixelClicked, ViewChosen, ZoomAt
 from pose3d.tui.palette import RGB8
 from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.graphics import CELL_ASPECT, IMAGE_WIDGET, PX_PER_CELL
@@ -94,6 +94,22 @@ class FrameView(Widget):
 
     def on_resize(self, event: events.Resize) -> None:
         self.redraw()
+
+    WHEEL_ZOOM = 1.25
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, self.WHEEL_ZOOM)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, 1 / self.WHEEL_ZOOM)
+
+    def _wheel(self, event: events.MouseEvent, factor: float) -> None:
+        event.stop()
+        region = self.content_region
+        if self.frame is None:
+            return
+        x, y = self.viewport.cell_to_pixel(event.screen_x - region.x, event.screen_y - region.y)
+        self.post_message(ZoomAt(self.view, factor, x, y))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
