@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import App
+from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
 from pose3d.tui.messages import OpenSession
@@ -47,14 +48,35 @@ class Pose3dApp(App[None]):
         self.open_session(message.root)
 
     def open_session(self, root: Path) -> None:
-        """Open ``root`` (taking its lock) and show its views; errors become notifications."""
+        """Open ``root`` (taking its lock) and show its views; errors become notifications.
+
+        Opening indexes every camera's video (reads each file once), so it runs in a worker."""
         if self.workspace is not None:
             self.close_session()
-        try:
-            self.workspace = Workspace(root)
-        except Pose3dError as exc:
-            self.notify(str(exc), title="cannot open the session", severity="error", timeout=10)
+        if isinstance(self.screen, SessionsScreen):
+            self.screen.opening(root)
+        self._open_workspace(root)
+
+    @work(thread=True, exclusive=True, group="open-session", exit_on_error=False)
+    def _open_workspace(self, root: Path) -> Workspace:
+        return Workspace(root)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "open-session":
             return
+        if event.state is WorkerState.SUCCESS:
+            workspace = event.worker.result
+            assert isinstance(workspace, Workspace)
+            self._show_session(workspace)
+        elif event.state is WorkerState.ERROR:
+            error = event.worker.error
+            message = str(error) if isinstance(error, Pose3dError) else repr(error)
+            self.notify(message, title="cannot open the session", severity="error", timeout=10)
+
+    def _show_session(self, workspace: Workspace) -> None:
+        if self.workspace is not None:  # opened twice in a row: keep the latest
+            self.workspace.close()
+        self.workspace = workspace
         try:
             add_recent(self.workspace.root, self.recent_path)
         except (OSError, Pose3dError) as exc:  # the list is a convenience: say so, go on

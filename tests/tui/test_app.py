@@ -46,6 +46,7 @@ def _cell_of(view: FrameView, x: float, y: float) -> tuple[int, int]:
 async def test_views_screen_steps_jumps_and_plays(session_dir: Path, recent_file: Path) -> None:
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ViewsScreen)
@@ -99,6 +100,7 @@ async def test_label_screen_places_points_in_two_views_saved_on_disk(
 ) -> None:
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("enter")  # label cam0 at frame 0
         await pilot.pause()
@@ -134,6 +136,7 @@ async def test_label_screen_places_points_in_two_views_saved_on_disk(
 async def test_label_screen_nudge_delete_undo_zoom(session_dir: Path, recent_file: Path) -> None:
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
@@ -186,6 +189,7 @@ async def test_sessions_screen_lists_recent_and_shows_info(
     add_recent(session_dir, recent_file)
     app = Pose3dApp()
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         assert isinstance(app.screen, SessionsScreen)
         await app.workers.wait_for_complete()
@@ -205,6 +209,7 @@ async def test_a_locked_session_is_refused_with_a_message(
     with SessionLock(session_dir):
         app = Pose3dApp(session_dir)
         async with app.run_test(size=SIZE) as pilot:
+            await app.workers.wait_for_complete()  # the session opens in a worker
             await pilot.pause()
             assert isinstance(app.screen, SessionsScreen)
             assert app.workspace is None
@@ -219,6 +224,7 @@ async def test_full_round_label_propagate_review_correct_retrack(
     truth = load_labels(session_dir / "truth" / "labels.nc")
     app = Pose3dApp(session_dir, tracker="classical")
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
@@ -301,6 +307,7 @@ async def test_epipolar_curves_and_the_suggestion_with_a_calibration(
     frame = 2  # all three cameras film it (cam2 from session frame 2)
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("right", "right", "enter")
         await _settle(app, pilot)
@@ -342,6 +349,7 @@ async def test_the_mouse_wheel_zooms_around_the_pixel_under_the_mouse(
 
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("enter")
         await _settle(app, pilot)

@@ -65,6 +65,7 @@ async def test_calibrate_from_the_tui(
     shutil.copytree(calibration_template, root)
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         assert isinstance(app.screen, ViewsScreen)
         await pilot.press("c")
@@ -107,6 +108,7 @@ async def test_a_board_that_is_not_found_gives_a_hint(
     shutil.copytree(calibration_template, root)
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("c")
         await pilot.pause()

@@ -45,6 +45,7 @@ async def test_create_a_session_and_open_it(
 ) -> None:
     app = Pose3dApp()
     async with app.run_test(size=(120, 50)) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("ctrl+n")
         await pilot.pause()

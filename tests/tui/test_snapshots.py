@@ -30,6 +30,7 @@ def _keys(*keys: str):  # type: ignore[no-untyped-def]
     """Press ``keys`` one by one, letting workers (frame decoding) finish after each."""
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         for key in keys:
             await pilot.press(key)

@@ -61,6 +61,7 @@ def labelled(session_dir: Path) -> Path:
 async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_file: Path) -> None:
     app = Pose3dApp(labelled)
     async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         assert isinstance(app.screen, ViewsScreen)
         await pilot.press("d")
@@ -90,6 +91,7 @@ async def test_three_d_screen_renders_a_still_without_a_display(
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     app = Pose3dApp(labelled)
     async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
         await pilot.pause()
         await pilot.press("d", "t")
         await app.workers.wait_for_complete()

@@ -87,6 +87,11 @@ class SessionsScreen(Screen[None]):
             self.show_info(root)
             self.post_message(OpenSession(root))
 
+    def opening(self, root: Path) -> None:
+        """Say that ``root`` is being opened (its videos are read first)."""
+        for info in self.query("#info").results(Static):  # none before the screen is composed
+            info.update(Text(f"opening {root}: reading the videos ...", style="bold"))
+
     def show_info(self, root: Path) -> None:
         self.query_one("#info", Static).update(Text(f"reading {root} ...", style="dim"))
         self._load_info(root)
