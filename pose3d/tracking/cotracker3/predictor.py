@@ -131,7 +131,7 @@ class CoTracker3Predictor:
         backward_tracking: bool | None = None,
         visible_threshold: float = 0.6,
         resolution: tuple[int, int] = MODEL_RESOLUTION,
-        chunk_size: int = 8,
+        chunk_size: int = 2,
         window_len: int = 60,
         window_overlap: int = 12,
         cache_bytes: int = 512 << 20,
@@ -139,7 +139,8 @@ class CoTracker3Predictor:
     ) -> None:
         """backward_tracking None: on for the online variant, off for the offline one.
         resolution (h, w): what frames are resized to (multiples of 4, ≥ 32); smaller is faster
-        and less accurate. chunk_size: frames resized and encoded at a time (peak memory).
+        and less accurate. chunk_size: frames resized and encoded at a time (the encoder's
+        activations, ≈ 90 MB per frame at 384×512, set much of the peak memory).
         window_len, window_overlap: frames tracked at a time and shared by neighbouring windows
         (overlap ≤ window_len / 3; the online variant streams instead). cache_bytes: budget of
         the cached features."""
@@ -279,8 +280,9 @@ class CoTracker3Predictor:
             if ind:
                 new = [torch.cat(pair, dim=1) for pair in zip(overlap, new, strict=True)]
             network.track_chunk(new, local, self.iters)
-            overlap = [level[:, step:] for level in new]
-        del overlap, new
+            overlap = [level[:, step:].clone() for level in new]  # not a view of the chunk
+            del new
+        del overlap
         output = network.stream_output()
         network.init_video_online_processing()  # drop the stream's state
         out = [o[0, :, :n].cpu() for o in output]  # (T, N, ...)
@@ -357,10 +359,9 @@ class CoTracker3Predictor:
 
         Forward: a window tracks the queries whose frame it holds, and re-seeds at its first
         frame those with earlier frames. Reverse: a query's home window tracks it (time-flipped
-        for backward tracking), earlier windows re-seed it at their last frame. Every window
-        also tracks a fresh support grid on its seed frame. Each window writes its frames from
-        the middle of the overlap with the window before it (in sweep order), all of them in the
-        query's home window.
+        for backward tracking), earlier windows re-seed it at their last frame. Each window
+        writes its frames from the middle of the overlap with the window before it (in sweep
+        order), all of them in the query's home window.
         """
         frames, n = video.shape[0], queries.shape[0]
         tracks = torch.zeros(frames, n, 2)
@@ -435,7 +436,7 @@ class CoTracker3Predictor:
         """
 
         def compute() -> list[torch.Tensor]:
-            parts = []
+            pyramid: list[torch.Tensor] = []  # filled in place: no second copy of the window
             for first in range(start, end, self.chunk_size):
                 last = min(first + self.chunk_size, end)
                 chunk = torch.from_numpy(video[first:last]).to(self.device)
@@ -443,10 +444,14 @@ class CoTracker3Predictor:
                 resized = F.interpolate(
                     frames, self.resolution, mode="bilinear", align_corners=True
                 )
-                parts.append(self.network.features(resized[None], self.chunk_size))
-            if len(parts) == 1:
-                return parts[0]
-            return [torch.cat(levels, dim=1) for levels in zip(*parts, strict=True)]
+                part = self.network.features(resized[None], self.chunk_size)
+                if last - first == end - start:
+                    return part
+                if not pyramid:
+                    pyramid = [p.new_empty((1, end - start, *p.shape[2:])) for p in part]
+                for level, piece in zip(pyramid, part, strict=True):
+                    level[:, first - start : last - start] = piece
+            return pyramid
 
         estimate = pyramid_bytes(1, *self.resolution)
         return self._cache.get((*key, start, end), end - start, compute, estimate=estimate)
