@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose3d.tui.widgets.halfcell import UPPER_HALF, halfcell_strips
+from pose3d.tui.widgets.halfcell import COLOR_MASK, UPPER_HALF, halfcell_strips
 
 
 def test_each_cell_shows_its_two_pixels_and_equal_cells_merge() -> None:
@@ -12,6 +12,7 @@ def test_each_cell_shows_its_two_pixels_and_equal_cells_merge() -> None:
     rgb = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
     rgb[0:2, 3:5] = (10, 20, 30)  # two equal cells side by side in row 0
     strips = halfcell_strips(rgb)
+    rgb = rgb & COLOR_MASK  # what is shown: 6 bits per channel
     assert len(strips) == 3
     for row, strip in enumerate(strips):
         assert strip.cell_length == 5
@@ -29,7 +30,7 @@ def test_each_cell_shows_its_two_pixels_and_equal_cells_merge() -> None:
 
 def test_an_odd_last_row_is_doubled() -> None:
     rgb = np.zeros((3, 2, 3), np.uint8)
-    rgb[2] = 200
+    rgb[2] = 200  # a multiple of 4: shown as it is
     (_, last) = halfcell_strips(rgb)
     (segment,) = list(last)
     assert segment.style.color.get_truecolor() == (200, 200, 200)

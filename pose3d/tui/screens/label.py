@@ -159,7 +159,8 @@ class LabelScreen(Screen[None]):
             f"individual {cursor.individual}\n"
             f"{cursor.keypoint}: {where} {editor.source().name.lower()}\n"
             f"zoom {zoom:.2g}x  undo {editor.undo_depth}"
-            f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}"
+            f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}",
+            layout=False,  # a fixed height (pose3d.tcss): no layout pass, no full redraw
         )
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)

@@ -119,7 +119,8 @@ class ViewsScreen(Screen[None]):
         playing = "playing" if self.player is not None else "paused"
         self.query_one("#views-status", Static).update(
             f" frame {frame} / {ws.n_frames - 1} · {playing} · selected view {self.view} "
-            f"(enter: label it)"
+            f"(enter: label it)",
+            layout=False,  # one line, always: a layout pass would redraw every view again
         )
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)

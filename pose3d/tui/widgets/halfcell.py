@@ -5,6 +5,8 @@ built directly as Textual strips.
 textual-image builds one Rich renderable per cell through Rich's console pipeline (about 60 µs
 a cell: 0.2 s for one 80 x 36 view); here a frame's distinct colour pairs get one Style each,
 runs of equal cells are merged, and a frame costs a few milliseconds per thousand cells.
+Colours keep 6 bits per channel (``COLOR_MASK``; invisible on a terminal), so that successive
+frames reuse most of their Styles from the cache: half the time again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from textual.widget import Widget
 _STYLE_CACHE: OrderedDict[int, Style] = OrderedDict()
 _STYLE_CACHE_SIZE = 1 << 16
 UPPER_HALF = "▀"
+COLOR_MASK = 0xFC  # the 6 high bits of each channel
 
 
 def _style(key: int) -> Style:
@@ -40,10 +43,11 @@ def _style(key: int) -> Style:
 
 
 def halfcell_strips(rgb: NDArray[np.uint8]) -> list[Strip]:
-    """One strip per pair of pixel rows of ``rgb`` (H, W, 3); an odd last row is doubled."""
+    """One strip per pair of pixel rows of ``rgb`` (H, W, 3), colours masked with COLOR_MASK;
+    an odd last row is doubled."""
     if rgb.shape[0] % 2:
         rgb = np.concatenate([rgb, rgb[-1:]], axis=0)
-    packed = rgb.astype(np.int64)
+    packed = (rgb & COLOR_MASK).astype(np.int64)
     colour = (packed[..., 0] << 16) | (packed[..., 1] << 8) | packed[..., 2]  # (H, W)
     keys = (colour[0::2] << 24) | colour[1::2]  # (rows, W): upper << 24 | lower
     unique, inverse = np.unique(keys, return_inverse=True)
