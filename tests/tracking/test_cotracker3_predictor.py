@@ -84,7 +84,9 @@ def test_backward_tracking_fills_the_frames_before_each_query() -> None:
     predictor = CoTracker3Predictor(network, resolution=RESOLUTION, backward_tracking=True)
     result = predictor.track(video(), QUERIES)
     forward_queries, reversed_queries = network.queries
-    torch.testing.assert_close(reversed_queries[..., 0], T - 1 - forward_queries[..., 0])
+    torch.testing.assert_close(reversed_queries[:, :3, 0], T - 1 - forward_queries[:, :3, 0])
+    # each run has its support grid on its first frame: frame 0 forward, the last one reversed
+    assert (forward_queries[:, 3:, 0] == 0).all() and (reversed_queries[:, 3:, 0] == 0).all()
     # query 1 at frame 3: frames 0-2 from the reversed run (moving away from the query in
     # reversed time), frames 4-5 forward; confidence tells the runs apart.
     np.testing.assert_allclose(result.confidence[:3, 1], 0.5)
@@ -155,8 +157,9 @@ def single_run_reference(
     network: object, clip: np.ndarray, queries: np.ndarray, predictor: CoTracker3Predictor
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The predictor without windows or streaming: the whole clip's pyramid, one run (and one
-    run on the flipped pyramid for backward tracking), the query frames overwritten; tracks
-    (T, N, 2) in video pixels, visibility, confidence (T, N)."""
+    run on the flipped pyramid for backward tracking), each with the support grid on its first
+    frame, the query frames overwritten; tracks (T, N, 2) in video pixels, visibility,
+    confidence (T, N)."""
     frames, n = clip.shape[0], queries.shape[0]
     resized = torch.nn.functional.interpolate(
         torch.from_numpy(clip).permute(0, 3, 1, 2).float(),
@@ -176,11 +179,11 @@ def single_run_reference(
         )
         tracks, vis, conf = out.tracks[0], out.visibility[0], out.confidence[0]
         if predictor.backward_tracking:
-            flipped = torch.cat([model_queries, support])
+            flipped = model_queries.clone()
             flipped[:, 0] = frames - 1 - flipped[:, 0]
             back = network.track(  # type: ignore[attr-defined]
-                [p.flip(1) for p in pyramid], flipped[None], predictor.iters
-            )
+                [p.flip(1) for p in pyramid], torch.cat([flipped, support])[None], predictor.iters
+            )  # the support grid on the first frame of the flipped clip
             before = torch.arange(frames)[:, None] < model_queries[None, :, 0]  # (T, N)
             tracks = torch.where(before[..., None], back.tracks[0].flip(0)[:, :n], tracks[:, :n])
             vis = torch.where(before, back.visibility[0].flip(0)[:, :n], vis[:, :n])
@@ -295,10 +298,12 @@ def test_the_online_network_streams_a_long_clip_as_one_run() -> None:
     torch.manual_seed(0)
     network = build_cotracker3("online")
     chunks: list[int] = []
+    support_frames: list[torch.Tensor] = []
     track_chunk = network.track_chunk
 
     def recording(pyramid: list[torch.Tensor], queries: torch.Tensor, iters: int = 4) -> None:
         chunks.append(pyramid[0].shape[1])
+        support_frames.append(queries[0, -4:, 0])  # the 2 × 2 support grid
         track_chunk(pyramid, queries, iters)
 
     network.track_chunk = recording  # type: ignore[method-assign]
@@ -314,7 +319,32 @@ def test_the_online_network_streams_a_long_clip_as_one_run() -> None:
     clip = long_video()
     result = predictor.track(clip, LONG_QUERIES)
     assert chunks == 2 * [16, 16, 16, 16, 16]  # chunks at 0, 8, …, 32: 48 frames, both ways
+    assert all((frames == 0).all() for frames in support_frames)  # on each stream's first frame
     tracks, vis, conf = single_run_reference(network, clip, LONG_QUERIES, predictor)
     np.testing.assert_allclose(result.tracks, tracks, atol=1e-4)
     np.testing.assert_allclose(result.visibility, vis, atol=1e-5)
     np.testing.assert_allclose(result.confidence, conf, atol=1e-5)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_every_window_run_tracks_a_support_grid_on_its_seed_frame(backward: bool) -> None:
+    """Windows (0, 20), (14, 34), (28, 48): the forward sweep runs each window with a grid on
+    its first frame, the reverse sweep (queries at frames 24 and 47 need frames before their
+    home windows) with a grid on its last frame, flipped to the first with backward tracking."""
+    network = StandIn(shift=1.0)
+    predictor = CoTracker3Predictor(
+        network,
+        resolution=RESOLUTION,
+        backward_tracking=backward,
+        window_len=20,
+        window_overlap=6,
+        support_grid_size=3,
+    )
+    predictor.track(long_video(), LONG_QUERIES)
+    assert len(network.queries) == 6  # 3 windows forward, 3 in reverse
+    grid = points_on_a_grid(3, RESOLUTION)
+    for run, sent in enumerate(network.queries):
+        support = sent[0, -9:]  # (G, 3) local (t, x, y)
+        torch.testing.assert_close(support[:, 1:], grid)
+        seed_frame = 19 if run >= 3 and not backward else 0
+        assert (support[:, 0] == seed_frame).all(), run

@@ -5,8 +5,12 @@ What it adds to the network (SPEC.md §9):
 - resizing: frames are resized to the model resolution (384×512, bilinear, align_corners=True)
   chunk by chunk; queries are scaled by ``(w − 1)/(W − 1)``, ``(h − 1)/(H − 1)`` and the
   tracks scaled back, so pixel centres map onto pixel centres;
-- a support grid: 6×6 extra points on frame 0 tracked jointly with the queries (the network
-  tracks better with context), removed from the result;
+- a support grid: 6×6 extra points tracked jointly with the queries in every run of the
+  network (it tracks better with context), removed from the result. Each run gets a fresh grid
+  on its seed frame: the first frame of a forward run (frame 0 of the clip, or of a window),
+  the last frame of a reverse run. (The reference predictor keeps its frame-0 grid in the
+  time-reversed run, where it starts on the last frame and the forward-only online network
+  cannot use it.)
 - backward tracking for the online variant, which only tracks forward: frames before a query's
   frame come from a run on the time-reversed clip (the offline variant predicts both ways);
 - the query's own frame is the query: exact position, visibility and confidence 1;
@@ -258,20 +262,21 @@ class CoTracker3Predictor:
         reverse: bool,
     ) -> TrackerOutput:
         """One run of the online network's streaming mode over the clip (reversed: over the
-        time-reversed clip, query frames t → T − 1 − t) with the support grid on frame 0 of the
-        clip. Chunks of 16 frames advance by 8 (SPEC.md §8); the features of the 8 new frames
-        of each chunk come from cached blocks of ``chunk_size`` frames, so memory holds one
-        chunk, the cache and the (T, N) predictions, whatever the clip's length.
+        time-reversed clip, query frames t → T − 1 − t) with the support grid on the stream's
+        first frame. Chunks of 16 frames advance by 8 (SPEC.md §8); the features of the 8 new
+        frames of each chunk come from cached blocks of ``chunk_size`` frames, so memory holds
+        one chunk, the cache and the (T, N) predictions, whatever the clip's length.
 
         queries  # (N, 3) (t, x, y) model pixels
         returns  TrackerOutput with tracks (T, N, 2) model pixels, visibility, confidence (T, N)
         """
         frames, n = video.shape[0], queries.shape[0]
         step, size = network.step, network.window_len
-        local = torch.cat([queries, self.support_queries(0)])  # (N + G, 3)
+        local = queries.clone()
         if reverse:
             local[:, 0] = frames - 1 - local[:, 0]
-        local = local[None].to(self.device)  # (1, N + G, 3)
+        # the support grid on the stream's first frame: the last frame of the clip in reverse
+        local = torch.cat([local, self.support_queries(0)])[None].to(self.device)  # (1, N + G, 3)
         network.init_video_online_processing()
         overlap: list[torch.Tensor] = []  # the previous chunk's second half
         for ind in range(0, max(frames - step, 1), step):
@@ -323,10 +328,9 @@ class CoTracker3Predictor:
         queries  # (N, 3) (t, x, y) model pixels
         returns  TrackerOutput with tracks (T, N, 2) model pixels, visibility, confidence (T, N)
         """
-        frames, n = video.shape[0], queries.shape[0]
-        queries = torch.cat([queries, self.support_queries(0)])  # (N + G, 3)
+        frames = video.shape[0]
         windows = self.windows(frames)
-        t = queries[:, 0].long()  # (N + G,)
+        t = queries[:, 0].long()  # (N,)
         home = torch.tensor(
             [next(i for i, (a, b) in enumerate(windows) if a <= int(f) < b) for f in t],
             dtype=torch.long,
@@ -335,14 +339,14 @@ class CoTracker3Predictor:
         if not self.backward_tracking:
             needed = home > 0
             if not needed.any():
-                return TrackerOutput(*(o[:, :n] for o in forward))
+                return forward
             starts = torch.tensor([a for a, _ in windows])[home]  # (N,)
             before = torch.arange(frames)[:, None] < starts[None, :]  # (T, N)
         else:
             needed = torch.ones_like(home, dtype=torch.bool)
             before = torch.arange(frames)[:, None] < t[None, :]  # (T, N)
         backward = self._sweep(video, key, windows, queries, home, reverse=True, only=needed)
-        return TrackerOutput(*(o[:, :n] for o in _where(before, backward, forward)))
+        return _where(before, backward, forward)
 
     def _sweep(
         self,
@@ -359,9 +363,10 @@ class CoTracker3Predictor:
 
         Forward: a window tracks the queries whose frame it holds, and re-seeds at its first
         frame those with earlier frames. Reverse: a query's home window tracks it (time-flipped
-        for backward tracking), earlier windows re-seed it at their last frame. Each window
-        writes its frames from the middle of the overlap with the window before it (in sweep
-        order), all of them in the query's home window.
+        for backward tracking), earlier windows re-seed it at their last frame. Every window
+        also tracks a fresh support grid on its seed frame. Each window writes its frames from
+        the middle of the overlap with the window before it (in sweep order), all of them in the
+        query's home window.
         """
         frames, n = video.shape[0], queries.shape[0]
         tracks = torch.zeros(frames, n, 2)
@@ -388,9 +393,11 @@ class CoTracker3Predictor:
             local[:, 0] -= start
             local[is_seeded, 0] = float(seed_frame - start)
             local[is_seeded, 1:] = tracks[seed_frame, seeded]
+            local = torch.cat([local, self.support_queries(seed_frame - start)])  # (n_i + G, 3)
             if flip:
                 local[:, 0] = end - start - 1 - local[:, 0]
             out = self._run_window(self._features(video, key, start, end), local, flip=flip)
+            out = [o[:, : len(is_seeded)] for o in out]  # (end - start, n_i, ...) without grid
             # frames this window writes, per active query: (end - start, n_i)
             offsets = torch.arange(start, end)[:, None]
             if reverse:
