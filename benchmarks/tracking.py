@@ -28,7 +28,6 @@ Sections:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import os
@@ -45,6 +44,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSE3D_SHARED", REPO.parent / "shared"))
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))  # tests.support, when pose3d is not installed editable
 SECTIONS = ("classical", "real", "synthetic", "cotracker3")
 
 
@@ -188,19 +189,10 @@ def cotracker3_child(n_frames: int, iters: int, variant: str) -> None:
     """Run in a subprocess: track on n_frames random frames, print JSON (time, memory)."""
     import torch
 
-    from pose3d.tracking.cotracker3 import CoTracker3Predictor, build_cotracker3
+    from pose3d.tracking.cotracker3 import CoTracker3Predictor
+    from tests.support.cotracker3_kit import kit_dir, random_network
 
-    spec = importlib.util.spec_from_file_location(
-        "random_weights", SHARED / "cotracker3" / "random_weights.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    keys = module.read_key_list(SHARED / "cotracker3" / f"cotracker3_{variant}_keys.txt")
-    state = {k: torch.from_numpy(v) for k, v in module.random_state_dict(keys, seed=0).items()}
-    network = build_cotracker3(variant)
-    network.load_state_dict(state, strict=True)
-    del state
+    network = random_network(kit_dir(), variant)
     model_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     video = moving_texture(n_frames, (512, 384))
     rng = np.random.default_rng(0)

@@ -4,9 +4,7 @@ reproduced within 1e-2 px and 1e-3 in probability."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -19,8 +17,8 @@ from pose3d.tracking.cotracker3 import (
     build_cotracker3,
     load_checkpoint,
 )
+from tests.support.cotracker3_kit import kit_dir, random_network, random_state_dict
 
-REPO = Path(__file__).resolve().parents[2]
 TRACKS_TOL = 1e-2  # px
 PROBABILITY_TOL = 1e-3
 VARIANTS = ("offline", "online")
@@ -29,25 +27,13 @@ VARIANTS = ("offline", "online")
 @pytest.fixture(scope="module")
 def kit() -> Path:
     """../shared/cotracker3: the compatibility kit (spec, key lists, random weights, fixture)."""
-    path = REPO.parent / "shared" / "cotracker3"
+    path = kit_dir()
     if not (path / "fixture_seed0.npz").is_file():
         pytest.skip(
             f"CoTracker3 compatibility test: {path} is absent (only CI and the developers have "
-            "../shared/cotracker3)"
+            "../shared/cotracker3; set POSE3D_SHARED to point elsewhere)"
         )
     return path
-
-
-@pytest.fixture(scope="module")
-def random_weights(kit: Path) -> ModuleType:
-    """The kit's random_weights.py, imported from its folder (never copied into the project)."""
-    spec = importlib.util.spec_from_file_location(
-        "cotracker3_random_weights", kit / "random_weights.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def key_list(kit: Path, variant: str) -> list[tuple[str, tuple[int, ...], str, str]]:
@@ -59,14 +45,6 @@ def key_list(kit: Path, variant: str) -> list[tuple[str, tuple[int, ...], str, s
             dims = tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())
             rows.append((name, dims, dtype, kind))
     return rows
-
-
-def random_state_dict(
-    kit: Path, random_weights: ModuleType, variant: str
-) -> dict[str, torch.Tensor]:
-    keys = random_weights.read_key_list(kit / f"cotracker3_{variant}_keys.txt")
-    arrays = random_weights.random_state_dict(keys, seed=0)
-    return {name: torch.from_numpy(array) for name, array in arrays.items()}
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +69,14 @@ def test_parameters_and_buffers_match_the_key_list(kit: Path, variant: str) -> N
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_random_weights_load_strictly(kit: Path, random_weights: ModuleType, variant: str) -> None:
+def test_random_weights_load_strictly(kit: Path, variant: str) -> None:
     network = build_cotracker3(variant)
-    result = network.load_state_dict(random_state_dict(kit, random_weights, variant), strict=True)
+    result = network.load_state_dict(random_state_dict(kit, variant), strict=True)
     assert result.missing_keys == [] and result.unexpected_keys == []
 
 
-def test_load_checkpoint_reads_a_training_file_with_model_entry(
-    kit: Path, random_weights: ModuleType, tmp_path: Path
-) -> None:
-    state = random_state_dict(kit, random_weights, "online")
+def test_load_checkpoint_reads_a_training_file_with_model_entry(kit: Path, tmp_path: Path) -> None:
+    state = random_state_dict(kit, "online")
     path = tmp_path / "train.pth"
     torch.save({"model": state, "optimizer": {}, "step": 3}, path)
     network = load_checkpoint(build_cotracker3("online"), path)
@@ -108,29 +84,21 @@ def test_load_checkpoint_reads_a_training_file_with_model_entry(
         assert torch.equal(tensor, state[name]), name
 
 
-def loaded(kit: Path, random_weights: ModuleType, variant: str) -> CoTracker3Base:
-    network = build_cotracker3(variant)
-    network.load_state_dict(random_state_dict(kit, random_weights, variant), strict=True)
-    return network
-
-
 def as_tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array.astype(np.float32))
 
 
 @pytest.fixture(scope="module")
-def offline_output(
-    kit: Path, random_weights: ModuleType, fixture: dict[str, np.ndarray]
-) -> TrackerOutput:
-    network = loaded(kit, random_weights, "offline")
+def offline_output(kit: Path, fixture: dict[str, np.ndarray]) -> TrackerOutput:
+    network = random_network(kit, "offline")
     video, queries = as_tensor(fixture["offline_video"]), as_tensor(fixture["offline_queries"])
     with torch.inference_mode():
         return network(video, queries, iters=int(fixture["iters"]))
 
 
 @pytest.fixture(scope="module")
-def online_network(kit: Path, random_weights: ModuleType) -> CoTracker3Base:
-    return loaded(kit, random_weights, "online")
+def online_network(kit: Path) -> CoTracker3Base:
+    return random_network(kit, "online")
 
 
 @pytest.fixture(scope="module")
