@@ -6,6 +6,8 @@ labels.nc.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import shutil
 from pathlib import Path
 
@@ -46,7 +48,11 @@ def recent_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "config" / "recent_sessions.json"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """The Pilot tests run on asyncio (anyio's pytest plugin, marked ``pytest.mark.anyio``)."""
-    return "asyncio"
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests (the Pilot tests) in a fresh asyncio loop, without a plugin."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True

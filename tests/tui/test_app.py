@@ -24,7 +24,6 @@ from pose3d.tui.widgets.timeline_bar import TimelineBar
 
 SIZE = (120, 40)
 pytestmark = [
-    pytest.mark.anyio,
     # textual-image 0.12's half-cell renderer reads pixels with Pillow's deprecated getdata
     pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"),
 ]

@@ -16,7 +16,6 @@ from pose3d.tui.screens.calibration import CalibrationScreen, board_from_form
 from pose3d.tui.screens.views import ViewsScreen
 
 pytestmark = [
-    pytest.mark.anyio,
     pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"),
 ]
 SIZE = (140, 44)

@@ -39,7 +39,6 @@ def test_the_form_is_checked_field_by_field(tmp_path: Path) -> None:
             parse_new_session(*args, base=tmp_path)  # type: ignore[arg-type]
 
 
-@pytest.mark.anyio
 async def test_create_a_session_and_open_it(
     session_dir: Path, tmp_path: Path, recent_file: Path
 ) -> None:

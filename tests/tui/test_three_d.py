@@ -18,7 +18,6 @@ from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.widgets.frame_view import FrameView
 
 pytestmark = [
-    pytest.mark.anyio,
     pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"),
 ]
 
