@@ -6,11 +6,13 @@ any set of synchronized videos or image folders.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pose3d.board import Board
 from pose3d.calibration.calibrate import CalibrationResult, calibrate, fisheye_views
@@ -21,6 +23,9 @@ from pose3d.io.board_toml import load_board
 from pose3d.io.calibration_toml import save_calibration
 from pose3d.io.detections_nc import save_detections
 from pose3d.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from pose3d.io.lock import SessionLock
 
 DETECTIONS_FILE = "detections.nc"
 REPORT_FILE = "report.json"
@@ -88,10 +93,12 @@ def calibrate_session(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     fisheye: bool | Collection[str] = False,
+    lock: SessionLock | None = None,
 ) -> CalibrationResult:
     """Calibrate a session from its ``[calibration] media``; writes calibration/detections.nc,
     calibration/calibration.toml and calibration/report.json; ``fisheye`` as in
-    :func:`pose3d.calibration.calibrate.calibrate`."""
+    :func:`pose3d.calibration.calibrate.calibrate`. ``lock``: a SessionLock the caller already
+    holds (the TUI); otherwise one is taken for the run."""
     from pose3d.io.lock import SessionLock
     from pose3d.io.session_toml import load_session
 
@@ -116,7 +123,8 @@ def calibrate_session(
             f"write {board_file} (see calibration/boards/ for ready specs)"
         )
     session.calibration_dir.mkdir(exist_ok=True)
-    with SessionLock(session.root):
+    held = lock is not None and lock.held
+    with contextlib.nullcontext() if held else SessionLock(session.root):
         result = _run(
             {n: media[n] for n in session.camera_names},
             board,

@@ -8,6 +8,7 @@ session.toml and moves each view's labels so that they stay with their camera fr
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,10 +93,13 @@ def triangulate_session(
     session: Session | str | os.PathLike[str],
     settings: TriangulationSettings | None = None,
     progress: ProgressCallback | None = None,
+    lock: SessionLock | None = None,
 ) -> xr.Dataset:
-    """Triangulate a session's labels.nc into its poses3d.nc (written under the lock)."""
+    """Triangulate a session's labels.nc into its poses3d.nc (written under the lock;
+    ``lock``: a SessionLock the caller already holds, e.g. the TUI's; otherwise one is taken)."""
     session = _as_session(session)
-    with SessionLock(session.root):
+    held = lock is not None and lock.held
+    with contextlib.nullcontext() if held else SessionLock(session.root):
         labels = load_labels(session.labels_path)
         cameras = _calibration(session.calibration_path)
         poses = _run(

@@ -138,6 +138,10 @@ def test_missing_inputs(
 
 
 def test_locked_session(synthetic_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    with SessionLock(synthetic_session.root):
+    from pose3d.triangulation import triangulate_session
+
+    with SessionLock(synthetic_session.root) as held:
         assert main(["triangulate", str(synthetic_session.root)]) == EXIT_USER_ERROR
+        triangulate_session(synthetic_session.root, lock=held)  # the TUI holds the lock
     assert "open for writing by another pose3d process" in _error(capsys)
+    assert (synthetic_session.root / "poses3d.nc").is_file()
