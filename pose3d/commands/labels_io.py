@@ -43,7 +43,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if len(written) <= 10:
         for path in written:
             print(f"wrote {path}")
-    print(f"exported {len(written)} files ({args.format}) to {args.out}")
+    noun = "file" if len(written) == 1 else "files"
+    print(f"exported {len(written)} {noun} ({args.format}) to {args.out}")
     return 0
 
 
