@@ -35,3 +35,21 @@ def test_an_odd_last_row_is_doubled() -> None:
     (segment,) = list(last)
     assert segment.style.color.get_truecolor() == (200, 200, 200)
     assert segment.style.bgcolor.get_truecolor() == (200, 200, 200)
+
+
+def test_truecolor_styles_carry_the_escape_codes_textual_would_write() -> None:
+    from rich.color import ColorSystem
+    from rich.style import Style
+    from textual.strip import Strip
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (4, 7, 3), dtype=np.uint8)
+    for strip in halfcell_strips(rgb, truecolor=True):
+        for segment in strip:
+            style = segment.style
+            assert style is not None
+            plain = Style(color=style.color, bgcolor=style.bgcolor)  # no codes cached on it
+            assert style._ansi == Strip.render_ansi(plain, ColorSystem.TRUECOLOR)
+    # another colour system computes its own codes: nothing is cached on those styles
+    (segment, *_) = list(halfcell_strips(rgb[:2, :1] ^ 0x80)[0])
+    assert segment.style is not None and segment.style._ansi is None

@@ -12,46 +12,70 @@ frames reuse most of their Styles from the cache: half the time again.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from rich.color import Color
+from rich.color import Color, ColorTriplet, ColorType
 from rich.segment import Segment
 from rich.style import Style
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.strip import Strip
 from textual.widget import Widget
 
 _STYLE_CACHE: OrderedDict[int, Style] = OrderedDict()
 _STYLE_CACHE_SIZE = 1 << 16
 UPPER_HALF = "▀"
+_TRUECOLOR_SGR = "38;2;{};{};{};48;2;{};{};{}"
+TRUECOLOR_KEY = 1 << 48
 COLOR_MASK = 0xFC  # the 6 high bits of each channel
 
 
+_COLOR_CACHE: dict[int, Color] = {}
+
+
+def _color(rgb: int) -> Color:
+    color = _COLOR_CACHE.get(rgb)
+    if color is None:
+        r, g, b = rgb >> 16, (rgb >> 8) & 255, rgb & 255
+        color = Color(f"#{rgb:06x}", ColorType.TRUECOLOR, None, ColorTriplet(r, g, b))
+        _COLOR_CACHE[rgb] = color  # at most 2**18 masked colours
+    return color
+
+
 def _style(key: int) -> Style:
+    """The style of ``key`` = upper << 24 | lower colour, plus TRUECOLOR_KEY for a truecolor
+    terminal."""
     style = _STYLE_CACHE.get(key)
     if style is not None:
         _STYLE_CACHE.move_to_end(key)
         return style
-    fg = ((key >> 40) & 255, (key >> 32) & 255, (key >> 24) & 255)
-    bg = ((key >> 16) & 255, (key >> 8) & 255, key & 255)
-    style = Style(color=Color.from_rgb(*fg), bgcolor=Color.from_rgb(*bg))
+    fg, bg = (key >> 24) & 0xFFFFFF, key & 0xFFFFFF
+    style = Style.from_color(_color(fg), _color(bg))
+    if key & TRUECOLOR_KEY:
+        # the SGR codes Textual computes for a truecolor terminal and caches on the style as
+        # ``_ansi`` (Strip.render_ansi), written at once; other colour systems compute theirs
+        rgb = (fg >> 16, (fg >> 8) & 255, fg & 255, bg >> 16, (bg >> 8) & 255, bg & 255)
+        style._ansi = _TRUECOLOR_SGR.format(*rgb)
     _STYLE_CACHE[key] = style
     if len(_STYLE_CACHE) > _STYLE_CACHE_SIZE:
         _STYLE_CACHE.popitem(last=False)
     return style
 
 
-def halfcell_strips(rgb: NDArray[np.uint8]) -> list[Strip]:
+def halfcell_strips(rgb: NDArray[np.uint8], truecolor: bool = False) -> list[Strip]:
     """One strip per pair of pixel rows of ``rgb`` (H, W, 3), colours masked with COLOR_MASK;
-    an odd last row is doubled."""
+    an odd last row is doubled. ``truecolor``: the terminal takes 24-bit colour (the styles
+    carry their escape codes)."""
     if rgb.shape[0] % 2:
         rgb = np.concatenate([rgb, rgb[-1:]], axis=0)
     packed = (rgb & COLOR_MASK).astype(np.int64)
     colour = (packed[..., 0] << 16) | (packed[..., 1] << 8) | packed[..., 2]  # (H, W)
     keys = (colour[0::2] << 24) | colour[1::2]  # (rows, W): upper << 24 | lower
     unique, inverse = np.unique(keys, return_inverse=True)
-    styles = [_style(int(k)) for k in unique.tolist()]
+    flag = TRUECOLOR_KEY if truecolor else 0
+    styles = [_style(k | flag) for k in unique.tolist()]
     inverse = inverse.reshape(keys.shape)
     width = keys.shape[1]
     strips = []
@@ -96,12 +120,18 @@ class HalfcellCanvas(Widget):
     def on_resize(self) -> None:
         self._strips = None
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """The app's filters but the ANSI-to-truecolor one: these strips hold truecolor only,
+        and the filter costs microseconds per cell."""
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
+
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         if self._rgb is None or width == 0 or height == 0:
             return Strip.blank(width)
         if self._strips is None:
-            self._strips = halfcell_strips(self._fitted(width, height))
+            truecolor = self.app.console.color_system == "truecolor"
+            self._strips = halfcell_strips(self._fitted(width, height), truecolor)
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)
 
     def _fitted(self, width: int, height: int) -> NDArray[np.uint8]:
