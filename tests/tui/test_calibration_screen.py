@@ -3,16 +3,22 @@ hints when the board is not found."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from pose3d.board import CharucoBoard
+from pose3d.errors import Pose3dError
 from pose3d.io.lock import SessionLock
 from pose3d.io.session_toml import load_session
 from pose3d.tui.app import Pose3dApp
-from pose3d.tui.screens.calibration import CalibrationScreen, board_from_form
+from pose3d.tui.screens.calibration import (
+    CalibrationScreen,
+    board_from_form,
+    calibration_options,
+)
 from pose3d.tui.screens.views import ViewsScreen
 
 pytestmark = [
@@ -55,6 +61,24 @@ def test_board_form_values_make_boards_or_say_what_is_wrong() -> None:
         board_from_form({**values, "squares_x": "seven"})
 
 
+def test_calibration_options_are_the_clis_or_say_what_is_wrong() -> None:
+    cameras = ("cam0", "cam1", "cam2")
+    blank = calibration_options({"step": "", "reference": "", "fisheye": ""}, cameras)
+    assert blank == {"step": None, "reference": None, "fisheye": False}
+    chosen = calibration_options({"step": "5", "reference": "cam2", "fisheye": "all"}, cameras)
+    assert chosen == {"step": 5, "reference": "cam2", "fisheye": True}
+    some = calibration_options({"fisheye": "cam0, cam2"}, cameras)
+    assert some["fisheye"] == ("cam0", "cam2")
+    for wrong, words in [
+        ({"step": "x"}, "whole number"),
+        ({"step": "0"}, "1 or more"),
+        ({"reference": "cam9"}, "not one of"),
+        ({"fisheye": "cam0,cam7"}, "cam7"),
+    ]:
+        with pytest.raises(Pose3dError, match=words):
+            calibration_options(wrong, cameras)
+
+
 async def test_calibrate_from_the_tui(
     calibration_template: Path, tmp_path: Path, recent_file: Path
 ) -> None:
@@ -79,6 +103,9 @@ async def test_calibrate_from_the_tui(
         assert not screen.running
         assert any("square" in str(n.message) for n in app._notifications)
         screen.query_one("#square-length", Input).value = "50"
+        # the options of pose3d calibrate: every 2nd frame, cam1 as the world frame
+        screen.query_one("#calib-step", Input).value = "2"
+        screen.query_one("#calib-reference", Select).value = "cam1"
         await pilot.pause(0.3)  # a button ignores clicks while it shows the last press (0.2 s)
         await pilot.click("#calibrate")
         await _until(pilot, lambda: screen.query_one("#calib-report", DataTable).row_count > 0)
@@ -88,6 +115,8 @@ async def test_calibrate_from_the_tui(
         assert table.row_count == 2
         verdict = str(screen.query_one("#calib-verdict", Static).content)
         assert "square length" in verdict
+        report = json.loads((root / "calibration" / "report.json").read_text())
+        assert report["reference"] == "cam1"
         assert (root / "calibration" / "calibration.toml").is_file()
         assert app.workspace is not None and app.workspace.cameras is not None
         assert app.workspace.lock.held  # the lent lock came back

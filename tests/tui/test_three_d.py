@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual.widgets import Select
 
 from pose3d import schema as s
+from pose3d.errors import Pose3dError
 from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.reprojection import error_table
-from pose3d.tui.screens.three_d import ThreeDScreen
+from pose3d.tui.screens.three_d import ThreeDScreen, triangulation_settings
 from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.widgets.frame_view import FrameView
 
@@ -57,6 +59,20 @@ def labelled(session_dir: Path) -> Path:
     return session_dir
 
 
+def test_triangulation_settings_are_the_clis_or_say_what_is_wrong() -> None:
+    cameras = ("cam0", "cam1", "cam2")
+    settings = triangulation_settings("optim", "cam0, cam2", cameras)
+    assert (settings.method, settings.views) == ("optim", ("cam0", "cam2"))
+    assert triangulation_settings("dlt", " ", cameras).views is None
+    for method, views, words in [
+        ("svd", "", "choose one of"),
+        ("dlt", "cam0,cam5", "cam5"),
+        ("dlt", "cam1", "at least two"),
+    ]:
+        with pytest.raises(Pose3dError, match=words):
+            triangulation_settings(method, views, cameras)
+
+
 async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_file: Path) -> None:
     app = Pose3dApp(labelled)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -68,10 +84,12 @@ async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_
         screen = app.screen
         assert isinstance(screen, ThreeDScreen)
         assert screen.table is None
+        screen.query_one("#method", Select).value = "ransac"  # pose3d triangulate --method
         await pilot.press("t")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.table is not None
+        assert app.workspace is not None and app.workspace.lock.held  # never released
         assert np.nanmax(screen.table.median) < 0.5  # true labels, true calibration
         assert (labelled / "poses3d.nc").is_file()
         await pilot.press("escape")

@@ -2,13 +2,15 @@
 a cancellable worker, and the report (per-camera RMS, frames used, the square-length check).
 
 Calibration runs ``pose3d.calibration.pipeline.calibrate_session`` — what ``pose3d calibrate``
-runs — which takes the session lock itself: the TUI lends it its lock for the run.
+runs — with the options of the form (frame step, reference camera, fisheye lenses), under the
+TUI's session lock (passed as ``lock=``).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -65,6 +67,37 @@ def board_from_form(values: dict[str, Any]) -> Board:
     )
 
 
+def calibration_options(values: dict[str, Any], cameras: Sequence[str]) -> dict[str, Any]:
+    """``calibrate_session``'s step, reference and fisheye from the form's strings, as
+    ``pose3d calibrate --step --reference --fisheye`` takes them; raises Pose3dError saying what
+    is wrong."""
+    step_text = str(values.get("step") or "").strip()
+    try:
+        step = int(step_text) if step_text else None
+    except ValueError:
+        raise Pose3dError(f"the frame step must be a whole number, not {step_text!r}") from None
+    if step is not None and step < 1:
+        raise Pose3dError(f"the frame step must be 1 or more, not {step}")
+    reference = str(values.get("reference") or "") or None
+    if reference is not None and reference not in cameras:
+        raise Pose3dError(f"reference camera {reference!r} is not one of {', '.join(cameras)}")
+    fisheye_text = str(values.get("fisheye") or "").strip()
+    fisheye: bool | tuple[str, ...]
+    if fisheye_text.lower() in ("", "none", "no"):
+        fisheye = False
+    elif fisheye_text.lower() in ("all", "yes"):
+        fisheye = True
+    else:
+        fisheye = tuple(n.strip() for n in fisheye_text.split(",") if n.strip())
+        unknown = [n for n in fisheye if n not in cameras]
+        if unknown:
+            raise Pose3dError(
+                f"fisheye: no camera named {', '.join(unknown)}; write camera names "
+                f"({', '.join(cameras)}) separated by commas, or 'all'"
+            )
+    return {"step": step, "reference": reference, "fisheye": fisheye}
+
+
 class CalibrationScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save_board", "Save board"),
@@ -114,6 +147,19 @@ class CalibrationScreen(Screen[None]):
                 )
                 yield Label("unit")
                 yield Input(board.unit if board else "mm", id="unit")
+                yield Label("Calibration (as pose3d calibrate)")
+                yield Label("frame step (blank: about 300 frames)")
+                yield Input("", placeholder="every N-th frame", id="calib-step")
+                yield Label("reference camera (the world frame)")
+                cameras = self.workspace.session.camera_names
+                yield Select(
+                    [(name, name) for name in cameras],
+                    value=cameras[0],
+                    allow_blank=False,
+                    id="calib-reference",
+                )
+                yield Label("fisheye lenses: all, or cameras a,b (blank: none)")
+                yield Input("", placeholder="none", id="calib-fisheye")
                 with Horizontal(classes="pair"):
                     yield Button("Save board", id="save-board")
                     yield Button("Calibrate", id="calibrate", variant="primary")
@@ -178,6 +224,12 @@ class CalibrationScreen(Screen[None]):
     def action_calibrate(self) -> None:
         if self.running or not self.action_save_board():
             return
+        try:
+            options = self._options()
+            self.workspace.flush()
+        except (Pose3dError, OSError) as exc:
+            self.notify(str(exc), title="calibration", severity="error", timeout=10)
+            return
         self.running = True
         self.cancel_event.clear()
         self.query_one("#calibrate", Button).disabled = True
@@ -185,19 +237,30 @@ class CalibrationScreen(Screen[None]):
             bar.remove()
         self.bars.clear()
         self._say("calibrating: detecting the board in every camera ... (escape cancels)")
-        self._calibrate()
+        self._calibrate(options)
+
+    def _options(self) -> dict[str, Any]:
+        values = {
+            "step": self.query_one("#calib-step", Input).value,
+            "reference": self.query_one("#calib-reference", Select).value,
+            "fisheye": self.query_one("#calib-fisheye", Input).value,
+        }
+        return calibration_options(values, self.workspace.session.camera_names)
 
     @work(thread=True, exclusive=True, group="calibrate", exit_on_error=False)
-    def _calibrate(self) -> dict[str, Any]:
+    def _calibrate(self, options: dict[str, Any]) -> dict[str, Any]:
         from pose3d.calibration.pipeline import calibrate_session
 
         def progress(step: str, done: int, total: int) -> None:
             self.app.call_from_thread(self._progress, step, done, total)
 
-        with self.workspace.unlocked():
-            result = calibrate_session(
-                self.workspace.root, progress=progress, cancel=self.cancel_event
-            )
+        result = calibrate_session(
+            self.workspace.root,
+            progress=progress,
+            cancel=self.cancel_event,
+            lock=self.workspace.lock,  # the TUI's: held for as long as the session is open
+            **options,
+        )
         report: dict[str, Any] = result.report.to_dict()
         return report
 

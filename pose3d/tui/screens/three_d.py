@@ -8,8 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from textual import work
@@ -17,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
@@ -26,6 +27,25 @@ from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.workspace import Workspace
 
 STILL_SIZE = (800, 600)
+METHODS = ("dlt", "ransac", "optim")  # pose3d triangulate --method
+
+
+def triangulation_settings(method: str, views: str, cameras: Sequence[str]) -> Any:
+    """The TriangulationSettings of ``pose3d triangulate --method M --views a,b`` from the
+    form's strings; raises Pose3dError saying what is wrong."""
+    from pose3d.triangulation import TriangulationSettings
+
+    if method not in METHODS:
+        raise Pose3dError(f"method {method!r}: choose one of {', '.join(METHODS)}")
+    chosen = tuple(v.strip() for v in views.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in cameras]
+    if unknown:
+        raise Pose3dError(
+            f"views: no camera named {', '.join(unknown)}; this session has {', '.join(cameras)}"
+        )
+    if chosen and len(chosen) < 2:
+        raise Pose3dError("views: triangulation needs at least two cameras (blank: all)")
+    return TriangulationSettings(method=method, views=chosen or None)
 
 
 def has_display() -> bool:
@@ -43,6 +63,8 @@ class ThreeDScreen(Screen[None]):
         Binding("escape", "back", "Views"),
     ]
 
+    AUTO_FOCUS = "#errors"  # the form's fields take letters; the screen's keys work from here
+
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
@@ -52,6 +74,13 @@ class ThreeDScreen(Screen[None]):
         yield Header()
         with Horizontal():
             with Vertical(id="three-d-left"):
+                with Horizontal(id="three-d-options"):
+                    yield Label("method")
+                    yield Select(
+                        [(m, m) for m in METHODS], value="dlt", allow_blank=False, id="method"
+                    )
+                    yield Label("views")
+                    yield Input("", placeholder="all (or cam0,cam2)", id="views")
                 yield Static(id="three-d-status")
                 yield DataTable(id="errors", zebra_stripes=True)
             yield FrameView("3D", STILL_SIZE, id="still")
@@ -92,26 +121,30 @@ class ThreeDScreen(Screen[None]):
                 timeout=8,
             )
             return
-        self._say("triangulating ...")
-        self._triangulate()
+        try:
+            settings = triangulation_settings(
+                str(self.query_one("#method", Select).value),
+                self.query_one("#views", Input).value,
+                self.workspace.session.camera_names,
+            )
+        except Pose3dError as exc:
+            self.notify(str(exc), title="triangulation", severity="error", timeout=8)
+            return
+        self._say(f"triangulating ({settings.method}) ...")
+        self._triangulate(settings)
 
     @work(thread=True, exclusive=True, group="three-d", exit_on_error=False)
-    def _triangulate(self) -> ErrorTable:
-        from pose3d.triangulation import triangulate_files
-
-        session = self.workspace.session
+    def _triangulate(self, settings: Any) -> ErrorTable:
+        from pose3d.triangulation import triangulate_session
 
         def progress(step: str, done: int, total: int) -> None:
             self.app.call_from_thread(self._say, f"{step}: {done} / {total}")
 
-        # the TUI holds the session lock: the file-level call writes under it
-        poses = triangulate_files(
-            session.calibration_path,
-            session.labels_path,
-            session.poses_path,
-            edges=session.skeleton.edges,
-            fps=session.fps,
+        poses = triangulate_session(
+            self.workspace.session,
+            settings,
             progress=progress,
+            lock=self.workspace.lock,  # the TUI's: held for as long as the session is open
         )
         assert self.workspace.cameras is not None
         return error_table(poses, self.workspace.editor.labels, self.workspace.cameras)
