@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.schema import PointSource
-from pose3d.tui.palette import BONE_RGB, CURSOR, FLAGGED, NOT_FILMED, RGB8
+from pose3d.tui.palette import BONE_RGB, CURSOR, FLAGGED, NOT_FILMED, RGB8, individual_shape
 from pose3d.tui.viewport import Viewport
 
 Image = NDArray[np.uint8]  # (H, W, 3) RGB
@@ -24,7 +24,8 @@ Image = NDArray[np.uint8]  # (H, W, 3) RGB
 
 @dataclass(frozen=True)
 class Marker:
-    """A label to draw: image position (px), colour, manual (disc) or a tool's (cross)."""
+    """A label to draw: image position (px), colour (the keypoint's), the shape of its
+    individual (pose3d.tui.palette.INDIVIDUAL_SHAPES), filled when manual, hollow when a tool's."""
 
     x: float
     y: float
@@ -33,6 +34,7 @@ class Marker:
     flagged: bool = False
     current: bool = False
     suggestion: bool = False  # a proposed position (hollow circle), not a label
+    shape: str = "circle"
 
 
 def canvas_size(viewport: Viewport, px_per_cell: tuple[int, int]) -> tuple[int, int]:
@@ -64,6 +66,8 @@ def draw_frame(
     # canvas pixel (u, v) -> image pixel (x0 + (u + 0.5) sx, y0 + (v + 0.5) sy)
     matrix = np.array([[sx, 0.0, x0 + 0.5 * sx], [0.0, sy, y0 + 0.5 * sy]])
     flags = cv2.INTER_NEAREST if sx < 1 else cv2.INTER_LINEAR
+    if sx > 1.5 and sy > 1.5:  # shrinking: average the pixels a canvas pixel covers
+        frame, matrix = _shrunk(frame, matrix, sx, sy)
     return np.asarray(
         cv2.warpAffine(
             frame,
@@ -77,33 +81,74 @@ def draw_frame(
     )
 
 
+def _shrunk(
+    frame: Image, matrix: NDArray[np.float64], sx: float, sy: float
+) -> tuple[Image, NDArray[np.float64]]:
+    """``frame`` shrunk by about (sx, sy) with area averaging (no aliasing of fine texture,
+    and fewer distinct colours to draw), and the canvas -> shrunk-image ``matrix``."""
+    h, w = frame.shape[:2]
+    ws, hs = max(1, round(w / sx)), max(1, round(h / sy))
+    small = cv2.resize(frame, (ws, hs), interpolation=cv2.INTER_AREA)
+    fx, fy = ws / w, hs / h
+    # image pixel x -> shrunk pixel (x + 0.5) fx - 0.5 (pixel centres at integers)
+    shrink = np.array([[fx, 0.0, 0.5 * fx - 0.5], [0.0, fy, 0.5 * fy - 0.5], [0.0, 0.0, 1.0]])
+    return np.asarray(small, dtype=np.uint8), (shrink @ np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+
+
 def draw_markers(
     canvas: Image,
     viewport: Viewport,
     markers: Sequence[Marker],
     px_per_cell: tuple[int, int] = (1, 2),
 ) -> Image:
-    """Draw ``markers`` on ``canvas`` (in place; also returned). The current one gets a ring."""
-    radius = max(1, round(0.6 * px_per_cell[0]))
+    """Draw ``markers`` on ``canvas`` (in place; also returned). The current one gets a ring,
+    a flagged one a red square."""
+    radius = max(2, round(0.6 * px_per_cell[0]))
     for m in markers:
         u, v = image_to_canvas(viewport, px_per_cell, m.x, m.y)
-        if not (np.isfinite(u) and np.isfinite(v)):
+        if not (np.isfinite(u) and np.isfinite(v)) or max(abs(u), abs(v)) > 1e6:
             continue
         c = (round(u), round(v))
         if m.suggestion:
             cv2.circle(canvas, c, radius + 1, m.color, 1)
             cv2.circle(canvas, c, 0, CURSOR, -1)
             continue
-        if m.manual:
-            cv2.circle(canvas, c, radius, m.color, -1)
-        else:
-            cv2.line(canvas, (c[0] - radius, c[1]), (c[0] + radius, c[1]), m.color, 1)
-            cv2.line(canvas, (c[0], c[1] - radius), (c[0], c[1] + radius), m.color, 1)
+        draw_shape(canvas, c, radius, m.shape, m.color, filled=m.manual)
         if m.flagged:
-            r = radius + 1
+            r = radius + 2
             cv2.rectangle(canvas, (c[0] - r, c[1] - r), (c[0] + r, c[1] + r), FLAGGED, 1)
         if m.current:
-            cv2.circle(canvas, c, radius + 2, CURSOR, 1)
+            cv2.circle(canvas, c, radius + 3, CURSOR, 1)
+    return canvas
+
+
+def draw_shape(
+    canvas: Image, c: tuple[int, int], r: int, shape: str, color: RGB8, filled: bool
+) -> Image:
+    """A marker of ``shape`` (pose3d.tui.palette.INDIVIDUAL_SHAPES) of radius ``r`` canvas
+    pixels centred on canvas pixel ``c``, filled or as an outline (in place)."""
+    x, y = c
+    if shape == "circle":  # drawn by hand: OpenCV's small circles are diamonds
+        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+        d2 = dx * dx + dy * dy
+        disc = d2 <= r * r + r
+        if not filled:
+            disc &= d2 > (r - 1) * (r - 1) + (r - 1)
+        rows, cols = y + dy[disc], x + dx[disc]
+        inside = (rows >= 0) & (rows < canvas.shape[0]) & (cols >= 0) & (cols < canvas.shape[1])
+        canvas[rows[inside], cols[inside]] = color
+        return canvas
+    corners = {
+        "square": [(x - r, y - r), (x + r, y - r), (x + r, y + r), (x - r, y + r)],
+        "diamond": [(x, y - r), (x + r, y), (x, y + r), (x - r, y)],
+        "triangle": [(x, y - r), (x + r, y + r), (x - r, y + r)],
+        "triangle_down": [(x - r, y - r), (x + r, y - r), (x, y + r)],
+    }[shape]
+    polygon = np.array(corners, np.int32)
+    if filled:
+        cv2.fillPoly(canvas, [polygon], color)
+    else:
+        cv2.polylines(canvas, [polygon], True, color, 1)
     return canvas
 
 
@@ -156,7 +201,8 @@ def label_markers(
     colors: Sequence[RGB8],  # one per keypoint
     current: tuple[int, int] | None = None,  # (keypoint, individual) index of the cursor
 ) -> list[Marker]:
-    """The markers of one view on one frame: every point that exists, in its keypoint colour."""
+    """The markers of one view on one frame: every point that exists, in its keypoint colour
+    and its individual's shape."""
     markers = []
     n_keypoints, n_individuals = source.shape
     for k in range(n_keypoints):
@@ -172,6 +218,7 @@ def label_markers(
                     manual=int(source[k, i]) == PointSource.MANUAL,
                     flagged=bool(review[k, i]),
                     current=current == (k, i),
+                    shape=individual_shape(i),
                 )
             )
     return markers

@@ -27,3 +27,21 @@ def hex_color(rgb: RGB8) -> str:
 
 MISSING_RGB: RGB8 = _to8(MISSING)
 BONE_RGB: RGB8 = _to8(BONE)
+
+# Marker shapes of the individuals, in individual order (repeating after the last): the shape
+# says whose point it is, the colour which keypoint (the 3D viewer's), filled a manual point,
+# hollow a tracked or imported one. The glyphs show the same in the keypoint list's legend.
+INDIVIDUAL_SHAPES = ("circle", "square", "diamond", "triangle", "triangle_down")
+FILLED_GLYPHS = ("●", "■", "◆", "▲", "▼")
+HOLLOW_GLYPHS = ("○", "□", "◇", "△", "▽")
+
+
+def individual_shape(index: int) -> str:
+    """The marker shape of the individual at ``index``."""
+    return INDIVIDUAL_SHAPES[index % len(INDIVIDUAL_SHAPES)]
+
+
+def individual_glyph(index: int, filled: bool = True) -> str:
+    """The text glyph of that shape (filled: manual, hollow: a tool's point)."""
+    glyphs = FILLED_GLYPHS if filled else HOLLOW_GLYPHS
+    return glyphs[index % len(glyphs)]

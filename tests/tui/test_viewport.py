@@ -22,6 +22,17 @@ def _decoded(rgb: np.ndarray) -> tuple[int, int]:
     return r + 256 * (b % 4), g + 256 * (b // 4)
 
 
+def _ramp_image(w: int, h: int) -> np.ndarray:
+    """R and G rise linearly with x and y: a code that survives the area averaging of a
+    shrunk frame (the average of a ramp is the ramp at the centre)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 / (w - 1), y * 255 / (h - 1), 0 * x], -1).round().astype(np.uint8)
+
+
+def _ramp_decoded(rgb: np.ndarray, w: int, h: int) -> tuple[float, float]:
+    return int(rgb[0]) * (w - 1) / 255, int(rgb[1]) * (h - 1) / 255
+
+
 def test_fit_shows_the_whole_image_centred() -> None:
     vp = Viewport((640, 480), (80, 24))  # 80 cells x 8 px wide; 24 rows x 16 px = 384 < 480
     assert vp.scale == pytest.approx(10.0)  # height limits: 480 px over 24 rows of 2 cells
@@ -34,8 +45,11 @@ def test_fit_shows_the_whole_image_centred() -> None:
 @pytest.mark.parametrize("zoom", [1.0, 2.0, 3.7, 16.0, MAX_ZOOM])
 @pytest.mark.parametrize("px_per_cell", [(1, 2), (8, 16)])
 def test_a_cell_maps_to_the_pixel_it_shows(zoom: float, px_per_cell: tuple[int, int]) -> None:
-    image = _coded_image(640, 480)
     vp = Viewport((640, 480), (60, 20), zoom=1.0).zoomed(zoom, around=(401.0, 133.0)).clamped()
+    sx = vp.scale / px_per_cell[0]
+    sy = vp.scale * vp.cell_aspect / px_per_cell[1]
+    shrunk = sx > 1.5 and sy > 1.5  # draw_frame averages the pixels a canvas pixel covers
+    image = _ramp_image(640, 480) if shrunk else _coded_image(640, 480)
     canvas = draw_frame(image, vp, px_per_cell)
     assert canvas.shape == (20 * px_per_cell[1], 60 * px_per_cell[0], 3)
     for col, row in [(0, 0), (59, 19), (30, 10), (17, 4), (45, 13)]:
@@ -43,10 +57,10 @@ def test_a_cell_maps_to_the_pixel_it_shows(zoom: float, px_per_cell: tuple[int, 
         # the canvas pixel at the middle of the cell
         u = col * px_per_cell[0] + px_per_cell[0] // 2
         v = row * px_per_cell[1] + px_per_cell[1] // 2
-        shown = _decoded(canvas[v, u])
+        shown = _ramp_decoded(canvas[v, u], 640, 480) if shrunk else _decoded(canvas[v, u])
         if not (-0.5 <= x < 639.5 and -0.5 <= y < 479.5):
             continue
-        tolerance = max(1.0, vp.scale / px_per_cell[0]) + 0.5
+        tolerance = max(1.0, vp.scale / px_per_cell[0]) + (2.0 if shrunk else 0.5)
         assert abs(shown[0] - x) <= tolerance
         assert abs(shown[1] - y) <= tolerance + vp.scale * vp.cell_aspect / px_per_cell[1]
         if zoom >= 16:  # zoomed in: a canvas pixel shows exactly the image pixel under it
@@ -54,6 +68,26 @@ def test_a_cell_maps_to_the_pixel_it_shows(zoom: float, px_per_cell: tuple[int, 
             sx = vp.scale / px_per_cell[0]
             sy = vp.scale * vp.cell_aspect / px_per_cell[1]
             assert shown == (round(x0 + (u + 0.5) * sx), round(y0 + (v + 0.5) * sy))
+
+
+@pytest.mark.parametrize("zoom", [1.0, 2.0, 3.7])
+def test_a_shrunk_frame_shows_the_pixels_around_each_canvas_pixel(zoom: float) -> None:
+    """Fitting a large frame averages the pixels each canvas pixel covers (cv2.INTER_AREA)
+    without moving the picture: each canvas pixel shows the average around the image point the
+    viewport maps it to, within the 8-bit ramp's quantisation (a shift of half a shrunk pixel
+    would be sx / 2 = 6 px at zoom 1)."""
+    vp = Viewport((640, 480), (60, 20), zoom=1.0).zoomed(zoom, around=(401.0, 133.0)).clamped()
+    canvas = draw_frame(_ramp_image(640, 480), vp, (1, 2))
+    x0, y0 = vp.origin
+    sx, sy = vp.scale, vp.scale * vp.cell_aspect / 2
+    errors = []
+    for v in range(canvas.shape[0]):
+        for u in range(canvas.shape[1]):
+            x, y = x0 + (u + 0.5) * sx, y0 + (v + 0.5) * sy
+            if 2 * sx <= x < 640 - 2 * sx and 2 * sy <= y < 480 - 2 * sy:
+                shown = _ramp_decoded(canvas[v, u], 640, 480)
+                errors.append(max(abs(shown[0] - x), abs(shown[1] - y)))
+    assert errors and max(errors) <= 2.5
 
 
 def test_zoom_keeps_the_point_under_the_cursor_and_pan_moves_by_cells() -> None:
@@ -105,3 +139,25 @@ def test_bones_join_the_points_that_exist() -> None:
     draw_bones(canvas, vp, position, [(0, 1), (1, 2)], (1, 2), color=(255, 0, 0))
     assert (canvas[10, 10:51, 0] == 255).all()
     assert canvas[:, :, 0].sum() == 255 * 41
+
+
+def test_each_individual_has_its_own_marker_shape_filled_when_manual() -> None:
+    from pose3d.schema import PointSource
+    from pose3d.tui.canvas import label_markers
+    from pose3d.tui.palette import INDIVIDUAL_SHAPES, individual_glyph
+
+    position = np.full((2, 1, 3), 50.0)  # (2, K, I): one keypoint, three individuals
+    source = np.array([[PointSource.MANUAL, PointSource.TRACKED, PointSource.MANUAL]])
+    markers = label_markers(position, source, np.zeros((1, 3), bool), [(0, 255, 0)])
+    assert [m.shape for m in markers] == list(INDIVIDUAL_SHAPES[:3])
+    assert [m.manual for m in markers] == [True, False, True]
+    assert len({individual_glyph(i) for i in range(len(INDIVIDUAL_SHAPES))}) == 5
+    vp = Viewport((100, 100), (40, 20), zoom=4.0, center=(50.0, 50.0))
+    drawn = []
+    for m in markers:
+        canvas = draw_markers(np.zeros((40, 40, 3), np.uint8), vp, [m], (1, 2))
+        drawn.append((canvas[..., 1] > 0).astype(np.uint8))
+    circle, square, diamond = drawn
+    assert len({a.tobytes() for a in drawn}) == 3  # three different pictures
+    assert square.sum() < circle.sum() or square.sum() < 25  # the square is an outline (tracked)
+    assert diamond[20, 20] == 1 and circle[20, 20] == 1 and square[20, 20] == 0

@@ -21,7 +21,7 @@ from pose3d.errors import Pose3dError
 from pose3d.tui.canvas import Marker, label_markers
 from pose3d.tui.editor import Edit
 from pose3d.tui.messages import KeypointChosen, PixelClicked, ZoomAt
-from pose3d.tui.palette import keypoint_rgb
+from pose3d.tui.palette import individual_glyph, keypoint_rgb
 from pose3d.tui.propagation import ItemKey, PropagateRequest, next_review
 from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.widgets.frame_view import FrameView
@@ -91,7 +91,9 @@ class LabelScreen(Screen[None]):
             yield self._frame_view()
             with Vertical(id="label-side"):
                 yield Static(id="label-info")
-                yield KeypointList(editor.keypoints, self.keypoint_colors, id="keypoints")
+                yield KeypointList(
+                    editor.keypoints, self.keypoint_colors, editor.individuals, id="keypoints"
+                )
         yield Footer()
 
     def _frame_view(self) -> FrameView:
@@ -146,6 +148,7 @@ class LabelScreen(Screen[None]):
             cursor.keypoint,
             [s.PointSource(int(v)) for v in source],
             [bool(v) for v in review],
+            editor.individuals.index(cursor.individual),
         )
         point = editor.point()
         where = "not placed" if point is None else f"({point[0]:.1f}, {point[1]:.1f}) px"
@@ -156,7 +159,8 @@ class LabelScreen(Screen[None]):
             flag = f"\nflagged for review: {why.lower().replace('_', ' ')}"
         self.query_one("#label-info", Static).update(
             f"frame {cursor.frame}  view {cursor.view}\n"
-            f"individual {cursor.individual}\n"
+            f"individual {individual_glyph(editor.individuals.index(cursor.individual))} "
+            f"{cursor.individual}\n"
             f"{cursor.keypoint}: {where} {editor.source().name.lower()}\n"
             f"zoom {zoom:.2g}x  undo {editor.undo_depth}"
             f"\nflagged points {int(editor.labels[s.REVIEW].values.sum())}{flag}",

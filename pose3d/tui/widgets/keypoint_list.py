@@ -1,5 +1,7 @@
 """The keypoints in their colours, the current one highlighted, each with where its point came
-from on this frame and view; a click posts KeypointChosen."""
+from on this frame and view, drawn with the current individual's marker glyph (filled: manual,
+hollow: a tool's); below, the legend of the individuals' marker shapes. A click on a keypoint
+posts KeypointChosen."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from textual.widget import Widget
 
 from pose3d import schema as s
 from pose3d.tui.messages import KeypointChosen
-from pose3d.tui.palette import RGB8, hex_color
+from pose3d.tui.palette import RGB8, hex_color, individual_glyph
 
 SOURCE_TEXT = {
     s.PointSource.NONE: "—",
@@ -26,37 +28,55 @@ class KeypointList(Widget):
     DEFAULT_CSS = "KeypointList { height: auto; width: 1fr; }"
 
     def __init__(
-        self, keypoints: Sequence[str], colors: Sequence[RGB8], *, id: str | None = None
+        self,
+        keypoints: Sequence[str],
+        colors: Sequence[RGB8],
+        individuals: Sequence[str] = ("individual_0",),
+        *,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.keypoints = tuple(keypoints)
         self.keypoint_colors = tuple(colors)
+        self.individuals = tuple(individuals)
+        self.individual = 0  # index of the current individual
         self.current = self.keypoints[0]
         self.sources: tuple[s.PointSource, ...] = (s.PointSource.NONE,) * len(self.keypoints)
         self.flagged: tuple[bool, ...] = (False,) * len(self.keypoints)
 
     def update_points(
-        self, current: str, sources: Sequence[s.PointSource], flagged: Sequence[bool]
+        self,
+        current: str,
+        sources: Sequence[s.PointSource],
+        flagged: Sequence[bool],
+        individual: int = 0,
     ) -> None:
         self.current, self.sources, self.flagged = current, tuple(sources), tuple(flagged)
-        self.refresh()  # one line per keypoint: the height never changes
+        self.individual = individual
+        self.refresh()  # one line per keypoint and the legend: the height never changes
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return len(self.keypoints)
+        return len(self.keypoints) + 1 + len(self.individuals)
 
     def render(self) -> Text:
         out = Text()
         for k, name in enumerate(self.keypoints):
             mark = "▶ " if name == self.current else "  "
             line = Text(mark, style="bold")
-            line.append("● ", style=hex_color(self.keypoint_colors[k]))
+            tools = self.sources[k] not in (s.PointSource.NONE, s.PointSource.MANUAL)
+            glyph = individual_glyph(self.individual, filled=not tools)
+            line.append(f"{glyph} ", style=hex_color(self.keypoint_colors[k]))
             line.append(f"{name:<18.18}", style="reverse bold" if name == self.current else "")
             line.append(f" {SOURCE_TEXT[self.sources[k]]}", style="dim")
             if self.flagged[k]:
                 line.append(" ⚑", style="red")
             out.append_text(line)
-            if k < len(self.keypoints) - 1:
-                out.append("\n")
+            out.append("\n")
+        out.append(f"individuals ({individual_glyph(0, filled=False)}: tracked)", style="dim")
+        for i, name in enumerate(self.individuals):
+            here = i == self.individual
+            out.append(f"\n{'▶ ' if here else '  '}{individual_glyph(i)} ", style="bold")
+            out.append(name, style="reverse bold" if here else "")
         return out
 
     def on_click(self, event: events.Click) -> None:
