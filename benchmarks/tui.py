@@ -196,6 +196,8 @@ async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | 
             await pilot.press("shift+right")
             await settle()
             cold_times.append(shown[-1] - t0)
+        pictures = screen.pictures
+        print(f"pictures drawn ahead: {pictures.hits} used, {pictures.misses} missed")
     return warm_times, cold_times
 
 

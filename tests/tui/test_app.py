@@ -372,3 +372,33 @@ def _content_cell(view: FrameView, offset: tuple[int, int]) -> tuple[int, int]:
     """The content cell of a widget offset (the inverse of _cell_of's last step)."""
     region, content = view.region, view.content_region
     return offset[0] - (content.x - region.x), offset[1] - (content.y - region.y)
+
+
+async def test_a_step_shows_the_pictures_drawn_ahead(session_dir: Path, recent_file: Path) -> None:
+    """After a step the next frame's pictures are drawn in a worker; the following step shows
+    them, and they are what the view would have drawn itself."""
+    from pose3d.tui.pictures import draw_picture
+    from pose3d.tui.widgets.graphics import PX_PER_CELL
+    from pose3d.tui.widgets.halfcell import HalfcellCanvas
+
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ViewsScreen)
+        await pilot.press("right")  # frame 1 (every camera filmed it), 2 drawn ahead
+        await _settle(app, pilot)
+        await pilot.pause(0.1)
+        await _settle(app, pilot)
+        hits = screen.pictures.hits
+        await pilot.press("right")
+        await _settle(app, pilot)
+        assert screen.frame == 2 and screen.pictures.hits >= hits + 2
+        for view in screen.query(FrameView):
+            image = view.query_one(".frame-image")
+            if not isinstance(image, HalfcellCanvas) or view.frame is None:
+                continue
+            own = draw_picture(
+                view.frame, view.viewport, PX_PER_CELL, view.markers, view.bones, view.edges
+            )
+            assert image.image is not None and np.array_equal(image.image, own)

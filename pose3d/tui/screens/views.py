@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,13 +14,18 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
 
-from pose3d.tui.canvas import label_markers
+from pose3d.tui.canvas import Marker, label_markers
 from pose3d.tui.messages import PixelClicked, Seek, ViewChosen
 from pose3d.tui.palette import keypoint_rgb
+from pose3d.tui.pictures import Picture, PictureCache, draw_picture, picture_key
 from pose3d.tui.screens.jump import JumpScreen
 from pose3d.tui.timeline import frame_status
+from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.graphics import IMAGE_WIDGET, PX_PER_CELL
+from pose3d.tui.widgets.halfcell import HalfcellCanvas, halfcell_strips, truecolor
 from pose3d.tui.widgets.timeline_bar import TimelineBar
 from pose3d.tui.workspace import Workspace
 
@@ -54,6 +60,7 @@ class ViewsScreen(Screen[None]):
         self.player: Timer | None = None
         self.fps = workspace.session.fps or DEFAULT_FPS  # playback rate
         self.status = frame_status(workspace.editor.labels)
+        self.pictures = PictureCache()  # the neighbours' pictures, drawn ahead in a worker
 
     @property
     def frame(self) -> int:
@@ -68,9 +75,11 @@ class ViewsScreen(Screen[None]):
         frames = self.workspace.frames
         with Grid(id="views-grid"):
             for j, name in enumerate(frames.views):
-                yield FrameView(
+                view = FrameView(
                     name, frames.sizes[name], edges=self.workspace.edges, id=f"view-{j}"
                 )
+                view.pictures = self.pictures
+                yield view
         yield TimelineBar(self.workspace.n_frames, id="timeline")
         yield Static(id="views-status")
         yield Footer()
@@ -94,7 +103,6 @@ class ViewsScreen(Screen[None]):
         decoded by a worker, which redraws when they are ready (the old picture stays)."""
         ws = self.workspace
         frame = self.frame
-        editor = ws.editor
         waiting = False
         for j, name in enumerate(ws.frames.views):
             view = self.query_one(f"#view-{j}", FrameView)
@@ -105,16 +113,14 @@ class ViewsScreen(Screen[None]):
                 waiting = True
                 continue
             camera_frame = ws.frames.camera_frame(name, frame)
-            markers, bones = [], None
-            if name in editor.views:
-                points = editor.frame_points(frame, name)
-                markers, bones = label_markers(*points, self.keypoint_colors), points[0]
+            markers, bones = self._labels(frame, name)
             note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
             view.show(image, markers, note, bones)
         if waiting:
             self._decode(frame)
         else:
             ws.frames.prefetch(frame)
+            self.call_after_refresh(self._draw_ahead, frame)  # after this frame is on screen
         self.query_one("#timeline", TimelineBar).update_status(self.status, frame)
         playing = "playing" if self.player is not None else "paused"
         self.query_one("#views-status", Static).update(
@@ -122,6 +128,48 @@ class ViewsScreen(Screen[None]):
             f"(enter: label it)",
             layout=False,  # one line, always: a layout pass would redraw every view again
         )
+
+    def _labels(self, frame: int, view: str) -> tuple[list[Marker], np.ndarray | None]:
+        """The markers and the bone positions (2, K, I) of ``view`` at ``frame``."""
+        editor = self.workspace.editor
+        if view not in editor.views:
+            return [], None
+        points = editor.frame_points(frame, view)
+        return label_markers(*points, self.keypoint_colors), points[0]
+
+    def _draw_ahead(self, frame: int) -> None:
+        """Draw the pictures of the next and the previous frame in a worker (the viewports are
+        read here, on the UI thread)."""
+        if frame != self.frame or not self.is_mounted:
+            return
+        jobs = [
+            (view.view, view.viewport)
+            for view in self.query(FrameView)
+            if view.is_mounted and view.content_size.area > 0
+        ]
+        if jobs and IMAGE_WIDGET is HalfcellCanvas:
+            self._draw_ahead_worker(frame, jobs, truecolor())
+
+    @work(thread=True, exclusive=True, group="draw-ahead", exit_on_error=False)
+    def _draw_ahead_worker(
+        self, frame: int, jobs: list[tuple[str, Viewport]], truecolor: bool
+    ) -> None:
+        worker = get_current_worker()
+        frames, edges = self.workspace.frames, self.workspace.edges
+        for f in (frame + 1, frame - 1):
+            if not self.workspace.editor.first_frame <= f <= self.last_frame:
+                continue
+            for view, viewport in jobs:
+                if worker.is_cancelled:
+                    return
+                image = frames.get(view, f)  # waits for the decoder (this thread only)
+                markers, bones = self._labels(f, view)
+                key = picture_key(image, viewport, markers, bones, edges, (), truecolor)
+                if image is None or key in self.pictures:
+                    continue
+                canvas = draw_picture(image, viewport, PX_PER_CELL, markers, bones, edges)
+                strips = halfcell_strips(canvas, truecolor)
+                self.pictures.put(key, Picture(image, canvas, strips))
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
     def _decode(self, frame: int) -> None:

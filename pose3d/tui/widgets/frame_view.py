@@ -7,7 +7,7 @@ canvas is drawn for exactly that grid of cells (pose3d.tui.canvas), so a click o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,11 +16,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from pose3d.tui.canvas import Marker, draw_bones, draw_frame, draw_markers, draw_polyline
+from pose3d.tui.canvas import Marker
 from pose3d.tui.messages import PixelClicked, ViewChosen, ZoomAt
 from pose3d.tui.palette import RGB8
+from pose3d.tui.pictures import PictureCache, draw_picture, picture_key
 from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.graphics import CELL_ASPECT, IMAGE_WIDGET, PX_PER_CELL
+from pose3d.tui.widgets.halfcell import HalfcellCanvas, truecolor
 
 
 class FrameView(Widget):
@@ -50,6 +52,7 @@ class FrameView(Widget):
         self.curves: list[tuple[NDArray[np.float64], RGB8]] = []  # epipolar curves (px, colour)
         self.zoom = 1.0
         self.center: tuple[float, float] | None = None
+        self.pictures: PictureCache | None = None  # pictures drawn ahead (by the screen)
         self.border_title = view
 
     def compose(self) -> ComposeResult:
@@ -79,18 +82,30 @@ class FrameView(Widget):
         self.zoom, self.center = clamped.zoom, clamped.center
         self.redraw()
 
+    def picture_key(self, viewport: Viewport) -> Hashable:
+        """The key of this view's picture in a PictureCache (pose3d.tui.pictures)."""
+        return picture_key(
+            self.frame, viewport, self.markers, self.bones, self.edges, self.curves, truecolor()
+        )
+
     def redraw(self) -> None:
         if not self.is_mounted or self.content_size.area == 0:
             return
         viewport = self.viewport
-        canvas = draw_frame(self.frame, viewport, PX_PER_CELL)
-        if self.bones is not None and self.edges:
-            draw_bones(canvas, viewport, self.bones, self.edges, PX_PER_CELL)
-        for curve, color in self.curves:
-            draw_polyline(canvas, viewport, curve, color, PX_PER_CELL)
-        draw_markers(canvas, viewport, self.markers, PX_PER_CELL)
+        picture = None
+        if self.pictures is not None:  # drawn ahead of time?
+            picture = self.pictures.get(self.picture_key(viewport), self.frame)
         image = self.query_one(".frame-image")
-        image.image = PILImage.fromarray(canvas)  # type: ignore[attr-defined]
+        if picture is None:
+            canvas = draw_picture(
+                self.frame, viewport, PX_PER_CELL, self.markers, self.bones, self.edges, self.curves
+            )
+        else:
+            canvas = picture.canvas
+        if isinstance(image, HalfcellCanvas):
+            image.show(canvas, None if picture is None else picture.strips)
+        else:
+            image.image = PILImage.fromarray(canvas)  # type: ignore[attr-defined]
 
     def on_resize(self, event: events.Resize) -> None:
         self.redraw()

@@ -90,6 +90,14 @@ def halfcell_strips(rgb: NDArray[np.uint8], truecolor: bool = False) -> list[Str
     return strips
 
 
+def truecolor() -> bool:
+    """Whether the running app's terminal takes 24-bit colour."""
+    from textual._context import active_app
+
+    app = active_app.get(None)
+    return app is not None and app.console.color_system == "truecolor"
+
+
 class HalfcellCanvas(Widget):
     """Shows an RGB image of exactly (2 x rows, columns) pixels for its content size (a PIL
     image or an array); other sizes are resampled (nearest) to fit."""
@@ -100,6 +108,12 @@ class HalfcellCanvas(Widget):
         super().__init__(classes=classes)
         self._rgb: NDArray[np.uint8] | None = None
         self._strips: list[Strip] | None = None
+
+    def show(self, rgb: NDArray[np.uint8], strips: list[Strip] | None = None) -> None:
+        """Show ``rgb`` (H, W, 3); ``strips``: its halfcell_strips, drawn ahead of time (used
+        when they fit the widget)."""
+        self._rgb, self._strips = rgb, strips
+        self.refresh()
 
     @property
     def image(self) -> NDArray[np.uint8] | None:
@@ -129,10 +143,10 @@ class HalfcellCanvas(Widget):
         width, height = self.size
         if self._rgb is None or width == 0 or height == 0:
             return Strip.blank(width)
-        if self._strips is None:
-            truecolor = self.app.console.color_system == "truecolor"
-            self._strips = halfcell_strips(self._fitted(width, height), truecolor)
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        strips = self._strips
+        if strips is None or len(strips) != height or strips[0].cell_length != width:
+            strips = self._strips = halfcell_strips(self._fitted(width, height), truecolor())
+        return strips[y] if y < len(strips) else Strip.blank(width)
 
     def _fitted(self, width: int, height: int) -> NDArray[np.uint8]:
         assert self._rgb is not None
