@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/tui.py               # 30 steps warm, 10 cold, 200 x 60 cells
     .venv/bin/python benchmarks/tui.py --quick       # 10 steps warm, 4 cold, a smoke run
     .venv/bin/python benchmarks/tui.py --profile     # cProfile of the warm steps (top 25)
+    .venv/bin/python benchmarks/tui.py --tmux        # also the real app in tmux (needs tmux)
 
 Input: a session written here (4 cameras of 1280 x 1024 H.264, 24 frames of a moving
 low-frequency texture with noise, so that a frame has the thousands of distinct colours of a
@@ -20,6 +21,11 @@ from the key press to the end of the last screen update that follows it.
 - cold: a jump of 20 frames (``shift+right`` twice) to frames not decoded yet: the key is
   answered at once (the old picture stays, marked "decoding") and the frame arrives later; the
   time is key press to the frame on screen.
+
+With ``--tmux`` the same session is opened by ``pose3d tui`` in a tmux window of 200 x 60
+(``COLORTERM=truecolor``), a key is sent with ``tmux send-keys`` and the pane is read back
+with ``capture-pane`` every few milliseconds until the status line shows the next frame: key
+to screen in a real terminal (the status line is written in the same update as the views).
 
 Anchor (same process): the bare work a step cannot avoid, decode 4 frames from the videos and
 resize each to its view's cells (``cv2.resize``, INTER_AREA) — "decode+resize"; the ratio
@@ -196,9 +202,77 @@ async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | 
             await pilot.press("shift+right")
             await settle()
             cold_times.append(shown[-1] - t0)
-        pictures = screen.pictures
-        print(f"pictures drawn ahead: {pictures.hits} used, {pictures.misses} missed")
+        pictures = getattr(screen, "pictures", None)  # absent before the draw-ahead
+        if pictures is not None:
+            print(f"pictures drawn ahead: {pictures.hits} used, {pictures.misses} missed")
     return warm_times, cold_times
+
+
+def tmux_steps(root: Path, steps: int) -> list[float]:
+    """Seconds from ``tmux send-keys Right`` to the pane showing the next frame."""
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("tmux") is None:
+        raise SystemExit("--tmux needs tmux (apt-get install tmux)")
+    socket = f"pose3d-bench-{os.getpid()}"
+
+    def tmux(*args: str) -> str:
+        out = subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True)
+        return out.stdout
+
+    env = {
+        "POSE3D_CONFIG_DIR": str(root.parent / "config"),
+        "COLORTERM": "truecolor",
+        "POSE3D_TUI_GRAPHICS": "halfcell",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+    }
+    settings = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+    app = [shlex.quote(sys.executable), "-m", "pose3d", "tui", shlex.quote(str(root))]
+    command = " ".join(["env -u COLUMNS -u LINES", *settings, *app])
+    tmux(
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-c",  # not the checkout: python -m would import its pose3d before PYTHONPATH's
+        str(root.parent),
+        "-s",
+        "tui",
+        "-x",
+        str(TERMINAL[0]),
+        "-y",
+        str(TERMINAL[1]),
+        command,
+    )
+    tmux("set-option", "-g", "default-terminal", "tmux-256color")
+
+    def wait_for(text: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in tmux("capture-pane", "-p", "-t", "tui"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"tmux: {text!r} never shown")
+            time.sleep(0.003)
+
+    times = []
+    try:
+        wait_for(" frame 0 /")
+        time.sleep(2.0)
+        for n in range(steps):
+            frame = n % (N_FRAMES - 1)
+            if frame == 0 and n:
+                tmux("send-keys", "-t", "tui", "Home")
+                wait_for(" frame 0 /")
+            time.sleep(0.5)  # the neighbours prefetched (and drawn ahead)
+            t0 = time.perf_counter()
+            tmux("send-keys", "-t", "tui", "Right")
+            wait_for(f" frame {frame + 1} /")
+            times.append(time.perf_counter() - t0)
+    finally:
+        tmux("kill-server")
+    return times
 
 
 def _summary(name: str, times: list[float]) -> str:
@@ -213,6 +287,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few steps only")
     parser.add_argument("--profile", action="store_true", help="cProfile the warm steps")
+    parser.add_argument("--tmux", action="store_true", help="also time the real app in tmux")
     args = parser.parse_args()
     os.environ.setdefault("POSE3D_TUI_GRAPHICS", "halfcell")  # read when pose3d.tui is imported
     warm, cold = (10, 4) if args.quick else (30, 10)
@@ -227,9 +302,12 @@ def main() -> None:
         base = anchor(root, warm)
         profile = cProfile.Profile() if args.profile else None
         warm_times, cold_times = asyncio.run(run_app(root, warm, cold, profile))
+        terminal_times = tmux_steps(root, warm) if args.tmux else []
     print(_summary("anchor decode+resize x4", base))
     print(_summary("frame step, prefetched", warm_times))
     print(_summary("jump, not prefetched", cold_times))
+    if terminal_times:
+        print(_summary("tmux: frame step, key->pane", terminal_times))
     ratio = statistics.median(warm_times) / statistics.median(base)
     print(f"prefetched step / anchor: {ratio:.2f} (median over median); target 100 ms")
     if profile is not None:

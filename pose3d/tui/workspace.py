@@ -10,9 +10,7 @@ write is atomic). Anything that reads labels.nc from disk (propagate) calls ``fl
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -118,18 +116,6 @@ class Workspace:
     def flush(self) -> None:
         """Return once every edit is on disk (raises the error of a failed save)."""
         self.saver.wait()
-
-    @contextlib.contextmanager
-    def unlocked(self) -> Iterator[None]:
-        """Lend the session lock to a library call that takes it itself (calibrate_session):
-        every edit is flushed, the lock released, and taken again afterwards. Raises
-        SessionLockedError if another process took the lock in between (close the session)."""
-        self.flush()
-        self.lock.release()
-        try:
-            yield
-        finally:
-            self.lock.acquire()
 
     def use_session(self, session: Session) -> None:
         """Take a changed session.toml (e.g. a new board); the calibration is read again."""
