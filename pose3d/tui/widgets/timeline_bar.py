@@ -39,12 +39,17 @@ class TimelineBar(Widget):
         bins = binned(self.status, width)
         here = column_of(self.frame, width, self.n_frames)
         bar = Text()
-        for col, status in enumerate(bins.tolist()):
-            style = STATUS_STYLE[FrameStatus(status)]
-            if col == here:
+        cells = bins.tolist()
+        start = 0
+        for col in range(1, len(cells) + 1):  # one span per run of equal columns
+            if col < len(cells) and cells[col] == cells[start] and col != here and start != here:
+                continue
+            style = STATUS_STYLE[FrameStatus(cells[start])]
+            if start == here:
                 bar.append("▼", style=f"white on {style}")
             else:
-                bar.append("█", style=style)
+                bar.append("█" * (col - start), style=style)
+            start = col
         bar.append("\n")
         bar.append_text(Text.from_markup(f"frame {self.frame} / {self.n_frames - 1}   {LEGEND}"))
         return bar
