@@ -11,8 +11,9 @@ What it converts, once:
 - queries and results: pose3d's ``(t, x, y)`` and ``(T, N, ...)`` arrays are the predictor's, so
   nothing is reordered; ``fb_error`` is not measured (None).
 
-Memory: the predictor keeps the feature pyramid of the whole clip (≈ 8.4 MB per frame at
-384 × 512, see benchmarks/tracking.py); track long videos in ranges of a few hundred frames.
+Memory: the clip itself costs 0.6 MB per frame at 384 × 512; the predictor's own memory does
+not grow with the clip (windows offline, streaming online, a bounded feature cache; see
+docs/tracking.md and benchmarks/tracking.py).
 """
 
 from __future__ import annotations
