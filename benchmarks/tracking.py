@@ -151,10 +151,11 @@ def section_real() -> None:
 def section_synthetic() -> None:
     from pose3d import schema as s
     from pose3d.io.netcdf import load_labels, save_labels
-    from pose3d.labels import new_labels
     from pose3d.synthetic import write_sample_session
+    from pose3d.synthetic.compare import seed_labels
     from pose3d.tracking.classical import ClassicalTracker
     from pose3d.tracking.propagate import propagate
+    from pose3d.tracking.review import review_queue
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "session"
@@ -163,13 +164,10 @@ def section_synthetic() -> None:
         )
         shutil.copy(root / "truth" / "calibration.toml", root / "calibration")
         truth = load_labels(root / "truth" / "labels.nc")
-        labels = new_labels(40, session.camera_names, session.skeleton.keypoints, ["individual_0"])
-        seen = truth["visible"].values[0]
-        labels[s.POSITION].values[0] = np.where(seen[:, None], truth[s.POSITION].values[0], np.nan)
-        labels[s.SOURCE].values[0] = np.where(seen, 1, 0)
-        save_labels(root / "labels.nc", labels)
+        save_labels(root / "labels.nc", seed_labels(truth, [0]))
         propagate(root, list(session.camera_names), (0, 31), ClassicalTracker())
         out = load_labels(root / "labels.nc")
+    seen = truth["visible"].values[0]
     visible = truth["visible"].values[1:31]
     tracked = out[s.SOURCE].values[1:31] == s.PointSource.TRACKED
     error = np.linalg.norm(out[s.POSITION].values[1:31] - truth[s.POSITION].values[1:31], axis=2)
@@ -177,13 +175,20 @@ def section_synthetic() -> None:
     pck = (np.nan_to_num(error, nan=np.inf)[wanted] < 3).mean()
     bad = tracked & visible & (error > 5)
     flagged = out[s.REVIEW].values[1:31] & tracked
+    images = int(tracked.any(axis=(2, 3)).sum())
+    queue = review_queue(out)
+    visits = {(item.frame, item.view) for item in queue}
     print("synthetic: 4 cameras 640 x 480, seeded on frame 0, frames 1-30, classical")
     print(f"  PCK@3px of visible points, all keypoints {pck:.3f} (target 0.90)")
     print(
         f"  points > 5 px off: {bad.sum()} of {tracked.sum()}; flagged: "
         f"{(flagged & bad).sum() / max(bad.sum(), 1):.2f} of them (target 0.90); "
-        f"flagged points {flagged.sum() / tracked.sum():.2f} of tracked; images with a flag "
-        f"{flagged.any(axis=(2, 3)).mean():.2f} (target 0.20)"
+        f"flagged points {flagged.sum() / tracked.sum():.3f} of tracked"
+    )
+    print(
+        f"  review queue: {len(queue)} runs at {len(visits)} of {images} tracked images "
+        f"({len(visits) / images:.3f}, target 0.20) on {len({f for f, _ in visits})} of 30 "
+        f"frames; images holding any flagged point {flagged.any(axis=(2, 3)).sum() / images:.2f}"
     )
 
 
