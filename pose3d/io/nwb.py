@@ -291,48 +291,45 @@ def _video(nwbfile: Any, session: Session, view: str, fps: float, folder: Path) 
 
 def _series_2d(one: xr.Dataset, view: str, fps: float) -> list[Any]:
     """One PoseEstimationSeries (T, 2) px per keypoint of one view and individual."""
-    _, ndx_pose = _modules()
-    position = one[s.POSITION].transpose(s.KEYPOINT, s.TIME, s.SPACE).values  # (K, T, 2)
-    confidence = one[s.CONFIDENCE].transpose(s.KEYPOINT, s.TIME).values  # (K, T)
     timestamps = one[s.TIME].values / fps  # session frames -> s
     frame = f"(0, 0) is the centre of the top-left pixel of camera {view}'s image"
-    series: list[Any] = []
-    for k, name in enumerate(str(n) for n in one[s.KEYPOINT].values):
-        series.append(
-            ndx_pose.PoseEstimationSeries(
-                name=name,
-                description=f"{name} in camera {view}",
-                data=position[k],
-                unit=PIXELS,
-                reference_frame=frame,
-                confidence=confidence[k],
-                confidence_definition=CONFIDENCE_2D,
-                timestamps=series[0] if series else timestamps,
-            )
-        )
-    return series
+    return _series(one, timestamps, PIXELS, frame, f" in camera {view}", CONFIDENCE_2D)
 
 
 def _series_3d(one: xr.Dataset, fps: float) -> list[Any]:
     """One PoseEstimationSeries (T, 3) per keypoint of one individual's poses."""
-    _, ndx_pose = _modules()
-    position = one[s.POSITION].transpose(s.KEYPOINT, s.TIME, s.SPACE).values  # (K, T, 3)
-    confidence = one[s.CONFIDENCE].transpose(s.KEYPOINT, s.TIME).values  # (K, T)
     unit = str(one[s.POSITION].attrs.get(s.ATTR_SPACE_UNIT, "unknown"))
     seconds = one.attrs.get(s.ATTR_TIME_UNIT) == "seconds"
     timestamps = one[s.TIME].values.astype(np.float64) / (1.0 if seconds else fps)
     frame = "(0, 0, 0) is the origin of calibration.toml's world coordinates"
+    return _series(one, timestamps, unit, frame, ", triangulated", CONFIDENCE_3D)
+
+
+def _series(
+    one: xr.Dataset,
+    timestamps: np.ndarray,
+    unit: str,
+    reference_frame: str,
+    described: str,
+    confidence_definition: str,
+) -> list[Any]:
+    """One PoseEstimationSeries per keypoint of ``one`` (one individual; one view for 2D),
+    described as the keypoint's name + ``described``; the series after the first link to its
+    timestamps."""
+    _, ndx_pose = _modules()
+    position = one[s.POSITION].transpose(s.KEYPOINT, s.TIME, s.SPACE).values  # (K, T, D)
+    confidence = one[s.CONFIDENCE].transpose(s.KEYPOINT, s.TIME).values  # (K, T)
     series: list[Any] = []
     for k, name in enumerate(str(n) for n in one[s.KEYPOINT].values):
         series.append(
             ndx_pose.PoseEstimationSeries(
                 name=name,
-                description=f"{name}, triangulated",
+                description=f"{name}{described}",
                 data=position[k],
                 unit=unit,
-                reference_frame=frame,
+                reference_frame=reference_frame,
                 confidence=confidence[k],
-                confidence_definition=CONFIDENCE_3D,
+                confidence_definition=confidence_definition,
                 timestamps=series[0] if series else timestamps,
             )
         )
