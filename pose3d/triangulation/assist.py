@@ -14,6 +14,7 @@ Pixels are distorted image pixels (the centre of the top-left pixel is (0, 0)).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,18 +59,19 @@ def epipolar_curve(
     if baseline == 0 or not np.isfinite(ray).all():
         return np.zeros((0, 2))
     scan = np.linspace(1.0 / (0.02 * baseline), 1.0 / (1000.0 * baseline), 32 * samples)
-    seen = np.flatnonzero(_inside(target, source.center + (1.0 / scan)[:, None] * ray))
+    seen = np.flatnonzero(
+        _inside(target, target.project(source.center + (1.0 / scan)[:, None] * ray))
+    )
     if not seen.size:
         return np.zeros((0, 2))
     first, last = max(seen[0] - 1, 0), min(seen[-1] + 1, len(scan) - 1)
     inverse = np.linspace(scan[first], scan[last], samples)
     pixels = target.project(source.center + (1.0 / inverse)[:, None] * ray)
-    return pixels[_inside(target, pixels, projected=True)]
+    return pixels[_inside(target, pixels)]
 
 
-def _inside(camera: Camera, values: FloatArray, projected: bool = False) -> NDArray[np.bool_]:
-    """Which of ``values`` (world points, or pixels when ``projected``) land in the image."""
-    pixels = values if projected else camera.project(values)
+def _inside(camera: Camera, pixels: FloatArray) -> NDArray[np.bool_]:
+    """Which of ``pixels`` [N, 2] (NaN: not seen) lie in ``camera``'s image."""
     width, height = camera.size
     ok = np.isfinite(pixels).all(axis=1)
     with np.errstate(invalid="ignore"):
@@ -79,7 +81,7 @@ def _inside(camera: Camera, values: FloatArray, projected: bool = False) -> NDAr
 
 
 def suggest(
-    pixels: dict[str, ArrayLike],
+    pixels: Mapping[str, ArrayLike],
     cameras: CameraGroup,
     view: str,
     threshold: float = 10.0,
@@ -130,5 +132,5 @@ def view_aids(
         name: epipolar_curve(cameras[name], xy, cameras[view], samples)
         for name, xy in pixels.items()
     }
-    suggestion, used = suggest(dict(pixels.items()), cameras, view)
+    suggestion, used = suggest(pixels, cameras, view)
     return ViewAids(view, curves, suggestion, used)
