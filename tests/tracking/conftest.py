@@ -11,13 +11,11 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 import xarray as xr
 
-from pose3d import schema as s
 from pose3d.io.netcdf import load_labels, save_labels
-from pose3d.labels import new_labels
+from pose3d.synthetic.compare import seed_labels
 
 N_CAMERAS, N_FRAMES, SIZE = 4, 40, (640, 480)
 
@@ -57,18 +55,7 @@ def seeded(synthetic_template: Path, truth: xr.Dataset, tmp_path: Path) -> Seede
         root = tmp_path / "session"
         if not root.exists():
             shutil.copytree(synthetic_template, root)
-        views = [str(v) for v in truth[s.VIEW].values]
-        keypoints = [str(k) for k in truth[s.KEYPOINT].values]
-        individuals = [str(i) for i in truth[s.INDIVIDUAL].values]
-        labels = new_labels(truth.sizes[s.TIME], views, keypoints, individuals)
-        for t in frames:
-            seen = truth["visible"].values[t]  # (V, K, I)
-            labels[s.POSITION].values[t] = np.where(
-                seen[:, None], truth[s.POSITION].values[t], np.nan
-            )
-            labels[s.SOURCE].values[t] = np.where(seen, int(s.PointSource.MANUAL), 0)
-            labels[s.CONFIDENCE].values[t] = np.where(seen, 1.0, np.nan)
-        save_labels(root / "labels.nc", labels)
+        save_labels(root / "labels.nc", seed_labels(truth, frames))
         return root
 
     return make
