@@ -12,19 +12,23 @@ LOW_CONFIDENCE          (1 - confidence) / (1 - min_confidence)                 
 FORWARD_BACKWARD        fb_error / max_fb_px (tracks from the manual frames on     4 px
                         either side disagree)
 JUMP                    step / max(jump_px, jump_ratio × the point's median step)  12 px, 4×
-MULTI_VIEW              distance to the reprojection of the point triangulated     4 px
-                        from the *other* views (RANSAC, threshold multiview_px) /
-                        multiview_px (needs a calibration and the point in >= 3
-                        calibrated views)
+MULTI_VIEW              distance to the reprojection of the views' consensus       4 px
+                        point / multiview_px; at least 1 outside the consensus
+                        (needs a calibration and the point in >= 2 views)
 ======================  =========================================================  ==========
 
-Where the multi-view check can be made, it decides alone: the other cameras are independent
-evidence of where the point is, much stronger than the tracker's own scores, which doubt many
-points that are right (a paw turning changes its patch; a long track accumulates round-trip
-error). Elsewhere the tracker's scores (visibility, confidence, forward-backward, jump) decide.
-The check is leave-one-view-out made robust: the view under test never helps place the 3D point
-it is compared with, and the RANSAC among the other views keeps one bad view from condemning
-the good ones. Manual points are never flagged.
+The consensus (:func:`multiview_check`) is the pair of views whose triangulation the other
+views agree with best (MSAC), re-fitted on all the views that agree; rejecting a view the
+tracker's scores doubt costs half, so that where geometry cannot choose (an error along an
+epipolar line) the trusted views win. Where the views agree they decide alone: they are
+independent evidence of where the point is, much stronger than the tracker's own scores, which
+doubt many points that are right (a paw turning changes its patch; a long track accumulates
+round-trip error). Views outside the consensus, and every view of a point no two views agree
+on, are flagged. Two views cannot see an error along their epipolar line, so in a two-view
+consensus a lost track (visibility < lost_visibility) stays flagged. When the points nobody
+doubts sit a median of more than multiview_px / 2 from the consensus, the calibration is not
+one the views agree with: the tracker's scores keep their say and the multi-view threshold
+grows to 3 × that median. Manual points are never flagged.
 
 The review queue groups flags into *runs*: consecutive flagged frames of one keypoint in one
 view are one item, at the run's first frame (where the track went wrong: a correction there
@@ -65,9 +69,10 @@ class ReviewThresholds:
     jump_px: float = 12.0
     jump_ratio: float = 4.0
     multiview_px: float = 4.0
+    lost_visibility: float = 0.05
 
     def __post_init__(self) -> None:
-        for name in ("min_visibility", "min_confidence"):
+        for name in ("min_visibility", "min_confidence", "lost_visibility"):
             if not 0 <= getattr(self, name) < 1:
                 raise Pose3dError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("max_fb_px", "jump_px", "jump_ratio", "multiview_px"):
@@ -145,12 +150,10 @@ def flag_points(
     scores[3] = _jumps(position, rows_slice, limits)
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
-        errors = multiview_errors(position[rows_slice], views, cameras, limits.multiview_px)
-        trusted = (source == s.PointSource.MANUAL) | (tracked & (scores[:4].max(axis=0) < 1))
-        typical = np.nanmedian(errors[trusted]) if np.isfinite(errors[trusted]).any() else 0.0
-        if typical <= limits.multiview_px / 2:  # the views agree: they decide where they can
-            scores[:4, np.isfinite(errors)] = 0.0
-        scores[4] = errors / max(limits.multiview_px, 3.0 * typical)
+        visibility = np.nan_to_num(out[s.VISIBILITY].values[rows_slice], nan=1.0)
+        scores[4] = _multiview_scores(
+            position[rows_slice], views, cameras, limits, scores, source, visibility
+        )
     scores = np.where(tracked, np.nan_to_num(scores, nan=0.0), 0.0)
     worst = scores.max(axis=0)
     reason = np.asarray([int(r) for r in _REASONS], np.int8)[scores.argmax(axis=0)]
@@ -195,41 +198,150 @@ def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
     return items
 
 
-def multiview_errors(
-    position: FloatArray, views: list[str], cameras: CameraGroup, threshold: float = 4.0
-) -> FloatArray:
-    """Distance (px) of each point to the reprojection of the point triangulated from the other
-    calibrated views that have it (RANSAC with ``threshold`` px among them, so one bad view does
-    not condemn the good ones); NaN where fewer than 3 calibrated views have the point.
+@dataclass(frozen=True)
+class MultiViewCheck:
+    """What the calibrated views say of each point, (T, V, K, I) like the labels' cells.
 
-    position  # (T, V, 2, K, I) (x, y) px, views in ``views`` order  ->  (T, V, K, I)
+    ``errors``: px from the point to its reprojection from the views' consensus (RANSAC among
+    all the views that have it); where no two views agree, to the reprojection of the point
+    triangulated from all of them; NaN where fewer than 2 calibrated views have the point.
+    ``inlier``: the view is part of the consensus; ``support``: how many views the consensus
+    has (0: none, the views contradict each other).
+    """
+
+    errors: FloatArray
+    inlier: BoolArray
+    support: NDArray[np.int_]
+
+    @property
+    def checked(self) -> BoolArray:
+        return ~np.isnan(self.errors)
+
+
+def multiview_check(
+    position: FloatArray,
+    views: list[str],
+    cameras: CameraGroup,
+    threshold: float = 4.0,
+    doubted: BoolArray | None = None,
+) -> MultiViewCheck:
+    """The calibrated views' consensus on every point (see :class:`MultiViewCheck`).
+
+    The consensus is the pair of views whose triangulation the most other views agree with
+    (MSAC with ``threshold`` px; pose3d.triangulation.ransac), re-fitted on all its inliers.
+    Rejecting a ``doubted`` view (the tracker's own scores doubt it) costs half as much, so that
+    when two pairs explain the views equally well the one that keeps the trusted views wins.
+
+    position  # (T, V, 2, K, I) (x, y) px, views in ``views`` order; doubted  # (T, V, K, I)
     """
     from pose3d.triangulation import RansacOptions, reprojection_errors, triangulate_points
 
-    n_time, n_views, _, n_kp, n_ind = position.shape
-    errors = np.full((n_time, n_views, n_kp, n_ind), np.nan)
+    errors = np.full(_cell_shape(position), np.nan)
+    inlier = np.zeros(errors.shape, bool)
     calibrated = [j for j, name in enumerate(views) if name in cameras.names]
-    if len(calibrated) < 3:
-        return errors
+    if len(calibrated) < 2:
+        return MultiViewCheck(errors, inlier, np.zeros(errors.shape, int))
     group = cameras.subset([views[j] for j in calibrated])
-    pixels = np.moveaxis(position[:, calibrated], 2, -1)  # (T, V', K, I, 2)
-    pixels = np.moveaxis(pixels, 1, 0).reshape(len(calibrated), -1, 2)  # (V', N, 2)
-    seen = np.asarray(np.isfinite(pixels).all(axis=2))  # (V', N)
+    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))  # (V', N, 2)
+    seen = np.isfinite(pixels).all(axis=2)
+    rows = seen.sum(axis=0) >= 2
+    cost = np.full(seen.shape, threshold)
+    if doubted is not None:
+        cost[_by_view(doubted[:, calibrated])] = threshold / 2
     found = np.full(seen.shape, np.nan)
-    options = RansacOptions(threshold=threshold)
-    for j in range(len(calibrated)):
-        others = pixels.copy()
-        others[j] = np.nan
-        rows = seen[j] & (seen.sum(axis=0) >= 3)
-        if not rows.any():
-            continue
-        points, _ = triangulate_points(
-            others[:, rows], group, method="ransac", ransac_options=options
-        )
-        found[j, rows] = reprojection_errors(points, pixels[:, rows], group)[j]
-    per_view = found.reshape(len(calibrated), n_time, n_kp, n_ind)
-    errors[:, calibrated] = np.moveaxis(per_view, 0, 1)
-    return errors
+    agreed = np.zeros(seen.shape, bool)
+    points, used = triangulate_points(
+        pixels[:, rows],
+        group,
+        method="ransac",
+        ransac_options=RansacOptions(threshold=threshold),
+        outlier_cost=cost[:, rows],
+    )
+    contradict = ~np.isfinite(points).all(axis=1)
+    if contradict.any():  # no two views agree: measure against them all
+        points[contradict], _ = triangulate_points(pixels[:, rows][:, contradict], group)
+    found[:, rows] = reprojection_errors(points, pixels[:, rows], group)
+    agreed[:, rows] = used
+    found[~seen] = np.nan
+    errors[:, calibrated] = _from_view(found, errors.shape)
+    inlier[:, calibrated] = _from_view(agreed, errors.shape)
+    support = np.broadcast_to(inlier.sum(axis=1, keepdims=True), inlier.shape)
+    return MultiViewCheck(errors, inlier, np.where(np.isnan(errors), 0, support))
+
+
+def views_spread(
+    position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
+) -> float:
+    """Median distance (px) of the ``trusted`` points to the reprojection of the point they
+    triangulate together (those in >= 2 calibrated views; 0 if none): how well the points
+    nobody doubts agree with the calibration. Unlike the consensus' own distances, this is not
+    capped by a threshold, so a calibration the views disagree with shows.
+
+    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)
+    """
+    from pose3d.triangulation import reprojection_errors, triangulate_points
+
+    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
+    if len(calibrated) < 2:
+        return 0.0
+    group = cameras.subset([views[j] for j in calibrated])
+    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))
+    use = _by_view(trusted[:, calibrated]) & np.isfinite(pixels).all(axis=2)
+    rows = use.sum(axis=0) >= 2
+    if not rows.any():
+        return 0.0
+    pixels = np.where(use[..., None], pixels, np.nan)[:, rows]
+    points, _ = triangulate_points(pixels, group)
+    errors = reprojection_errors(points, pixels, group)
+    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else 0.0
+
+
+def _cell_shape(position: FloatArray) -> tuple[int, int, int, int]:
+    n_time, n_views, _, n_kp, n_ind = position.shape
+    return n_time, n_views, n_kp, n_ind
+
+
+def _by_view(cells: NDArray[np.generic]) -> NDArray[np.generic]:
+    """(T, V, K, I, ...) -> (V, T·K·I, ...)."""
+    return np.moveaxis(cells, 1, 0).reshape(cells.shape[1], -1, *cells.shape[4:])
+
+
+def _from_view(values: NDArray[np.generic], shape: tuple[int, ...]) -> NDArray[np.generic]:
+    """(V', T·K·I) -> (T, V', K, I), the inverse of :func:`_by_view` for cells of ``shape``."""
+    n_time, _, n_kp, n_ind = shape
+    return np.moveaxis(values.reshape(len(values), n_time, n_kp, n_ind), 0, 1)
+
+
+def _multiview_scores(
+    position: FloatArray,
+    views: list[str],
+    cameras: CameraGroup,
+    limits: ReviewThresholds,
+    scores: FloatArray,
+    source: NDArray[np.int8],
+    visibility: FloatArray,
+) -> FloatArray:
+    """The MULTI_VIEW score of every cell; zeroes the tracker's scores (``scores[:4]``, in
+    place) where the views decide (module docstring)."""
+    tracked = source == s.PointSource.TRACKED
+    doubted = tracked & (scores[:4].max(axis=0) >= 1)
+    threshold = limits.multiview_px
+    trusted = (source == s.PointSource.MANUAL) | (tracked & ~doubted)
+    typical = views_spread(position, views, cameras, trusted)
+    if typical > threshold / 2:  # the views disagree with this calibration: they only advise
+        threshold = 3.0 * typical
+        check = multiview_check(position, views, cameras, threshold, doubted)
+        outlier = check.checked & ~check.inlier & (check.support >= 2)
+        return np.where(outlier, np.nan_to_num(check.errors / threshold, posinf=0.0), 0.0)
+    check = multiview_check(position, views, cameras, threshold, doubted)
+    score = np.nan_to_num(check.errors / threshold, nan=0.0, posinf=0.0)
+    rejected = check.checked & ~check.inlier  # an outlier, or no two views agree
+    score[rejected] = np.maximum(score[rejected], 1.0)
+    # two views cannot see an error along their epipolar line: a lost track stays doubted
+    vouched = check.inlier & ((check.support >= 3) | (visibility >= limits.lost_visibility))
+    scores[:4, vouched | rejected] = 0.0
+    score[check.inlier] = np.minimum(score[check.inlier], 0.99)
+    return score
 
 
 def _below(value: FloatArray, minimum: float) -> FloatArray:

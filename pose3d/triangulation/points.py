@@ -38,10 +38,12 @@ def triangulate_points(
     weights: ArrayLike | None = None,
     method: str = "dlt",
     ransac_options: RansacOptions | None = None,
+    outlier_cost: ArrayLike | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """Points [N, 3] from distorted ``pixels`` [V, N, 2] and ``weights`` [V, N] (confidence,
     default 1), with ``method`` "dlt" or "ransac"; ``used`` [V, N] marks the views each point
-    was triangulated from (NaN points use none)."""
+    was triangulated from (NaN points use none). ``outlier_cost`` [V, N] (px, RANSAC only):
+    what rejecting each observation costs (see :mod:`pose3d.triangulation.ransac`)."""
     if method not in ("dlt", "ransac"):
         raise Pose3dError(f"triangulate_points: method must be 'dlt' or 'ransac', got {method!r}")
     px = _pixels(pixels, cameras)
@@ -53,7 +55,12 @@ def triangulate_points(
     if method == "dlt":
         points = dlt(lens, normalized, clean)
         return points, (clean > 0) & finite_rows(points)
-    return ransac(lens, px, normalized, clean, ransac_options or RansacOptions())
+    cost = None if outlier_cost is None else np.asarray(outlier_cost, dtype=np.float64)
+    if cost is not None and cost.shape != px.shape[:2]:
+        raise Pose3dError(
+            f"outlier_cost must be [views, points] = {px.shape[:2]}, got {cost.shape}"
+        )
+    return ransac(lens, px, normalized, clean, ransac_options or RansacOptions(), cost)
 
 
 def reprojection_errors(points: ArrayLike, pixels: ArrayLike, cameras: CameraGroup) -> FloatArray:

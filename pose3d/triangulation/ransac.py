@@ -3,7 +3,10 @@
 With few views the hypotheses can be enumerated instead of sampled: every pair of views is
 triangulated for every point in one batch, each pair's 3D point is reprojected into every view,
 and each point keeps the pair with the lowest MSAC cost ``sum over seen views of
-min(error, threshold)`` among pairs whose own two views are inliers. The point is then
+min(error, cap)`` among pairs whose own two views are inliers. The cap, what rejecting a view
+costs, is the threshold unless the caller gives its own per observation (lower for an
+observation it already doubts, so that between two equally consistent pairs the one that keeps
+the trusted views wins). The point is then
 re-triangulated (weighted DLT) from all of that hypothesis' inliers, the inliers are recomputed
 for the new point and it is triangulated once more. A point with no consistent pair is NaN.
 """
@@ -47,14 +50,19 @@ def ransac(
     normalized: FloatArray,
     weights: FloatArray,
     options: RansacOptions = RansacOptions(),
+    outlier_cost: FloatArray | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """Points [N, 3] and their inlier views [V, N] from observations of every view.
 
     ``pixels`` [V, N, 2] (distorted, for the errors), ``normalized`` [V, N, 2] and ``weights``
-    [V, N] as cleaned by :func:`pose3d.triangulation.dlt.clean_observations`.
+    [V, N] as cleaned by :func:`pose3d.triangulation.dlt.clean_observations`;
+    ``outlier_cost`` [V, N] px (default: the threshold) is what rejecting each observation costs.
     """
     n_views, n_points = weights.shape
     seen = weights > 0
+    cap = np.full((n_views, n_points), options.threshold)
+    if outlier_cost is not None:
+        cap = np.minimum(cap, np.asarray(outlier_cost, dtype=np.float64))
     best_cost = np.full(n_points, np.inf)
     best_inliers = np.zeros((n_views, n_points), dtype=bool)
     for pair in combinations(range(n_views), 2):
@@ -64,7 +72,7 @@ def ransac(
         )
         errors = view_errors(lenses, hypothesis, pixels)
         inliers = seen & (errors < options.threshold)
-        cost = np.where(seen, np.minimum(errors, options.threshold), 0.0).sum(axis=0)
+        cost = np.where(seen, np.minimum(errors, cap), 0.0).sum(axis=0)
         better = inliers[idx[0]] & inliers[idx[1]] & (cost < best_cost)
         best_cost = np.where(better, cost, best_cost)
         best_inliers[:, better] = inliers[:, better]
