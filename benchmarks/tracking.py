@@ -183,12 +183,13 @@ def section_synthetic() -> None:
     print(
         f"  points > 5 px off: {bad.sum()} of {tracked.sum()}; flagged: "
         f"{(flagged & bad).sum() / max(bad.sum(), 1):.2f} of them (target 0.90); "
-        f"flagged points {flagged.sum() / tracked.sum():.3f} of tracked"
+        f"flagged points {flagged.sum() / tracked.sum():.3f} of tracked (target 0.20)"
     )
     print(
         f"  review queue: {len(queue)} runs at {len(visits)} of {images} tracked images "
-        f"({len(visits) / images:.3f}, target 0.20) on {len({f for f, _ in visits})} of 30 "
-        f"frames; images holding any flagged point {flagged.any(axis=(2, 3)).sum() / images:.2f}"
+        f"({len(visits) / images:.3f}); images holding a flagged point "
+        f"{flagged.any(axis=(2, 3)).sum() / images:.2f}, session frames "
+        f"{flagged.any(axis=(1, 2, 3)).sum()} of 30"
     )
 
 
