@@ -103,6 +103,14 @@ class ViewsScreen(Screen[None]):
         decoded by a worker, which redraws when they are ready (the old picture stays)."""
         ws = self.workspace
         frame = self.frame
+        # the status lines first: their repaint then joins the views' in one screen update
+        self.query_one("#timeline", TimelineBar).update_status(self.status, frame)
+        playing = "playing" if self.player is not None else "paused"
+        self.query_one("#views-status", Static).update(
+            f" frame {frame} / {ws.n_frames - 1} · {playing} · selected view {self.view} "
+            f"(enter: label it)",
+            layout=False,  # one line, always: a layout pass would redraw every view again
+        )
         waiting = False
         for j, name in enumerate(ws.frames.views):
             view = self.query_one(f"#view-{j}", FrameView)
@@ -121,13 +129,6 @@ class ViewsScreen(Screen[None]):
         else:
             ws.frames.prefetch(frame)
             self.call_after_refresh(self._draw_ahead, frame)  # after this frame is on screen
-        self.query_one("#timeline", TimelineBar).update_status(self.status, frame)
-        playing = "playing" if self.player is not None else "paused"
-        self.query_one("#views-status", Static).update(
-            f" frame {frame} / {ws.n_frames - 1} · {playing} · selected view {self.view} "
-            f"(enter: label it)",
-            layout=False,  # one line, always: a layout pass would redraw every view again
-        )
 
     def _labels(self, frame: int, view: str) -> tuple[list[Marker], np.ndarray | None]:
         """The markers and the bone positions (2, K, I) of ``view`` at ``frame``."""
