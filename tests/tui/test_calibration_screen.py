@@ -64,9 +64,11 @@ def test_board_form_values_make_boards_or_say_what_is_wrong() -> None:
 def test_calibration_options_are_the_clis_or_say_what_is_wrong() -> None:
     cameras = ("cam0", "cam1", "cam2")
     blank = calibration_options({"step": "", "reference": "", "fisheye": ""}, cameras)
-    assert blank == {"step": None, "reference": None, "fisheye": False}
-    chosen = calibration_options({"step": "5", "reference": "cam2", "fisheye": "all"}, cameras)
-    assert chosen == {"step": 5, "reference": "cam2", "fisheye": True}
+    assert blank == {"step": None, "reference": None, "origin_frame": None, "fisheye": False}
+    chosen = calibration_options(
+        {"step": "5", "reference": "cam2", "origin_frame": " 12", "fisheye": "all"}, cameras
+    )
+    assert chosen == {"step": 5, "reference": "cam2", "origin_frame": 12, "fisheye": True}
     some = calibration_options({"fisheye": "cam0, cam2"}, cameras)
     assert some["fisheye"] == ("cam0", "cam2")
     for wrong, words in [
@@ -74,6 +76,8 @@ def test_calibration_options_are_the_clis_or_say_what_is_wrong() -> None:
         ({"step": "0"}, "1 or more"),
         ({"reference": "cam9"}, "not one of"),
         ({"fisheye": "cam0,cam7"}, "cam7"),
+        ({"origin_frame": "first"}, "frame number"),
+        ({"origin_frame": "-1"}, "0 or more"),
     ]:
         with pytest.raises(Pose3dError, match=words):
             calibration_options(wrong, cameras)
@@ -103,9 +107,14 @@ async def test_calibrate_from_the_tui(
         assert not screen.running
         assert any("square" in str(n.message) for n in app._notifications)
         screen.query_one("#square-length", Input).value = "50"
-        # the options of pose3d calibrate: every 2nd frame, cam1 as the world frame
+        # the options of pose3d calibrate: every 2nd frame, cam1 as the reference camera, the
+        # world frame at the board in media frame 4
         screen.query_one("#calib-step", Input).value = "2"
         screen.query_one("#calib-reference", Select).value = "cam1"
+        screen.query_one("#calib-origin", Input).value = "4"
+        assert screen._options() == {
+            "step": 2, "reference": "cam1", "origin_frame": 4, "fisheye": False
+        }  # fmt: skip
         await pilot.pause(0.3)  # a button ignores clicks while it shows the last press (0.2 s)
         await pilot.click("#calibrate")
         await _until(pilot, lambda: screen.query_one("#calib-report", DataTable).row_count > 0)
@@ -116,7 +125,7 @@ async def test_calibrate_from_the_tui(
         verdict = str(screen.query_one("#calib-verdict", Static).content)
         assert "square length" in verdict
         report = json.loads((root / "calibration" / "report.json").read_text())
-        assert report["reference"] == "cam1"
+        assert report["reference"] == "board in frame 4"
         assert (root / "calibration" / "calibration.toml").is_file()
         assert app.workspace is not None and app.workspace.cameras is not None
         assert app.workspace.lock.held  # the lent lock came back

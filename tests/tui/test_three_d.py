@@ -7,15 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from textual.widgets import Select
+from textual.widgets import Input, Select
 
 from pose3d import schema as s
+from pose3d.cli import build_parser
+from pose3d.commands.triangulation import _settings as cli_settings
 from pose3d.errors import Pose3dError
 from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.reprojection import error_table
-from pose3d.tui.screens.three_d import ThreeDScreen, triangulation_settings
+from pose3d.tui.screens.three_d import ThreeDScreen, default_weights, triangulation_settings
 from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.widgets.frame_view import FrameView
 
@@ -73,6 +75,24 @@ def test_triangulation_settings_are_the_clis_or_say_what_is_wrong() -> None:
             triangulation_settings(method, views, cameras)
 
 
+def test_triangulation_weights_are_the_clis() -> None:
+    cameras = ("cam0", "cam1", "cam2")
+    flags = "--method optim --ransac-threshold 4 --scale-smooth 0.5 --loss-scale 8 --interpolate"
+    cli = build_parser().parse_args(["triangulate", "S", *flags.split(" ")])
+    numbers = {"ransac-threshold": "4", "scale-smooth": "0.5", "scale-length": " ",
+               "loss-scale": "8"}  # fmt: skip
+    assert triangulation_settings("optim", "", cameras, numbers, True) == cli_settings(cli)
+    defaults = triangulation_settings("dlt", "", cameras, default_weights())
+    assert defaults == cli_settings(build_parser().parse_args(["triangulate", "S"]))
+    for numbers, words in [
+        ({"ransac-threshold": "ten"}, "RANSAC px: 'ten' is not a number"),
+        ({"ransac-threshold": "-1"}, "threshold must be > 0"),
+        ({"scale-smooth": "-1"}, "must be >= 0"),
+    ]:
+        with pytest.raises(Pose3dError, match=words):
+            triangulation_settings("dlt", "", cameras, numbers)
+
+
 async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_file: Path) -> None:
     app = Pose3dApp(labelled)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -85,6 +105,12 @@ async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_
         assert isinstance(screen, ThreeDScreen)
         assert screen.table is None
         screen.query_one("#method", Select).value = "ransac"  # pose3d triangulate --method
+        screen.query_one("#ransac-threshold", Input).value = "0"
+        await pilot.press("t")
+        await pilot.pause()
+        assert screen.table is None  # refused, with the reason
+        assert any("threshold" in n.message for n in app._notifications)
+        screen.query_one("#ransac-threshold", Input).value = "3"
         await pilot.press("t")
         await app.workers.wait_for_complete()
         await pilot.pause()

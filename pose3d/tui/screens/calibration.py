@@ -2,7 +2,8 @@
 a cancellable worker, and the report (per-camera RMS, frames used, the square-length check).
 
 Calibration runs ``pose3d.calibration.pipeline.calibrate_session`` — what ``pose3d calibrate``
-runs — with the options of the form (frame step, reference camera, fisheye lenses), under the
+runs — with the options of the form (frame step, reference camera, origin frame, fisheye
+lenses), under the
 TUI's session lock (passed as ``lock=``).
 """
 
@@ -68,9 +69,9 @@ def board_from_form(values: dict[str, Any]) -> Board:
 
 
 def calibration_options(values: dict[str, Any], cameras: Sequence[str]) -> dict[str, Any]:
-    """``calibrate_session``'s step, reference and fisheye from the form's strings, as
-    ``pose3d calibrate --step --reference --fisheye`` takes them; raises Pose3dError saying what
-    is wrong."""
+    """``calibrate_session``'s step, reference, origin frame and fisheye from the form's
+    strings, as ``pose3d calibrate --step --reference --origin-frame --fisheye`` takes them;
+    raises Pose3dError saying what is wrong."""
     step_text = str(values.get("step") or "").strip()
     try:
         step = int(step_text) if step_text else None
@@ -78,6 +79,13 @@ def calibration_options(values: dict[str, Any], cameras: Sequence[str]) -> dict[
         raise Pose3dError(f"the frame step must be a whole number, not {step_text!r}") from None
     if step is not None and step < 1:
         raise Pose3dError(f"the frame step must be 1 or more, not {step}")
+    origin_text = str(values.get("origin_frame") or "").strip()
+    try:
+        origin_frame = int(origin_text) if origin_text else None
+    except ValueError:
+        raise Pose3dError(f"the origin frame must be a frame number, not {origin_text!r}") from None
+    if origin_frame is not None and origin_frame < 0:
+        raise Pose3dError(f"the origin frame must be 0 or more, not {origin_frame}")
     reference = str(values.get("reference") or "") or None
     if reference is not None and reference not in cameras:
         raise Pose3dError(f"reference camera {reference!r} is not one of {', '.join(cameras)}")
@@ -95,7 +103,12 @@ def calibration_options(values: dict[str, Any], cameras: Sequence[str]) -> dict[
                 f"fisheye: no camera named {', '.join(unknown)}; write camera names "
                 f"({', '.join(cameras)}) separated by commas, or 'all'"
             )
-    return {"step": step, "reference": reference, "fisheye": fisheye}
+    return {
+        "step": step,
+        "reference": reference,
+        "origin_frame": origin_frame,
+        "fisheye": fisheye,
+    }
 
 
 class CalibrationScreen(Screen[None]):
@@ -158,7 +171,9 @@ class CalibrationScreen(Screen[None]):
                     allow_blank=False,
                     id="calib-reference",
                 )
-                yield Label("fisheye lenses: all, or cameras a,b (blank: none)")
+                yield Label("world origin: the board in frame N (optional)")
+                yield Input("", placeholder="frame number", id="calib-origin")
+                yield Label("fisheye lenses: all, or cameras a,b")
                 yield Input("", placeholder="none", id="calib-fisheye")
                 with Horizontal(classes="pair"):
                     yield Button("Save board", id="save-board")
@@ -243,6 +258,7 @@ class CalibrationScreen(Screen[None]):
         values = {
             "step": self.query_one("#calib-step", Input).value,
             "reference": self.query_one("#calib-reference", Select).value,
+            "origin_frame": self.query_one("#calib-origin", Input).value,
             "fisheye": self.query_one("#calib-fisheye", Input).value,
         }
         return calibration_options(values, self.workspace.session.camera_names)

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
@@ -30,10 +30,26 @@ STILL_SIZE = (800, 600)
 METHODS = ("dlt", "ransac", "optim")  # pose3d triangulate --method
 
 
-def triangulation_settings(method: str, views: str, cameras: Sequence[str]) -> Any:
-    """The TriangulationSettings of ``pose3d triangulate --method M --views a,b`` from the
-    form's strings; raises Pose3dError saying what is wrong."""
-    from pose3d.triangulation import TriangulationSettings
+WEIGHTS = (  # (field id, label, TriangulationSettings path): pose3d triangulate's numbers
+    ("ransac-threshold", "RANSAC px", "ransac.threshold"),
+    ("scale-smooth", "smooth", "refine.scale_smooth"),
+    ("scale-length", "bone length", "refine.scale_length"),
+    ("loss-scale", "loss px", "refine.loss_scale"),
+)
+
+
+def triangulation_settings(
+    method: str,
+    views: str,
+    cameras: Sequence[str],
+    numbers: Mapping[str, str] | None = None,
+    interpolate: bool = False,
+) -> Any:
+    """The TriangulationSettings of ``pose3d triangulate --method M --views a,b
+    --ransac-threshold PX --scale-smooth W --scale-length W --loss-scale PX [--interpolate]``
+    from the form's strings (``numbers`` by the field ids of WEIGHTS; a blank or missing one
+    keeps the default); raises Pose3dError saying what is wrong."""
+    from pose3d.triangulation import RansacOptions, RefineOptions, TriangulationSettings
 
     if method not in METHODS:
         raise Pose3dError(f"method {method!r}: choose one of {', '.join(METHODS)}")
@@ -45,7 +61,36 @@ def triangulation_settings(method: str, views: str, cameras: Sequence[str]) -> A
         )
     if chosen and len(chosen) < 2:
         raise Pose3dError("views: triangulation needs at least two cameras (blank: all)")
-    return TriangulationSettings(method=method, views=chosen or None)
+    values: dict[str, dict[str, Any]] = {"ransac": {}, "refine": {}}
+    for field_id, label, path in WEIGHTS:
+        text = (numbers or {}).get(field_id, "").strip()
+        if not text:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            raise Pose3dError(f"{label}: {text!r} is not a number") from None
+        group, name = path.split(".")
+        values[group][name] = value
+    return TriangulationSettings(
+        method=method,
+        views=chosen or None,
+        ransac=RansacOptions(**values["ransac"]),
+        refine=RefineOptions(**values["refine"]),
+        interpolate=interpolate,
+    )
+
+
+def default_weights() -> dict[str, str]:
+    """The form's numbers as the library's defaults, by the field ids of WEIGHTS."""
+    from pose3d.triangulation import TriangulationSettings
+
+    defaults = TriangulationSettings()
+    out = {}
+    for field_id, _, path in WEIGHTS:
+        group, name = path.split(".")
+        out[field_id] = f"{getattr(getattr(defaults, group), name):g}"
+    return out
 
 
 def has_display() -> bool:
@@ -80,7 +125,14 @@ class ThreeDScreen(Screen[None]):
                         [(m, m) for m in METHODS], value="dlt", allow_blank=False, id="method"
                     )
                     yield Label("views")
-                    yield Input("", placeholder="all (or cam0,cam2)", id="views")
+                    yield Input("", placeholder="all, or a,b", id="views")
+                    yield Checkbox("interpolate gaps", id="interpolate")
+                with Horizontal(id="three-d-weights"):
+                    for (field_id, label, _), value in zip(
+                        WEIGHTS, default_weights().values(), strict=True
+                    ):
+                        yield Label(label)
+                        yield Input(value, id=field_id)
                 yield Static(id="three-d-status")
                 yield DataTable(id="errors", zebra_stripes=True)
             yield FrameView("3D", STILL_SIZE, id="still")
@@ -126,6 +178,8 @@ class ThreeDScreen(Screen[None]):
                 str(self.query_one("#method", Select).value),
                 self.query_one("#views", Input).value,
                 self.workspace.session.camera_names,
+                {field_id: self.query_one(f"#{field_id}", Input).value for field_id, *_ in WEIGHTS},
+                self.query_one("#interpolate", Checkbox).value,
             )
         except Pose3dError as exc:
             self.notify(str(exc), title="triangulation", severity="error", timeout=8)
