@@ -2,18 +2,20 @@
 
 Screens: Sessions (recent sessions, the ``pose3d info`` status) -> Views (every camera at one
 synchronized frame) -> Label (one view large). Opening a session takes its lock for as long as
-it is open (pose3d.tui.workspace); labels.nc is saved after every edit.
+it is open (pose3d.tui.workspace); labels.nc is saved after every edit. Full garbage
+collections wait for the user's idle moments (pose3d.tui.gc_pacing).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
+from pose3d.tui.gc_pacing import IdleCollector
 from pose3d.tui.messages import OpenSession
 from pose3d.tui.recent import add_recent
 from pose3d.tui.screens.sessions import SessionsScreen
@@ -37,11 +39,19 @@ class Pose3dApp(App[None]):
         self.recent_path = recent_path
         self.tracker = tracker  # None: the best installed tracker
         self.workspace: Workspace | None = None
+        self.collector = IdleCollector()
 
     def on_mount(self) -> None:
+        self.collector.start()
+        self.set_interval(0.5, self.collector.tick)
         self.push_screen(SessionsScreen(self.recent_path))
         if self.initial_session is not None:
             self.open_session(self.initial_session)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.touch()
+        await super().on_event(event)
 
     @on(OpenSession)
     def _open_session(self, message: OpenSession) -> None:
@@ -77,6 +87,7 @@ class Pose3dApp(App[None]):
         if self.workspace is not None:  # opened twice in a row: keep the latest
             self.workspace.close()
         self.workspace = workspace
+        self.collector.touch()  # collect and freeze the views' objects at the first pause
         try:
             add_recent(self.workspace.root, self.recent_path)
         except (OSError, Pose3dError) as exc:  # the list is a convenience: say so, go on
@@ -96,3 +107,4 @@ class Pose3dApp(App[None]):
 
     def on_unmount(self) -> None:
         self.close_session()
+        self.collector.stop()
