@@ -18,7 +18,7 @@ from the key press to the end of the last screen update that follows it.
 
 - warm: the frames were prefetched (each step waits for the background decoding of the
   neighbours before the next key), the issue's target of 100 ms applies here.
-- cold: a jump of 20 frames (``shift+right`` twice) to frames not decoded yet: the key is
+- cold: a jump of 10 frames (``shift+right``) to frames not decoded yet: the key is
   answered at once (the old picture stays, marked "decoding") and the frame arrives later; the
   time is key press to the frame on screen.
 
@@ -27,9 +27,10 @@ With ``--tmux`` the same session is opened by ``pose3d tui`` in a tmux window of
 with ``capture-pane`` every few milliseconds until the status line shows the next frame: key
 to screen in a real terminal (the status line is written in the same update as the views).
 
-Anchor (same process): the bare work a step cannot avoid, decode 4 frames from the videos and
+Anchors (same process): the bare work a step cannot avoid, decode 4 frames from the videos and
 resize each to its view's cells (``cv2.resize``, INTER_AREA) — "decode+resize"; the ratio
-says how much the UI adds to it.
+says how much the UI adds to it. For a jump, the same from frame 0 to frame 10: each reader
+seeks back to the keyframe before it and decodes forward, one camera after the other.
 """
 
 from __future__ import annotations
@@ -127,6 +128,31 @@ def anchor(root: Path, steps: int) -> list[float]:
     return times
 
 
+JUMP = 10  # frames of shift+right
+
+
+def anchor_jump(root: Path, jumps: int) -> list[float]:
+    """Seconds per jump from frame 0 to frame JUMP: seek + decode + resize, 4 cameras."""
+    from pose3d.io.session_toml import load_session
+
+    session = load_session(root)
+    readers = [VideoReader(session.video_path(n)) for n in session.camera_names]
+    cells = (TERMINAL[0] // 2 - 2, 2 * ((TERMINAL[1] - 6) // 2 - 2))
+    times = []
+    try:
+        for _ in range(jumps):
+            for reader in readers:
+                reader.read(0)
+            t0 = time.perf_counter()
+            for reader in readers:
+                cv2.resize(reader.read(JUMP), cells, interpolation=cv2.INTER_AREA)
+            times.append(time.perf_counter() - t0)
+    finally:
+        for reader in readers:
+            reader.close()
+    return times
+
+
 async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | None):
     """(warm step times, cold step times) in seconds."""
     from rich.color import ColorSystem
@@ -201,6 +227,7 @@ async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | 
             t0 = time.perf_counter()
             await pilot.press("shift+right")
             await settle()
+            assert screen.frame == JUMP, screen.frame
             cold_times.append(shown[-1] - t0)
         pictures = getattr(screen, "pictures", None)  # absent before the draw-ahead
         if pictures is not None:
@@ -300,16 +327,20 @@ def main() -> None:
         )
         print(f"pose3d from {Path(pose3d.__file__).parent}")
         base = anchor(root, warm)
+        base_jump = anchor_jump(root, cold)
         profile = cProfile.Profile() if args.profile else None
         warm_times, cold_times = asyncio.run(run_app(root, warm, cold, profile))
         terminal_times = tmux_steps(root, warm) if args.tmux else []
     print(_summary("anchor decode+resize x4", base))
     print(_summary("frame step, prefetched", warm_times))
+    print(_summary("anchor seek+decode+resize x4", base_jump))
     print(_summary("jump, not prefetched", cold_times))
     if terminal_times:
         print(_summary("tmux: frame step, key->pane", terminal_times))
     ratio = statistics.median(warm_times) / statistics.median(base)
     print(f"prefetched step / anchor: {ratio:.2f} (median over median); target 100 ms")
+    jump_ratio = statistics.median(cold_times) / statistics.median(base_jump)
+    print(f"jump / its anchor: {jump_ratio:.2f} (median over median)")
     if profile is not None:
         pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
             int(os.environ.get("TOP", "25"))

@@ -91,11 +91,13 @@ class FrameCache:
                 self._cache.move_to_end((view, frame))
         return found is not None, found
 
-    def get_all(self, frame: int) -> dict[str, Frame | None]:
-        """Every camera's frame at session ``frame``, decoded in parallel, then prefetches."""
+    def get_all(self, frame: int, prefetch: bool = True) -> dict[str, Frame | None]:
+        """Every camera's frame at session ``frame``, decoded in parallel, then (``prefetch``)
+        the neighbours are queued."""
         futures = {view: self._request((view, frame)) for view in self.views}
         out = {view: None if f is None else f.result() for view, f in futures.items()}
-        self.prefetch(frame)
+        if prefetch:
+            self.prefetch(frame)
         return out
 
     def prefetch(self, frame: int, views: Iterable[str] | None = None) -> None:

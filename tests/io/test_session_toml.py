@@ -58,8 +58,8 @@ def test_calibration_media_of_an_unknown_camera_is_refused(tmp_path):
 
 def test_calibration_media_must_be_a_table_of_paths(tmp_path):
     save_session(make_session(tmp_path))
-    text = (tmp_path / "session.toml").read_text().replace(
-        'back = "calibration/back.mp4"', "back = 3"
+    text = (
+        (tmp_path / "session.toml").read_text().replace('back = "calibration/back.mp4"', "back = 3")
     )
     (tmp_path / "session.toml").write_text(text)
     with pytest.raises(SessionError, match=r"session.toml: \[calibration\] media must map"):

@@ -174,7 +174,9 @@ class ViewsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
     def _decode(self, frame: int) -> None:
-        self.workspace.frames.get_all(frame)
+        # the neighbours wait until this frame is on screen (refresh_frame queues them): their
+        # decoding would compete with drawing it for the cores
+        self.workspace.frames.get_all(frame, prefetch=False)
         self.app.call_from_thread(self._decoded, frame)
 
     def _decoded(self, frame: int) -> None:
