@@ -178,8 +178,12 @@ def test_synthetic_rodent_flags(seeded: Seeder, truth: xr.Dataset) -> None:
     are flagged (81; target <= 20 % of each track's frames); grouped into runs, the review
     queue sends the person to 11 (frame, view) images of the 120 tracked (9.2 %). Flagged
     points still touch 49 % of the images (a run covers the frames after its start). Before the
-    views' consensus (leave-one-view-out): 14.6 % flagged, 21 images. Bounds: the targets; the
-    point and image shares at their measured values plus a margin.
+    views' consensus (leave-one-view-out): 14.6 % flagged, 21 images.
+
+    The rendered pictures differ in their last bits between machines (numpy's SIMD loops), and
+    the tracks follow: on another machine (AVX-512, 2026-12-06) 37 points were > 5 px off, all
+    caught, 28 of 30 lost ones caught, 8.5 % flagged, 14 images (11.7 %). Bounds: the targets;
+    the point and image shares at the larger measurement plus a margin for other machines.
     """
     root = seeded([0])
     propagate(root, list(truth[s.VIEW].values.astype(str)), (0, 31), ClassicalTracker())
@@ -192,7 +196,7 @@ def test_synthetic_rodent_flags(seeded: Seeder, truth: xr.Dataset) -> None:
     flagged = out[s.REVIEW].values[:31] & tracked
     assert (flagged & bad).sum() / bad.sum() >= 0.90
     assert (flagged & lost).sum() / lost.sum() >= 0.90
-    assert flagged.sum() / tracked.sum() <= 0.09
+    assert flagged.sum() / tracked.sum() <= 0.11
     visits = {(item.frame, item.view) for item in review_queue(out)}
     images = tracked.any(axis=(2, 3)).sum()
-    assert len(visits) / images <= 0.12, (len(visits), images)
+    assert len(visits) / images <= 0.15, (len(visits), images)
