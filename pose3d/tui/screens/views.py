@@ -125,7 +125,7 @@ class ViewsScreen(Screen[None]):
             note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
             view.show(image, markers, note, bones)
         if waiting:
-            self._decode(frame)
+            self._decode(frame, *self._picture_jobs())
         else:
             ws.frames.prefetch(frame)
             self.call_after_refresh(self._draw_ahead, frame)  # after this frame is on screen
@@ -138,32 +138,46 @@ class ViewsScreen(Screen[None]):
         points = editor.frame_points(frame, view)
         return label_markers(*points, self.keypoint_colors), points[0]
 
-    def _draw_ahead(self, frame: int) -> None:
-        """Draw the pictures of the next and the previous frame in a worker (the viewports are
-        read here, on the UI thread)."""
-        if frame != self.frame or not self.is_mounted:
-            return
+    def _picture_jobs(self) -> tuple[list[tuple[str, Viewport]], bool]:
+        """What a worker needs to draw this screen's pictures: (view, viewport) of every view
+        shown (none when the pictures are not half-cell strips), and whether in truecolor. Read
+        on the UI thread."""
+        if IMAGE_WIDGET is not HalfcellCanvas:
+            return [], False
         jobs = [
             (view.view, view.viewport)
             for view in self.query(FrameView)
             if view.is_mounted and view.content_size.area > 0
         ]
-        if jobs and IMAGE_WIDGET is HalfcellCanvas:
-            self._draw_ahead_worker(frame, jobs, truecolor())
+        return jobs, truecolor()
+
+    def _draw_ahead(self, frame: int) -> None:
+        """Draw the pictures of the next and the previous frame in a worker."""
+        if frame != self.frame or not self.is_mounted:
+            return
+        jobs, colors = self._picture_jobs()
+        if jobs:
+            self._draw_ahead_worker(frame, jobs, colors)
 
     @work(thread=True, exclusive=True, group="draw-ahead", exit_on_error=False)
     def _draw_ahead_worker(
         self, frame: int, jobs: list[tuple[str, Viewport]], truecolor: bool
     ) -> None:
+        self._draw_pictures((frame + 1, frame - 1), jobs, truecolor)
+
+    def _draw_pictures(
+        self, frames: tuple[int, ...], jobs: list[tuple[str, Viewport]], truecolor: bool
+    ) -> None:
+        """Draw the pictures of ``frames`` into the picture cache (in a worker thread)."""
         worker = get_current_worker()
-        frames, edges = self.workspace.frames, self.workspace.edges
-        for f in (frame + 1, frame - 1):
+        cache, edges = self.workspace.frames, self.workspace.edges
+        for f in frames:
             if not self.workspace.editor.first_frame <= f <= self.last_frame:
                 continue
             for view, viewport in jobs:
                 if worker.is_cancelled:
                     return
-                image = frames.get(view, f)  # waits for the decoder (this thread only)
+                image = cache.get(view, f)  # waits for the decoder (this thread only)
                 markers, bones = self._labels(f, view)
                 key = picture_key(image, viewport, markers, bones, edges, (), truecolor)
                 if image is None or key in self.pictures:
@@ -173,10 +187,12 @@ class ViewsScreen(Screen[None]):
                 self.pictures.put(key, Picture(image, canvas, strips))
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
-    def _decode(self, frame: int) -> None:
+    def _decode(self, frame: int, jobs: list[tuple[str, Viewport]], truecolor: bool) -> None:
         # the neighbours wait until this frame is on screen (refresh_frame queues them): their
-        # decoding would compete with drawing it for the cores
+        # decoding would compete with drawing it for the cores; its pictures are drawn here,
+        # off the UI thread, as the neighbours' are
         self.workspace.frames.get_all(frame, prefetch=False)
+        self._draw_pictures((frame,), jobs, truecolor)
         self.app.call_from_thread(self._decoded, frame)
 
     def _decoded(self, frame: int) -> None:
