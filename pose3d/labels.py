@@ -81,9 +81,11 @@ def set_point(
     xy: ArrayLike | None,
     source: s.PointSource = s.PointSource.MANUAL,
     confidence: float = 1.0,
+    inplace: bool = False,
 ) -> xr.Dataset:
-    """Place (or, with ``xy=None``, delete) one point; returns a new dataset."""
-    out = labels.copy(deep=True)
+    """Place (or, with ``xy=None``, delete) one point; returns a new dataset, or ``labels``
+    changed in place with ``inplace`` (a copy costs as much as the labels are long)."""
+    out = labels if inplace else labels.copy(deep=True)
     where = {s.TIME: time, s.VIEW: view, s.KEYPOINT: keypoint, s.INDIVIDUAL: individual}
     if xy is None:
         out[s.POSITION].loc[where] = np.nan

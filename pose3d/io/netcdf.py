@@ -16,6 +16,7 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.errors import SchemaError
 from pose3d.io.atomic import atomic_path
+from pose3d.io.label_journal import apply_journal, journal_path
 
 ENGINE: Final = "h5netcdf"
 
@@ -130,15 +131,22 @@ def _load(path: str | os.PathLike[str], what: str) -> xr.Dataset:
         ) from None
 
 
-def save_labels(path: str | os.PathLike[str], ds: xr.Dataset) -> None:
-    """Validate ``ds`` and write it to ``path`` atomically."""
+def save_labels(path: str | os.PathLike[str], ds: xr.Dataset, keep_journal: bool = False) -> None:
+    """Validate ``ds`` and write it to ``path`` atomically; the edit journal beside it is
+    removed (``ds`` was read through it), unless ``keep_journal`` (pose3d.io.label_journal)."""
     validate_labels(ds, f"labels for {path}")
     _save(path, ds)
+    if not keep_journal:
+        journal_path(path).unlink(missing_ok=True)
 
 
 def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:
-    """Read and validate a labels.nc file (loaded into memory; the file is closed)."""
+    """Read and validate a labels.nc file (loaded into memory; the file is closed), with the
+    edits of its journal, if one is beside it, replayed (pose3d.io.label_journal)."""
     ds = _load(path, "labels file")
+    journal = journal_path(path)
+    if journal.is_file():
+        ds = apply_journal(ds, journal)
     validate_labels(ds, f"labels file {path}")
     return ds
 

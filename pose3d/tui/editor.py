@@ -5,12 +5,12 @@ MANUAL, through :func:`pose3d.labels.set_point`, which also clears the tracker's
 or delete it. Each edit records the cell's every variable before and after, so undo and redo
 restore the cell exactly (a deleted tracked point comes back as tracked, with its flags).
 
-After each edit, undo and redo the editor calls ``save(labels)``, and before each one it calls
-``wait()``, which returns once the previous save is on disk. With a synchronous atomic save
-(:func:`pose3d.io.netcdf.save_labels`) a process killed at any moment leaves on disk the labels
-before or after the edit in progress; with a background save (pose3d.tui.workspace) the edit
-returns at once and the next one waits for its save, so a kill loses at most the last edit.
-Never a damaged file.
+The editor changes its labels in place (a copy costs as much as the labels are long) while
+holding ``lock``, and, still holding it, calls ``save(labels, cell, state)`` with the cell's
+state after the edit. The workspace (pose3d.tui.workspace) appends that state to the edit
+journal beside labels.nc before the edit returns and rewrites labels.nc in the background,
+copying the labels under the same lock; so a kill at any moment loses at most the edit in
+progress, and never damages a file.
 
 The cursor (frame, view, keypoint, individual) is what the Label screen edits; placing the
 current keypoint moves the cursor to the next keypoint, as in DeepLabCut's labelling GUI.
@@ -18,6 +18,8 @@ current keypoint moves the cursor to the next keypoint, as in DeepLabCut's label
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,8 +31,6 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.labels import set_point
 
-Save = Callable[[xr.Dataset], None]
-Wait = Callable[[], None]
 CellState = dict[str, Any]  # variable name -> the cell's value (position: array of 2)
 
 
@@ -44,6 +44,9 @@ class Cursor:
     individual: str
 
 
+Save = Callable[[xr.Dataset, Cursor, CellState], None]
+
+
 @dataclass(frozen=True)
 class Edit:
     """One undoable change of one cell; ``what`` is "place", "nudge" or "delete"."""
@@ -54,11 +57,7 @@ class Edit:
     after: CellState
 
 
-def _no_save(labels: xr.Dataset) -> None:
-    return None
-
-
-def _no_wait() -> None:
+def _no_save(labels: xr.Dataset, cell: Cursor, state: CellState) -> None:
     return None
 
 
@@ -70,11 +69,11 @@ class LabelEditor:
         labels: xr.Dataset,
         save: Save = _no_save,
         max_undo: int = 1000,
-        wait: Wait = _no_wait,
+        lock: threading.Lock | None = None,
     ) -> None:
         self._labels = labels
         self._save = save
-        self._wait = wait
+        self._lock: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
         self._max_undo = max_undo
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []
@@ -149,24 +148,20 @@ class LabelEditor:
         """Undo the last edit (the cursor moves to its cell); None when there is nothing."""
         if not self._undo:
             return None
-        self._wait()
         edit = self._undo.pop()
-        self._write_cell(edit.cell, edit.before)
         self._redo.append(edit)
         self.cursor = edit.cell
-        self._save(self._labels)
+        self._restore(edit.cell, edit.before)
         return edit
 
     def redo(self) -> Edit | None:
         """Redo the last undone edit; None when there is nothing."""
         if not self._redo:
             return None
-        self._wait()
         edit = self._redo.pop()
-        self._write_cell(edit.cell, edit.after)
         self._undo.append(edit)
         self.cursor = edit.cell
-        self._save(self._labels)
+        self._restore(edit.cell, edit.after)
         return edit
 
     @property
@@ -205,17 +200,30 @@ class LabelEditor:
     # --- internals ---------------------------------------------------------------------------
 
     def _apply(self, what: str, cell: Cursor, xy: tuple[float, float] | None) -> Edit:
-        self._wait()
+        self._index(cell)  # an unknown cell is refused before anything changes
         before = self._read_cell(cell)
-        self._labels = set_point(
-            self._labels, cell.frame, cell.view, cell.keypoint, cell.individual, xy
-        )
-        edit = Edit(what, cell, before, self._read_cell(cell))
-        self._undo.append(edit)
-        del self._undo[: -self._max_undo]
-        self._redo.clear()
-        self._save(self._labels)
+        with self._lock:
+            set_point(
+                self._labels,
+                cell.frame,
+                cell.view,
+                cell.keypoint,
+                cell.individual,
+                xy,
+                inplace=True,
+            )
+            after = self._read_cell(cell)
+            edit = Edit(what, cell, before, after)
+            self._undo.append(edit)
+            del self._undo[: -self._max_undo]
+            self._redo.clear()
+            self._save(self._labels, cell, after)
         return edit
+
+    def _restore(self, cell: Cursor, state: CellState) -> None:
+        with self._lock:
+            self._write_cell(cell, state)
+            self._save(self._labels, cell, self._read_cell(cell))
 
     def _cell_vars(self) -> list[str]:
         return [str(name) for name, da in self._labels.data_vars.items() if s.TIME in da.dims]

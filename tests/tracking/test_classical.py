@@ -177,7 +177,8 @@ def test_synthetic_rodent_accuracy(synthetic_template: Path, truth: xr.Dataset) 
 
     Measured (seed 0, 4 cameras, 640 × 480): PCK@3px 0.95 over all visible points of all
     keypoints (1093 points); the worst keypoint is paw_back_left (0.72), every other is >= 0.87.
-    On another machine (AVX-512, 2026-12-06), whose synthetic video differs slightly, 0.93. Target: PCK@3px >= 0.90 over all keypoints. (Before the trunk keypoints were marker spheres
+    On another machine (AVX-512, 2026-12-06), whose synthetic video differs slightly, 0.93.
+    Target: PCK@3px >= 0.90 over all keypoints. (Before the trunk keypoints were marker spheres
     on the trunk's top, neck, spine_mid and tail_base were the trunk ellipsoids' centres, the
     skin under them slid 5-16 px as the trunk turned, and PCK was 0.79.)
     """

@@ -181,9 +181,10 @@ def test_synthetic_rodent_flags(seeded: Seeder, truth: xr.Dataset) -> None:
     views' consensus (leave-one-view-out): 14.6 % flagged, 21 images.
 
     The synthetic video differs between machines (most likely the rendering in its last bits,
-    from numpy's SIMD loops), and the tracks follow: on another machine (AVX-512, 2026-12-06) 37 points were > 5 px off, all
-    caught, 28 of 30 lost ones caught, 8.5 % flagged, 14 images (11.7 %). Bounds: the targets;
-    the point and image shares at the larger measurement plus a margin for other machines.
+    from numpy's SIMD loops), and the tracks follow: on another machine (AVX-512, 2026-12-06)
+    37 points were > 5 px off, all caught, 28 of 30 lost ones caught, 8.5 % flagged, 14 images
+    (11.7 %). Bounds: the targets; the point and image shares at the larger measurement plus a
+    margin for other machines.
     """
     root = seeded([0])
     propagate(root, list(truth[s.VIEW].values.astype(str)), (0, 31), ClassicalTracker())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError, SessionLockedError
@@ -20,7 +21,12 @@ KEYPOINTS = ("nose", "ear", "tail")
 
 def _editor(saved: list | None = None) -> LabelEditor:
     labels = new_labels(5, ["cam0", "cam1"], KEYPOINTS, ["a", "b"])
-    return LabelEditor(labels, save=(saved.append if saved is not None else lambda ds: None))
+
+    def save(labels: xr.Dataset, cell: Cursor, state: dict) -> None:
+        if saved is not None:
+            saved.append((cell, state))
+
+    return LabelEditor(labels, save=save)
 
 
 def test_place_current_writes_a_manual_point_and_advances() -> None:
@@ -32,9 +38,10 @@ def test_place_current_writes_a_manual_point_and_advances() -> None:
     assert editor.point(cell) == (10.0, 20.5)
     assert editor.source(cell) == s.PointSource.MANUAL
     assert editor.cursor == Cursor(2, "cam1", "ear", "a")
-    assert len(saved) == 1  # saved after the edit
-    saved_point = saved[-1][s.POSITION].sel(time=2, view="cam1", keypoint="nose", individual="a")
-    assert saved_point.values.tolist() == [10.0, 20.5]
+    assert len(saved) == 1  # saved after the edit: the cell and its new state
+    assert saved[-1][0] == cell
+    assert saved[-1][1][s.POSITION].tolist() == [10.0, 20.5]
+    assert saved[-1][1][s.SOURCE] == s.PointSource.MANUAL
     editor.place_current((1, 1))
     editor.place_current((2, 2))
     assert editor.cursor.keypoint == "tail"  # stays on the last keypoint
@@ -117,3 +124,57 @@ def test_labels_of_other_cameras_are_refused_with_advice(session_dir: Path) -> N
         Workspace(session_dir)
     with SessionLock(session_dir):  # nothing stays locked after the failure
         pass
+
+
+def test_each_edit_is_journaled_at_once_and_labels_nc_rewritten_after_a_pause(
+    session_dir: Path,
+) -> None:
+    import time
+
+    from pose3d.io.label_journal import journal_path
+
+    path = session_dir / "labels.nc"
+    with Workspace(session_dir) as ws:
+        ws.editor.move_to(frame=0, view="cam0")
+        ws.editor.place_current((1.0, 2.0))  # new labels: the first edit writes labels.nc
+        assert path.is_file() and not journal_path(path).exists()
+        written = path.stat().st_mtime_ns
+        ws.editor.place_current((3.0, 4.0))
+        first, second = ws.editor.keypoints[:2]
+        ws.editor.nudge(1, 0, Cursor(0, "cam0", first, "individual_0"))
+        assert ws.saver.journal.lines == 2  # on disk before the edits returned
+        assert path.stat().st_mtime_ns == written  # labels.nc waits for a pause
+        on_disk = load_labels(path)  # readers see the journal's edits
+        assert on_disk[s.POSITION].sel(time=0, view="cam0").values[:, :2, 0].T.tolist() == [
+            [2.0, 2.0],
+            [3.0, 4.0],
+        ]
+        deadline = time.monotonic() + 10
+        while journal_path(path).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the background writer, ~1 s after the last edit
+        assert not journal_path(path).exists() and ws.saver.writes == 1
+        ws.editor.delete(Cursor(0, "cam0", second, "individual_0"))
+        assert ws.saver.journal.lines == 1
+
+
+def test_a_journal_left_by_a_crash_is_folded_into_labels_nc_on_open(session_dir: Path) -> None:
+    from pose3d.io.label_journal import LabelJournal, journal_path
+
+    path = session_dir / "labels.nc"
+    with Workspace(session_dir) as ws:
+        ws.editor.move_to(frame=3, view="cam1")
+        ws.editor.place_current((5.0, 6.0))
+        labels = ws.editor.labels
+        first, last = ws.editor.keypoints[0], ws.editor.keypoints[-1]
+    journal = LabelJournal(journal_path(path))  # what a killed TUI left: one journaled edit
+    cell = {s.TIME: 4, s.VIEW: "cam1", s.KEYPOINT: last, s.INDIVIDUAL: "individual_0"}
+    state = {name: labels[name].sel(cell).values.copy() for name in labels.data_vars}
+    state[s.POSITION][:] = (7.0, 8.0)
+    state[s.SOURCE] = s.PointSource.MANUAL
+    journal.append(4, "cam1", last, "individual_0", state)
+    with Workspace(session_dir) as ws:
+        assert not journal.path.exists()  # folded into labels.nc at once
+        assert ws.editor.point(Cursor(4, "cam1", last, "individual_0")) == (7.0, 8.0)
+        assert ws.editor.point(Cursor(3, "cam1", first, "individual_0")) == (5.0, 6.0)
+    raw = xr.open_dataset(path, engine="h5netcdf").load()  # the file itself, no journal
+    assert raw[s.POSITION].sel(cell).values.tolist() == [7.0, 8.0]
