@@ -76,6 +76,8 @@ def cmd_track(args: argparse.Namespace) -> int:
     )
     for view in report.skipped:
         print(f"{view}: no manual labels in frames {start}:{stop}, not tracked")
+    if report.multiview is not None and report.multiview.advisory:
+        print(f"note: {report.multiview.describe(str(session.calibration_path))}")
     print(f"wrote {session.labels_path}")
     return 0
 

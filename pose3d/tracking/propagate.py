@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
@@ -37,8 +37,9 @@ from pose3d.session import Session
 from pose3d.tracking import queries as plan_queries
 from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
 from pose3d.tracking.review import (
+    MultiViewStatus,
     ReviewThresholds,
-    flag_points,
+    review_points,
     review_queue,
     with_track_variables,
 )
@@ -58,6 +59,7 @@ class PropagationReport:
     flagged: int  # flagged tracked points of the tracked views in the range
     runs: int = 0  # review-queue items (runs of flags) among them
     skipped: tuple[str, ...] = ()  # views without manual points in the range
+    multiview: MultiViewStatus | None = None  # how the multi-view flag ran (None: no calibration)
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,13 @@ def propagate(
             raise Pose3dError(_nothing_to_track(names, start, stop, from_frames))
         check_cancel(cancel)
         report("review flags", 0, 1)
-        labels = flag_points(labels, (start, stop), _cameras(session), thresholds)
+        labels, multiview = review_points(labels, (start, stop), _cameras(session), thresholds)
         report("review flags", 1, 1)
         check_cancel(cancel)
         save_labels(session.labels_path, labels)
     counts = (n_queries, n_written)
-    return _report(labels, tracked_views, skipped, (start, stop), tracker.name, counts)
+    done = _report(labels, tracked_views, skipped, (start, stop), tracker.name, counts)
+    return replace(done, multiview=multiview)
 
 
 def _no_progress(step: str, done: int, total: int) -> None:

@@ -81,6 +81,29 @@ class ReviewThresholds:
 
 
 @dataclass(frozen=True)
+class MultiViewStatus:
+    """How the multi-view flag ran on a range: ``spread_px``, the median distance of the
+    points nobody doubts to the reprojection of their triangulation (None: no calibration or
+    no point in >= 2 calibrated views), and the threshold it used; ``advisory`` when the views
+    disagree with the calibration, so that the flag only advises (module docstring)."""
+
+    spread_px: float | None
+    threshold_px: float
+    advisory: bool
+
+    def describe(self, calibration: str = "the calibration") -> str:
+        """One line for the user; empty when the check ran as it should."""
+        if not self.advisory or self.spread_px is None:
+            return ""
+        return (
+            f"the tracked views disagree with {calibration}: a point nobody doubts lies a "
+            f"median {self.spread_px:.1f} px from the reprojection of its triangulation, so the "
+            f"multi-view flag only advises (threshold {self.threshold_px:.1f} px instead of "
+            "the normal one); check the cameras' offsets in session.toml or recalibrate"
+        )
+
+
+@dataclass(frozen=True)
 class ReviewItem:
     """One flagged point of the review queue."""
 
@@ -132,13 +155,23 @@ def flag_points(
 ) -> xr.Dataset:
     """Recompute the review flags of the tracked points of session frames ``[start, stop)``
     (default: all), every view; returns a new dataset. ``cameras`` enables the multi-view flag."""
+    return review_points(labels, frames, cameras, thresholds)[0]
+
+
+def review_points(
+    labels: xr.Dataset,
+    frames: tuple[int, int] | None = None,
+    cameras: CameraGroup | None = None,
+    thresholds: ReviewThresholds | None = None,
+) -> tuple[xr.Dataset, MultiViewStatus | None]:
+    """:func:`flag_points`, and how its multi-view check ran (None without ``cameras``)."""
     limits = thresholds or ReviewThresholds()
     out = with_track_variables(labels)
     time = out[s.TIME].values
     start, stop = (int(time[0]), int(time[-1]) + 1) if frames is None else frames
     rows = np.flatnonzero((time >= start) & (time < stop))
     if rows.size == 0:
-        return out
+        return out, None
     rows_slice = slice(int(rows[0]), int(rows[-1]) + 1)
     position = out[s.POSITION].values  # (T, V, 2, K, I)
     source = out[s.SOURCE].values[rows_slice]
@@ -148,10 +181,11 @@ def flag_points(
     scores[1] = _below(out[s.CONFIDENCE].values[rows_slice], limits.min_confidence)
     scores[2] = np.nan_to_num(out[s.FB_ERROR].values[rows_slice] / limits.max_fb_px)
     scores[3] = _jumps(position, rows_slice, limits)
+    multiview = None
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
         visibility = np.nan_to_num(out[s.VISIBILITY].values[rows_slice], nan=1.0)
-        scores[4] = _multiview_scores(
+        scores[4], multiview = _multiview_scores(
             position[rows_slice], views, cameras, limits, scores, source, visibility
         )
     scores = np.where(tracked, np.nan_to_num(scores, nan=0.0), 0.0)
@@ -162,7 +196,7 @@ def flag_points(
     _assign(out, s.REVIEW, rows_slice, touch, flagged)
     _assign(out, s.REVIEW_SCORE, rows_slice, touch, np.where(tracked, worst, np.nan))
     _assign(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
-    return out
+    return out, multiview
 
 
 def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
@@ -271,9 +305,9 @@ def multiview_check(
 
 def views_spread(
     position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
-) -> float:
+) -> float | None:
     """Median distance (px) of the ``trusted`` points to the reprojection of the point they
-    triangulate together (those in >= 2 calibrated views; 0 if none): how well the points
+    triangulate together (those in >= 2 calibrated views; None if none): how well the points
     nobody doubts agree with the calibration. Unlike the consensus' own distances, this is not
     capped by a threshold, so a calibration the views disagree with shows.
 
@@ -283,17 +317,17 @@ def views_spread(
 
     calibrated = [j for j, name in enumerate(views) if name in cameras.names]
     if len(calibrated) < 2:
-        return 0.0
+        return None
     group = cameras.subset([views[j] for j in calibrated])
     pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))
     use = _by_view(trusted[:, calibrated]) & np.isfinite(pixels).all(axis=2)
     rows = use.sum(axis=0) >= 2
     if not rows.any():
-        return 0.0
+        return None
     pixels = np.where(use[..., None], pixels, np.nan)[:, rows]
     points, _ = triangulate_points(pixels, group)
     errors = reprojection_errors(points, pixels, group)
-    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else 0.0
+    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else None
 
 
 def _cell_shape(position: FloatArray) -> tuple[int, int, int, int]:
@@ -320,19 +354,21 @@ def _multiview_scores(
     scores: FloatArray,
     source: NDArray[np.int8],
     visibility: FloatArray,
-) -> FloatArray:
-    """The MULTI_VIEW score of every cell; zeroes the tracker's scores (``scores[:4]``, in
-    place) where the views decide (module docstring)."""
+) -> tuple[FloatArray, MultiViewStatus]:
+    """The MULTI_VIEW score of every cell, and how the check ran; zeroes the tracker's scores
+    (``scores[:4]``, in place) where the views decide (module docstring)."""
     tracked = source == s.PointSource.TRACKED
     doubted = tracked & (scores[:4].max(axis=0) >= 1)
     threshold = limits.multiview_px
     trusted = (source == s.PointSource.MANUAL) | (tracked & ~doubted)
-    typical = views_spread(position, views, cameras, trusted)
+    spread = views_spread(position, views, cameras, trusted)
+    typical = spread or 0.0
     if typical > threshold / 2:  # the views disagree with this calibration: they only advise
         threshold = 3.0 * typical
         check = multiview_check(position, views, cameras, threshold, doubted)
         outlier = check.checked & ~check.inlier & (check.support >= 2)
-        return np.where(outlier, np.nan_to_num(check.errors / threshold, posinf=0.0), 0.0)
+        score = np.where(outlier, np.nan_to_num(check.errors / threshold, posinf=0.0), 0.0)
+        return score, MultiViewStatus(spread, threshold, advisory=True)
     check = multiview_check(position, views, cameras, threshold, doubted)
     score = np.nan_to_num(check.errors / threshold, nan=0.0, posinf=0.0)
     rejected = check.checked & ~check.inlier  # an outlier, or no two views agree
@@ -341,7 +377,7 @@ def _multiview_scores(
     vouched = check.inlier & ((check.support >= 3) | (visibility >= limits.lost_visibility))
     scores[:4, vouched | rejected] = 0.0
     score[check.inlier] = np.minimum(score[check.inlier], 0.99)
-    return score
+    return score, MultiViewStatus(spread, threshold, advisory=False)
 
 
 def _below(value: FloatArray, minimum: float) -> FloatArray:

@@ -48,3 +48,37 @@ def test_frame_ranges() -> None:
     assert parse_frames(":10") == (None, 10) and parse_frames("5:") == (5, None)
     with pytest.raises(Exception, match="must be A:B"):
         parse_frames("7")
+
+
+def test_a_calibration_the_views_disagree_with_gets_a_note(
+    seeded: Seeder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    import numpy as np
+
+    from pose3d.io.calibration_toml import load_calibration, save_calibration
+
+    root = seeded([0])
+    path = root / "calibration" / "calibration.toml"
+    main(["track", str(root), "--view", "all", "--frames", "0:11", "--tracker", "classical"])
+    assert "disagree" not in capsys.readouterr().out  # the true calibration
+
+    cameras = load_calibration(path)
+    turn = {"cam1": [0.0, 4.0, 0.0], "cam2": [4.0, 0.0, 0.0]}  # 4 degrees off
+    save_calibration(
+        path,
+        replace(
+            cameras,
+            cameras=tuple(
+                c.with_extrinsics(c.rvec + np.radians(turn[c.name]), c.tvec)
+                if c.name in turn
+                else c
+                for c in cameras
+            ),
+        ),
+    )
+    main(["track", str(root), "--view", "all", "--frames", "0:11", "--tracker", "classical"])
+    out = capsys.readouterr().out
+    assert f"note: the tracked views disagree with {path}" in out
+    assert "multi-view flag only advises" in out

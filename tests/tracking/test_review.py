@@ -21,6 +21,7 @@ from pose3d.tracking.review import (
     ReviewThresholds,
     flag_points,
     multiview_check,
+    review_points,
     review_queue,
     with_track_variables,
 )
@@ -47,6 +48,35 @@ def test_consistent_points_are_not_flagged(truth: xr.Dataset, synthetic_template
     flagged = flag_points(tracked_truth(truth), cameras=cameras)
     assert not flagged[s.REVIEW].values.any()
     assert review_queue(flagged) == []
+
+
+def test_a_calibration_the_views_disagree_with_is_reported(
+    truth: xr.Dataset, synthetic_template: Path
+) -> None:
+    """Truth with the true calibration: the views agree (spread ~0), the check decides. With
+    cam1 and cam2 turned by 4 degrees the views sit pixels apart: the check only advises, and
+    says why."""
+    from dataclasses import replace
+
+    cameras = load_calibration(synthetic_template / "calibration" / "calibration.toml")
+    _, status = review_points(tracked_truth(truth), cameras=cameras)
+    assert status is not None and not status.advisory and status.spread_px is not None
+    assert status.spread_px < 0.5 and status.describe() == ""
+
+    turn = {"cam1": [0.0, 4.0, 0.0], "cam2": [4.0, 0.0, 0.0]}
+    wrong = replace(
+        cameras,
+        cameras=tuple(
+            c.with_extrinsics(c.rvec + np.radians(turn[c.name]), c.tvec) if c.name in turn else c
+            for c in cameras
+        ),
+    )
+    _, status = review_points(tracked_truth(truth), cameras=wrong)
+    assert status is not None and status.advisory and status.spread_px is not None
+    assert status.spread_px > 2.0 and status.threshold_px == pytest.approx(3 * status.spread_px)
+    message = status.describe("calibration.toml")
+    assert "disagree with calibration.toml" in message and "recalibrate" in message
+    assert review_points(tracked_truth(truth))[1] is None  # no calibration, no check
 
 
 def doubted_and_shifted(truth: xr.Dataset) -> xr.Dataset:

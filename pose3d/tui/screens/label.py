@@ -307,6 +307,14 @@ class LabelScreen(Screen[None]):
                     f"manual points; {report.flagged} flagged for review (f: next flagged)",
                     timeout=8,
                 )
+                if report.multiview is not None and report.multiview.advisory:
+                    calibration = str(self.workspace.session.calibration_path)
+                    self.notify(
+                        report.multiview.describe(calibration),
+                        title="calibration",
+                        severity="warning",
+                        timeout=15,
+                    )
             self.refresh_view()
 
         self.app.push_screen(PropagateScreen(self.workspace, request, self.tracker), done)
