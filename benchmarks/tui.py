@@ -21,6 +21,7 @@ from the key press to the end of the last screen update that follows it.
 - cold: a jump of 10 frames (``shift+right``) to frames not decoded yet: the key is
   answered at once (the old picture stays, marked "decoding") and the frame arrives later; the
   time is key press to the frame on screen.
+- label: the Label screen (one view large, the same 200 x 60 cells), a step with ``.``.
 
 With ``--tmux`` the same session is opened by ``pose3d tui`` in a tmux window of 200 x 60
 (``COLORTERM=truecolor``), a key is sent with ``tmux send-keys`` and the pane is read back
@@ -154,7 +155,7 @@ def anchor_jump(root: Path, jumps: int) -> list[float]:
 
 
 async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | None):
-    """(warm step times, cold step times) in seconds."""
+    """(warm step times, cold step times, Label screen step times) in seconds."""
     from rich.color import ColorSystem
     from textual._compositor import CompositorUpdate
 
@@ -179,15 +180,19 @@ async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | 
             await pilot.pause(0.05)
         screen = app.screen
         frames = app.workspace.frames  # type: ignore[union-attr]
+        editor = app.workspace.editor  # type: ignore[union-attr]
+        label_screen = False
+
+        def current() -> int:
+            return editor.cursor.frame if label_screen else screen.frame
 
         async def settle() -> None:
             """Until the decoders are idle and the screen shows the current frame."""
             for _ in range(1000):
                 busy = any(not f.done() for f in list(frames._pending.values()))
                 running = any(w.is_running for w in app.workers)
-                if not (busy or running) and all(
-                    frames.cached(v, screen.frame)[0] for v in frames.views
-                ):
+                views = [editor.cursor.view] if label_screen else frames.views
+                if not (busy or running) and all(frames.cached(v, current())[0] for v in views):
                     await pilot.pause(0.02)
                     if not any(w.is_running for w in app.workers):
                         return
@@ -203,7 +208,7 @@ async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | 
             await settle()
             if profile is not None:
                 profile.disable()
-            assert screen.frame == target, (screen.frame, target)
+            assert current() == target, (current(), target)
             if os.environ.get("DEBUG_SHOWN"):
                 print([round(1000 * (x - t0)) for x in shown])
             return shown[-1] - t0
@@ -232,7 +237,22 @@ async def run_app(root: Path, warm: int, cold: int, profile: cProfile.Profile | 
         pictures = getattr(screen, "pictures", None)  # absent before the draw-ahead
         if pictures is not None:
             print(f"pictures drawn ahead: {pictures.hits} used, {pictures.misses} missed")
-    return warm_times, cold_times
+
+        screen.go_to(0)  # the Label screen (one view large): the same steps with "."
+        await settle()
+        await pilot.press("enter")
+        while app.screen is screen:
+            await pilot.pause(0.05)
+        label, label_screen = app.screen, True
+        label_times = []
+        for _ in range(warm):
+            target = editor.cursor.frame + 1
+            if target >= N_FRAMES:
+                editor.move_to(frame=0)
+                label.refresh_view()  # type: ignore[attr-defined]
+                target = 1
+            label_times.append(await step("full_stop", target))
+    return warm_times, cold_times, label_times
 
 
 def tmux_steps(root: Path, steps: int) -> list[float]:
@@ -329,12 +349,13 @@ def main() -> None:
         base = anchor(root, warm)
         base_jump = anchor_jump(root, cold)
         profile = cProfile.Profile() if args.profile else None
-        warm_times, cold_times = asyncio.run(run_app(root, warm, cold, profile))
+        warm_times, cold_times, label_times = asyncio.run(run_app(root, warm, cold, profile))
         terminal_times = tmux_steps(root, warm) if args.tmux else []
     print(_summary("anchor decode+resize x4", base))
     print(_summary("frame step, prefetched", warm_times))
     print(_summary("anchor seek+decode+resize x4", base_jump))
     print(_summary("jump, not prefetched", cold_times))
+    print(_summary("label screen step", label_times))
     if terminal_times:
         print(_summary("tmux: frame step, key->pane", terminal_times))
     ratio = statistics.median(warm_times) / statistics.median(base)

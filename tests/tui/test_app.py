@@ -402,3 +402,57 @@ async def test_a_step_shows_the_pictures_drawn_ahead(session_dir: Path, recent_f
                 view.frame, view.viewport, PX_PER_CELL, view.markers, view.bones, view.edges
             )
             assert image.image is not None and np.array_equal(image.image, own)
+
+
+async def test_the_label_screen_shows_pictures_drawn_ahead(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """With a calibration and labels in the other views, the next frame's picture (markers,
+    bones, epipolar curves) is drawn in a worker; a step shows it, and it is what
+    the view would have drawn itself."""
+    import shutil
+
+    from pose3d.io.netcdf import save_labels
+    from pose3d.synthetic.compare import seed_labels
+    from pose3d.tui.pictures import draw_picture
+    from pose3d.tui.widgets.graphics import PX_PER_CELL
+    from pose3d.tui.widgets.halfcell import HalfcellCanvas
+
+    shutil.copy(session_dir / "truth" / "calibration.toml", session_dir / "calibration")
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    labels = seed_labels(truth, [0, 1, 2, 3]).sel({s.VIEW: ["cam0", "cam1", "cam2"]})
+    labels[s.POSITION].loc[{s.VIEW: "cam2"}] = np.nan  # cam2 unlabelled: it gets the aids
+    labels[s.SOURCE].loc[{s.VIEW: "cam2"}] = s.PointSource.NONE
+    save_labels(session_dir / "labels.nc", labels)
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, LabelScreen)
+        while app.workspace.editor.cursor.view != "cam2":  # type: ignore[union-attr]
+            await pilot.press("tab")
+        await pilot.press("full_stop")  # frame 1, frame 2 drawn ahead
+        await _settle(app, pilot)
+        await pilot.pause(0.1)
+        await _settle(app, pilot)
+        hits = screen.pictures.hits
+        await pilot.press("full_stop")
+        await _settle(app, pilot)
+        assert app.workspace.editor.cursor.frame == 2  # type: ignore[union-attr]
+        assert screen.pictures.hits >= hits + 1
+        view = screen.query_one("#label-view", FrameView)
+        assert view.curves  # the epipolar curves of the other labelled views are drawn
+        image = view.query_one(".frame-image")
+        if isinstance(image, HalfcellCanvas):
+            own = draw_picture(
+                view.frame,
+                view.viewport,
+                PX_PER_CELL,
+                view.markers,
+                view.bones,
+                view.edges,
+                view.curves,
+            )
+            assert image.image is not None and np.array_equal(image.image, own)

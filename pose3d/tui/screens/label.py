@@ -6,6 +6,7 @@ to labels.nc before the screen redraws (pose3d.tui.editor)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -15,16 +16,21 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.tui.canvas import Marker, label_markers
-from pose3d.tui.editor import Edit
+from pose3d.tui.editor import Cursor, Edit
 from pose3d.tui.messages import KeypointChosen, PixelClicked, ZoomAt
-from pose3d.tui.palette import individual_glyph, keypoint_rgb
+from pose3d.tui.palette import RGB8, individual_glyph, keypoint_rgb
+from pose3d.tui.pictures import Picture, PictureCache, draw_picture, picture_key
 from pose3d.tui.propagation import ItemKey, PropagateRequest, next_review
 from pose3d.tui.screens.propagate import PropagateScreen
+from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.graphics import IMAGE_WIDGET, PX_PER_CELL
+from pose3d.tui.widgets.halfcell import HalfcellCanvas, halfcell_strips, truecolor
 from pose3d.tui.widgets.keypoint_list import KeypointList
 from pose3d.tui.workspace import Workspace
 
@@ -34,6 +40,17 @@ if TYPE_CHECKING:
 
 ZOOM_STEP = 1.5
 PAN_CELLS = 8
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What the picture of one frame of the labelled view shows."""
+
+    image: np.ndarray | None
+    markers: list[Marker]
+    curves: list[tuple[np.ndarray, RGB8]]
+    position: np.ndarray  # (2, K, I): the skeleton's bones join these
+    aids: ViewAids | None
 
 
 class LabelScreen(Screen[None]):
@@ -83,6 +100,7 @@ class LabelScreen(Screen[None]):
         self.visited: set[ItemKey] = set()  # flagged runs visited in this review tour
         self.show_aids = True  # epipolar curves and the suggestion, with a calibration
         self.aids: ViewAids | None = None  # those of the current keypoint
+        self.pictures = PictureCache(8)  # the neighbouring frames' pictures, drawn ahead
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,7 +117,9 @@ class LabelScreen(Screen[None]):
     def _frame_view(self) -> FrameView:
         view = self.workspace.editor.cursor.view
         sizes = self.workspace.frames.sizes
-        return FrameView(view, sizes[view], edges=self.workspace.edges, id="label-view")
+        frame_view = FrameView(view, sizes[view], edges=self.workspace.edges, id="label-view")
+        frame_view.pictures = self.pictures
+        return frame_view
 
     def on_mount(self) -> None:
         self.title = f"pose3d · {self.workspace.session.name} · label"
@@ -120,24 +140,72 @@ class LabelScreen(Screen[None]):
             self._decode(cursor.view, cursor.frame)
             return
         ws.frames.prefetch(cursor.frame, [cursor.view])
+        inputs = self._inputs(cursor, image)
+        position, source, review = editor.frame_points(cursor.frame, cursor.view)
+        i = editor.individuals.index(cursor.individual)
+        markers, curves, self.aids = inputs.markers, inputs.curves, inputs.aids
+        camera_frame = ws.frames.camera_frame(cursor.view, cursor.frame)
+        note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
+        view.border_title = f"{cursor.view} · frame {cursor.frame}"
+        view.curves = curves
+        view.show(image, markers, note, position)
+        self._update_side(source[:, i], review[:, i], view.zoom)
+        self.call_after_refresh(self._draw_ahead, cursor)  # once this frame is on screen
+
+    def _inputs(self, cursor: Cursor, image: np.ndarray | None) -> _Inputs:
+        """What the picture of ``cursor``'s frame and view shows (also run in the draw-ahead
+        worker, for the neighbouring frames): markers with the cursor's keypoint highlighted and
+        the suggestion, the epipolar curves, and the aids they come from."""
+        editor = self.workspace.editor
         position, source, review = editor.frame_points(cursor.frame, cursor.view)
         k = editor.keypoints.index(cursor.keypoint)
         i = editor.individuals.index(cursor.individual)
         markers = label_markers(position, source, review, self.keypoint_colors, current=(k, i))
-        self.aids = self._view_aids()
-        if self.aids is not None and self.aids.suggestion is not None:
-            x, y = self.aids.suggestion
+        aids = self._view_aids(cursor)
+        if aids is not None and aids.suggestion is not None:
+            x, y = aids.suggestion
             markers.append(Marker(x, y, self.keypoint_colors[k], suggestion=True))
-        camera_frame = ws.frames.camera_frame(cursor.view, cursor.frame)
-        note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
-        view.border_title = f"{cursor.view} · frame {cursor.frame}"
-        view.curves = (
-            [(curve, self.keypoint_colors[k]) for curve in self.aids.curves.values()]
-            if self.aids is not None
+        curves = (
+            [(curve, self.keypoint_colors[k]) for curve in aids.curves.values()]
+            if aids is not None
             else []
         )
-        view.show(image, markers, note, position)
-        self._update_side(source[:, i], review[:, i], view.zoom)
+        return _Inputs(image, markers, curves, position, aids)
+
+    def _draw_ahead(self, cursor: Cursor) -> None:
+        """Draw the pictures of the next and the previous frame of this view in a worker, so
+        that a step finds them ready (as the Views screen does)."""
+        view = self.query_one("#label-view", FrameView)
+        if cursor != self.workspace.editor.cursor or IMAGE_WIDGET is not HalfcellCanvas:
+            return
+        if not view.is_mounted or view.content_size.area == 0:
+            return
+        self.workspace.cameras  # noqa: B018 -- read here, on the UI thread, not in the worker
+        self._draw_ahead_worker(cursor, view.viewport, truecolor())
+
+    @work(thread=True, exclusive=True, group="label-draw-ahead", exit_on_error=False)
+    def _draw_ahead_worker(self, cursor: Cursor, viewport: Viewport, truecolor: bool) -> None:
+        worker = get_current_worker()
+        editor, edges = self.workspace.editor, self.workspace.edges
+        for frame in (cursor.frame + 1, cursor.frame - 1):
+            if worker.is_cancelled:
+                return
+            if not editor.first_frame <= frame < editor.first_frame + editor.n_frames:
+                continue
+            image = self.workspace.frames.get(cursor.view, frame)  # waits for the decoder
+            if image is None:
+                continue
+            there = replace(cursor, frame=frame)
+            inputs = self._inputs(there, image)
+            key = picture_key(
+                image, viewport, inputs.markers, inputs.position, edges, inputs.curves, truecolor
+            )
+            if key in self.pictures:
+                continue
+            canvas = draw_picture(
+                image, viewport, PX_PER_CELL, inputs.markers, inputs.position, edges, inputs.curves
+            )
+            self.pictures.put(key, Picture(image, canvas, halfcell_strips(canvas, truecolor)))
 
     def _update_side(self, source: np.ndarray, review: np.ndarray, zoom: float) -> None:
         """The keypoint list and the info panel: source / review of the cursor's individual's
@@ -177,11 +245,10 @@ class LabelScreen(Screen[None]):
         if (view, frame) == (cursor.view, cursor.frame) and self.is_mounted:
             self.refresh_view()
 
-    def _view_aids(self) -> ViewAids | None:
-        """Epipolar curves and the suggestion of the current keypoint, when the session has a
+    def _view_aids(self, cursor: Cursor) -> ViewAids | None:
+        """Epipolar curves and the suggestion of ``cursor``'s keypoint, when the session has a
         calibration of this view and aids are shown."""
         cameras = self.workspace.cameras
-        cursor = self.workspace.editor.cursor
         if not self.show_aids or cameras is None or cursor.view not in cameras.names:
             return None
         from pose3d.triangulation.assist import view_aids
