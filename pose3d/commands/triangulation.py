@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pose3d.commands.parsing import parse_list
 from pose3d.errors import Pose3dError
 
+if TYPE_CHECKING:
+    from pose3d.triangulation import TriangulationSettings
 
-def _settings(args: argparse.Namespace) -> object:
+
+def triangulation_settings_from_args(args: argparse.Namespace) -> TriangulationSettings:
+    """The settings ``pose3d triangulate`` runs with (the TUI's 3D form is tested against it)."""
     from pose3d.triangulation import RansacOptions, RefineOptions, TriangulationSettings
 
     return TriangulationSettings(
@@ -39,14 +44,14 @@ def cmd_triangulate(args: argparse.Namespace) -> int:
     from pose3d.progress import progress_bar
     from pose3d.triangulation import export_poses, triangulate_files, triangulate_session
 
-    settings = _settings(args)
+    settings = triangulation_settings_from_args(args)
     with progress_bar() as progress:
         if args.session is not None:
-            poses = triangulate_session(args.session, settings, progress)  # type: ignore[arg-type]
+            poses = triangulate_session(args.session, settings, progress)
             out = args.session / "poses3d.nc"
         else:
             poses = triangulate_files(
-                args.calibration, args.labels, args.out, settings, fps=args.fps,  # type: ignore[arg-type]
+                args.calibration, args.labels, args.out, settings, fps=args.fps,
                 progress=progress,
             )  # fmt: skip
             out = args.out

@@ -11,7 +11,7 @@ from textual.widgets import Input, Select
 
 from pose3d import schema as s
 from pose3d.cli import build_parser
-from pose3d.commands.triangulation import _settings as cli_settings
+from pose3d.commands.triangulation import triangulation_settings_from_args as cli_settings
 from pose3d.errors import Pose3dError
 from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
