@@ -112,6 +112,17 @@ def test_info_reports_labels_and_calibration_problems(
     assert "1 manual" in out
     assert "camera(s) b of the session are not in the calibration" in out
 
+    # an edit a killed TUI left in the journal: counted, and said to be there
+    from pose3d.io.label_journal import LabelJournal, journal_path
+
+    edited = set_point(labels, 2, "b", "nose", "individual_0", (5.0, 6.0))
+    cell = {"time": 2, "view": "b", "keypoint": "nose", "individual": "individual_0"}
+    state = {name: edited[name].sel(cell).values for name in edited.data_vars}
+    LabelJournal(journal_path(root / "labels.nc")).append(2, "b", "nose", "individual_0", state)
+    assert main(["info", str(root)]) == 0
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())  # the table wraps it
+    assert "2 manual" in out and "including 1 edit(s) still in labels.nc.journal" in out
+
 
 def test_mismatched_frame_counts_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

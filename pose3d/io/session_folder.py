@@ -138,6 +138,15 @@ def _netcdf_status(path: Path, kind: str) -> FileStatus:
     from pose3d.io.summary import summarize_labels, summarize_poses
 
     summary = summarize_labels(ds) if kind == "labels" else summarize_poses(ds)
+    if kind == "labels":
+        from pose3d.io.label_journal import LabelJournal, journal_path
+
+        pending = LabelJournal(journal_path(path)).lines
+        if pending:
+            summary += (
+                f" (including {pending} edit(s) still in {journal_path(path).name}, folded into "
+                "labels.nc at its next write)"
+            )
     return FileStatus(path, True, summary)
 
 
