@@ -127,8 +127,9 @@ class ViewsScreen(Screen[None]):
         if waiting:
             self._decode(frame, *self._picture_jobs())
         else:
-            ws.frames.prefetch(frame)
-            self.call_after_refresh(self._draw_ahead, frame)  # after this frame is on screen
+            # after this frame is on screen: decoding and drawing the neighbours in threads
+            # would slow the screen update down (the GIL, and 2 cores for 4 decoders)
+            self.call_after_refresh(self._draw_ahead, frame)
 
     def _labels(self, frame: int, view: str) -> tuple[list[Marker], np.ndarray | None]:
         """The markers and the bone positions (2, K, I) of ``view`` at ``frame``."""
@@ -152,9 +153,11 @@ class ViewsScreen(Screen[None]):
         return jobs, truecolor()
 
     def _draw_ahead(self, frame: int) -> None:
-        """Draw the pictures of the next and the previous frame in a worker."""
+        """Decode the frames around ``frame`` and draw the pictures of the next and the
+        previous one, in the background."""
         if frame != self.frame or not self.is_mounted:
             return
+        self.workspace.frames.prefetch(frame)
         jobs, colors = self._picture_jobs()
         if jobs:
             self._draw_ahead_worker(frame, jobs, colors)
