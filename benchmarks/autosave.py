@@ -5,9 +5,10 @@
 
 Labels of 4 views × 12 keypoints × 1 individual with the tracker's variables (what a session
 holds after propagation), saved as labels.nc; then ``LabelEditor`` wired to the TUI's
-``BackgroundSaver`` (as pose3d.tui.workspace wires them) places 40 points, one every 50 ms
-(a fast labeller), and each edit's time on the calling thread (the UI thread in the app) is
-taken: the point changed in place and its state appended to the journal, fsynced.
+``BackgroundSaver`` (pose3d.tui.autosave, as pose3d.tui.workspace wires them) places 40
+points, one every 50 ms (a fast labeller), and each edit's time on the calling thread (the UI
+thread in the app) is taken: the point changed in place and its state appended to the
+journal, fsynced.
 
 Anchors, same process, same labels: (1) the work the autosave did per edit before the
 journal, on the UI thread: ``set_point`` returning a copy plus the copy handed to the writer;
@@ -28,8 +29,8 @@ import numpy as np
 from pose3d.io.netcdf import save_labels
 from pose3d.labels import new_labels, set_point
 from pose3d.tracking.review import with_track_variables
+from pose3d.tui.autosave import BackgroundSaver
 from pose3d.tui.editor import LabelEditor
-from pose3d.tui.workspace import BackgroundSaver
 
 VIEWS = [f"cam{j}" for j in range(4)]
 KEYPOINTS = [f"kp{k}" for k in range(12)]

@@ -7,7 +7,7 @@ restore the cell exactly (a deleted tracked point comes back as tracked, with it
 
 The editor changes its labels in place (a copy costs as much as the labels are long) while
 holding ``lock``, and, still holding it, calls ``save(labels, cell, state)`` with the cell's
-state after the edit. The workspace (pose3d.tui.workspace) appends that state to the edit
+state after the edit. The autosave (pose3d.tui.autosave) appends that state to the edit
 journal beside labels.nc before the edit returns and rewrites labels.nc in the background,
 copying the labels under the same lock; so a kill at any moment loses at most the edit in
 progress, and never damages a file.

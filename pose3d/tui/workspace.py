@@ -1,21 +1,12 @@
 """An open session in the TUI: the session lock (held while it is open), the label editor with
-its autosave, and the decoded-frame cache of its cameras.
-
-Each edit is on disk before it returns: one fsynced line in the edit journal beside labels.nc
-(pose3d.io.label_journal), about a millisecond however long the video. labels.nc itself is
-rewritten by a background thread once the user pauses (or every ``max_delay_s`` while edits
-keep coming), from a copy of the labels taken under the editor's lock, and then the journal
-lines it holds are dropped. A kill at any moment therefore loses at most the edit in
-progress; labels.nc is always a complete file (the write is atomic), and whatever reads it
-(``load_labels``) replays the journal. Tools that read labels.nc while the TUI holds the
-session (propagate) call ``flush()`` first, which rewrites it now.
+its autosave (pose3d.tui.autosave: each edit in the journal beside labels.nc before it returns,
+labels.nc rewritten in the background), and the decoded-frame cache of its cameras. Tools that
+read labels.nc while the TUI holds the session (propagate) call ``flush()`` first.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
 import xarray as xr
@@ -23,113 +14,14 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.io.label_journal import LabelJournal, journal_path
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, save_labels
 from pose3d.io.session_toml import load_session
 from pose3d.labels import new_labels
 from pose3d.session import Session
-from pose3d.tui.editor import CellState, Cursor, LabelEditor
+from pose3d.tui.autosave import BackgroundSaver
+from pose3d.tui.editor import LabelEditor
 from pose3d.tui.frames import DEFAULT_MAX_BYTES, FrameCache
-
-
-class BackgroundSaver:
-    """The edit journal now, labels.nc in a background thread (see the module docstring)."""
-
-    def __init__(self, path: Path, idle_s: float = 1.0, max_delay_s: float = 10.0) -> None:
-        self.path = path
-        self.idle_s = idle_s
-        self.max_delay_s = max_delay_s
-        self.lock = threading.Lock()  # held by the editor while it edits, here while copying
-        self.journal = LabelJournal(journal_path(path))
-        self.writes = 0  # labels.nc rewrites so far (for tests)
-        self._labels: xr.Dataset | None = None
-        self._dirty = False  # edits not in labels.nc yet
-        self._first_edit = self._last_edit = 0.0
-        self._error: BaseException | None = None
-        self._writing = threading.Lock()  # one rewrite at a time
-        self._wake = threading.Condition()
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="pose3d-autosave", daemon=True)
-        self._thread.start()
-
-    def record(self, labels: xr.Dataset, cell: Cursor, state: CellState) -> None:
-        """Called by the editor, under ``lock``, after each edit: the edit goes to the journal
-        (or, the first time, labels.nc is written whole)."""
-        if not self.path.is_file():  # the first edit of new labels: the journal needs a base
-            save_labels(self.path, labels)
-        else:
-            self.journal.append(cell.frame, cell.view, cell.keypoint, cell.individual, state)
-        with self._wake:
-            now = time.monotonic()
-            if not self._dirty:
-                self._first_edit = now
-            self._labels, self._dirty, self._last_edit = labels, True, now
-            self._wake.notify()
-
-    def wait(self) -> None:
-        """Rewrite labels.nc now with every edit so far; raise the error of a failed write."""
-        self._write()
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-    def close(self) -> None:
-        try:
-            self.wait()
-        finally:
-            with self._wake:
-                self._closing = True
-                self._wake.notify()
-            self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._closing and not self._due():
-                    self._wake.wait(self._timeout())
-                if self._closing:
-                    return
-            try:
-                self._write()
-            except BaseException as exc:  # kept for wait(); the journal still holds the edits
-                self._error = exc
-                with self._wake:  # do not retry at once: wait for the next edit
-                    self._dirty = False
-
-    def _due(self) -> bool:
-        if not self._dirty:
-            return False
-        now = time.monotonic()
-        return now - self._last_edit >= self.idle_s or now - self._first_edit >= self.max_delay_s
-
-    def _timeout(self) -> float | None:
-        if not self._dirty:
-            return None
-        now = time.monotonic()
-        return max(
-            0.01,
-            min(self._last_edit + self.idle_s, self._first_edit + self.max_delay_s) - now,
-        )
-
-    def _write(self) -> None:
-        with self._writing:
-            with self.lock:  # no edit while the labels are copied
-                with self._wake:
-                    labels, dirty = self._labels, self._dirty
-                    self._dirty = False
-                if labels is None or not dirty:
-                    return
-                snapshot = labels.copy(deep=True)
-                lines = self.journal.lines
-            try:
-                save_labels(self.path, snapshot, keep_journal=True)
-            except BaseException:
-                with self._wake:
-                    self._dirty = True  # still to write
-                raise
-            self.journal.drop_first(lines)
-            self.writes += 1
 
 
 class Workspace:
