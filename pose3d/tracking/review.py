@@ -95,6 +95,12 @@ class MultiViewStatus:
         """One line for the user; empty when the check ran as it should."""
         if not self.advisory or self.spread_px is None:
             return ""
+        if not np.isfinite(self.spread_px):
+            return (
+                f"the tracked views cannot be triangulated with {calibration} (do two cameras "
+                "have the same pose?), so the multi-view flag is off; check the calibration or "
+                "recalibrate"
+            )
         return (
             f"the tracked views disagree with {calibration}: a point nobody doubts lies a "
             f"median {self.spread_px:.1f} px from the reprojection of its triangulation, so the "
@@ -363,6 +369,8 @@ def _multiview_scores(
     trusted = (source == s.PointSource.MANUAL) | (tracked & ~doubted)
     spread = views_spread(position, views, cameras, trusted)
     typical = spread or 0.0
+    if not np.isfinite(typical):  # nothing triangulates (e.g. two cameras with one pose)
+        return np.zeros(source.shape), MultiViewStatus(typical, typical, advisory=True)
     if typical > threshold / 2:  # the views disagree with this calibration: they only advise
         threshold = 3.0 * typical
         check = multiview_check(position, views, cameras, threshold, doubted)

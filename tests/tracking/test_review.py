@@ -3,6 +3,7 @@ first, and on the synthetic rodent the flags are measured against the ground tru
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -77,6 +78,15 @@ def test_a_calibration_the_views_disagree_with_is_reported(
     message = status.describe("calibration.toml")
     assert "disagree with calibration.toml" in message and "recalibrate" in message
     assert review_points(tracked_truth(truth))[1] is None  # no calibration, no check
+
+    # cam1 calibrated as a copy of cam0: nothing triangulates between them, the check is off
+    copied = replace(cameras, cameras=(cameras["cam0"], replace(cameras["cam0"], name="cam1")))
+    labels = tracked_truth(truth).sel({s.VIEW: ["cam0", "cam1"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no NaN arithmetic on the way
+        out, status = review_points(labels, cameras=copied)
+    assert status is not None and status.advisory and status.spread_px == np.inf
+    assert "cannot be triangulated" in status.describe() and not out[s.REVIEW].values.any()
 
 
 def doubted_and_shifted(truth: xr.Dataset) -> xr.Dataset:

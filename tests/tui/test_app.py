@@ -456,3 +456,41 @@ async def test_the_label_screen_shows_pictures_drawn_ahead(
                 view.curves,
             )
             assert image.image is not None and np.array_equal(image.image, own)
+
+
+async def test_propagation_warns_when_the_views_disagree_with_the_calibration(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """calibration.toml has cam0 and cam1 swapped: after a propagation the Label screen says
+    that the multi-view flag only advises, naming the file."""
+    from dataclasses import replace
+
+    from pose3d.io.calibration_toml import load_calibration, save_calibration
+    from pose3d.io.netcdf import save_labels
+    from pose3d.synthetic.compare import seed_labels
+
+    cameras = load_calibration(session_dir / "truth" / "calibration.toml")
+    swapped = (
+        replace(cameras["cam1"], name="cam0"),
+        replace(cameras["cam0"], name="cam1"),
+        cameras["cam2"],
+    )
+    calibration = session_dir / "calibration" / "calibration.toml"
+    save_calibration(calibration, replace(cameras, cameras=swapped))
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    save_labels(session_dir / "labels.nc", seed_labels(truth, [0]))
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, LabelScreen)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.click("#all-views")
+        await pilot.click("#start-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        warnings = [str(n.message) for n in app._notifications if n.severity == "warning"]
+        assert any(f"disagree with {calibration}" in w and "only advises" in w for w in warnings)
