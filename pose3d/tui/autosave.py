@@ -46,7 +46,9 @@ class BackgroundSaver:
         """Called by the editor, under ``lock``, after each edit: the edit goes to the journal
         (or, the first time, labels.nc is written whole)."""
         if not self.path.is_file():  # the first edit of new labels: the journal needs a base
-            save_labels(self.path, labels)
+            lines = self.journal.lines  # an orphan journal (no labels.nc) has nothing to add
+            save_labels(self.path, labels, keep_journal=True)
+            self.journal.drop_first(lines)
         else:
             self.journal.append(cell.frame, cell.view, cell.keypoint, cell.individual, state)
         with self._wake:

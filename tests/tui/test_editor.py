@@ -178,3 +178,22 @@ def test_a_journal_left_by_a_crash_is_folded_into_labels_nc_on_open(session_dir:
         assert ws.editor.point(Cursor(3, "cam1", first, "individual_0")) == (5.0, 6.0)
     raw = xr.open_dataset(path, engine="h5netcdf").load()  # the file itself, no journal
     assert raw[s.POSITION].sel(cell).values.tolist() == [7.0, 8.0]
+
+
+def test_an_orphan_journal_without_labels_nc_is_dropped_at_the_first_edit(
+    session_dir: Path,
+) -> None:
+    from pose3d.io.label_journal import journal_path
+
+    orphan = journal_path(session_dir / "labels.nc")
+    line = '{"frame": 0, "view": "cam0", "keypoint": "x", "individual": "y", "state": {}}\n'
+    orphan.write_text(line * 2)  # labels.nc was moved aside, its journal left behind
+    with Workspace(session_dir) as ws:
+        ws.editor.move_to(frame=0, view="cam0")
+        ws.editor.place_current((1.0, 2.0))  # writes labels.nc whole, drops the orphan
+        assert not orphan.exists() and ws.saver.journal.lines == 0
+        ws.editor.place_current((3.0, 4.0))
+        assert ws.saver.journal.lines == 1
+        assert len(orphan.read_text().splitlines()) == 1
+    labels = load_labels(session_dir / "labels.nc")
+    assert int((labels[s.SOURCE].values == s.PointSource.MANUAL).sum()) == 2
