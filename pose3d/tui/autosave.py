@@ -46,9 +46,7 @@ class BackgroundSaver:
         """Called by the editor, under ``lock``, after each edit: the edit goes to the journal
         (or, the first time, labels.nc is written whole)."""
         if not self.path.is_file():  # the first edit of new labels: the journal needs a base
-            lines = self.journal.lines  # an orphan journal (no labels.nc) has nothing to add
-            save_labels(self.path, labels, keep_journal=True)
-            self.journal.drop_first(lines)
+            self.fold(labels)  # an orphan journal (no labels.nc) has nothing to add
         else:
             self.journal.append(cell.frame, cell.view, cell.keypoint, cell.individual, state)
         with self._wake:
@@ -57,6 +55,13 @@ class BackgroundSaver:
                 self._first_edit = now
             self._labels, self._dirty, self._last_edit = labels, True, now
             self._wake.notify()
+
+    def fold(self, labels: xr.Dataset) -> None:
+        """Write labels.nc whole from ``labels`` now and drop every journal line so far (they
+        are in ``labels``)."""
+        lines = self.journal.lines
+        save_labels(self.path, labels, keep_journal=True)
+        self.journal.drop_first(lines)
 
     def wait(self) -> None:
         """Rewrite labels.nc now with every edit so far; raise the error of a failed write."""

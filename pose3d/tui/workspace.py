@@ -15,7 +15,7 @@ from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.io.lock import SessionLock
-from pose3d.io.netcdf import load_labels, save_labels
+from pose3d.io.netcdf import load_labels
 from pose3d.io.session_toml import load_session
 from pose3d.labels import new_labels
 from pose3d.session import Session
@@ -112,11 +112,8 @@ class Workspace:
     def _labels(self) -> xr.Dataset:
         if self.session.labels_path.is_file():
             labels = load_labels(self.session.labels_path)  # with a crashed run's journal
-            journal = self.saver.journal
-            if journal.lines:  # fold it into labels.nc before new edits come
-                lines = journal.lines
-                save_labels(self.session.labels_path, labels, keep_journal=True)
-                journal.drop_first(lines)
+            if self.saver.journal.lines:  # fold it into labels.nc before new edits come
+                self.saver.fold(labels)
             views = [str(v) for v in labels[s.VIEW].values]
             cameras = list(self.session.camera_names)
             if sorted(views) != sorted(cameras):
