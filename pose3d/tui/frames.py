@@ -91,14 +91,11 @@ class FrameCache:
                 self._cache.move_to_end((view, frame))
         return found is not None, found
 
-    def get_all(self, frame: int, prefetch: bool = True) -> dict[str, Frame | None]:
-        """Every camera's frame at session ``frame``, decoded in parallel, then (``prefetch``)
-        the neighbours are queued."""
+    def get_all(self, frame: int) -> dict[str, Frame | None]:
+        """Every camera's frame at session ``frame``, decoded in parallel (the neighbours are
+        left to ``prefetch``, which the caller queues once the frame is shown)."""
         futures = {view: self._request((view, frame)) for view in self.views}
-        out = {view: None if f is None else f.result() for view, f in futures.items()}
-        if prefetch:
-            self.prefetch(frame)
-        return out
+        return {view: None if f is None else f.result() for view, f in futures.items()}
 
     def prefetch(self, frame: int, views: Iterable[str] | None = None) -> None:
         """Decode, in the background, the frames around ``frame`` (ahead first)."""

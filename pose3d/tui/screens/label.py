@@ -46,7 +46,6 @@ PAN_CELLS = 8
 class _Inputs:
     """What the picture of one frame of the labelled view shows."""
 
-    image: np.ndarray | None
     markers: list[Marker]
     curves: list[tuple[np.ndarray, RGB8]]
     position: np.ndarray  # (2, K, I): the skeleton's bones join these
@@ -140,7 +139,7 @@ class LabelScreen(Screen[None]):
             self._decode(cursor.view, cursor.frame)
             return
         ws.frames.prefetch(cursor.frame, [cursor.view])
-        inputs = self._inputs(cursor, image)
+        inputs = self._inputs(cursor)
         position, source, review = editor.frame_points(cursor.frame, cursor.view)
         i = editor.individuals.index(cursor.individual)
         markers, curves, self.aids = inputs.markers, inputs.curves, inputs.aids
@@ -152,7 +151,7 @@ class LabelScreen(Screen[None]):
         self._update_side(source[:, i], review[:, i], view.zoom)
         self.call_after_refresh(self._draw_ahead, cursor)  # once this frame is on screen
 
-    def _inputs(self, cursor: Cursor, image: np.ndarray | None) -> _Inputs:
+    def _inputs(self, cursor: Cursor) -> _Inputs:
         """What the picture of ``cursor``'s frame and view shows (also run in the draw-ahead
         worker, for the neighbouring frames): markers with the cursor's keypoint highlighted and
         the suggestion, the epipolar curves, and the aids they come from."""
@@ -170,7 +169,7 @@ class LabelScreen(Screen[None]):
             if aids is not None
             else []
         )
-        return _Inputs(image, markers, curves, position, aids)
+        return _Inputs(markers, curves, position, aids)
 
     def _draw_ahead(self, cursor: Cursor) -> None:
         """Draw the pictures of the next and the previous frame of this view in a worker, so
@@ -196,7 +195,7 @@ class LabelScreen(Screen[None]):
             if image is None:
                 continue
             there = replace(cursor, frame=frame)
-            inputs = self._inputs(there, image)
+            inputs = self._inputs(there)
             key = picture_key(
                 image, viewport, inputs.markers, inputs.position, edges, inputs.curves, truecolor
             )

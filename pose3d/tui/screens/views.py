@@ -194,7 +194,7 @@ class ViewsScreen(Screen[None]):
         # the neighbours wait until this frame is on screen (refresh_frame queues them): their
         # decoding would compete with drawing it for the cores; its pictures are drawn here,
         # off the UI thread, as the neighbours' are
-        self.workspace.frames.get_all(frame, prefetch=False)
+        self.workspace.frames.get_all(frame)
         self._draw_pictures((frame,), jobs, truecolor)
         self.app.call_from_thread(self._decoded, frame)
 
