@@ -35,6 +35,16 @@ async def _settle(app: Pose3dApp, pilot) -> None:  # type: ignore[no-untyped-def
     await pilot.pause()
 
 
+async def _propagate_all_views(app: Pose3dApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """From the Label screen: the Propagate dialog, every view, every frame; until it is done."""
+    await pilot.press("t")
+    await pilot.pause()
+    await pilot.click("#all-views")
+    await pilot.click("#start-button")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def _cell_of(view: FrameView, x: float, y: float) -> tuple[int, int]:
     """The widget offset (for pilot.click) of the cell that shows image pixel (x, y)."""
     col, row = view.viewport.pixel_to_cell(x, y)
@@ -248,12 +258,7 @@ async def test_full_round_label_propagate_review_correct_retrack(
                 clicked[(name, keypoint)] = xy
         assert len(clicked) >= 8
         # propagate both views over every frame
-        await pilot.press("t")
-        await pilot.pause()
-        await pilot.click("#all-views")
-        await pilot.click("#start-button")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _propagate_all_views(app, pilot)
         assert isinstance(app.screen, LabelScreen)
         assert int((editor.labels[s.SOURCE].values == s.PointSource.TRACKED).sum()) > 100
         # the review queue: the worst flagged run; correct it where the truth is
@@ -485,12 +490,7 @@ async def test_propagation_warns_when_the_views_disagree_with_the_calibration(
         await pilot.press("enter")
         await _settle(app, pilot)
         assert isinstance(app.screen, LabelScreen)
-        await pilot.press("t")
-        await pilot.pause()
-        await pilot.click("#all-views")
-        await pilot.click("#start-button")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _propagate_all_views(app, pilot)
         assert isinstance(app.screen, LabelScreen)
         warnings = [str(n.message) for n in app._notifications if n.severity == "warning"]
         assert any(f"disagree with {calibration}" in w and "only advises" in w for w in warnings)
