@@ -109,8 +109,12 @@ def write_session(root: Path) -> Path:
     return session.root
 
 
-def anchor(root: Path, steps: int) -> list[float]:
-    """Seconds per step of decode (4 cameras, sequential frames) + resize to the cell grid."""
+JUMP = 10  # frames of shift+right
+
+
+def anchor(root: Path, frames: list[int], start: int | None = None) -> list[float]:
+    """Seconds per decode of ``frames[i]`` (4 cameras, one after the other) + resize to the cell
+    grid; with ``start``, each reader first reads that frame, untimed (a jump from it)."""
     from pose3d.io.session_toml import load_session
 
     session = load_session(root)
@@ -118,35 +122,13 @@ def anchor(root: Path, steps: int) -> list[float]:
     cells = (TERMINAL[0] // 2 - 2, 2 * ((TERMINAL[1] - 6) // 2 - 2))  # about one view's pixels
     times = []
     try:
-        for f in range(steps):
+        for f in frames:
+            if start is not None:
+                for reader in readers:
+                    reader.read(start)
             t0 = time.perf_counter()
             for reader in readers:
-                cv2.resize(reader.read(f % N_FRAMES), cells, interpolation=cv2.INTER_AREA)
-            times.append(time.perf_counter() - t0)
-    finally:
-        for reader in readers:
-            reader.close()
-    return times
-
-
-JUMP = 10  # frames of shift+right
-
-
-def anchor_jump(root: Path, jumps: int) -> list[float]:
-    """Seconds per jump from frame 0 to frame JUMP: seek + decode + resize, 4 cameras."""
-    from pose3d.io.session_toml import load_session
-
-    session = load_session(root)
-    readers = [VideoReader(session.video_path(n)) for n in session.camera_names]
-    cells = (TERMINAL[0] // 2 - 2, 2 * ((TERMINAL[1] - 6) // 2 - 2))
-    times = []
-    try:
-        for _ in range(jumps):
-            for reader in readers:
-                reader.read(0)
-            t0 = time.perf_counter()
-            for reader in readers:
-                cv2.resize(reader.read(JUMP), cells, interpolation=cv2.INTER_AREA)
+                cv2.resize(reader.read(f), cells, interpolation=cv2.INTER_AREA)
             times.append(time.perf_counter() - t0)
     finally:
         for reader in readers:
@@ -346,8 +328,8 @@ def main() -> None:
             f"written in {time.perf_counter() - t0:.1f} s; terminal {TERMINAL[0]}x{TERMINAL[1]}"
         )
         print(f"pose3d from {Path(pose3d.__file__).parent}")
-        base = anchor(root, warm)
-        base_jump = anchor_jump(root, cold)
+        base = anchor(root, [f % N_FRAMES for f in range(warm)])
+        base_jump = anchor(root, [JUMP] * cold, start=0)
         profile = cProfile.Profile() if args.profile else None
         warm_times, cold_times, label_times = asyncio.run(run_app(root, warm, cold, profile))
         terminal_times = tmux_steps(root, warm) if args.tmux else []

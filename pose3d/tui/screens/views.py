@@ -191,7 +191,7 @@ class ViewsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
     def _decode(self, frame: int, jobs: list[tuple[str, Viewport]], truecolor: bool) -> None:
-        # the neighbours wait until this frame is on screen (refresh_frame queues them): their
+        # the neighbours wait until this frame is on screen (_draw_ahead queues them): their
         # decoding would compete with drawing it for the cores; its pictures are drawn here,
         # off the UI thread, as the neighbours' are
         self.workspace.frames.get_all(frame)
