@@ -4,6 +4,9 @@
     .venv/bin/python benchmarks/calibration.py --quick     # 30 board views, a smoke run
     .venv/bin/python benchmarks/calibration.py --video     # the H.264 board videos instead
 
+Needs aniposelib, an optional extra: the dev install (`pip install -e ".[dev]"`, as `make test`
+makes .venv) or `pip install "pose3d-suite[anipose]"`.
+
 Input: a synthetic session from pose3d.synthetic (4 cameras 640x480 1.0-1.5 m from an 800 mm
 arena, principal points 5-20 px off centre, radial and tangential distortion; a 7x5 ChArUco
 board of 50 mm squares moved through ``--frames`` poses, each seen whole by two cameras or

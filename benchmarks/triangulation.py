@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/triangulation.py            # 3 cameras x 1000 frames x 20 kp
     .venv/bin/python benchmarks/triangulation.py --quick    # 200 frames, a smoke run
 
+Needs aniposelib, an optional extra: the dev install (`pip install -e ".[dev]"`, as `make test`
+makes .venv) or `pip install "pose3d-suite[anipose]"`.
+
 Input: a rig from pose3d.synthetic (3 cameras 1.0-1.5 m from an 800 mm arena, 1280 x 1024,
 lens distortion, off-centre principal points), a 20-keypoint chain with constant bone lengths
 walking and turning at 30 fps, projected with 1 px Gaussian noise; points outside an image are

@@ -1,20 +1,29 @@
-"""Anipose's calibration.toml: exact round trips, aniposelib both ways, order, units, failures."""
+"""Anipose's calibration.toml: exact round trips, aniposelib both ways, order, units, failures.
+
+The comparisons with aniposelib skip where it is not installed (the optional ``anipose`` extra)."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
+from types import ModuleType
 
 import h5py
 import numpy as np
 import pytest
-from aniposelib.cameras import Camera as ACamera
-from aniposelib.cameras import CameraGroup as AGroup
-from aniposelib.cameras import FisheyeCamera as AFisheyeCamera
 
 from pose3d.cameras import Camera, CameraGroup
 from pose3d.errors import CalibrationError
 from pose3d.io.calibration_toml import load_calibration, save_calibration
+
+
+@pytest.fixture(scope="module")
+def anipose() -> ModuleType:
+    """``aniposelib.cameras``; the tests that compare with aniposelib skip without it."""
+    return pytest.importorskip(
+        "aniposelib.cameras",
+        reason='aniposelib is optional: pip install "pose3d-suite[anipose]" (or the dev extra)',
+    )
 
 
 def make_group(n: int = 3, unit: str | None = "mm", seed: int = 0) -> CameraGroup:
@@ -73,11 +82,11 @@ def test_round_trip_is_exact(tmp_path):
     assert loaded.metadata == {"error": 0.3125, "note": "x"}
 
 
-def test_aniposelib_reads_our_file(tmp_path):
+def test_aniposelib_reads_our_file(tmp_path, anipose):
     group = make_group(3)
     path = tmp_path / "calibration.toml"
     save_calibration(path, group)
-    theirs = {cam.get_name(): cam for cam in AGroup.load(str(path)).cameras}
+    theirs = {cam.get_name(): cam for cam in anipose.CameraGroup.load(str(path)).cameras}
     assert sorted(theirs) == sorted(group.names)
     for ours in group:
         cam = theirs[ours.name]
@@ -88,10 +97,10 @@ def test_aniposelib_reads_our_file(tmp_path):
         np.testing.assert_array_equal(np.ravel(cam.get_translation()), ours.tvec)
 
 
-def test_we_read_aniposelibs_file(tmp_path):
+def test_we_read_aniposelibs_file(tmp_path, anipose):
     ours = make_group(3, seed=1)
     acams = [
-        ACamera(
+        anipose.Camera(
             name=c.name,
             size=list(c.size),
             matrix=c.matrix.copy(),
@@ -102,7 +111,7 @@ def test_we_read_aniposelibs_file(tmp_path):
         for c in ours
     ]
     path = tmp_path / "anipose_calibration.toml"
-    AGroup(acams).dump(str(path))
+    anipose.CameraGroup(acams).dump(str(path))
     loaded = load_calibration(path)
     assert loaded.names == ours.names
     for cam in ours:
@@ -126,14 +135,14 @@ def test_fisheye_cameras_round_trip_exactly_in_anipose_form(tmp_path):
     assert "fisheye" not in tables[1]
 
 
-def test_aniposelib_reads_our_fisheye_cameras_and_projects_the_same(tmp_path):
+def test_aniposelib_reads_our_fisheye_cameras_and_projects_the_same(tmp_path, anipose):
     group = make_mixed_group(seed=1)
     path = tmp_path / "calibration.toml"
     save_calibration(path, group)
-    theirs = {cam.get_name(): cam for cam in AGroup.load(str(path)).cameras}
+    theirs = {cam.get_name(): cam for cam in anipose.CameraGroup.load(str(path)).cameras}
     for ours in group:
         cam = theirs[ours.name]
-        assert isinstance(cam, AFisheyeCamera) == (ours.model == "fisheye")
+        assert isinstance(cam, anipose.FisheyeCamera) == (ours.model == "fisheye")
         np.testing.assert_array_equal(np.ravel(cam.get_distortions()), ours.dist)
         # points up to 65 degrees off the optical axis (cv2.fisheye mirrors points behind)
         rng = np.random.default_rng(2)
@@ -143,17 +152,17 @@ def test_aniposelib_reads_our_fisheye_cameras_and_projects_the_same(tmp_path):
         np.testing.assert_allclose(ours.project(points), expected, rtol=0, atol=1e-8)
 
 
-def test_we_read_aniposelibs_fisheye_cameras(tmp_path):
+def test_we_read_aniposelibs_fisheye_cameras(tmp_path, anipose):
     ours = make_mixed_group(seed=3)
     acams = []
     for c in ours:
-        kind = AFisheyeCamera if c.model == "fisheye" else ACamera
+        kind = anipose.FisheyeCamera if c.model == "fisheye" else anipose.Camera
         acams.append(
             kind(name=c.name, size=list(c.size), matrix=c.matrix.copy(), dist=c.dist.copy(),
                  rvec=c.rvec.copy(), tvec=c.tvec.copy())
         )  # fmt: skip
     path = tmp_path / "anipose_calibration.toml"
-    AGroup(acams).dump(str(path))
+    anipose.CameraGroup(acams).dump(str(path))
     loaded = load_calibration(path)
     for cam in ours:
         assert_same_camera(loaded[cam.name], cam)
@@ -171,7 +180,8 @@ def _cam_table(key: int, name: str) -> str:
     )
 
 
-def test_camera_order_follows_numeric_cam_keys(tmp_path):
+def _shuffled_file(tmp_path: Path) -> Path:
+    """cam_0 .. cam_11 named view0 .. view11, [cam_10] written before [cam_2]; unit cm."""
     keys = list(range(12))
     random.Random(3).shuffle(keys)
     keys.remove(10)
@@ -182,15 +192,24 @@ def test_camera_order_follows_numeric_cam_keys(tmp_path):
         "".join(_cam_table(k, f"view{k}") for k in keys) + '[metadata]\nunit = "cm"\n',
         encoding="utf-8",
     )
-    group = load_calibration(path)
+    return path
+
+
+def test_camera_order_follows_numeric_cam_keys(tmp_path):
+    group = load_calibration(_shuffled_file(tmp_path))
     assert group.names == tuple(f"view{k}" for k in range(12))
     assert group.names.index("view2") < group.names.index("view10")
     for k, cam in enumerate(group):
         assert cam.matrix[0, 0] == 800.5 + k
         assert cam.tvec[0] == k
     assert group.unit == "cm"
+
+
+def test_aniposelib_agrees_camera_by_camera_whatever_the_key_order(tmp_path, anipose):
+    path = _shuffled_file(tmp_path)
+    group = load_calibration(path)
     # aniposelib sorts the keys as text (cam_10 before cam_2) but agrees camera by camera
-    theirs = {c.get_name(): c for c in AGroup.load(str(path)).cameras}
+    theirs = {c.get_name(): c for c in anipose.CameraGroup.load(str(path)).cameras}
     for cam in group:
         np.testing.assert_array_equal(theirs[cam.name].get_camera_matrix(), cam.matrix)
 
@@ -227,8 +246,13 @@ def test_real_sleap_anipose_calibration(minimal_session: Path):
     assert group["back"].size == (1280, 1024)
     assert group["back"].matrix[0, 0] == 769.8864926727645
     assert group["mid"].dist[0] == -0.3019598217075406
+
+
+def test_real_sleap_anipose_calibration_projects_as_aniposelib(minimal_session: Path, anipose):
     # projections agree with aniposelib's (cv2.projectPoints) on the real rig
-    agroup = AGroup.load(str(path))
+    path = minimal_session / "calibration.toml"
+    group = load_calibration(path)
+    agroup = anipose.CameraGroup.load(str(path))
     with h5py.File(minimal_session / "points3d.h5", "r") as f:  # the triangulated mouse
         points = f["tracks"][:].reshape(-1, 3)
     points = points[np.isfinite(points).all(-1)]
