@@ -107,10 +107,11 @@ def section_real() -> None:
     from pose3d.io.netcdf import load_labels, save_labels
     from pose3d.io.session_toml import save_session
     from pose3d.labels import new_labels
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.track import propagate
     from pose3d.session import CameraSpec, Session
     from pose3d.skeleton import Skeleton
     from pose3d.tracking.classical import ClassicalTracker
-    from pose3d.tracking.propagate import propagate
 
     data = SHARED / "data" / "sleap_anipose_minimal_session" / "minimal_session"
     if not data.is_dir():
@@ -134,7 +135,8 @@ def section_real() -> None:
             labels[s.SOURCE].values[0, v, np.isfinite(first).all(axis=0), 0] = 1
         save_labels(root / "labels.nc", labels)
         start = time.perf_counter()
-        propagate(root, list(views), (0, 120), ClassicalTracker())
+        with SessionFolder(root) as folder:
+            propagate(folder, list(views), (0, 120), ClassicalTracker())
         wall = time.perf_counter() - start
         out = load_labels(root / "labels.nc")
     print("real data: sleap-anipose minimal session, seeded on frame 0, 120 frames, classical")
@@ -151,10 +153,11 @@ def section_real() -> None:
 def section_synthetic() -> None:
     from pose3d import schema as s
     from pose3d.io.netcdf import load_labels, save_labels
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.track import propagate
     from pose3d.synthetic import write_sample_session
     from pose3d.synthetic.compare import seed_labels
     from pose3d.tracking.classical import ClassicalTracker
-    from pose3d.tracking.propagate import propagate
     from pose3d.tracking.review import review_queue
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,7 +168,8 @@ def section_synthetic() -> None:
         shutil.copy(root / "truth" / "calibration.toml", root / "calibration")
         truth = load_labels(root / "truth" / "labels.nc")
         save_labels(root / "labels.nc", seed_labels(truth, [0]))
-        propagate(root, list(session.camera_names), (0, 31), ClassicalTracker())
+        with SessionFolder(root) as folder:
+            propagate(folder, list(session.camera_names), (0, 31), ClassicalTracker())
         out = load_labels(root / "labels.nc")
     seen = truth["visible"].values[0]
     visible = truth["visible"].values[1:31]

@@ -52,9 +52,10 @@ import numpy as np
 import pose3d
 from pose3d import schema as s
 from pose3d.io.netcdf import save_labels
-from pose3d.io.session_folder import init_session
-from pose3d.io.video import VideoReader, write_video
+from pose3d.io.video_reading import VideoReader
+from pose3d.io.video_writing import write_video
 from pose3d.labels import new_labels
+from pose3d.pipeline.session import init_session
 from pose3d.schema import PointSource
 
 SIZE = (1280, 1024)
@@ -105,7 +106,7 @@ def write_session(root: Path) -> Path:
     source = np.where((k + t) % 3 == 0, PointSource.MANUAL, PointSource.TRACKED)
     labels[s.SOURCE].values[:] = np.broadcast_to(source, labels[s.SOURCE].shape)
     labels[s.REVIEW].values[:] = np.broadcast_to((k == 2) & (t % 5 == 0), labels[s.REVIEW].shape)
-    save_labels(session.labels_path, labels)
+    save_labels(session.paths.labels, labels)
     return session.root
 
 

@@ -6,7 +6,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from pose3d.io.session_folder import FileStatus, SessionInfo
+from pose3d.pipeline.session import FileStatus, SessionInfo
 
 
 def _status(status: FileStatus) -> Text:

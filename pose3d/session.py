@@ -23,10 +23,63 @@ from pose3d.skeleton import Skeleton
 
 SESSION_FILE = "session.toml"
 CALIBRATION_DIR = "calibration"
-CALIBRATION_FILE = "calibration.toml"
-LABELS_FILE = "labels.nc"
-POSES3D_FILE = "poses3d.nc"
-LOCK_FILE = ".pose3d.lock"
+
+
+@dataclass(frozen=True)
+class SessionPaths:
+    """Where each file of a session folder lives: the one place their names are spelled.
+
+    Reading and writing them is pose3d.pipeline.folder.SessionFolder's job (under the lock).
+    """
+
+    root: Path
+
+    @property
+    def session_file(self) -> Path:
+        return self.root / SESSION_FILE
+
+    @property
+    def calibration_dir(self) -> Path:
+        return self.root / CALIBRATION_DIR
+
+    @property
+    def board(self) -> Path:
+        """calibration/board.toml: the board, when session.toml has no [board] table."""
+        return self.calibration_dir / "board.toml"
+
+    @property
+    def detections(self) -> Path:
+        return self.calibration_dir / "detections.nc"
+
+    @property
+    def calibration(self) -> Path:
+        return self.calibration_dir / "calibration.toml"
+
+    @property
+    def report(self) -> Path:
+        """calibration/report.json: what the calibration checked and found."""
+        return self.calibration_dir / "report.json"
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels.nc"
+
+    @property
+    def poses(self) -> Path:
+        return self.root / "poses3d.nc"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".pose3d.lock"
+
+
+@dataclass(frozen=True)
+class ViewVideo:
+    """A camera's video (file or image folder) and its frame offset: camera frame i is session
+    frame i + offset."""
+
+    path: Path
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,25 +163,10 @@ class Session:
         return replace(self, cameras=cams)
 
     @property
+    def paths(self) -> SessionPaths:
+        """Where the session's files live (session.toml, calibration/, labels.nc, ...)."""
+        return SessionPaths(self.root)
+
+    @property
     def session_file(self) -> Path:
-        return self.root / SESSION_FILE
-
-    @property
-    def calibration_dir(self) -> Path:
-        return self.root / CALIBRATION_DIR
-
-    @property
-    def calibration_path(self) -> Path:
-        return self.calibration_dir / CALIBRATION_FILE
-
-    @property
-    def labels_path(self) -> Path:
-        return self.root / LABELS_FILE
-
-    @property
-    def poses_path(self) -> Path:
-        return self.root / POSES3D_FILE
-
-    @property
-    def lock_path(self) -> Path:
-        return self.root / LOCK_FILE
+        return self.paths.session_file

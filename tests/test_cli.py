@@ -13,7 +13,7 @@ from pose3d.cli import EXIT_USER_ERROR, main
 from pose3d.io.calibration_toml import save_calibration
 from pose3d.io.netcdf import save_labels
 from pose3d.io.session_toml import load_session
-from pose3d.io.video import write_video
+from pose3d.io.video_writing import write_video
 from pose3d.labels import new_labels, set_point
 
 HEAVY = ("torch", "pyvista", "textual", "xarray", "cv2", "av", "scipy")

@@ -10,7 +10,7 @@ from pose3d import schema as s
 from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import load_labels, load_poses
 from pose3d.io.session_toml import load_session
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "session"
 

@@ -1,1 +1,3 @@
-"""Camera rig calibration: board detection, intrinsics, bundle adjustment, report."""
+"""Camera rig calibration: board detection, intrinsics, bundle adjustment, report; board images
+(board_image), printing (board_print) and the ready board specs shipped as package data
+(ready_boards, boards/*.toml)."""

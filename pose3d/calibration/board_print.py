@@ -1,7 +1,7 @@
 """Printable calibration boards at true scale: a PNG that carries its physical resolution, or a
 one-page PDF whose page is the board plus a white margin.
 
-The pixels come from `pose3d.synthetic.board_image` (OpenCV's own ChArUco drawing), with every
+The pixels come from `pose3d.calibration.board_image` (OpenCV's own ChArUco drawing), with every
 square a whole number of pixels: the resolution is the one nearest to the requested dpi that
 allows it (300 dpi and 40 mm squares: 472 px squares, 299.7 dpi), and that exact resolution is
 what the PNG's pHYs chunk and the PDF's page size state, so a square prints at its spec length.
@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.board import Board, CharucoBoard
+from pose3d.calibration.board_image import board_image
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_write_bytes
 
@@ -95,8 +96,6 @@ def render_board(
     margin_mm: float = DEFAULT_MARGIN_MM,
 ) -> PrintedBoard:
     """Write ``board`` at true scale to ``out`` (.png or .pdf) with a white ``margin_mm``."""
-    from pose3d.synthetic.board_image import board_image
-
     out = Path(out)
     writer = _WRITERS.get(out.suffix.lower())
     if writer is None:

@@ -135,7 +135,7 @@ def detect_camera(
     cancel: threading.Event | None = None,
 ) -> tuple[tuple[int, int], dict[int, FrameCorners]]:
     """Detect ``board`` in the given frames of one camera's media; returns (size, by frame)."""
-    from pose3d.io.video import VideoReader
+    from pose3d.io.video_reading import VideoReader
 
     detector = make_detector(board)
     found: dict[int, FrameCorners] = {}
@@ -167,7 +167,7 @@ def detect_boards(
     ``step`` looks at every step-th frame (default: about 300 frames per camera);
     ``progress(camera_name, done, total)`` is called per frame; setting ``cancel`` stops early.
     """
-    from pose3d.io.video import VideoReader
+    from pose3d.io.video_reading import VideoReader
 
     if not media:
         raise Pose3dError("no calibration media given (NAME=PATH per camera)")

@@ -109,7 +109,7 @@ def diagnose_camera(
     """Diagnose why ``board`` is (almost) never found in one camera's media (a video or an
     image folder), from up to ``max_samples`` of ``frames`` (default: all), evenly spread."""
     from pose3d.calibration.detect import to_gray
-    from pose3d.io.video import VideoReader
+    from pose3d.io.video_reading import VideoReader
 
     path = Path(path)
     name = camera or path.name

@@ -18,6 +18,7 @@ def all_registers() -> list[Register]:
     from pose3d.commands import (
         board,
         calibrate,
+        compare_truth,
         labels_io,
         sample_data,
         session,
@@ -39,4 +40,5 @@ def all_registers() -> list[Register]:
         tui.register,
         weights.register,
         sample_data.register,
+        compare_truth.register,
     ]

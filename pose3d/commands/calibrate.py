@@ -49,7 +49,8 @@ def print_report(report: CalibrationReport) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from pose3d.calibration.pipeline import calibrate_media, calibrate_session
+    from pose3d.pipeline.calibrate import calibrate_media, calibrate_session
+    from pose3d.pipeline.folder import SessionFolder
     from pose3d.progress import progress_bar
 
     fisheye = args.fisheye if isinstance(args.fisheye, bool) else parse_list(args.fisheye)
@@ -75,9 +76,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise Pose3dError(
                 "give a SESSION folder, or --board BOARD.toml --out calibration.toml NAME=PATH..."
             )
-        with progress_bar() as progress:
-            result = calibrate_session(args.targets[0], progress=progress, **options)
-        written = Path(args.targets[0]) / "calibration"
+        with SessionFolder(args.targets[0]) as folder, progress_bar() as progress:
+            result = calibrate_session(folder, progress=progress, **options)
+        written = folder.paths.calibration_dir
     else:
         from pose3d.io.board_toml import load_board
 

@@ -6,40 +6,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pose3d.io.formats import export_formats
+
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pose3d.io.label_formats import import_labels, load_name_map
-    from pose3d.io.session_toml import load_session
+    from pose3d.io.label_formats import load_name_map
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.labels_io import import_labels
 
-    session = load_session(args.session)
     name_map = load_name_map(args.map) if args.map is not None else None
-    report = import_labels(session, args.view, args.file, args.as_, name_map)
+    with SessionFolder(args.session) as folder:
+        report = import_labels(folder, args.view, args.file, args.as_, name_map)
     print(
         f"imported {report.file_format} file {report.path} into view {report.view}: "
         f"{report.frames} frames, {report.manual} manual points, {report.imported} pre-labels"
         + (f", {report.kept} left as they were (manual points there)" if report.kept else "")
     )
-    print(f"wrote {session.labels_path}")
+    print(f"wrote {folder.paths.labels}")
     return 0
 
 
-# the registered export formats (pose3d.io.label_formats); a test checks that they agree
-EXPORT_FORMATS = {
-    "dlc": "DeepLabCut labeled-data folders of the manual labels",
-    "anipose": "Anipose pose-3d CSV of poses3d.nc",
-    "movement": "labels.nc and poses3d.nc, movement's netCDF layout",
-    "nwb": "NWB (ndx-pose): 2D labels per camera and, when triangulated, 3D poses",
-}
 _OPTIONS = ("scorer", "individual", "start_time")  # given ones go to the exporter
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pose3d.io.label_formats import export_session
-    from pose3d.io.session_toml import load_session
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.labels_io import export_session
 
-    session = load_session(args.session)
     options = {key: getattr(args, key) for key in _OPTIONS if getattr(args, key) is not None}
-    written = export_session(session, args.format, args.out, options)
+    with SessionFolder(args.session, write=False) as folder:
+        written = export_session(folder, args.format, args.out, options)
     if len(written) <= 10:
         for path in written:
             print(f"wrote {path}")
@@ -65,14 +61,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--map", type=Path, help="TOML table renaming the file's keypoints")
     p.set_defaults(func=cmd_import)
 
-    formats = "; ".join(f"{name}: {what}" for name, what in EXPORT_FORMATS.items())
+    formats = export_formats()  # a static table: imports no format module
     p = sub.add_parser(
         "export", help="export a session for DeepLabCut, Anipose, movement or NWB (docs/interop.md)"
     )
     p.add_argument("session", type=Path)
-    p.add_argument("--format", required=True, metavar="|".join(EXPORT_FORMATS), help=formats)
+    p.add_argument(
+        "--format",
+        required=True,
+        metavar="|".join(formats),
+        help="; ".join(f"{name}: {fmt.description}" for name, fmt in formats.items()),
+    )
     p.add_argument("--scorer", help="dlc: the scorer of the project's config.yaml")
-    p.add_argument("--individual", help="anipose: export this individual only")
+    p.add_argument("--individual", help="anipose, anipose-csv, dlc-h5: export this individual only")
     p.add_argument(
         "--start-time",
         dest="start_time",
@@ -84,6 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "out",
         type=Path,
         help="folder to write into (dlc: the DeepLabCut project; anipose: the Anipose session "
-        "folder, gets pose-3d/; movement, nwb: any folder); existing files are never replaced",
+        "folder, gets pose-3d/; movement, nwb: any folder; existing files are never replaced), "
+        "or the file to write (anipose-csv, dlc-h5)",
     )
     p.set_defaults(func=cmd_export)

@@ -52,33 +52,16 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def _seed(root: Path, frames: list[int]) -> None:
-    from pose3d import schema as s
-    from pose3d.io.netcdf import load_labels, save_labels
-    from pose3d.synthetic.compare import seed_labels, truth_folder
+    from pose3d.pipeline.compare_truth import seed_from_truth
+    from pose3d.pipeline.folder import SessionFolder
 
-    labels = seed_labels(load_labels(truth_folder(root) / "labels.nc"), frames)
-    save_labels(root / "labels.nc", labels)
-    n = int((labels[s.SOURCE].values == s.PointSource.MANUAL).sum())
+    with SessionFolder(root) as folder:
+        n = seed_from_truth(folder, frames)
     listed = ", ".join(str(f) for f in frames)
     print(
-        f"wrote {root / 'labels.nc'}: {n} manual points (the true visible points of frame {listed})"
+        f"wrote {folder.paths.labels}: {n} manual points (the true visible points of frame "
+        f"{listed})"
     )
-
-
-def cmd_compare_truth(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from pose3d.synthetic.truth_report import truth_report
-
-    console = Console()
-    for table in truth_report(args.session):
-        console.print(table)
-    root = args.session
-    print("next:")
-    print(f"  pose3d tui {root}                          label and review in the terminal")
-    print(f"  pose3d view {root}/poses3d.nc --calibration {root}/calibration/calibration.toml")
-    print(f"  pose3d track {root} --view all --frames 0:30   re-track after a correction")
-    return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -114,13 +97,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "labels (as a person would click them), e.g. 0 or 0,30",
     )
     p.set_defaults(func=cmd_sample_data)
-
-    c = sub.add_parser(
-        "compare-truth",
-        help="a sample session's calibration, tracks and 3D poses against its ground truth",
-    )
-    c.add_argument("session", type=Path, help="a folder written by pose3d sample-data")
-    c.set_defaults(func=cmd_compare_truth)
 
 
 def _frames(text: str) -> list[int]:

@@ -9,7 +9,7 @@ from pose3d.commands.parsing import parse_camera, parse_edges, parse_list
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from pose3d.io.session_folder import init_session
+    from pose3d.pipeline.session import init_session
 
     session = init_session(
         args.session,
@@ -28,7 +28,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from pose3d.info_table import print_session_info
-    from pose3d.io.session_folder import session_info
+    from pose3d.pipeline.session import session_info
 
     print_session_info(session_info(args.session))
     return 0

@@ -49,16 +49,16 @@ def _lazy_progress_bar() -> Iterator[ProgressCallback]:
 
 
 def cmd_track(args: argparse.Namespace) -> int:
-    from pose3d.io.session_toml import load_session
-    from pose3d.tracking.propagate import propagate
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.track import propagate
     from pose3d.tracking.registry import make_tracker
 
-    session = load_session(args.session)
-    views = list(session.camera_names) if args.view == "all" else parse_list(args.view)
-    choice = make_tracker(args.tracker)
-    with _lazy_progress_bar() as progress:
+    with SessionFolder(args.session) as folder, _lazy_progress_bar() as progress:
+        session = folder.session
+        views = "all" if args.view == "all" else parse_list(args.view)
+        choice = make_tracker(args.tracker)
         report = propagate(
-            session,
+            folder,
             views,
             args.frames,
             choice.tracker,
@@ -77,8 +77,8 @@ def cmd_track(args: argparse.Namespace) -> int:
     for view in report.skipped:
         print(f"{view}: no manual labels in frames {start}:{stop}, not tracked")
     if report.multiview is not None and report.multiview.advisory:
-        print(f"note: {report.multiview.describe(str(session.calibration_path))}")
-    print(f"wrote {session.labels_path}")
+        print(f"note: {report.multiview.describe(str(session.paths.calibration))}")
+    print(f"wrote {session.paths.labels}")
     return 0
 
 

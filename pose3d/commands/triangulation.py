@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING
 
 from pose3d.commands.parsing import parse_list
 from pose3d.errors import Pose3dError
+from pose3d.io.formats import Input, export_formats
 
 if TYPE_CHECKING:
     from pose3d.triangulation import TriangulationSettings
+
+POSES_ONLY: tuple[Input, ...] = ("poses",)  # what --export and export-3d have to export
 
 
 def triangulation_settings_from_args(args: argparse.Namespace) -> TriangulationSettings:
@@ -41,14 +44,18 @@ def cmd_triangulate(args: argparse.Namespace) -> int:
         raise Pose3dError(
             "give a SESSION folder, or all of --calibration FILE --labels FILE --out FILE"
         )
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.labels_io import export_poses
+    from pose3d.pipeline.triangulate import triangulate_files, triangulate_session
     from pose3d.progress import progress_bar
-    from pose3d.triangulation import export_poses, triangulate_files, triangulate_session
 
+    _check_exports(args)
     settings = triangulation_settings_from_args(args)
     with progress_bar() as progress:
         if args.session is not None:
-            poses = triangulate_session(args.session, settings, progress)
-            out = args.session / "poses3d.nc"
+            with SessionFolder(args.session) as folder:
+                poses = triangulate_session(folder, settings, progress)
+            out = folder.paths.poses
         else:
             poses = triangulate_files(
                 args.calibration, args.labels, args.out, settings, fps=args.fps,
@@ -56,9 +63,22 @@ def cmd_triangulate(args: argparse.Namespace) -> int:
             )  # fmt: skip
             out = args.out
     _print_summary(poses, out)
-    for path in args.export or []:
-        print(f"exported {export_poses(poses, path, args.individual)}")
+    for format_name, path in args.export or []:
+        for written in export_poses(poses, format_name, path, _export_options(args)):
+            print(f"exported {written}")
     return 0
+
+
+def _export_options(args: argparse.Namespace) -> dict[str, str]:
+    return {} if args.individual is None else {"individual": args.individual}
+
+
+def _check_exports(args: argparse.Namespace) -> None:
+    """Refuse an ``--export`` format (or option) that cannot take the poses, before the work."""
+    from pose3d.io.formats import exporter
+
+    for format_name, _ in args.export or []:
+        exporter(format_name, _export_options(args), inputs=POSES_ONLY)
 
 
 def _print_summary(poses: object, out: Path) -> None:
@@ -79,12 +99,13 @@ def _print_summary(poses: object, out: Path) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.triangulate import sync_session
     from pose3d.progress import progress_bar
-    from pose3d.triangulation import sync_session
 
-    with progress_bar() as progress:
+    with SessionFolder(args.session) as folder, progress_bar() as progress:
         report = sync_session(
-            args.session,
+            folder,
             views=args.views,
             reference=args.reference,
             max_offset=args.max_offset,
@@ -110,12 +131,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pose3d.io.netcdf import load_poses
-    from pose3d.triangulation import export_poses
+    if args.format is None:
+        raise Pose3dError(
+            f"name the format of {args.out}: --format "
+            f"{'|'.join(export_formats(POSES_ONLY))} (the file's suffix does not choose it)"
+        )
+    from pose3d.pipeline.labels_io import export_poses_file
 
-    poses = load_poses(args.poses)
-    for path in args.out:
-        print(f"exported {export_poses(poses, path, args.individual)}")
+    for path in export_poses_file(args.poses, args.format, args.out, _export_options(args)):
+        print(f"exported {path}")
     return 0
 
 
@@ -137,9 +161,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--scale-length", type=float, default=2.0, help="optim: bone-length weight")
     p.add_argument("--loss-scale", type=float, default=5.0, metavar="PX", help="optim: robust loss")
     p.add_argument(
-        "--export", action="append", type=Path, metavar="FILE", help="also write .csv / .h5"
+        "--export",
+        action="append",
+        nargs=2,
+        metavar=("FORMAT", "OUT"),
+        help="also export the poses: FORMAT is one of "
+        f"{', '.join(export_formats(POSES_ONLY))} (as pose3d export-3d); repeatable",
     )
-    p.add_argument("--individual", help="the individual to export to an Anipose CSV")
+    p.add_argument("--individual", help="the individual to export (anipose-csv, dlc-h5)")
     p.set_defaults(func=cmd_triangulate)
 
     p = sub.add_parser("sync", help="estimate camera frame offsets from the labels")
@@ -150,12 +179,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the offsets, write nothing")
     p.set_defaults(func=cmd_sync)
 
+    formats = export_formats(POSES_ONLY)  # a static table: imports no format module
     p = sub.add_parser(
         "export-3d",
-        help="one poses3d.nc -> Anipose CSV / DeepLabCut h5 files you name (to export a whole "
-        "session: pose3d export SESSION --format anipose|movement|nwb OUT)",
+        help="one poses3d.nc without its session -> the format you name: "
+        f"{', '.join(formats)} (pose3d export SESSION --format ... exports a whole session)",
     )
     p.add_argument("poses", type=Path, help="poses3d.nc")
-    p.add_argument("out", type=Path, nargs="+", help="files to write (.csv, .h5)")
-    p.add_argument("--individual", help="the individual to export to an Anipose CSV")
+    p.add_argument(
+        "--format",
+        metavar="|".join(formats),
+        help="; ".join(f"{name}: {fmt.description}" for name, fmt in formats.items()),
+    )
+    p.add_argument("out", type=Path, help="the file (anipose-csv, dlc-h5) or folder to write")
+    p.add_argument("--individual", help="the individual to export (anipose-csv, dlc-h5)")
     p.set_defaults(func=cmd_export)

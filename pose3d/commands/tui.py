@@ -7,6 +7,11 @@ from pathlib import Path
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    if args.keys:
+        from pose3d.tui import keymap_text
+
+        print(keymap_text(), end="")
+        return 0
     from pose3d.tui.app import Pose3dApp
 
     Pose3dApp(args.session, tracker=args.tracker).run()
@@ -18,9 +23,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "tui",
         help="the terminal UI: sessions, synchronized camera views, labelling",
         description="Open the terminal UI. With SESSION, open that session's views directly; "
-        "without, choose one from the recent sessions. Keys: tui/keymap.md (docs/tui.md).",
+        "without, choose one from the recent sessions. Keys: pose3d tui --keys (docs/tui.md).",
     )
     p.add_argument("session", type=Path, nargs="?", help="session folder to open")
+    p.add_argument("--keys", action="store_true", help="print every screen's keys and exit")
     p.add_argument(
         "--tracker",
         choices=("classical", "cotracker3"),

@@ -6,10 +6,13 @@ frame: ``<kp>_x, <kp>_y, <kp>_z, <kp>_error, <kp>_ncams, <kp>_score`` per keypoi
 ``_ncams`` is empty where the point is missing or interpolated, as Anipose writes it. One
 individual per file.
 
-Session export (``pose3d export SESSION --format anipose OUT``) writes
-``OUT/pose-3d/<session name>.csv`` from the session's poses3d.nc, or one
-``<session name>_<individual>.csv`` per individual when there are several (option
-``individual`` chooses one).
+Formats (registered in pose3d.io.formats):
+
+- ``anipose`` (a session): ``OUT/pose-3d/<session name>.csv`` from the poses, or one
+  ``<session name>_<individual>.csv`` per individual when there are several (option
+  ``individual`` chooses one); existing files are never replaced.
+- ``anipose-csv`` (poses alone): the table of one individual to the file OUT (option
+  ``individual``, needed when the poses hold several).
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_path
-from pose3d.io.label_formats import LabelFormat, refuse_existing, session_poses
-from pose3d.session import Session
+from pose3d.io.formats import ExportData, refuse_existing
 
 POSE_3D_DIR = "pose-3d"
 
@@ -81,9 +83,10 @@ def write_anipose_csv(ds: xr.Dataset, path: Path, individual: str | None = None)
             f.write(",".join([*cells, str(int(row[fnum]))]) + "\n")
 
 
-def export_anipose(session: Session, out: Path, options: Mapping[str, str]) -> list[Path]:
-    """Write ``out/pose-3d/<session>[_<individual>].csv`` from the session's poses3d.nc."""
-    poses = session_poses(session)
+def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
+    """Write ``out/pose-3d/<session>[_<individual>].csv`` from ``data.poses``."""
+    session, poses = data.session, data.poses
+    assert session is not None and poses is not None  # the format needs them: formats.export
     chosen = options.get("individual")
     if chosen is not None:
         individuals = [one_individual(poses, chosen)]
@@ -101,11 +104,8 @@ def export_anipose(session: Session, out: Path, options: Mapping[str, str]) -> l
     return paths
 
 
-FORMATS = (
-    LabelFormat(
-        name="anipose",
-        description="Anipose pose-3d CSV of the session's poses3d.nc (export only)",
-        export=export_anipose,
-        options=("individual",),
-    ),
-)
+def export_anipose_csv(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
+    """Write the pose-3d CSV of ``data.poses`` (one individual) to the file ``out``."""
+    assert data.poses is not None  # the format needs it: formats.export
+    write_anipose_csv(data.poses, out, options.get("individual"))
+    return [out]

@@ -14,10 +14,16 @@ Single-animal files have one individual, ``individual_0``. Coordinates are copie
 DeepLabCut's pixel convention (matplotlib/napari: centre of the top-left pixel = (0, 0)) is
 pose3d's.
 
-Export writes ``OUT/labeled-data/<video stem>/`` per view with manual points: the labelled
-frames as ``img<frame>.png`` (DeepLabCut's zero padding) read from the session's video, and
-``CollectedData_<scorer>.h5`` (key ``df_with_missing``, pandas fixed format) and ``.csv`` in
-DeepLabCut >= 2.2's layout (3-level row index).
+Export (formats registered in pose3d.io.formats):
+
+- ``dlc``: ``OUT/labeled-data/<video stem>/`` per view with manual points: the labelled frames
+  as ``img<frame>.png`` (DeepLabCut's zero padding) read from the session's video, and
+  ``CollectedData_<scorer>.h5`` (key ``df_with_missing``, pandas fixed format) and ``.csv`` in
+  DeepLabCut >= 2.2's layout (3-level row index).
+- ``dlc-h5``: DeepLabCut's 3D table of a poses dataset, to the file OUT: key
+  ``df_with_missing`` (pandas table format), columns ``(scorer, bodyparts, coords)`` with coords
+  ``x, y, z`` — or ``(scorer, individuals, bodyparts, coords)`` when there are several
+  individuals, as in multi-animal DeepLabCut; rows are frames. Needs PyTables.
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from numpy.typing import NDArray
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
+from pose3d.io.anipose import one_individual
 from pose3d.io.atomic import atomic_path, atomic_write_bytes
-from pose3d.io.label_formats import ImportedPoints, LabelFormat, session_labels
+from pose3d.io.formats import ExportData
+from pose3d.io.label_formats import ImportedPoints
 from pose3d.session import Session
 
 if TYPE_CHECKING:
-    from pose3d.io.video import VideoReader
+    from pose3d.io.video_reading import VideoReader
 
 H5_KEY = "df_with_missing"
 DEFAULT_SCORER = "pose3d"
@@ -173,10 +181,12 @@ def _check_one_video(index: pd.Index, path: Path) -> None:
         )
 
 
-def export_dlc(session: Session, out: Path, options: Mapping[str, str]) -> list[Path]:
-    """Write ``out/labeled-data/<video>/`` for each view with manual points (module docstring)."""
+def export_dlc(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
+    """Write ``out/labeled-data/<video>/`` for each view with manual points of ``data.labels``
+    (module docstring); frames are read from the session's videos."""
     scorer = options.get("scorer", DEFAULT_SCORER)
-    labels = session_labels(session)
+    session, labels = data.session, data.labels
+    assert session is not None and labels is not None  # the format needs them: formats.export
     manual = labels[s.SOURCE] == s.PointSource.MANUAL  # (T, V, K, I)
     folders = _video_folders(session)
     written: list[Path] = []
@@ -193,7 +203,7 @@ def export_dlc(session: Session, out: Path, options: Mapping[str, str]) -> list[
                 )
             plans.append((view, times, folder))
     if not plans:
-        raise Pose3dError(f"{session.labels_path} holds no manual points; nothing to export")
+        raise Pose3dError(f"{session.paths.labels} holds no manual points; nothing to export")
     for view, times, folder in plans:
         written += _export_view(session, labels, view, times, folder, scorer)
     return written
@@ -213,7 +223,7 @@ def _export_view(
     folder: Path,
     scorer: str,
 ) -> list[Path]:
-    from pose3d.io.video import VideoReader
+    from pose3d.io.video_reading import VideoReader
 
     frames = [t - session.camera(view).offset for t in times.tolist()]
     sel = labels.sel({s.VIEW: view, s.TIME: times})
@@ -287,14 +297,40 @@ def _collected_table(
     return pd.DataFrame(values.reshape(len(names), -1), index=index, columns=columns)
 
 
-FORMATS = (
-    LabelFormat(
-        name="dlc",
-        description="DeepLabCut CollectedData / predictions (.h5, .csv); exports labeled-data",
-        patterns=("*.h5", "*.csv"),
-        check=check_dlc,
-        read=read_dlc,
-        export=export_dlc,
-        options=("scorer",),
-    ),
-)
+def export_dlc_h5(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
+    """Write DeepLabCut's 3D h5 of ``data.poses`` to the file ``out`` (all individuals; option
+    ``individual`` selects one)."""
+    assert data.poses is not None  # the format needs it: formats.export
+    write_dlc_3d_h5(data.poses, out, options.get("individual"))
+    return [out]
+
+
+def write_dlc_3d_h5(poses: xr.Dataset, path: Path, individual: str | None = None) -> None:
+    """Write DeepLabCut's 3D h5 of ``poses`` (all individuals; ``individual`` selects one)."""
+    if individual is not None:
+        poses = poses.sel({s.INDIVIDUAL: [one_individual(poses, individual)]})
+    try:
+        import tables  # noqa: F401  (pandas needs PyTables for HDF5)
+    except ImportError:
+        raise Pose3dError(
+            "writing DeepLabCut .h5 needs PyTables; install it with `pip install tables`"
+        ) from None
+    frame = dlc_3d_table(poses)
+    with atomic_path(path) as tmp:
+        frame.to_hdf(tmp, key=H5_KEY, mode="w", format="table")
+
+
+def dlc_3d_table(poses: xr.Dataset) -> pd.DataFrame:
+    """DeepLabCut's 3D DataFrame of ``poses``: one row per frame (module docstring)."""
+    position = poses[s.POSITION].transpose(s.TIME, s.INDIVIDUAL, s.KEYPOINT, s.SPACE).values
+    n_time, n_ind = position.shape[:2]
+    keypoints = [str(k) for k in poses[s.KEYPOINT].values]
+    individuals = [str(i) for i in poses[s.INDIVIDUAL].values]
+    if n_ind == 1:
+        levels = [[DEFAULT_SCORER], keypoints, list(s.SPACE_3D)]
+        names = ["scorer", "bodyparts", "coords"]
+    else:
+        levels = [[DEFAULT_SCORER], individuals, keypoints, list(s.SPACE_3D)]
+        names = list(_HEADER_NAMES)
+    columns = pd.MultiIndex.from_product(levels, names=names)
+    return pd.DataFrame(position.reshape(n_time, -1), columns=columns, index=np.arange(n_time))

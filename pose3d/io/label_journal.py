@@ -31,9 +31,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from pose3d import schema as s
-from pose3d.errors import SchemaError
+from pose3d.errors import Pose3dError, SchemaError
 from pose3d.io.atomic import atomic_write_bytes
+from pose3d.label_cells import Cell, CellIndex, at
 
 SUFFIX = ".journal"
 
@@ -111,25 +111,14 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
     """``labels`` with the edits of the journal at ``path`` replayed, in place (returned)."""
     path = Path(path)
     lines = path.read_bytes().splitlines()
-    index = {
-        dim: {_key(v): j for j, v in enumerate(labels[dim].values)}
-        for dim in (s.TIME, s.VIEW, s.KEYPOINT, s.INDIVIDUAL)
-    }
+    index = CellIndex(labels)
     for number, raw in enumerate(lines, start=1):
         try:
             edit = json.loads(raw)
-            cell = tuple(
-                index[dim][_key(edit[field])]
-                for dim, field in (
-                    (s.TIME, "frame"),
-                    (s.VIEW, "view"),
-                    (s.KEYPOINT, "keypoint"),
-                    (s.INDIVIDUAL, "individual"),
-                )
-            )
+            cell = index(Cell(edit["frame"], edit["view"], edit["keypoint"], edit["individual"]))
             state = edit["state"]
-        except (ValueError, KeyError, TypeError) as exc:
-            if number == len(lines) and isinstance(exc, ValueError):
+        except (ValueError, KeyError, TypeError, Pose3dError) as exc:
+            if number == len(lines) and type(exc) is json.JSONDecodeError:
                 break  # cut short by a crash while it was written: that edit is lost
             raise SchemaError(
                 f"line {number} of the edit journal {path} does not fit the labels beside it "
@@ -137,12 +126,9 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
                 "without its edits"
             ) from None
         for name, value in state.items():
-            if name not in labels.data_vars:
-                continue
-            array = labels[name].values
-            t, v, k, i = cell
-            at = (t, v, slice(None), k, i) if s.SPACE in labels[name].dims else (t, v, k, i)
-            array[at] = _value(value, array.dtype)
+            if name in labels.data_vars:
+                array = labels[name].values
+                array[at(labels, name, cell)] = _value(value, array.dtype)
     return labels
 
 
@@ -153,10 +139,3 @@ def _value(value: Any, dtype: np.dtype[Any]) -> NDArray[Any]:
             return np.array([np.nan if v is None else v for v in value], dtype=dtype)
         return np.array(np.nan if value is None else value, dtype=dtype)
     return np.array(value).astype(dtype)
-
-
-def _key(value: Any) -> Any:
-    """Coordinate values compare as Python ints or strings."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return str(value) if isinstance(value, str | bytes) else int(value)

@@ -27,7 +27,7 @@ class SessionLock:
     """Exclusive lock on a session folder; use as a context manager or acquire()/release().
 
     >>> with SessionLock(session.root):   # doctest: +SKIP
-    ...     save_labels(session.labels_path, labels)
+    ...     save_labels(session.paths.labels, labels)
     """
 
     def __init__(self, root: str | os.PathLike[str], lock_name: str = ".pose3d.lock") -> None:

@@ -44,7 +44,7 @@ from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_path
-from pose3d.io.label_formats import LabelFormat, refuse_existing, session_labels
+from pose3d.io.formats import ExportData, refuse_existing
 from pose3d.session import Session
 
 BEHAVIOR = "behavior"
@@ -80,7 +80,7 @@ def nwb_paths(session: Session, out: Path) -> dict[str, Path]:
 
 @dataclass(frozen=True)
 class _Sources:
-    """What an NWB export reads, checked against the session."""
+    """What an NWB export writes from, checked against the session."""
 
     session: Session
     labels: xr.Dataset
@@ -90,10 +90,12 @@ class _Sources:
     start: dt.datetime
 
 
-def export_nwb(session: Session, out: Path, options: Mapping[str, str]) -> list[Path]:
-    """Write the session's labels.nc (and poses3d.nc, when it exists) as NWB files in ``out``."""
+def export_nwb(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
+    """Write ``data.labels`` (and ``data.poses`` when given; ``data.cameras`` as the devices
+    when given) as NWB files in ``out``, one per individual of ``data.session``."""
     _modules()
-    sources = _sources(session, options)
+    sources = _sources(data, options)
+    session = sources.session
     paths = nwb_paths(session, out)
     refuse_existing(paths.values())
     out.mkdir(parents=True, exist_ok=True)
@@ -102,8 +104,10 @@ def export_nwb(session: Session, out: Path, options: Mapping[str, str]) -> list[
     return list(paths.values())
 
 
-def _sources(session: Session, options: Mapping[str, str]) -> _Sources:
-    """Read and check everything before a file is written."""
+def _sources(data: ExportData, options: Mapping[str, str]) -> _Sources:
+    """Check everything before a file is written."""
+    session, labels, poses = data.session, data.labels, data.poses
+    assert session is not None and labels is not None  # the format needs them: formats.export
     keypoints = session.skeleton.keypoints
     bad = [n for n in (*keypoints, *session.individuals) if "/" in n or ":" in n]
     if bad:
@@ -124,12 +128,10 @@ def _sources(session: Session, options: Mapping[str, str]) -> _Sources:
         )
     fps = _fps(session)
     start = _start_time(session, options.get("start_time"))
-    labels = session_labels(session)
-    poses = _poses(session)
-    for ds, path in ((labels, session.labels_path), (poses, session.poses_path)):
+    for ds, path in ((labels, session.paths.labels), (poses, session.paths.poses)):
         if ds is not None:
             _check_names(ds, path, session)
-    return _Sources(session, labels, poses, _calibration(session), fps, start)
+    return _Sources(session, labels, poses, data.cameras, fps, start)
 
 
 def _check_names(ds: xr.Dataset, path: Path, session: Session) -> None:
@@ -169,19 +171,6 @@ def _start_time(session: Session, given: str | None) -> dt.datetime:
     video = session.video_path(session.camera_names[0])
     source = video if video.exists() else session.session_file
     return dt.datetime.fromtimestamp(source.stat().st_mtime, dt.UTC)
-
-
-def _poses(session: Session) -> xr.Dataset | None:
-    from pose3d.io.netcdf import load_poses
-
-    return load_poses(session.poses_path) if session.poses_path.exists() else None
-
-
-def _calibration(session: Session) -> CameraGroup | None:
-    from pose3d.io.calibration_toml import load_calibration
-
-    path = session.calibration_path
-    return load_calibration(path) if path.exists() else None
 
 
 def _nwb_file(sources: _Sources, individual: str, folder: Path) -> Any:
@@ -267,7 +256,7 @@ def _device(nwbfile: Any, session: Session, view: str, cameras: CameraGroup | No
 
 def _video(nwbfile: Any, session: Session, view: str, fps: float, folder: Path) -> Any:
     """The view's video as an external ImageSeries, or None when the video does not open."""
-    from pose3d.io.session_folder import probe_video
+    from pose3d.io.video_reading import probe_video
 
     pynwb, _ = _modules()
     camera = session.camera(view)
@@ -347,13 +336,3 @@ def _write(nwbfile: Any, path: Path) -> None:
         pynwb.NWBHDF5IO(file=fh, mode="w") as io,
     ):
         io.write(nwbfile)
-
-
-FORMATS = (
-    LabelFormat(
-        name="nwb",
-        description="NWB with ndx-pose: 2D labels per camera and 3D poses (export only)",
-        export=export_nwb,
-        options=("start_time",),
-    ),
-)

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.errors import Pose3dError
-from pose3d.io.label_formats import ImportedPoints, LabelFormat
+from pose3d.io.label_formats import ImportedPoints
 
 USER, PREDICTED = 0, 1
 UNTRACKED = "untracked"
@@ -195,21 +195,3 @@ def _chosen_instances(
                     "one instance per track and frame: assign tracks in SLEAP first"
                 )
     return chosen
-
-
-FORMATS = (
-    LabelFormat(
-        name="sleap-analysis",
-        description="SLEAP analysis HDF5 (.analysis.h5)",
-        patterns=("*.h5", "*.hdf5"),
-        check=check_analysis,
-        read=read_analysis,
-    ),
-    LabelFormat(
-        name="sleap",
-        description="SLEAP labels (.slp)",
-        patterns=("*.slp",),
-        check=check_slp,
-        read=read_slp,
-    ),
-)

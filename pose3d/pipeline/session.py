@@ -1,31 +1,19 @@
-"""Creating a session folder and reading back what it holds (``pose3d init`` / ``pose3d info``)."""
+"""``pose3d init`` / ``pose3d info``: create a session folder, and say what one holds."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pose3d.errors import Pose3dError, SessionError
 from pose3d.io.board_toml import load_board
-from pose3d.io.session_toml import load_session, save_session
-from pose3d.io.video import VideoReader
-from pose3d.session import CameraSpec, Session
+from pose3d.io.session_toml import save_session
+from pose3d.io.video_reading import VideoInfo, probe_video
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.session import CameraSpec, Session, SessionPaths
 from pose3d.skeleton import Skeleton
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a camera's video holds, or why it cannot be read."""
-
-    camera: str
-    path: Path
-    offset: int
-    n_frames: int | None = None
-    fps: float | None = None
-    size: tuple[int, int] | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,14 +48,6 @@ class SessionInfo:
         return found
 
 
-def probe_video(name: str, path: Path, offset: int = 0) -> VideoInfo:
-    try:
-        with VideoReader(path) as reader:
-            return VideoInfo(name, path, offset, reader.n_frames, reader.fps, reader.size)
-    except Pose3dError as exc:
-        return VideoInfo(name, path, offset, error=str(exc))
-
-
 def _stored_video_path(root: Path, video: Path) -> str:
     """Relative to the session root when the video lies inside it, else absolute."""
     resolved = video.resolve()
@@ -93,7 +73,7 @@ def init_session(
     defaults to the videos' common frame rate.
     """
     root = Path(root)
-    if (root / "session.toml").exists():
+    if SessionPaths(root).session_file.exists():
         raise SessionError(f"{root} is already a session; open it with `pose3d info {root}`")
     if not cameras:
         raise SessionError("a session needs at least one camera (--camera NAME=VIDEO)")
@@ -126,42 +106,47 @@ def init_session(
     return session
 
 
-def _netcdf_status(path: Path, kind: str) -> FileStatus:
+def _status(path: Path, read: Callable[[], str]) -> FileStatus:
+    """A file's status: missing, its one-line summary, or why it cannot be read."""
     if not path.exists():
         return FileStatus(path, False)
-    from pose3d.io.netcdf import load_labels, load_poses
-
     try:
-        ds = load_labels(path) if kind == "labels" else load_poses(path)
+        return FileStatus(path, True, read())
     except Pose3dError as exc:
         return FileStatus(path, True, problem=str(exc))
-    from pose3d.io.summary import summarize_labels, summarize_poses
-
-    summary = summarize_labels(ds) if kind == "labels" else summarize_poses(ds)
-    if kind == "labels":
-        from pose3d.io.label_journal import LabelJournal, journal_path
-
-        pending = LabelJournal(journal_path(path)).lines
-        if pending:
-            summary += (
-                f" (including {pending} edit(s) still in {journal_path(path).name}, folded into "
-                "labels.nc at its next write)"
-            )
-    return FileStatus(path, True, summary)
 
 
-def _calibration_status(session: Session) -> FileStatus:
-    path = session.calibration_path
+def _labels_summary(folder: SessionFolder) -> str:
+    from pose3d.io.label_journal import LabelJournal, journal_path
+    from pose3d.io.summary import summarize_labels
+
+    summary = summarize_labels(folder.labels())
+    journal = journal_path(folder.paths.labels)
+    pending = LabelJournal(journal).lines
+    if pending:
+        summary += (
+            f" (including {pending} edit(s) still in {journal.name}, folded into labels.nc at "
+            "its next write)"
+        )
+    return summary
+
+
+def _poses_summary(folder: SessionFolder) -> str:
+    from pose3d.io.summary import summarize_poses
+
+    return summarize_poses(folder.poses())
+
+
+def _calibration_status(folder: SessionFolder) -> FileStatus:
+    path = folder.paths.calibration
     if not path.exists():
         return FileStatus(path, False)
-    from pose3d.io.calibration_toml import load_calibration
-
     try:
-        group = load_calibration(path)
+        group = folder.cameras()
     except Pose3dError as exc:
         return FileStatus(path, True, problem=str(exc))
     summary = f"{len(group)} cameras, unit {group.unit or 'unknown'}"
-    missing = [n for n in session.camera_names if n not in group.names]
+    missing = [n for n in folder.session.camera_names if n not in group.names]
     if missing:
         return FileStatus(
             path,
@@ -174,15 +159,14 @@ def _calibration_status(session: Session) -> FileStatus:
 
 
 def session_info(root: str | os.PathLike[str]) -> SessionInfo:
-    """Everything ``pose3d info`` prints: videos, calibration, labels, poses and problems."""
-    session = load_session(root)
-    videos = tuple(
-        probe_video(c.name, session.video_path(c.name), c.offset) for c in session.cameras
-    )
+    """Everything ``pose3d info`` prints: videos, calibration, labels, poses and problems
+    (read without taking the session's lock)."""
+    folder = SessionFolder(root, write=False)
+    videos = tuple(probe_video(name, v.path, v.offset) for name, v in folder.videos().items())
     return SessionInfo(
-        session,
+        folder.session,
         videos,
-        _calibration_status(session),
-        _netcdf_status(session.labels_path, "labels"),
-        _netcdf_status(session.poses_path, "poses"),
+        _calibration_status(folder),
+        _status(folder.paths.labels, lambda: _labels_summary(folder)),
+        _status(folder.paths.poses, lambda: _poses_summary(folder)),
     )

@@ -2,12 +2,11 @@
 textured rodent, rendered to videos and image folders with exact 2D/3D truth.
 
 Modules: ``rig`` (cameras around the arena, field of view), ``textures`` (floor, skin),
-``board_image`` (flat board images, also for printing), ``raycast`` (the renderer),
-``board_media`` (board poses and their truth), ``subject`` (the rodent and its motion),
-``truth`` (visibility and the truth datasets), ``sample`` (a whole session on disk).
+``raycast`` (the renderer), ``board_media`` (board poses and their truth, the board texture
+drawn by pose3d.calibration.board_image), ``subject`` (the rodent and its motion), ``truth``
+(visibility and the truth datasets), ``sample`` (a whole session on disk).
 """
 
-from pose3d.synthetic.board_image import BoardImage, board_image
 from pose3d.synthetic.board_media import (
     BoardPoses,
     board_texture,
@@ -34,7 +33,6 @@ from pose3d.synthetic.truth import keypoint_visibility, subject_truth
 __all__ = [
     "EDGES",
     "KEYPOINTS",
-    "BoardImage",
     "BoardPoses",
     "CameraView",
     "Ellipsoids",
@@ -43,7 +41,6 @@ __all__ = [
     "RigSpec",
     "Subjects",
     "Walker",
-    "board_image",
     "board_texture",
     "corner_truth",
     "default_board",

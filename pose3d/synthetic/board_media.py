@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.board import Board, CharucoBoard, Checkerboard
+from pose3d.calibration.board_image import BoardImage, board_image
 from pose3d.cameras import CameraGroup, matrix_to_rodrigues, rodrigues_to_matrix
 from pose3d.errors import Pose3dError
-from pose3d.synthetic.board_image import BoardImage, board_image
 from pose3d.synthetic.raycast import SUPERSAMPLE, PlacedBoard
 from pose3d.synthetic.rig import FieldOfView
 from pose3d.synthetic.textures import MipTexture

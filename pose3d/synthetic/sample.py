@@ -41,7 +41,7 @@ from pose3d.io.calibration_toml import save_calibration
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import ENGINE, save_labels, save_poses
 from pose3d.io.session_toml import save_session
-from pose3d.io.video import write_image_folder, write_video
+from pose3d.io.video_writing import write_image_folder, write_video
 from pose3d.lens import LensModelName
 from pose3d.session import CALIBRATION_DIR, CameraSpec, Session
 from pose3d.synthetic import board_media, truth

@@ -9,5 +9,6 @@ Modules (nothing heavy is imported here; torch only by the cotracker3 ones):
 - registry: tracker selection by name, with the fallback to classical
 - queries: manual points -> queries and the frames each governs
 - propagate: labels.nc -> queries -> tracks -> merged labels.nc + review flags
-- review: the review flags and the ranked review queue
+- review: the review flags, their thresholds and the ranked review queue
+- consensus: the calibrated views' consensus on a point (multi-view check, MULTI_VIEW score)
 """

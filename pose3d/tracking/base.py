@@ -3,8 +3,9 @@
 Conventions, the same for every tracker (adapters convert once, at their boundary):
 
 - ``video_frames``: any :class:`Frames` — a sequence of RGB uint8 frames ``(H, W, 3)`` with
-  ``len()`` and ``[i]`` (a ``(T, H, W, 3)`` numpy array, a :class:`pose3d.io.video.VideoReader`,
-  a :class:`FrameWindow` of either). Frame ``i`` of the clip is time ``i`` of the queries.
+  ``len()`` and ``[i]`` (a ``(T, H, W, 3)`` numpy array, a
+  :class:`pose3d.io.video_reading.VideoReader`, a :class:`FrameWindow` of either). Frame ``i``
+  of the clip is time ``i`` of the queries.
 - ``queries``: ``(N, 3)`` as ``(t, x, y)``: integer frame of the clip, then pixels with the
   centre of the top-left pixel at ``(0, 0)`` (labels.nc's convention). Never ``(t, y, x)``.
 - ``TrackResult``: ``tracks (T, N, 2)`` as ``(x, y)`` pixels, ``visibility (T, N)`` and

@@ -136,7 +136,7 @@ class ClassicalTracker:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise Pose3dError(
                 f"frames must be RGB uint8 (H, W, 3), got {frame.dtype} {frame.shape}; read them "
-                "with pose3d.io.video.VideoReader"
+                "with pose3d.io.video_reading.VideoReader"
             )
         if self.color:
             return np.ascontiguousarray(frame)

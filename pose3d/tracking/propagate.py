@@ -1,13 +1,14 @@
-"""``propagate``: a session's manual points -> tracker queries -> tracks merged into labels.nc.
+"""``propagate_labels``: manual points -> tracker queries -> tracks merged into the labels.
 
 For each view: the manual points of the session frames ``[start, stop)`` become queries (see
 pose3d.tracking.queries: several per keypoint when it was labelled on several frames, each
 governing the frames nearest to it), the tracker follows them forward and backward through the
-camera's video, and the tracks are merged into labels.nc (manual points are never overwritten;
-tracked points get ``source = TRACKED``, ``confidence = visibility × confidence`` of the
-tracker, ``visibility`` and ``fb_error``). Then the review flags of the range are recomputed
-(pose3d.tracking.review; multi-view when calibration/calibration.toml exists). labels.nc is
-written once, atomically, under the session lock; a cancelled run writes nothing.
+camera's video, and the tracks are merged into the labels by the merge policy of pose3d.labels
+(manual and imported points are never replaced; tracked points get ``source = TRACKED``,
+``confidence = visibility × confidence`` of the tracker, ``visibility`` and ``fb_error``).
+Then the review flags of the range are recomputed (pose3d.tracking.review; multi-view when
+cameras are given). Data in, data out: the session verb that reads and writes labels.nc is
+pose3d.pipeline.track.
 
 Frames: labels' ``time`` counts session frames; camera frame = session frame − the camera's
 offset. Points that leave the image are not written.
@@ -15,10 +16,8 @@ offset. Points that leave the image are not written.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,16 +27,14 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.io.lock import SessionLock
-from pose3d.io.netcdf import load_labels, save_labels
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 from pose3d.labels import merge_points
 from pose3d.progress import ProgressCallback
-from pose3d.session import Session
+from pose3d.session import ViewVideo
 from pose3d.tracking import queries as plan_queries
 from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
+from pose3d.tracking.consensus import MultiViewStatus
 from pose3d.tracking.review import (
-    MultiViewStatus,
     ReviewThresholds,
     review_points,
     review_queue,
@@ -74,76 +71,62 @@ class _ViewTracks:
     queries: int
 
 
-def propagate(
-    session: Session | str | os.PathLike[str],
-    view: str | Sequence[str],
-    frames: tuple[int | None, int | None] | None,
+def propagate_labels(
+    labels: xr.Dataset,
+    videos: Mapping[str, ViewVideo],
+    cameras: CameraGroup | None,
     tracker: PointTracker,
     *,
+    views: str | Sequence[str],
+    frames: tuple[int | None, int | None] | None = None,
     keypoints: Sequence[str] | None = None,
     from_frames: Sequence[int] | None = None,
     thresholds: ReviewThresholds | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    lock: SessionLock | None = None,
-) -> PropagationReport:
-    """Track the manual points of ``view`` (a name or several) through session frames
+) -> tuple[xr.Dataset, PropagationReport]:
+    """Track the manual points of ``views`` (a name or several) through session frames
     ``frames = (start, stop)`` (stop excluded; None: that end of the labels) and merge the
-    tracks into labels.nc.
+    tracks into a copy of ``labels``; returns it with what was done.
 
-    ``keypoints`` limits the work to those keypoints; ``from_frames`` re-tracks only the queries
-    on those session frames (after a correction), so only the frames they govern change.
-    ``lock``: a SessionLock the caller already holds (the TUI); otherwise one is taken.
-    Setting ``cancel`` raises TrackingCancelled and leaves labels.nc as it was.
+    ``videos``: each view's video and frame offset; ``cameras`` (the calibration, or None)
+    enables the multi-view review flag. ``keypoints`` limits the work to those keypoints;
+    ``from_frames`` re-tracks only the queries on those session frames (after a correction), so
+    only the frames they govern change. Setting ``cancel`` raises TrackingCancelled.
     """
-    from pose3d.io.session_toml import load_session
-
-    session = session if isinstance(session, Session) else load_session(session)
-    names = (view,) if isinstance(view, str) else tuple(view)
+    names = (views,) if isinstance(views, str) else tuple(views)
     report = progress or _no_progress
-    held = lock is not None and lock.held
-    with contextlib.nullcontext() if held else SessionLock(session.root):
-        labels = with_track_variables(_load(session))
-        start, stop = _range(labels, frames)
-        _check_views(labels, session, names)
-        keep = _keypoint_mask(labels, keypoints)
-        tracked_views, skipped, n_queries, n_written = [], [], 0, 0
-        for name in names:
-            check_cancel(cancel)
-            result = _track_view(
-                session, labels, name, (start, stop), tracker, keep, from_frames, report, cancel
-            )
-            if result is None:
-                skipped.append(name)
-                continue
-            labels, written = _merge(labels, name, result)
-            tracked_views.append(name)
-            n_queries += result.queries
-            n_written += written
-        if not tracked_views:
-            raise Pose3dError(_nothing_to_track(names, start, stop, from_frames))
+    labels = with_track_variables(labels)
+    start, stop = _range(labels, frames)
+    _check_views(labels, videos, names)
+    keep = _keypoint_mask(labels, keypoints)
+    tracked_views, skipped, n_queries, n_written = [], [], 0, 0
+    for name in names:
         check_cancel(cancel)
-        report("review flags", 0, 1)
-        labels, multiview = review_points(labels, (start, stop), _cameras(session), thresholds)
-        report("review flags", 1, 1)
-        check_cancel(cancel)
-        save_labels(session.labels_path, labels)
+        result = _track_view(
+            videos[name], labels, name, (start, stop), tracker, keep, from_frames, report, cancel
+        )
+        if result is None:
+            skipped.append(name)
+            continue
+        labels, written = _merge(labels, name, result)
+        tracked_views.append(name)
+        n_queries += result.queries
+        n_written += written
+    if not tracked_views:
+        raise Pose3dError(_nothing_to_track(names, start, stop, from_frames))
+    check_cancel(cancel)
+    report("review flags", 0, 1)
+    labels, multiview = review_points(labels, (start, stop), cameras, thresholds)
+    report("review flags", 1, 1)
+    check_cancel(cancel)
     counts = (n_queries, n_written)
     done = _report(labels, tracked_views, skipped, (start, stop), tracker.name, counts)
-    return replace(done, multiview=multiview)
+    return labels, replace(done, multiview=multiview)
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
     return None
-
-
-def _load(session: Session) -> xr.Dataset:
-    if not session.labels_path.is_file():
-        raise Pose3dError(
-            f"{session.labels_path} does not exist: there are no labels to propagate; label "
-            "some keypoints first (pose3d label, or import labels)"
-        )
-    return load_labels(session.labels_path)
 
 
 def _range(labels: xr.Dataset, frames: tuple[int | None, int | None] | None) -> tuple[int, int]:
@@ -162,13 +145,15 @@ def _range(labels: xr.Dataset, frames: tuple[int | None, int | None] | None) -> 
     return start, stop
 
 
-def _check_views(labels: xr.Dataset, session: Session, names: tuple[str, ...]) -> None:
+def _check_views(
+    labels: xr.Dataset, videos: Mapping[str, ViewVideo], names: tuple[str, ...]
+) -> None:
     known = [str(v) for v in labels[s.VIEW].values]
-    unknown = [n for n in names if n not in known or n not in session.camera_names]
+    unknown = [n for n in names if n not in known or n not in videos]
     if unknown or not names:
         raise Pose3dError(
             f"unknown view(s) {', '.join(unknown) or '(none given)'}; this session's views are "
-            f"{', '.join(v for v in known if v in session.camera_names)} (or 'all')"
+            f"{', '.join(v for v in known if v in videos)} (or 'all')"
         )
 
 
@@ -195,16 +180,8 @@ def _nothing_to_track(
     )
 
 
-def _cameras(session: Session) -> CameraGroup | None:
-    if not session.calibration_path.is_file():
-        return None
-    from pose3d.io.calibration_toml import load_calibration
-
-    return load_calibration(session.calibration_path)
-
-
 def _track_view(
-    session: Session,
+    video: ViewVideo,
     labels: xr.Dataset,
     view: str,
     span: tuple[int, int],
@@ -227,8 +204,8 @@ def _track_view(
     window = plan_queries.window(governed, start, stop)
     if window is None:
         return None
-    offset = session.camera(view).offset
-    with VideoReader(session.video_path(view)) as reader:
+    offset = video.offset
+    with VideoReader(video.path) as reader:
         lo = max(window[0] - offset, 0)  # camera frames of the clip
         hi = min(window[1] - offset, reader.n_frames)
         if lo >= hi:
@@ -325,32 +302,27 @@ def _disagreement(
 
 
 def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Dataset, int]:
-    """Merge one view's tracks (manual points win), clear this run's stale tracked points;
-    returns the labels and the number of points written."""
-    coords = {d: labels[d].values for d in (s.TIME, s.SPACE, s.KEYPOINT, s.INDIVIDUAL)}
-    dims = (s.TIME, s.VIEW, s.SPACE, s.KEYPOINT, s.INDIVIDUAL)
-    position = xr.DataArray(tracks.position[:, None], dims=dims, coords={**coords, s.VIEW: [view]})
-    cell_dims = (s.TIME, s.VIEW, s.KEYPOINT, s.INDIVIDUAL)
-    confidence = xr.DataArray(
-        tracks.confidence[:, None],
-        dims=cell_dims,
-        coords={d: position[d].values for d in cell_dims},
+    """Merge one view's tracks by the merge policy (a lost track clears the view's earlier
+    tracked point on the frames this run governs); returns the labels and the points written."""
+    coords = {d: labels[d].values for d in (s.TIME, s.KEYPOINT, s.INDIVIDUAL)}
+    coords[s.VIEW] = np.array([view])
+    dims = s.LABEL_DIMS[s.POSITION]
+    position = xr.DataArray(
+        tracks.position[:, None], dims=dims, coords={**coords, s.SPACE: labels[s.SPACE].values}
     )
-    out = merge_points(labels, position, confidence, s.PointSource.TRACKED)
-    v = [str(x) for x in out[s.VIEW].values].index(view)
-    source = out[s.SOURCE].values[:, v]
-    lost = tracks.written & ~np.isfinite(tracks.position).all(axis=1)
-    stale = lost & (source == s.PointSource.TRACKED)
-    out[s.POSITION].values[:, v][np.broadcast_to(stale[:, None], tracks.position.shape)] = np.nan
-    out[s.CONFIDENCE].values[:, v][stale] = np.nan
-    source[stale] = s.PointSource.NONE
-    out[s.SOURCE].values[:, v] = source
-    mine = tracks.written & ((source == s.PointSource.TRACKED) | stale)
-    for name, value in ((s.VISIBILITY, tracks.visibility), (s.FB_ERROR, tracks.fb_error)):
-        column = out[name].values[:, v]
-        column[mine] = np.where(stale, np.nan, value)[mine]
-        out[name].values[:, v] = column
-    return out, int((tracks.written & (source == s.PointSource.TRACKED)).sum())
+
+    def cells(values: NDArray[np.generic]) -> xr.DataArray:
+        return xr.DataArray(values[:, None], dims=s.LABEL_DIMS[s.CONFIDENCE], coords=coords)
+
+    out, written = merge_points(
+        labels,
+        position,
+        cells(tracks.confidence),
+        s.PointSource.TRACKED,
+        governed=cells(tracks.written),
+        extra={s.VISIBILITY: cells(tracks.visibility), s.FB_ERROR: cells(tracks.fb_error)},
+    )
+    return out, int(written.sum())
 
 
 def _report(

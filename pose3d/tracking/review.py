@@ -17,18 +17,9 @@ MULTI_VIEW              distance to the reprojection of the views' consensus    
                         (needs a calibration and the point in >= 2 views)
 ======================  =========================================================  ==========
 
-The consensus (:func:`multiview_check`) is the pair of views whose triangulation the other
-views agree with best (MSAC), re-fitted on all the views that agree; rejecting a view the
-tracker's scores doubt costs half, so that where geometry cannot choose (an error along an
-epipolar line) the trusted views win. Where the views agree they decide alone: they are
-independent evidence of where the point is, much stronger than the tracker's own scores, which
-doubt many points that are right (a paw turning changes its patch; a long track accumulates
-round-trip error). Views outside the consensus, and every view of a point no two views agree
-on, are flagged. Two views cannot see an error along their epipolar line, so in a two-view
-consensus a lost track (visibility < lost_visibility) stays flagged. When the points nobody
-doubts sit a median of more than multiview_px / 2 from the consensus, the calibration is not
-one the views agree with: the tracker's scores keep their say and the multi-view threshold
-grows to 3 × that median. Manual points are never flagged.
+The MULTI_VIEW score and the calibrated views' say over the tracker's scores (where the views
+agree they decide, and clear the tracker's doubts) come from pose3d.tracking.consensus. Manual
+points are never flagged.
 
 The review queue groups flags into *runs*: consecutive flagged frames of one keypoint in one
 view are one item, at the run's first frame (where the track went wrong: a correction there
@@ -46,6 +37,7 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError, SchemaError
+from pose3d.tracking.consensus import MultiViewStatus, multiview_scores
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -78,35 +70,6 @@ class ReviewThresholds:
         for name in ("max_fb_px", "jump_px", "jump_ratio", "multiview_px"):
             if not getattr(self, name) > 0:
                 raise Pose3dError(f"{name} must be > 0, got {getattr(self, name)}")
-
-
-@dataclass(frozen=True)
-class MultiViewStatus:
-    """How the multi-view flag ran on a range: ``spread_px``, the median distance of the
-    points nobody doubts to the reprojection of their triangulation (None: no calibration or
-    no point in >= 2 calibrated views), and the threshold it used; ``advisory`` when the views
-    disagree with the calibration, so that the flag only advises (module docstring)."""
-
-    spread_px: float | None
-    threshold_px: float
-    advisory: bool
-
-    def describe(self, calibration: str = "the calibration") -> str:
-        """One line for the user; empty when the check ran as it should."""
-        if not self.advisory or self.spread_px is None:
-            return ""
-        if not np.isfinite(self.spread_px):
-            return (
-                f"the tracked views cannot be triangulated with {calibration} (do two cameras "
-                "have the same pose?), so the multi-view flag is off; check the calibration or "
-                "recalibrate"
-            )
-        return (
-            f"the tracked views disagree with {calibration}: a point nobody doubts lies a "
-            f"median {self.spread_px:.1f} px from the reprojection of its triangulation, so the "
-            f"multi-view flag only advises (threshold {self.threshold_px:.1f} px instead of "
-            "the normal one); check the cameras' offsets in session.toml or recalibrate"
-        )
 
 
 @dataclass(frozen=True)
@@ -191,8 +154,15 @@ def review_points(
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
         visibility = np.nan_to_num(out[s.VISIBILITY].values[rows_slice], nan=1.0)
-        scores[4], multiview = _multiview_scores(
-            position[rows_slice], views, cameras, limits, scores, source, visibility
+        scores[4], multiview = multiview_scores(
+            position[rows_slice],
+            views,
+            cameras,
+            scores[:4],  # a view: the tracker's reasons, cleared where the views decide
+            source,
+            visibility,
+            multiview_px=limits.multiview_px,
+            lost_visibility=limits.lost_visibility,
         )
     scores = np.where(tracked, np.nan_to_num(scores, nan=0.0), 0.0)
     worst = scores.max(axis=0)
@@ -236,156 +206,6 @@ def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
         )
     items.sort(key=lambda item: (-item.score, item.frame))
     return items
-
-
-@dataclass(frozen=True)
-class MultiViewCheck:
-    """What the calibrated views say of each point, (T, V, K, I) like the labels' cells.
-
-    ``errors``: px from the point to its reprojection from the views' consensus (RANSAC among
-    all the views that have it); where no two views agree, to the reprojection of the point
-    triangulated from all of them; NaN where fewer than 2 calibrated views have the point.
-    ``inlier``: the view is part of the consensus; ``support``: how many views the consensus
-    has (0: none, the views contradict each other).
-    """
-
-    errors: FloatArray
-    inlier: BoolArray
-    support: NDArray[np.int_]
-
-    @property
-    def checked(self) -> BoolArray:
-        return ~np.isnan(self.errors)
-
-
-def multiview_check(
-    position: FloatArray,
-    views: list[str],
-    cameras: CameraGroup,
-    threshold: float = 4.0,
-    doubted: BoolArray | None = None,
-) -> MultiViewCheck:
-    """The calibrated views' consensus on every point (see :class:`MultiViewCheck`).
-
-    The consensus is the pair of views whose triangulation the most other views agree with
-    (MSAC with ``threshold`` px; pose3d.triangulation.ransac), re-fitted on all its inliers.
-    Rejecting a ``doubted`` view (the tracker's own scores doubt it) costs half as much, so that
-    when two pairs explain the views equally well the one that keeps the trusted views wins.
-
-    position  # (T, V, 2, K, I) (x, y) px, views in ``views`` order; doubted  # (T, V, K, I)
-    """
-    from pose3d.triangulation import RansacOptions, reprojection_errors, triangulate_points
-
-    errors = np.full(_cell_shape(position), np.nan)
-    inlier = np.zeros(errors.shape, bool)
-    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
-    if len(calibrated) < 2:
-        return MultiViewCheck(errors, inlier, np.zeros(errors.shape, int))
-    group = cameras.subset([views[j] for j in calibrated])
-    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))  # (V', N, 2)
-    seen = np.isfinite(pixels).all(axis=2)
-    rows = seen.sum(axis=0) >= 2
-    cost = np.full(seen.shape, threshold)
-    if doubted is not None:
-        cost[_by_view(doubted[:, calibrated])] = threshold / 2
-    found = np.full(seen.shape, np.nan)
-    agreed = np.zeros(seen.shape, bool)
-    points, used = triangulate_points(
-        pixels[:, rows],
-        group,
-        method="ransac",
-        ransac_options=RansacOptions(threshold=threshold),
-        outlier_cost=cost[:, rows],
-    )
-    contradict = ~np.isfinite(points).all(axis=1)
-    if contradict.any():  # no two views agree: measure against them all
-        points[contradict], _ = triangulate_points(pixels[:, rows][:, contradict], group)
-    found[:, rows] = reprojection_errors(points, pixels[:, rows], group)
-    agreed[:, rows] = used
-    found[~seen] = np.nan
-    errors[:, calibrated] = _from_view(found, errors.shape)
-    inlier[:, calibrated] = _from_view(agreed, errors.shape)
-    support = np.broadcast_to(inlier.sum(axis=1, keepdims=True), inlier.shape)
-    return MultiViewCheck(errors, inlier, np.where(np.isnan(errors), 0, support))
-
-
-def views_spread(
-    position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
-) -> float | None:
-    """Median distance (px) of the ``trusted`` points to the reprojection of the point they
-    triangulate together (those in >= 2 calibrated views; None if none): how well the points
-    nobody doubts agree with the calibration. Unlike the consensus' own distances, this is not
-    capped by a threshold, so a calibration the views disagree with shows.
-
-    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)
-    """
-    from pose3d.triangulation import reprojection_errors, triangulate_points
-
-    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
-    if len(calibrated) < 2:
-        return None
-    group = cameras.subset([views[j] for j in calibrated])
-    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))
-    use = _by_view(trusted[:, calibrated]) & np.isfinite(pixels).all(axis=2)
-    rows = use.sum(axis=0) >= 2
-    if not rows.any():
-        return None
-    pixels = np.where(use[..., None], pixels, np.nan)[:, rows]
-    points, _ = triangulate_points(pixels, group)
-    errors = reprojection_errors(points, pixels, group)
-    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else None
-
-
-def _cell_shape(position: FloatArray) -> tuple[int, int, int, int]:
-    n_time, n_views, _, n_kp, n_ind = position.shape
-    return n_time, n_views, n_kp, n_ind
-
-
-def _by_view(cells: NDArray[np.generic]) -> NDArray[np.generic]:
-    """(T, V, K, I, ...) -> (V, T·K·I, ...)."""
-    return np.moveaxis(cells, 1, 0).reshape(cells.shape[1], -1, *cells.shape[4:])
-
-
-def _from_view(values: NDArray[np.generic], shape: tuple[int, ...]) -> NDArray[np.generic]:
-    """(V', T·K·I) -> (T, V', K, I), the inverse of :func:`_by_view` for cells of ``shape``."""
-    n_time, _, n_kp, n_ind = shape
-    return np.moveaxis(values.reshape(len(values), n_time, n_kp, n_ind), 0, 1)
-
-
-def _multiview_scores(
-    position: FloatArray,
-    views: list[str],
-    cameras: CameraGroup,
-    limits: ReviewThresholds,
-    scores: FloatArray,
-    source: NDArray[np.int8],
-    visibility: FloatArray,
-) -> tuple[FloatArray, MultiViewStatus]:
-    """The MULTI_VIEW score of every cell, and how the check ran; zeroes the tracker's scores
-    (``scores[:4]``, in place) where the views decide (module docstring)."""
-    tracked = source == s.PointSource.TRACKED
-    doubted = tracked & (scores[:4].max(axis=0) >= 1)
-    threshold = limits.multiview_px
-    trusted = (source == s.PointSource.MANUAL) | (tracked & ~doubted)
-    spread = views_spread(position, views, cameras, trusted)
-    typical = spread or 0.0
-    if not np.isfinite(typical):  # nothing triangulates (e.g. two cameras with one pose)
-        return np.zeros(source.shape), MultiViewStatus(typical, typical, advisory=True)
-    if typical > threshold / 2:  # the views disagree with this calibration: they only advise
-        threshold = 3.0 * typical
-        check = multiview_check(position, views, cameras, threshold, doubted)
-        outlier = check.checked & ~check.inlier & (check.support >= 2)
-        score = np.where(outlier, np.nan_to_num(check.errors / threshold, posinf=0.0), 0.0)
-        return score, MultiViewStatus(spread, threshold, advisory=True)
-    check = multiview_check(position, views, cameras, threshold, doubted)
-    score = np.nan_to_num(check.errors / threshold, nan=0.0, posinf=0.0)
-    rejected = check.checked & ~check.inlier  # an outlier, or no two views agree
-    score[rejected] = np.maximum(score[rejected], 1.0)
-    # two views cannot see an error along their epipolar line: a lost track stays doubted
-    vouched = check.inlier & ((check.support >= 3) | (visibility >= limits.lost_visibility))
-    scores[:4, vouched | rejected] = 0.0
-    score[check.inlier] = np.minimum(score[check.inlier], 0.99)
-    return score, MultiViewStatus(spread, threshold, advisory=False)
 
 
 def _below(value: FloatArray, minimum: float) -> FloatArray:

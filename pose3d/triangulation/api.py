@@ -19,6 +19,7 @@ triangulated (filled points keep ``n_views = 0`` and get confidence 0).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -188,3 +189,51 @@ def _dataset(
     ds.attrs[ATTR_VIEWS] = ",".join(obs.views)
     frames = np.asarray(obs.time)
     return ds.assign_coords({s.TIME: frames / float(fps) if fps else frames})
+
+
+@dataclass(frozen=True)
+class TriangulationSettings:
+    """Everything a caller may choose about triangulation, with the library's defaults."""
+
+    method: str = "dlt"
+    views: tuple[str, ...] | None = None
+    ransac: RansacOptions = field(default_factory=RansacOptions)
+    refine: RefineOptions = field(default_factory=RefineOptions)
+    interpolate: bool = False
+    unit: str | None = None  # the unit expected of the calibration
+
+
+def triangulate_labels(
+    labels: xr.Dataset,
+    cameras: CameraGroup,
+    settings: TriangulationSettings | None = None,
+    edges: Sequence[tuple[str, str]] = (),
+    fps: float | None = None,
+    progress: ProgressCallback | None = None,
+    where: str = "the labels",
+) -> xr.Dataset:
+    """:func:`triangulate` a labels dataset (labels.nc's layout) with ``settings``; raises
+    naming ``where`` when no point is seen by two views."""
+    settings = settings or TriangulationSettings()
+    poses = triangulate(
+        labels[s.POSITION],
+        cameras,
+        labels[s.CONFIDENCE],
+        method=settings.method,
+        views=settings.views,
+        edges=edges,
+        ransac_options=settings.ransac,
+        refine_options=settings.refine,
+        interpolate=settings.interpolate,
+        fps=fps,
+        unit=settings.unit,
+        progress=progress,
+    )
+    if not (poses[s.N_VIEWS].values > 0).any():
+        views = poses.attrs.get(ATTR_VIEWS, "")
+        raise Pose3dError(
+            f"{where}: no point is seen by two or more of the views {views} (with RANSAC: by "
+            "two views that agree); label each keypoint in at least two views, or check that "
+            "the calibration belongs to these videos"
+        )
+    return poses

@@ -1,7 +1,8 @@
 """Autosave of the labels being edited in the TUI: the edit journal now, labels.nc later.
 
 Each edit is on disk before it returns: one fsynced line in the edit journal beside labels.nc
-(pose3d.io.label_journal), about a millisecond however long the video. labels.nc itself is
+(pose3d.io.label_journal), about a millisecond however long the video; an edit of many cells
+(a propagation) writes labels.nc whole, once, instead. labels.nc itself is
 rewritten by a background thread once the user pauses (or every ``max_delay_s`` while edits
 keep coming), from a copy of the labels taken under the editor's lock, and then the journal
 lines it holds are dropped. A kill at any moment therefore loses at most the edit in
@@ -19,7 +20,7 @@ import xarray as xr
 
 from pose3d.io.label_journal import LabelJournal, journal_path
 from pose3d.io.netcdf import save_labels
-from pose3d.tui.editor import CellState, Cursor
+from pose3d.label_cells import Cell, CellState
 
 
 class BackgroundSaver:
@@ -31,7 +32,7 @@ class BackgroundSaver:
         self.max_delay_s = max_delay_s
         self.lock = threading.Lock()  # held by the editor while it edits, here while copying
         self.journal = LabelJournal(journal_path(path))
-        self.writes = 0  # labels.nc rewrites so far (for tests)
+        self.writes = 0  # labels.nc writes so far (for tests)
         self._labels: xr.Dataset | None = None
         self._dirty = False  # edits not in labels.nc yet
         self._first_edit = self._last_edit = 0.0
@@ -42,7 +43,7 @@ class BackgroundSaver:
         self._thread = threading.Thread(target=self._run, name="pose3d-autosave", daemon=True)
         self._thread.start()
 
-    def record(self, labels: xr.Dataset, cell: Cursor, state: CellState) -> None:
+    def record(self, labels: xr.Dataset, cell: Cell, state: CellState) -> None:
         """Called by the editor, under ``lock``, after each edit: the edit goes to the journal
         (or, the first time, labels.nc is written whole)."""
         if not self.path.is_file():  # the first edit of new labels: the journal needs a base
@@ -56,11 +57,19 @@ class BackgroundSaver:
             self._labels, self._dirty, self._last_edit = labels, True, now
             self._wake.notify()
 
+    def record_all(self, labels: xr.Dataset) -> None:
+        """Called by the editor, under ``lock``, after an edit of many cells (a propagation, or
+        its undo): labels.nc is written whole now, once, and the journal emptied."""
+        self.fold(labels)
+        with self._wake:
+            self._labels, self._dirty = labels, False
+
     def fold(self, labels: xr.Dataset) -> None:
         """Write labels.nc whole from ``labels`` now and drop every journal line so far (they
         are in ``labels``)."""
         lines = self.journal.lines
         save_labels(self.path, labels, keep_journal=True)
+        self.writes += 1
         self.journal.drop_first(lines)
 
     def wait(self) -> None:
@@ -124,5 +133,5 @@ class BackgroundSaver:
                 with self._wake:
                     self._dirty = True  # still to write
                 raise
+            self.writes += 1  # counted before the journal shrinks, which readers may watch
             self.journal.drop_first(lines)
-            self.writes += 1

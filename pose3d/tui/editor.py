@@ -1,16 +1,19 @@
 """The label editor: manual edits of labels.nc with undo / redo, saved after every edit.
 
-An edit changes one point, a *cell* ``(frame, view, keypoint, individual)``: place it (source
-MANUAL, through :func:`pose3d.labels.set_point`, which also clears the tracker's guess), nudge it
-or delete it. Each edit records the cell's every variable before and after, so undo and redo
-restore the cell exactly (a deleted tracked point comes back as tracked, with its flags).
+An edit changes one point, a *cell* ``(frame, view, keypoint, individual)``
+(pose3d.label_cells): place it (source MANUAL, through :func:`pose3d.labels.set_point`, which
+also clears the tracker's guess), nudge it or delete it. A propagation is one edit of many
+cells (:meth:`LabelEditor.apply`). Each edit records its cells' every variable before and
+after, so undo and redo restore them exactly (a deleted tracked point comes back as tracked,
+with its flags; an undone propagation takes its tracks away).
 
 The editor changes its labels in place (a copy costs as much as the labels are long) while
-holding ``lock``, and, still holding it, calls ``save(labels, cell, state)`` with the cell's
-state after the edit. The autosave (pose3d.tui.autosave) appends that state to the edit
-journal beside labels.nc before the edit returns and rewrites labels.nc in the background,
-copying the labels under the same lock; so a kill at any moment loses at most the edit in
-progress, and never damages a file.
+holding ``lock``, and, still holding it, calls ``saver.record(labels, cell, state)`` with the
+cell's state after the edit (an edit of many cells calls ``saver.record_all(labels)``). The
+autosave (pose3d.tui.autosave) appends that state to the edit journal beside labels.nc before
+the edit returns and rewrites labels.nc in the background, copying the labels under the same
+lock (an edit of many cells rewrites labels.nc at once); so a kill at any moment loses at most
+the edit in progress, and never damages a file.
 
 The cursor (frame, view, keypoint, individual) is what the Label screen edits; placing the
 current keypoint moves the cursor to the next keypoint, as in DeepLabCut's labelling GUI.
@@ -20,45 +23,54 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
 from pose3d import schema as s
-from pose3d.errors import Pose3dError
+from pose3d.label_cells import Cell, CellIndex, CellState, read_cell
 from pose3d.labels import set_point
 
-CellState = dict[str, Any]  # variable name -> the cell's value (position: array of 2)
+Cells = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]  # t, v, k, i
+Values = dict[str, NDArray[Any]]  # variable -> its values at the cells: (n,) or (n, 2)
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """The point being edited: session frame, view, keypoint and individual (names)."""
+class Saver(Protocol):
+    """Where the editor's changes go (pose3d.tui.autosave.BackgroundSaver)."""
 
-    frame: int
-    view: str
-    keypoint: str
-    individual: str
+    def record(self, labels: xr.Dataset, cell: Cell, state: CellState) -> None: ...
+
+    def record_all(self, labels: xr.Dataset) -> None: ...
 
 
-Save = Callable[[xr.Dataset, Cursor, CellState], None]
+class _NoSave:
+    def record(self, labels: xr.Dataset, cell: Cell, state: CellState) -> None:
+        return None
+
+    def record_all(self, labels: xr.Dataset) -> None:
+        return None
 
 
 @dataclass(frozen=True)
 class Edit:
-    """One undoable change of one cell; ``what`` is "place", "nudge" or "delete"."""
+    """One undoable change: "place", "nudge" or "delete" of one cell, or "propagate" of many.
+
+    ``cell`` is where the cursor goes on undo / redo; ``cells`` the array positions of every
+    changed cell; ``before`` / ``after`` their values."""
 
     what: str
-    cell: Cursor
-    before: CellState
-    after: CellState
+    cell: Cell
+    cells: Cells
+    before: Values
+    after: Values
 
-
-def _no_save(labels: xr.Dataset, cell: Cursor, state: CellState) -> None:
-    return None
+    @property
+    def size(self) -> int:
+        """How many cells the edit changed."""
+        return len(self.cells[0])
 
 
 class LabelEditor:
@@ -67,12 +79,13 @@ class LabelEditor:
     def __init__(
         self,
         labels: xr.Dataset,
-        save: Save = _no_save,
+        saver: Saver | None = None,
         max_undo: int = 1000,
         lock: threading.Lock | None = None,
     ) -> None:
         self._labels = labels
-        self._save = save
+        self._saver: Saver = saver or _NoSave()
+        self._cells = CellIndex(labels)
         self._lock: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
         self._max_undo = max_undo
         self._undo: list[Edit] = []
@@ -83,33 +96,32 @@ class LabelEditor:
         time = labels[s.TIME].values
         self.first_frame, self.n_frames = int(time[0]), len(time)
         first = (self.views[0], self.keypoints[0], self.individuals[0])
-        self.cursor = Cursor(self.first_frame, *first)
+        self.cursor = Cell(self.first_frame, *first)
 
     @property
     def labels(self) -> xr.Dataset:
         """The current labels (do not modify; the editor owns them)."""
         return self._labels
 
-    def replace_labels(self, labels: xr.Dataset) -> None:
-        """Take labels changed outside the editor (e.g. after propagate); clears undo / redo."""
-        self._labels = labels
-        self._undo.clear()
-        self._redo.clear()
+    def snapshot(self) -> xr.Dataset:
+        """A copy of the labels, taken while no edit runs (for a tool to work on)."""
+        with self._lock:
+            return self._labels.copy(deep=True)
 
     # --- reading -----------------------------------------------------------------------------
 
-    def point(self, cell: Cursor | None = None) -> tuple[float, float] | None:
+    def point(self, cell: Cell | None = None) -> tuple[float, float] | None:
         """The (x, y) of a cell (default: the cursor's) in pixels, None where there is none."""
-        xy = self._labels[s.POSITION].values[self._index(cell or self.cursor, space=True)]
+        t, v, k, i = self._cells(cell or self.cursor)
+        xy = self._labels[s.POSITION].values[t, v, :, k, i]
         return None if not np.all(np.isfinite(xy)) else (float(xy[0]), float(xy[1]))
 
-    def source(self, cell: Cursor | None = None) -> s.PointSource:
-        return s.PointSource(int(self._labels[s.SOURCE].values[self._index(cell or self.cursor)]))
+    def source(self, cell: Cell | None = None) -> s.PointSource:
+        return s.PointSource(int(self._labels[s.SOURCE].values[self._cells(cell or self.cursor)]))
 
     def frame_points(self, frame: int, view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The points of one view on one frame: position (2, K, I), source and review (K, I)."""
-        t = self._time_index(frame)
-        v = self._position(self.views, view, "view")
+        t, v, _, _ = self._cells(Cell(frame, view, self.keypoints[0], self.individuals[0]))
         ds = self._labels
         return (
             ds[s.POSITION].values[t, v],
@@ -119,7 +131,7 @@ class LabelEditor:
 
     # --- edits -------------------------------------------------------------------------------
 
-    def place(self, xy: tuple[float, float], cell: Cursor | None = None) -> Edit:
+    def place(self, xy: tuple[float, float], cell: Cell | None = None) -> Edit:
         """Place a manual point at ``xy`` (pixels) on a cell (default: the cursor's)."""
         return self._apply("place", cell or self.cursor, (float(xy[0]), float(xy[1])))
 
@@ -129,7 +141,7 @@ class LabelEditor:
         self.next_keypoint()
         return edit
 
-    def nudge(self, dx: float, dy: float, cell: Cursor | None = None) -> Edit | None:
+    def nudge(self, dx: float, dy: float, cell: Cell | None = None) -> Edit | None:
         """Move a cell's point by (dx, dy) px; it becomes manual. None where there is no point."""
         cell = cell or self.cursor
         xy = self.point(cell)
@@ -137,7 +149,7 @@ class LabelEditor:
             return None
         return self._apply("nudge", cell, (xy[0] + dx, xy[1] + dy))
 
-    def delete(self, cell: Cursor | None = None) -> Edit | None:
+    def delete(self, cell: Cell | None = None) -> Edit | None:
         """Delete a cell's point (any source). None where there is no point."""
         cell = cell or self.cursor
         if self.point(cell) is None and self.source(cell) == s.PointSource.NONE:
@@ -151,7 +163,7 @@ class LabelEditor:
         edit = self._undo.pop()
         self._redo.append(edit)
         self.cursor = edit.cell
-        self._restore(edit.cell, edit.before)
+        self._restore(edit, edit.before)
         return edit
 
     def redo(self) -> Edit | None:
@@ -161,7 +173,7 @@ class LabelEditor:
         edit = self._redo.pop()
         self._undo.append(edit)
         self.cursor = edit.cell
-        self._restore(edit.cell, edit.after)
+        self._restore(edit, edit.after)
         return edit
 
     @property
@@ -179,29 +191,30 @@ class LabelEditor:
 
     # --- the cursor --------------------------------------------------------------------------
 
-    def move_to(self, **changes: Any) -> Cursor:
+    def move_to(self, **changes: Any) -> Cell:
         """Move the cursor (frame=, view=, keypoint=, individual=); names are checked."""
         cursor = replace(self.cursor, **changes)
-        self._index(cursor)
+        self._cells(cursor)
         self.cursor = cursor
         return cursor
 
-    def next_keypoint(self, step: int = 1) -> Cursor:
+    def next_keypoint(self, step: int = 1) -> Cell:
         """The next (``step`` < 0: previous) keypoint; stays on the last / first one."""
         k = self.keypoints.index(self.cursor.keypoint) + step
         k = min(max(k, 0), len(self.keypoints) - 1)
         return self.move_to(keypoint=self.keypoints[k])
 
-    def next_individual(self, step: int = 1) -> Cursor:
+    def next_individual(self, step: int = 1) -> Cell:
         """The next (``step`` < 0: previous) individual, cycling."""
         i = (self.individuals.index(self.cursor.individual) + step) % len(self.individuals)
         return self.move_to(individual=self.individuals[i])
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _apply(self, what: str, cell: Cursor, xy: tuple[float, float] | None) -> Edit:
-        self._index(cell)  # an unknown cell is refused before anything changes
-        before = self._read_cell(cell)
+    def _apply(self, what: str, cell: Cell, xy: tuple[float, float] | None) -> Edit:
+        index = self._cells(cell)  # an unknown cell is refused before anything changes
+        cells: Cells = tuple(np.array([j], np.intp) for j in index)  # type: ignore[assignment]
+        before = self._values(cells)
         with self._lock:
             set_point(
                 self._labels,
@@ -212,55 +225,80 @@ class LabelEditor:
                 xy,
                 inplace=True,
             )
-            after = self._read_cell(cell)
-            edit = Edit(what, cell, before, after)
-            self._undo.append(edit)
-            del self._undo[: -self._max_undo]
-            self._redo.clear()
-            self._save(self._labels, cell, after)
+            edit = Edit(what, cell, cells, before, self._values(cells))
+            self._push(edit)
+            self._saver.record(self._labels, cell, read_cell(self._labels, index))
         return edit
 
-    def _restore(self, cell: Cursor, state: CellState) -> None:
+    def apply(self, labels: xr.Dataset, what: str = "propagate") -> Edit | None:
+        """Take the labels a tool made from :meth:`snapshot` as one edit (undone in one step),
+        saved at once; None when they change nothing. Variables the tool added (the
+        tracker's) are added here first, unset (NaN, 0)."""
         with self._lock:
-            self._write_cell(cell, state)
-            self._save(self._labels, cell, self._read_cell(cell))
+            self._add_variables(labels)
+            cells = self._changed(labels)
+            if not len(cells[0]):
+                return None
+            before = self._values(cells)
+            after = self._values(cells, labels)
+            self._write(cells, after)
+            edit = Edit(what, self.cursor, cells, before, after)
+            self._push(edit)
+            self._saver.record_all(self._labels)
+        return edit
 
-    def _cell_vars(self) -> list[str]:
+    def _push(self, edit: Edit) -> None:
+        self._undo.append(edit)
+        del self._undo[: -self._max_undo]
+        self._redo.clear()
+
+    def _restore(self, edit: Edit, values: Values) -> None:
+        with self._lock:
+            self._write(edit.cells, values)
+            if edit.size == 1:
+                index = tuple(int(a[0]) for a in edit.cells)
+                state = read_cell(self._labels, index)  # type: ignore[arg-type]
+                self._saver.record(self._labels, edit.cell, state)
+            else:
+                self._saver.record_all(self._labels)
+
+    def _variables(self) -> list[str]:
         return [str(name) for name, da in self._labels.data_vars.items() if s.TIME in da.dims]
 
-    def _read_cell(self, cell: Cursor) -> CellState:
-        state: CellState = {}
-        for name in self._cell_vars():
-            index = self._index(cell, space=s.SPACE in self._labels[name].dims)
-            value = self._labels[name].values[index]
-            state[name] = value.copy() if isinstance(value, np.ndarray) else value
-        return state
+    def _values(self, cells: Cells, labels: xr.Dataset | None = None) -> Values:
+        """Every cell variable's values at ``cells`` (copies)."""
+        ds = self._labels if labels is None else labels
+        t, v, k, i = cells
+        out: Values = {}
+        for name in self._variables():
+            array = ds[name].values
+            out[name] = (array[t, v, :, k, i] if array.ndim == 5 else array[t, v, k, i]).copy()
+        return out
 
-    def _write_cell(self, cell: Cursor, state: CellState) -> None:
-        for name, value in state.items():
-            if name in self._labels.data_vars:
-                index = self._index(cell, space=s.SPACE in self._labels[name].dims)
-                self._labels[name].values[index] = value
+    def _write(self, cells: Cells, values: Values) -> None:
+        t, v, k, i = cells
+        for name, value in values.items():
+            array = self._labels[name].values
+            if array.ndim == 5:
+                array[t, v, :, k, i] = value
+            else:
+                array[t, v, k, i] = value
 
-    def _time_index(self, frame: int) -> int:
-        t = int(frame) - self.first_frame
-        if not 0 <= t < self.n_frames:
-            raise Pose3dError(
-                f"frame {frame} is outside the labels, which cover session frames "
-                f"{self.first_frame}-{self.first_frame + self.n_frames - 1}"
-            )
-        return t
+    def _add_variables(self, labels: xr.Dataset) -> None:
+        for name in labels.data_vars:
+            if name in self._labels.data_vars or s.TIME not in labels[name].dims:
+                continue
+            dtype = labels[name].dtype
+            fill = np.nan if dtype.kind == "f" else 0
+            self._labels[name] = labels[name].copy(data=np.full(labels[name].shape, fill, dtype))
 
-    @staticmethod
-    def _position(names: tuple[str, ...], name: str, what: str) -> int:
-        try:
-            return names.index(name)
-        except ValueError:
-            raise Pose3dError(f"unknown {what} {name!r}; known: {', '.join(names)}") from None
-
-    def _index(self, cell: Cursor, space: bool = False) -> tuple[Any, ...]:
-        t = self._time_index(cell.frame)
-        v = self._position(self.views, cell.view, "view")
-        k = self._position(self.keypoints, cell.keypoint, "keypoint")
-        i = self._position(self.individuals, cell.individual, "individual")
-        return (t, v, slice(None), k, i) if space else (t, v, k, i)
+    def _changed(self, labels: xr.Dataset) -> Cells:
+        """The cells where ``labels`` differs from the editor's (NaN equals NaN)."""
+        changed = np.zeros(labels[s.SOURCE].shape, bool)  # (T, V, K, I)
+        for name in self._variables():
+            a, b = self._labels[name].values, labels[name].values
+            differ = a != b
+            if a.dtype.kind == "f":
+                differ &= ~(np.isnan(a) & np.isnan(b))
+            changed |= differ.any(axis=2) if a.ndim == 5 else differ
+        return np.nonzero(changed)  # type: ignore[return-value]

@@ -2,7 +2,8 @@
 
 ``FrameCache.get(view, frame)`` returns the RGB frame (H, W, 3) uint8 that camera ``view`` shows
 at session frame ``frame`` (camera frame = session frame - the camera's offset, see
-pose3d.io.video.session_to_camera_frame), or None when that camera did not film that instant.
+pose3d.io.video_reading.session_to_camera_frame), or None when that camera did not film that
+instant.
 ``prefetch(frame)`` decodes the neighbouring frames of every camera in the background, so that
 stepping through the video finds them decoded.
 
@@ -23,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.errors import VideoError
-from pose3d.io.video import VideoReader, session_to_camera_frame
+from pose3d.io.video_reading import VideoReader, session_to_camera_frame
 from pose3d.session import Session
 
 Frame = NDArray[np.uint8]  # (H, W, 3) RGB

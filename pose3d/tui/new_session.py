@@ -1,4 +1,4 @@
-"""The New-session form's text -> the arguments of pose3d.io.session_folder.init_session (pure).
+"""The New-session form's text -> the arguments of pose3d.pipeline.session.init_session (pure).
 
 Cameras one per line as ``NAME=VIDEO`` (a video file or an image folder), keypoints and
 individuals comma-separated, edges as ``a-b`` pairs, fps optional. Relative paths are taken from

@@ -1,27 +1,35 @@
-"""An open session in the TUI: the session lock (held while it is open), the label editor with
-its autosave (pose3d.tui.autosave: each edit in the journal beside labels.nc before it returns,
-labels.nc rewritten in the background), and the decoded-frame cache of its cameras. Tools that
-read labels.nc while the TUI holds the session (propagate) call ``flush()`` first.
+"""An open session in the TUI: its SessionFolder (pose3d.pipeline.folder: session.toml and the
+lock, held while it is open), the label editor with its autosave (pose3d.tui.autosave: each edit
+in the journal beside labels.nc before it returns, labels.nc rewritten in the background), and
+the decoded-frame cache of its cameras. A propagation runs on the editor's labels in memory
+and comes back as one undoable edit, written once (:meth:`Workspace.propagate`); tools that read
+labels.nc while the TUI holds the session (triangulation) call ``flush()`` first.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.io.lock import SessionLock
-from pose3d.io.netcdf import load_labels
-from pose3d.io.session_toml import load_session
 from pose3d.labels import new_labels
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.progress import ProgressCallback
 from pose3d.session import Session
 from pose3d.tui.autosave import BackgroundSaver
 from pose3d.tui.editor import LabelEditor
 from pose3d.tui.frames import DEFAULT_MAX_BYTES, FrameCache
+
+if TYPE_CHECKING:
+    from pose3d.tracking.base import PointTracker
+    from pose3d.tracking.propagate import PropagationReport
+    from pose3d.tui.propagation import PropagateRequest
 
 
 class Workspace:
@@ -32,23 +40,28 @@ class Workspace:
     """
 
     def __init__(self, root: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.session: Session = load_session(root)
+        self.folder = SessionFolder(root)
         self._cameras: CameraGroup | None = None
-        self.lock = SessionLock(self.session.root).acquire()
-        self.saver = BackgroundSaver(self.session.labels_path)
+        try:
+            self.saver = BackgroundSaver(self.folder.paths.labels)
+        except BaseException:
+            self.folder.close()
+            raise
         try:
             self.frames = FrameCache(self.session, max_bytes=max_bytes)
             try:
-                self.editor = LabelEditor(
-                    self._labels(), save=self.saver.record, lock=self.saver.lock
-                )
+                self.editor = LabelEditor(self._labels(), self.saver, lock=self.saver.lock)
             except BaseException:
                 self.frames.close()
                 raise
         except BaseException:
             self.saver.close()
-            self.lock.release()
+            self.folder.close()
             raise
+
+    @property
+    def session(self) -> Session:
+        return self.folder.session
 
     @property
     def root(self) -> Path:
@@ -58,11 +71,9 @@ class Workspace:
     def cameras(self) -> CameraGroup | None:
         """The session's calibration (calibration/calibration.toml), None when it has none or
         it cannot be read (the views work without it; the multi-view aids need it)."""
-        if self._cameras is None and self.session.calibration_path.is_file():
-            from pose3d.io.calibration_toml import load_calibration
-
+        if self._cameras is None:
             try:
-                self._cameras = load_calibration(self.session.calibration_path)
+                self._cameras = self.folder.cameras_or_none()
             except Pose3dError:
                 return None
         return self._cameras
@@ -86,22 +97,47 @@ class Workspace:
         """Return once every edit is on disk (raises the error of a failed save)."""
         self.saver.wait()
 
-    def use_session(self, session: Session) -> None:
-        """Take a changed session.toml (e.g. a new board); the calibration is read again."""
-        self.session = session
+    def save_session(self, session: Session) -> None:
+        """Write a changed session.toml (e.g. a new board) and use it."""
+        self.folder.save_session(session)
+        self.calibration_changed()
+
+    def calibration_changed(self) -> None:
+        """The calibration is read again at its next use (after a calibration run)."""
         self._cameras = None
 
-    def reload_labels(self) -> None:
-        """Read labels.nc again after a tool changed it (e.g. propagate); clears undo."""
-        self.flush()
-        self.editor.replace_labels(load_labels(self.session.labels_path))
+    def propagate(
+        self,
+        request: PropagateRequest,
+        tracker: PointTracker,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PropagationReport:
+        """Track on the editor's labels in memory (pose3d.tracking.propagate) and take the result
+        as one undoable edit, written to labels.nc once; a cancelled run changes nothing. Runs
+        in a worker thread while the Propagate dialog (modal) keeps edits away."""
+        from pose3d.tracking.propagate import propagate_labels
+
+        labels, report = propagate_labels(
+            self.editor.snapshot(),
+            self.folder.videos(),
+            self.cameras,
+            tracker,
+            views=request.views,
+            frames=request.frames,
+            from_frames=request.from_frames,
+            progress=progress,
+            cancel=cancel,
+        )
+        self.editor.apply(labels, "propagate")
+        return report
 
     def close(self) -> None:
         try:
             self.saver.close()
         finally:
             self.frames.close()
-            self.lock.release()
+            self.folder.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -110,15 +146,15 @@ class Workspace:
         self.close()
 
     def _labels(self) -> xr.Dataset:
-        if self.session.labels_path.is_file():
-            labels = load_labels(self.session.labels_path)  # with a crashed run's journal
+        if self.folder.has_labels():
+            labels = self.folder.labels()  # with a crashed run's journal
             if self.saver.journal.lines:  # fold it into labels.nc before new edits come
                 self.saver.fold(labels)
             views = [str(v) for v in labels[s.VIEW].values]
             cameras = list(self.session.camera_names)
             if sorted(views) != sorted(cameras):
                 raise Pose3dError(
-                    f"{self.session.labels_path} has views {', '.join(views)} but the session's "
+                    f"{self.session.paths.labels} has views {', '.join(views)} but the session's "
                     f"cameras are {', '.join(cameras)}; rename the cameras in session.toml to "
                     "match, or move labels.nc aside to start new labels"
                 )

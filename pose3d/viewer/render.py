@@ -199,9 +199,9 @@ def save_movie(
     progress: ProgressCallback | None = None,
 ) -> Path:
     """Render ``frames`` (default: all) off-screen to the video ``path`` (.mp4 etc., see
-    :func:`pose3d.io.video.write_video`) at ``fps`` (default: the poses' fps, else 30);
+    :func:`pose3d.io.video_writing.write_video`) at ``fps`` (default: the poses' fps, else 30);
     ``progress("render", done, total)`` after each frame."""
-    from pose3d.io.video import write_video
+    from pose3d.io.video_writing import write_video
 
     frames = range(int(poses.sizes[s.TIME])) if frames is None else frames
     rate = fps or float(poses.attrs.get(s.ATTR_FPS, 0.0)) or 30.0

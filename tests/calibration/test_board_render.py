@@ -1,5 +1,5 @@
-"""Printable boards: true scale in PNG (pHYs) and PDF (page size), detectable, and the shipped
-specs in calibration/boards/."""
+"""Printable boards: true scale in PNG (pHYs) and PDF (page size), detectable, and the ready
+specs shipped as package data (pose3d/calibration/boards/), listed, shown and rendered by name."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ import pytest
 from pose3d.board import Board, CharucoBoard, Checkerboard
 from pose3d.calibration.board_print import render_board
 from pose3d.calibration.detect import make_detector
+from pose3d.calibration.ready_boards import ReadySpec, load_board_spec, ready_spec, ready_specs
 from pose3d.cli import EXIT_USER_ERROR, main
 from pose3d.errors import Pose3dError
 from pose3d.io.board_toml import load_board, save_board
 
-REPO = Path(__file__).resolve().parents[2]
-SHIPPED = sorted((REPO / "calibration" / "boards").glob("*.toml"))
+SHIPPED = ready_specs()
 CHARUCO = CharucoBoard(5, 7, 40.0, 30.0, "DICT_4X4_50")
 MM_PER_INCH = 25.4
 
@@ -155,25 +155,60 @@ def test_bad_requests_raise(tmp_path: Path, board: Board, out: str, message: str
     assert not (tmp_path / out).exists()
 
 
-@pytest.mark.parametrize("spec", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_shipped_specs_load_and_fit_their_paper(spec: Path, tmp_path: Path) -> None:
-    board = load_board(spec)
-    assert re.search(r"(\d+)x(\d+)_(\d+)mm", spec.stem).groups() == (  # type: ignore[union-attr]
+@pytest.mark.parametrize("spec", SHIPPED, ids=[s.name for s in SHIPPED])
+def test_shipped_specs_load_and_fit_their_paper(spec: ReadySpec, tmp_path: Path) -> None:
+    board = spec.board()
+    assert re.search(r"(\d+)x(\d+)_(\d+)mm", spec.name).groups() == (  # type: ignore[union-attr]
         str(board.squares_x),
         str(board.squares_y),
         f"{board.square_length:g}",
     )
-    paper = re.search(r"^# paper: (.+)$", spec.read_text(), re.MULTILINE)
-    assert paper is not None, f"{spec} has no '# paper:' comment"
+    assert spec.paper, f"{spec.name} has no '# paper:' comment"
     printed = render_board(board, tmp_path / "board.png", dpi=40.0)
-    assert printed.paper == paper.group(1)
+    assert printed.paper == spec.paper
+    assert f"# Print: pose3d board render {spec.name} " in spec.text
 
 
 def test_shipped_specs_cover_the_usual_boards() -> None:
-    names = {p.stem for p in SHIPPED}
+    names = {s.name for s in SHIPPED}
     assert {"charuco_8x11_24mm_4x4_1000", "checkerboard_9x6_25mm"} <= names
-    sleap = load_board(REPO / "calibration" / "boards" / "charuco_8x11_24mm_4x4_1000.toml")
+    sleap = ready_spec("charuco_8x11_24mm_4x4_1000.toml").board()
     assert sleap == CharucoBoard(8, 11, 24.0, 18.75, "DICT_4X4_1000")
+
+
+def test_a_spec_is_a_file_or_a_ready_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "checkerboard_9x6_25mm"
+    assert load_board_spec(name) == Checkerboard(9, 6, 25.0)
+    assert load_board_spec(f"{name}.toml") == Checkerboard(9, 6, 25.0)
+    monkeypatch.chdir(tmp_path)
+    save_board(tmp_path / f"{name}.toml", CHARUCO)  # a file of that name wins
+    assert load_board_spec(f"{name}.toml") == CHARUCO
+    with pytest.raises(Pose3dError, match=r"spec nope does not exist: .*ready spec \(charuco"):
+        load_board_spec("nope")
+    with pytest.raises(Pose3dError, match=r"spec .*checkerboard_9x6_25mm\.toml does not exist$"):
+        load_board_spec(tmp_path / "sub" / f"{name}.toml")  # a path is never a ready name
+    with pytest.raises(Pose3dError, match=r"no ready board spec is called 'nope': expected one of"):
+        ready_spec("nope")
+
+
+def test_cli_lists_shows_and_renders_the_ready_specs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["board", "list"]) == 0
+    listing = capsys.readouterr().out
+    for spec in SHIPPED:
+        assert f"{spec.description}; {spec.paper}" in listing
+    assert "ChArUco board, 5 x 7 squares of 40 mm, 30 mm markers of DICT_4X4_50" in listing
+    assert main(["board", "show", "charuco_5x7_40mm_4x4_50"]) == 0
+    shown = tmp_path / "board.toml"
+    shown.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert load_board(shown) == CHARUCO
+    out = tmp_path / "board.png"
+    render = ["board", "render", "charuco_5x7_40mm_4x4_50", "--out", str(out), "--dpi", "40"]
+    assert main(render) == 0
+    assert "ChArUco 5x7 squares of 40 mm" in capsys.readouterr().out
+    assert main(["board", "show", "nope"]) == EXIT_USER_ERROR
+    assert "no ready board spec is called 'nope'" in capsys.readouterr().err
 
 
 def test_cli_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

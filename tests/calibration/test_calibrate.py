@@ -14,19 +14,21 @@ from scipy import sparse
 
 from pose3d.board import MIN_CORNERS, BoardDetections, CharucoBoard, Checkerboard
 from pose3d.calibration import bundle, intrinsics, report, rotations, solver
+from pose3d.calibration.board_image import board_image
 from pose3d.calibration.calibrate import CalibrationResult, calibrate
 from pose3d.calibration.detect import make_detector
 from pose3d.calibration.intrinsics import calibrate_intrinsics
 from pose3d.cameras import Camera, CameraGroup, matrix_to_rodrigues, rodrigues_to_matrix
 from pose3d.errors import CalibrationError, Pose3dError
 from pose3d.io.calibration_toml import load_calibration, save_calibration
-from pose3d.synthetic import board_image
 
 # The targets of the issue, on the synthetic rig
 MAX_RMS_PX = 0.3
 MAX_ROTATION_DEG = 0.05
 MAX_CENTRE = 0.001  # of the rig's size
 MAX_FOCAL = 0.002  # relative
+
+ANIPOSELIB_OPTIONAL = 'aniposelib is optional: pip install "pose3d-suite[anipose]" (or [dev])'
 
 
 # ---------------------------------------------------------------- helpers
@@ -279,6 +281,7 @@ def test_a_wrong_square_length_rescales_the_rig_and_nothing_else(
 def test_calibration_file_round_trips_through_aniposelib(
     charuco_rig, charuco_calibration, tmp_path: Path
 ) -> None:
+    pytest.importorskip("aniposelib", reason=ANIPOSELIB_OPTIONAL)
     from aniposelib.cameras import CameraGroup as AniposeGroup
 
     path = tmp_path / "calibration.toml"
@@ -479,6 +482,7 @@ def test_an_unknown_fisheye_camera_is_named(fisheye_rig) -> None:
 def test_fisheye_calibration_file_loads_in_aniposelib(
     fisheye_rig, fisheye_calibration, tmp_path: Path
 ) -> None:
+    pytest.importorskip("aniposelib", reason=ANIPOSELIB_OPTIONAL)
     from aniposelib.cameras import CameraGroup as AniposeGroup
     from aniposelib.cameras import FisheyeCamera
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pose3d.board import Board, CharucoBoard, Checkerboard
+from pose3d.calibration.board_image import board_image
 from pose3d.calibration.detect import detect_boards
 from pose3d.calibration.diagnose import (
     Cause,
@@ -23,8 +24,7 @@ from pose3d.calibration.diagnose import (
     diagnose_camera,
 )
 from pose3d.errors import CalibrationError, Pose3dError
-from pose3d.io.video import write_image_folder, write_video
-from pose3d.synthetic.board_image import board_image
+from pose3d.io.video_writing import write_image_folder, write_video
 
 SIZE = (320, 240)
 N_FRAMES = 8

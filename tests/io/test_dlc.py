@@ -15,15 +15,17 @@ from pose3d.errors import Pose3dError
 from pose3d.io.dlc import read_dlc
 from pose3d.io.label_formats import (
     NameMap,
-    export_session,
-    import_labels,
     load_name_map,
     reader_for,
 )
 from pose3d.io.netcdf import load_labels
-from pose3d.io.session_folder import init_session
-from pose3d.io.video import VideoReader, write_video
+from pose3d.io.video_reading import VideoReader
+from pose3d.io.video_writing import write_video
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.pipeline.labels_io import export_session
+from pose3d.pipeline.session import init_session
 from pose3d.session import Session
+from tests.support.sessions import import_into
 
 OPENFIELD = ("openfield-Pranav-2018-10-30", "m4s1", "Pranav")
 REACHING = ("Reaching-Mackenzie-2018-08-30", "reachingvideo1", "Mackenzie")
@@ -104,8 +106,8 @@ def test_import_writes_manual_points_and_keeps_nans(shared_data: Path, tmp_path:
     path = _collected(shared_data, REACHING, ".h5")
     points = read_dlc(path)
     session = _session(tmp_path / "s", points.keypoints, 250, views=("cam0", "cam1"))
-    report = import_labels(session, "cam1", path)
-    labels = load_labels(session.labels_path)
+    report = import_into(session, "cam1", path)
+    labels = load_labels(session.paths.labels)
     view = labels.sel({s.VIEW: "cam1", s.INDIVIDUAL: "individual_0"})
     got = view[s.POSITION].sel({s.TIME: points.frames}).transpose(s.TIME, s.KEYPOINT, s.SPACE)
     np.testing.assert_array_equal(got.values, points.position[:, 0])
@@ -127,9 +129,9 @@ def test_frame_offset_moves_session_frames(shared_data: Path, tmp_path: Path) ->
     labels = new_labels(130, session.camera_names, points.keypoints, session.individuals)
     from pose3d.io.netcdf import save_labels
 
-    save_labels(session.labels_path, labels)
-    import_labels(session, "cam0", path)
-    got = load_labels(session.labels_path)[s.POSITION].sel(
+    save_labels(session.paths.labels, labels)
+    import_into(session, "cam0", path)
+    got = load_labels(session.paths.labels)[s.POSITION].sel(
         {s.VIEW: "cam0", s.KEYPOINT: "snout", s.SPACE: "x", s.INDIVIDUAL: "individual_0"}
     )
     np.testing.assert_array_equal(got.sel({s.TIME: points.frames + 3}), points.position[:, 0, 0, 0])
@@ -140,9 +142,10 @@ def test_export_reads_back_identical(shared_data: Path, tmp_path: Path) -> None:
     original = _collected(shared_data, REACHING, ".h5")
     points = read_dlc(original)
     session = _session(tmp_path / "s", points.keypoints, 250)
-    import_labels(session, "cam0", original)
+    import_into(session, "cam0", original)
     out = tmp_path / "dlc_project"
-    written = export_session(session, "dlc", out, {"scorer": "Mackenzie"})
+    opened = SessionFolder(session, write=False)
+    written = export_session(opened, "dlc", out, {"scorer": "Mackenzie"})
     folder = out / "labeled-data" / "cam0"
     h5, csv = folder / "CollectedData_Mackenzie.h5", folder / "CollectedData_Mackenzie.csv"
     assert h5 in written and csv in written
@@ -170,8 +173,8 @@ def test_export_reads_back_identical(shared_data: Path, tmp_path: Path) -> None:
         np.testing.assert_allclose(back.position, points.position, rtol=0, atol=1e-9)
         assert np.array_equal(np.isnan(back.position), np.isnan(points.position))
     again = _session(tmp_path / "s2", points.keypoints, 250)
-    import_labels(again, "cam0", h5)
-    a, b = load_labels(session.labels_path), load_labels(again.labels_path)
+    import_into(again, "cam0", h5)
+    a, b = load_labels(session.paths.labels), load_labels(again.paths.labels)
     for var in (s.POSITION, s.CONFIDENCE, s.SOURCE, s.REVIEW):
         np.testing.assert_array_equal(a[var].values, b[var].values)
 
@@ -185,9 +188,9 @@ def test_export_several_individuals_uses_multi_animal_columns(tmp_path: Path) ->
     labels = set_point(labels, 4, "cam0", "nose", "a", (1.5, 2.5))
     labels = set_point(labels, 4, "cam0", "tail", "b", (7.0, 8.0))
     labels = set_point(labels, 11, "cam0", "tail", "a", (3.0, 4.0))
-    save_labels(session.labels_path, labels)
+    save_labels(session.paths.labels, labels)
     out = tmp_path / "out"
-    export_session(session, "dlc", out)
+    export_session(SessionFolder(session, write=False), "dlc", out)
     h5 = out / "labeled-data" / "cam0" / "CollectedData_pose3d.h5"
     table = pd.read_hdf(h5, "df_with_missing")
     assert list(table.columns.names) == ["scorer", "individuals", "bodyparts", "coords"]
@@ -195,9 +198,9 @@ def test_export_several_individuals_uses_multi_animal_columns(tmp_path: Path) ->
     back = read_dlc(h5)
     assert back.individuals == ("a", "b") and back.frames.tolist() == [4, 11]
     again = _session(tmp_path / "s2", ["nose", "tail"], 20, individuals=["a", "b"])
-    import_labels(again, "cam0", h5)
+    import_into(again, "cam0", h5)
     np.testing.assert_array_equal(
-        load_labels(again.labels_path)[s.POSITION].values, labels[s.POSITION].values
+        load_labels(again.paths.labels)[s.POSITION].values, labels[s.POSITION].values
     )
 
 
@@ -218,9 +221,9 @@ def test_predictions_import_as_prelabels_with_likelihood(shared_data: Path, tmp_
     path = tmp_path / f"m4s1{scorer}.h5"
     pred.to_hdf(path, key="df_with_missing", format="table", mode="w")
     session = _session(tmp_path / "s", ["nose", "leftear", "rightear", "tailbase"], 120)
-    report = import_labels(session, "cam0", path, name_map=NameMap({"snout": "nose"}))
+    report = import_into(session, "cam0", path, name_map=NameMap({"snout": "nose"}))
     assert report.imported == len(frames) * len(parts) and report.manual == 0
-    view = load_labels(session.labels_path).sel({s.VIEW: "cam0", s.INDIVIDUAL: "individual_0"})
+    view = load_labels(session.paths.labels).sel({s.VIEW: "cam0", s.INDIVIDUAL: "individual_0"})
     conf = view[s.CONFIDENCE].sel({s.TIME: frames, s.KEYPOINT: ["nose", *parts[1:]]}).values
     np.testing.assert_allclose(conf, likelihood)
     assert (view[s.SOURCE].sel({s.TIME: frames}) == s.PointSource.IMPORTED).all()
@@ -234,9 +237,9 @@ def test_mapping_table_renames_and_ignores(shared_data: Path, tmp_path: Path) ->
     )
     session = _session(tmp_path / "s", ["hand", "finger", "tongue"], 250)
     path = _collected(shared_data, REACHING, ".csv")
-    import_labels(session, "cam0", path, name_map=load_name_map(table))
+    import_into(session, "cam0", path, name_map=load_name_map(table))
     points = read_dlc(path)
-    got = load_labels(session.labels_path)[s.POSITION].sel(
+    got = load_labels(session.paths.labels)[s.POSITION].sel(
         {s.VIEW: "cam0", s.INDIVIDUAL: "individual_0", s.TIME: points.frames}
     )
     np.testing.assert_array_equal(
@@ -253,8 +256,8 @@ def labelled(shared_data: Path, tmp_path: Path) -> tuple[Session, bytes]:
     labels; returns it with labels.nc's bytes."""
     path = _collected(shared_data, OPENFIELD, ".h5")
     session = _session(tmp_path / "s", ["snout", "leftear", "rightear", "tailbase"], 120)
-    import_labels(session, "cam0", path)
-    return session, session.labels_path.read_bytes()
+    import_into(session, "cam0", path)
+    return session, session.paths.labels.read_bytes()
 
 
 def test_other_skeleton_lists_unknown_keypoints(
@@ -262,8 +265,8 @@ def test_other_skeleton_lists_unknown_keypoints(
 ) -> None:
     session, before = labelled
     with pytest.raises(Pose3dError, match=r"Hand, Finger1, Tongue, Joystick1, Joystick2.*--map"):
-        import_labels(session, "cam0", _collected(shared_data, REACHING, ".h5"))
-    assert session.labels_path.read_bytes() == before
+        import_into(session, "cam0", _collected(shared_data, REACHING, ".h5"))
+    assert session.paths.labels.read_bytes() == before
 
 
 def test_frames_missing_from_video_are_refused(
@@ -275,8 +278,8 @@ def test_frames_missing_from_video_are_refused(
     path = tmp_path / "CollectedData_Pranav.h5"
     table.to_hdf(path, key="df_with_missing", mode="w")
     with pytest.raises(Pose3dError, match=r"frames 500 .*frames 0-119; nothing was imported"):
-        import_labels(session, "cam0", path)
-    assert session.labels_path.read_bytes() == before
+        import_into(session, "cam0", path)
+    assert session.paths.labels.read_bytes() == before
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.0])
@@ -288,8 +291,8 @@ def test_corrupt_h5_is_refused(
     path = tmp_path / "CollectedData_Pranav.h5"
     path.write_bytes(data[: int(len(data) * cut)] if cut else b"not an hdf5 file" * 10)
     with pytest.raises(Pose3dError, match=str(path).replace(".", r"\.") + ".*"):
-        import_labels(session, "cam0", path)
-    assert session.labels_path.read_bytes() == before
+        import_into(session, "cam0", path)
+    assert session.paths.labels.read_bytes() == before
 
 
 def test_labels_onto_manual_points_are_refused_prelabels_keep_them(
@@ -297,22 +300,22 @@ def test_labels_onto_manual_points_are_refused_prelabels_keep_them(
 ) -> None:
     session, before = labelled
     original = _collected(shared_data, OPENFIELD, ".h5")
-    first = load_labels(session.labels_path)
-    import_labels(session, "cam0", original)  # identical points: a no-op re-import
-    again = load_labels(session.labels_path)
+    first = load_labels(session.paths.labels)
+    import_into(session, "cam0", original)  # identical points: a no-op re-import
+    again = load_labels(session.paths.labels)
     for var in (s.POSITION, s.CONFIDENCE, s.SOURCE):
         np.testing.assert_array_equal(again[var].values, first[var].values)
     table = pd.read_hdf(original, "df_with_missing")
     table = table + 5.0
     moved = tmp_path / "CollectedData_Pranav.h5"
     table.to_hdf(moved, key="df_with_missing", mode="w")
-    snapshot = session.labels_path.read_bytes()
+    snapshot = session.paths.labels.read_bytes()
     with pytest.raises(Pose3dError, match=r"would replace manual points.*--as prelabels"):
-        import_labels(session, "cam0", moved)
-    assert session.labels_path.read_bytes() == snapshot
-    report = import_labels(session, "cam0", moved, as_="prelabels")
+        import_into(session, "cam0", moved)
+    assert session.paths.labels.read_bytes() == snapshot
+    report = import_into(session, "cam0", moved, as_="prelabels")
     assert report.kept == 464 and report.imported == 0
-    after = load_labels(session.labels_path)
+    after = load_labels(session.paths.labels)
     assert (after[s.SOURCE].sel({s.VIEW: "cam0"}).values != s.PointSource.IMPORTED).all()
     np.testing.assert_array_equal(
         after[s.POSITION].sel({s.TIME: 0, s.VIEW: "cam0", s.KEYPOINT: "snout", s.SPACE: "x"}),
@@ -328,12 +331,12 @@ def test_cli_import_export_and_error(
     path = _collected(shared_data, OPENFIELD, ".csv")
     assert main(["import", str(session.root), "--view", "cam0", str(path)]) == 0
     assert "116 frames, 464 manual points" in capsys.readouterr().out
-    before = session.labels_path.read_bytes()
+    before = session.paths.labels.read_bytes()
     bad = _collected(shared_data, REACHING, ".csv")
     assert main(["import", str(session.root), "--view", "cam0", str(bad), "--as", "labels"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Hand" in err and len(err.strip().splitlines()) == 1
-    assert session.labels_path.read_bytes() == before
+    assert session.paths.labels.read_bytes() == before
     out = tmp_path / "out"
     assert main(["export", str(session.root), "--format", "dlc", "--scorer", "P", str(out)]) == 0
     assert (out / "labeled-data" / "cam0" / "CollectedData_P.h5").is_file()
@@ -344,8 +347,8 @@ def test_cli_import_export_and_error(
 def test_failed_first_import_creates_no_labels_file(shared_data: Path, tmp_path: Path) -> None:
     session = _session(tmp_path / "s", ["snout", "leftear", "rightear", "tailbase"], 50)
     with pytest.raises(Pose3dError, match=r"frames 50, 51, .*\(66 frames\).*frames 0-49"):
-        import_labels(session, "cam0", _collected(shared_data, OPENFIELD, ".h5"))
-    assert not session.labels_path.exists()
+        import_into(session, "cam0", _collected(shared_data, OPENFIELD, ".h5"))
+    assert not session.paths.labels.exists()
     assert not any(p.name.endswith(".tmp") for p in session.root.iterdir())
 
 

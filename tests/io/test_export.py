@@ -1,5 +1,6 @@
-"""``pose3d export SESSION --format dlc|anipose|movement|nwb OUT`` end to end: what each format
-writes, and the one clear message (exit code 2) with nothing written when it cannot."""
+"""``pose3d export SESSION --format FORMAT OUT`` end to end: what each format writes, and the one
+clear message (exit code 2) with nothing written when it cannot; the format registry
+(pose3d.io.formats) that lists 2D and 3D formats and hands exporters datasets."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ import xarray as xr
 
 from pose3d import schema as s
 from pose3d.cli import EXIT_USER_ERROR, main
-from pose3d.commands.labels_io import EXPORT_FORMATS
 from pose3d.io.anipose import write_anipose_csv
-from pose3d.io.label_formats import label_formats
-from pose3d.io.netcdf import load_poses, save_poses
+from pose3d.io.formats import FORMATS, ExportData, Lazy, export, export_formats
+from pose3d.io.netcdf import load_labels, load_poses, save_poses
 from pose3d.io.session_toml import save_session
 from pose3d.session import Session
 
@@ -31,9 +31,46 @@ def _error(capsys: pytest.CaptureFixture[str]) -> str:
     return err[0]
 
 
-def test_the_help_lists_the_registered_formats() -> None:
-    exporting = [name for name, fmt in label_formats().items() if fmt.export is not None]
-    assert list(EXPORT_FORMATS) == exporting
+def test_the_registry_lists_2d_and_3d_formats() -> None:
+    formats = {f.name: f for f in FORMATS}
+    assert [f.name for f in FORMATS if f.read is not None] == ["dlc", "sleap-analysis", "sleap"]
+    assert list(export_formats()) == [
+        "dlc", "anipose", "movement", "nwb", "anipose-csv", "dlc-h5",
+    ]  # fmt: skip
+    assert "labels" in formats["dlc"].needs and "poses" in formats["anipose"].needs
+    assert formats["dlc-h5"].writes == formats["anipose-csv"].writes == "file"
+    assert list(export_formats(("poses",))) == ["movement", "anipose-csv", "dlc-h5"]
+
+
+def test_every_registered_function_exists() -> None:
+    """The registry names its functions lazily (module, name): each must be there."""
+    import importlib
+
+    for fmt in FORMATS:
+        for function in (fmt.check, fmt.read, fmt.export):
+            if function is not None:
+                assert isinstance(function, Lazy), fmt.name
+                assert callable(getattr(importlib.import_module(function.module), function.name))
+
+
+def test_the_help_lists_the_registered_formats(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for fmt in export_formats().values():
+        assert f"{fmt.name}: {' '.join(fmt.description.split())}" in text
+
+
+def test_listing_the_formats_imports_no_format_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pose3d.cli import build_parser; build_parser(); "
+        "print([m for m in ('pandas', 'xarray', 'h5py', 'pose3d.io.dlc') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_dlc(full_session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,10 +87,10 @@ def test_anipose(full_session: Session, tmp_path: Path, capsys: pytest.CaptureFi
     assert _export(full_session, "anipose", out) == 0
     csv = out / "pose-3d" / "session.csv"
     assert f"wrote {csv}" in capsys.readouterr().out
-    write_anipose_csv(load_poses(full_session.poses_path), tmp_path / "expected.csv")
+    write_anipose_csv(load_poses(full_session.paths.poses), tmp_path / "expected.csv")
     assert csv.read_text() == (tmp_path / "expected.csv").read_text()
     table = pd.read_csv(csv)
-    poses = load_poses(full_session.poses_path)
+    poses = load_poses(full_session.paths.poses)
     np.testing.assert_allclose(
         table["nose_x"], poses[s.POSITION].sel(keypoint="nose", space="x").values[:, 0]
     )
@@ -66,10 +103,10 @@ def test_anipose_one_file_per_individual(
 ) -> None:
     session = replace(full_session, individuals=("a", "b"))
     save_session(session)
-    poses = load_poses(session.poses_path)
+    poses = load_poses(session.paths.poses)
     two = xr.concat([poses, poses + 0], dim=s.INDIVIDUAL).assign_coords({s.INDIVIDUAL: ["a", "b"]})
     two.attrs, two[s.POSITION].attrs = poses.attrs, poses[s.POSITION].attrs
-    save_poses(session.poses_path, two)
+    save_poses(session.paths.poses, two)
     assert _export(session, "anipose", tmp_path / "all") == 0
     assert sorted(p.name for p in (tmp_path / "all" / "pose-3d").iterdir()) == [
         "session_a.csv",
@@ -99,18 +136,53 @@ def test_nwb(full_session: Session, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert [p.name for p in out.iterdir()] == ["session.nwb"]
 
 
-@pytest.mark.parametrize("fmt", ["anipose", "nwb", "movement"])
+@pytest.mark.parametrize("fmt", ["anipose", "nwb", "movement", "dlc", "anipose-csv", "dlc-h5"])
 def test_missing_files_are_named_and_nothing_is_written(
     fmt: str, full_session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    full_session.poses_path.unlink()
-    if fmt != "anipose":
-        full_session.labels_path.unlink()
+    full_session.paths.poses.unlink()
+    full_session.paths.labels.unlink()
     out = tmp_path / "out"
     assert _export(full_session, fmt, out) == EXIT_USER_ERROR
-    missing = full_session.poses_path if fmt == "anipose" else full_session.labels_path
-    assert str(missing.name) in _error(capsys)
+    error = _error(capsys)
+    root = full_session.root
+    if fmt in ("anipose", "anipose-csv", "dlc-h5"):
+        assert f"{full_session.paths.poses} does not exist" in error
+        assert f"run `pose3d triangulate {root}` first" in error
+    elif fmt == "movement":
+        assert str(full_session.paths.labels) in error and str(full_session.paths.poses) in error
+    else:
+        assert f"{full_session.paths.labels} does not exist" in error
+        assert f"pose3d import {root}" in error
     assert not out.exists()
+
+
+def test_a_file_format_exports_the_sessions_poses(
+    full_session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "poses.csv"
+    assert _export(full_session, "anipose-csv", out) == 0
+    assert "exported 1 file (anipose-csv)" in capsys.readouterr().out
+    write_anipose_csv(load_poses(full_session.paths.poses), tmp_path / "expected.csv")
+    assert out.read_text() == (tmp_path / "expected.csv").read_text()
+
+
+def test_an_exporter_receives_datasets_not_a_folder(full_session: Session, tmp_path: Path) -> None:
+    """The session's files are read here once; the exporters work on the datasets alone (the
+    session folder is gone when they run)."""
+    import shutil
+
+    labels, poses = load_labels(full_session.paths.labels), load_poses(full_session.paths.poses)
+    shutil.rmtree(full_session.root)
+    out = tmp_path / "movement"
+    data = ExportData(labels=labels, poses=poses)
+    assert export("movement", data, out) == [out / "labels.nc", out / "poses3d.nc"]
+    xr.testing.assert_identical(load_labels(out / "labels.nc"), labels)
+    session = replace(full_session, root=tmp_path / "elsewhere")  # names the files, not read
+    anipose = export("anipose", ExportData(poses=poses, session=session), tmp_path / "anipose")
+    assert anipose == [tmp_path / "anipose" / "pose-3d" / "session.csv"]
+    write_anipose_csv(poses, tmp_path / "expected.csv")
+    assert anipose[0].read_text() == (tmp_path / "expected.csv").read_text()
 
 
 def test_wrong_format_or_option(
@@ -118,7 +190,10 @@ def test_wrong_format_or_option(
 ) -> None:
     out = tmp_path / "out"
     assert _export(full_session, "csv", out) == EXIT_USER_ERROR
-    assert "unknown export format 'csv'; pose3d exports to dlc, anipose" in _error(capsys)
+    assert (
+        "unknown export format 'csv'; pose3d exports to dlc, anipose, movement, nwb, "
+        "anipose-csv, dlc-h5" in _error(capsys)
+    )
     assert _export(full_session, "anipose", out, "--scorer", "me") == EXIT_USER_ERROR
     assert "export format anipose takes no option scorer (its options: individual)" in _error(
         capsys

@@ -346,7 +346,7 @@ def test_merge_never_overwrites_manual_points():
     ds = filled_labels()
     pristine = ds.copy(deep=True)
     position, confidence = _tool_output(ds, 7.0)
-    merged = merge_points(ds, position, confidence, P.TRACKED)
+    merged, written = merge_points(ds, position, confidence, P.TRACKED)
     xr.testing.assert_identical(ds, pristine)
     manual = ds[s.SOURCE] == P.MANUAL
     assert int(manual.sum()) == 1
@@ -355,11 +355,16 @@ def test_merge_never_overwrites_manual_points():
     assert kept[s.POSITION].sel(WHERE).values.tolist() == [10.25, 20.5]
     assert kept[s.SOURCE].sel(WHERE) == P.MANUAL
     assert kept[s.CONFIDENCE].sel(WHERE) == 1.0
-    # every other point (none, tracked, imported, reprojected) now holds the tool's point
-    assert ((merged[s.POSITION] == 7.0) != manual).all()
-    assert ((merged[s.SOURCE] == P.TRACKED) != manual).all()
-    assert ((merged[s.CONFIDENCE] == 0.25) != manual).all()
-    xr.testing.assert_identical(merged[s.REVIEW], ds[s.REVIEW])
+    # tracked points replace only empty and tracked cells (the policy of pose3d.labels:
+    # manual > imported > reprojected > tracked); the cells they replace are not flagged
+    open_cells = ds[s.SOURCE].isin([P.NONE, P.TRACKED])
+    assert (written == open_cells).all()
+    assert ((merged[s.POSITION] == 7.0) == open_cells).all()
+    assert ((merged[s.SOURCE] == P.TRACKED) == open_cells).all()
+    assert ((merged[s.CONFIDENCE] == 0.25) == open_cells).all()
+    closed = ~open_cells
+    xr.testing.assert_identical(merged[s.REVIEW].where(closed), ds[s.REVIEW].where(closed))
+    assert not merged[s.REVIEW].where(open_cells, False).any()
 
 
 def test_merge_with_nan_positions_leaves_labels_as_they_were():
@@ -367,7 +372,7 @@ def test_merge_with_nan_positions_leaves_labels_as_they_were():
     position, confidence = _tool_output(ds, np.nan)
     position[{s.TIME: 3}] = 9.0  # only frame 3 has tool output
     position.loc[{s.TIME: 3, s.VIEW: "side", s.SPACE: "y"}] = np.nan  # half a point = no point
-    merged = merge_points(ds, position, confidence, P.IMPORTED)
+    merged, _ = merge_points(ds, position, confidence, P.IMPORTED)
     untouched = ds.drop_sel({s.TIME: 3})
     xr.testing.assert_identical(merged.drop_sel({s.TIME: 3}), untouched)
     frame = merged.sel({s.TIME: 3})
@@ -383,7 +388,7 @@ def test_merge_of_a_sub_selection_in_another_order():
     position, confidence = _tool_output(ds, 3.0)
     pick = {s.TIME: [4, 0], s.VIEW: ["mid", "back"], s.INDIVIDUAL: ["mouse_b", "mouse_a"]}
     sub_position = position.sel(pick).transpose(s.KEYPOINT, s.INDIVIDUAL, s.SPACE, s.VIEW, s.TIME)
-    merged = merge_points(ds, sub_position, confidence.sel(pick), P.TRACKED)
+    merged, _ = merge_points(ds, sub_position, confidence.sel(pick), P.TRACKED)
     region = (ds[s.TIME].isin([0, 4])) & (ds[s.VIEW].isin(["mid", "back"]))
     written = region & (ds[s.SOURCE] != P.MANUAL)
     assert int(written.sum()) == 2 * 2 * 3 * 2 - 1
@@ -396,14 +401,14 @@ def test_merge_of_a_sub_selection_in_another_order():
 def test_merge_refuses_manual_as_a_tool_source():
     ds = filled_labels()
     position, confidence = _tool_output(ds, 1.0)
-    with pytest.raises(ValueError, match="place manual points with set_point"):
-        merge_points(ds, position, confidence, P.MANUAL)
+    with pytest.raises(ValueError, match="delete them with set_point"):
+        merge_points(ds, position, confidence, P.NONE)
 
 
 def test_edits_then_save_round_trip(tmp_path: Path):
     ds = filled_labels()
     position, confidence = _tool_output(ds, 2.5)
-    merged = merge_points(ds, position, confidence, P.TRACKED)
+    merged, _ = merge_points(ds, position, confidence, P.TRACKED)
     merged = set_point(merged, 2, "mid", "tail", "mouse_b", None)
     save_labels(tmp_path / "labels.nc", merged)
     xr.testing.assert_identical(load_labels(tmp_path / "labels.nc"), merged)

@@ -18,10 +18,11 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.io.calibration_toml import load_calibration
-from pose3d.io.label_formats import export_session
 from pose3d.io.netcdf import load_labels, load_poses, save_labels, save_poses
 from pose3d.io.session_toml import save_session
 from pose3d.labels import new_labels
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.pipeline.labels_io import export_session
 from pose3d.poses import poses_dataset
 from pose3d.session import CameraSpec, Session
 from pose3d.skeleton import Skeleton
@@ -74,7 +75,7 @@ def test_session_round_trip(full_session: Session, tmp_path: Path) -> None:
     paths = export_session_to(session, tmp_path / "out")
     assert paths == [tmp_path / "out" / "session.nwb"]
     (path,) = paths
-    labels, poses = load_labels(session.labels_path), load_poses(session.poses_path)
+    labels, poses = load_labels(session.paths.labels), load_poses(session.paths.poses)
     assert int((labels[s.SOURCE] == s.PointSource.MANUAL).sum()) > 0
     assert np.isnan(labels[s.POSITION].values).any()
     assert pynwb.validate(path=str(path)) == []
@@ -85,7 +86,7 @@ def test_session_round_trip(full_session: Session, tmp_path: Path) -> None:
         skeleton = nwbfile.processing["behavior"]["Skeletons"].skeletons["individual_0"]
         assert list(skeleton.nodes[:]) == list(session.skeleton.keypoints)
         assert [tuple(e) for e in skeleton.edges[:].tolist()] == list(session.skeleton.edge_indices)
-        cameras = load_calibration(session.calibration_path)
+        cameras = load_calibration(session.paths.calibration)
         assert sorted(nwbfile.devices) == ["cam0", "cam2"]  # the session's, of 4 calibrated
         for cam in (cameras[name] for name in session.camera_names):
             device = nwbfile.devices[cam.name]
@@ -101,20 +102,20 @@ def test_session_round_trip(full_session: Session, tmp_path: Path) -> None:
 
 
 def export_session_to(session: Session, out: Path, **options: str) -> list[Path]:
-    return export_session(session, "nwb", out, options)
+    return export_session(SessionFolder(session, write=False), "nwb", out, options)
 
 
 def test_two_individuals_one_file_each(full_session: Session, tmp_path: Path) -> None:
     """An NWB file describes one subject: each individual gets its own file."""
     session = replace(full_session, individuals=("mouse", "rat"))
     save_session(session)
-    labels = load_labels(session.labels_path)
+    labels = load_labels(session.paths.labels)
     other = labels.copy(deep=True)
     other[s.POSITION].values[:] += 7.0
     both = xr.concat([labels, other], dim=s.INDIVIDUAL)
     both = both.assign_coords({s.INDIVIDUAL: ["mouse", "rat"]})
-    save_labels(session.labels_path, both)
-    session.poses_path.unlink()  # 2D only
+    save_labels(session.paths.labels, both)
+    session.paths.poses.unlink()  # 2D only
     start = "2024-05-01T14:30:00+02:00"
     paths = export_session_to(session, tmp_path / "out", start_time=start)
     assert [p.name for p in paths] == ["session_mouse.nwb", "session_rat.nwb"]
@@ -130,24 +131,24 @@ def test_two_individuals_one_file_each(full_session: Session, tmp_path: Path) ->
 def test_uncalibrated_session_without_videos(full_session: Session, tmp_path: Path) -> None:
     """Without calibration.toml the cameras are plain devices; a missing video is not linked."""
     session = full_session
-    session.calibration_path.unlink()
+    session.paths.calibration.unlink()
     session.video_path("cam2").unlink()
     (path,) = export_session_to(session, tmp_path / "out")
     with _read(path) as nwbfile:
         assert not hasattr(nwbfile.devices["cam0"], "intrinsic_matrix")
         assert "video_cam2" not in nwbfile.acquisition and "video_cam0" in nwbfile.acquisition
-        _check_2d(nwbfile, session, load_labels(session.labels_path), "individual_0")
+        _check_2d(nwbfile, session, load_labels(session.paths.labels), "individual_0")
 
 
 def test_frame_indexed_poses_get_seconds(full_session: Session, tmp_path: Path) -> None:
     """Poses written without a frame rate count frames; NWB gets frame / the session's fps."""
     session = full_session
-    poses = load_poses(session.poses_path)
+    poses = load_poses(session.paths.poses)
     position = poses[s.POSITION].transpose(s.TIME, s.SPACE, s.KEYPOINT, s.INDIVIDUAL).values
     keypoints = [str(k) for k in poses[s.KEYPOINT].values]
     frames = poses_dataset(position, keypoints, ["individual_0"], fps=None, space_unit="mm")
     assert frames.attrs[s.ATTR_TIME_UNIT] == "frames"
-    save_poses(session.poses_path, frames)
+    save_poses(session.paths.poses, frames)
     (path,) = export_session_to(session, tmp_path / "out")
     with _read(path) as nwbfile:
         series = nwbfile.processing["behavior"]["MultiCameraPoseEstimation"]
@@ -176,7 +177,7 @@ def test_refusals_write_nothing(full_session: Session, tmp_path: Path) -> None:
     with pytest.raises(Pose3dError, match="share the names cam0"):
         export_session_to(replace(session, skeleton=Skeleton(("nose", "cam0"))), out)
     assert not out.exists()
-    session.labels_path.unlink()
+    session.paths.labels.unlink()
     with pytest.raises(Pose3dError, match=r"labels.nc does not exist"):
         export_session_to(session, out)
     assert not out.exists()
@@ -219,17 +220,17 @@ def _real_session(minimal: Path, root: Path) -> Session:
         fps=30.0,
     )
     save_session(session)
-    session.calibration_dir.mkdir()
-    shutil.copy(minimal / "calibration.toml", session.calibration_path)
+    session.paths.calibration_dir.mkdir()
+    shutil.copy(minimal / "calibration.toml", session.paths.calibration)
     labels = new_labels(points.shape[0], VIEWS, names, ["track_0"])
     position = np.stack([tracks[v].transpose(2, 0, 1) for v in VIEWS], axis=1)  # (T, V, 2, K)
     labels[s.POSITION].values[:] = position[..., None]
     seen = np.isfinite(position).all(axis=2)
     labels[s.CONFIDENCE].values[:] = np.where(seen, 1.0, np.nan)[..., None]
     labels[s.SOURCE].values[:] = np.where(seen, int(s.PointSource.MANUAL), 0)[..., None]
-    save_labels(session.labels_path, labels)
+    save_labels(session.paths.labels, labels)
     poses = poses_dataset(points.transpose(0, 2, 1)[..., None], names, ["track_0"], fps=30.0)
-    save_poses(session.poses_path, poses)
+    save_poses(session.paths.poses, poses)
     return session
 
 
@@ -238,10 +239,10 @@ def test_real_session_round_trip(minimal_session: Path, tmp_path: Path) -> None:
     (path,) = export_session_to(session, tmp_path / "out")
     assert path.name == "minimal.nwb"
     with _read(path) as nwbfile:
-        labels = load_labels(session.labels_path)
+        labels = load_labels(session.paths.labels)
         assert np.isfinite(labels[s.POSITION].values).mean() > 0.5
         _check_2d(nwbfile, session, labels, "track_0")
-        _check_3d(nwbfile, load_poses(session.poses_path), "track_0")
+        _check_3d(nwbfile, load_poses(session.paths.poses), "track_0")
         for view in VIEWS:
             video = nwbfile.acquisition[f"video_{view}"]
             assert (path.parent / video.external_file[0]).resolve() == session.video_path(view)

@@ -238,10 +238,10 @@ def test_with_offsets_changes_only_the_named_cameras(tmp_path):
 def test_session_paths(tmp_path):
     session = make_session(tmp_path)
     assert session.session_file == tmp_path / "session.toml"
-    assert session.calibration_path == tmp_path / "calibration" / "calibration.toml"
-    assert session.labels_path == tmp_path / "labels.nc"
-    assert session.poses_path == tmp_path / "poses3d.nc"
-    assert session.lock_path == tmp_path / ".pose3d.lock"
+    assert session.paths.calibration == tmp_path / "calibration" / "calibration.toml"
+    assert session.paths.labels == tmp_path / "labels.nc"
+    assert session.paths.poses == tmp_path / "poses3d.nc"
+    assert session.paths.lock == tmp_path / ".pose3d.lock"
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,12 @@ import pytest
 from pose3d import schema as s
 from pose3d.cli import main
 from pose3d.errors import Pose3dError
-from pose3d.io.label_formats import import_labels, reader_for
+from pose3d.io.label_formats import reader_for
 from pose3d.io.netcdf import load_labels
-from pose3d.io.session_folder import init_session
 from pose3d.io.sleap import read_analysis, read_slp
+from pose3d.pipeline.session import init_session
 from pose3d.session import Session
+from tests.support.sessions import import_into
 
 CAMERAS = ("back", "mid", "side", "top")
 
@@ -87,9 +88,9 @@ def test_slp_and_analysis_match_h5py(minimal_session: Path, cam: str) -> None:
 
 def test_import_slp_predicted_as_prelabels(session: Session, minimal_session: Path) -> None:
     path = _slp(minimal_session, "mid")
-    report = import_labels(session, "mid", path)
+    report = import_into(session, "mid", path)
     expected = _h5py_slp_points(path)
-    labels = load_labels(session.labels_path)
+    labels = load_labels(session.paths.labels)
     view = labels.sel({s.VIEW: "mid", s.INDIVIDUAL: "mouse"})
     n_points = 0
     for frame, (xy, score, _) in expected.items():
@@ -107,10 +108,10 @@ def test_import_slp_predicted_as_prelabels(session: Session, minimal_session: Pa
 
 def test_import_analysis_as_labels_is_manual(session: Session, minimal_session: Path) -> None:
     path = _analysis(minimal_session, "top")
-    report = import_labels(session, "top", path, as_="labels")
+    report = import_into(session, "top", path, as_="labels")
     with h5py.File(path, "r") as fh:
         tracks = fh["tracks"][()][0]  # (2, 15, 120)
-    view = load_labels(session.labels_path).sel({s.VIEW: "top", s.INDIVIDUAL: "mouse"})
+    view = load_labels(session.paths.labels).sel({s.VIEW: "top", s.INDIVIDUAL: "mouse"})
     np.testing.assert_array_equal(
         view[s.POSITION].transpose(s.SPACE, s.KEYPOINT, s.TIME).values, tracks
     )
@@ -143,17 +144,17 @@ def test_user_instance_wins_and_is_manual(
     assert points.manual[0].all() and not points.manual[1:].any()
     visible = pred["visible"] & np.isfinite(pred["x"])
     np.testing.assert_array_equal(points.position[0, 0, visible, 0], pred["x"][visible] + 1.0)
-    report = import_labels(session, "back", path)
+    report = import_into(session, "back", path)
     assert report.manual == int(np.isfinite(user["x"][visible]).sum())
-    at = load_labels(session.labels_path).sel({s.VIEW: "back", s.TIME: 0, s.INDIVIDUAL: "mouse"})
+    at = load_labels(session.paths.labels).sel({s.VIEW: "back", s.TIME: 0, s.INDIVIDUAL: "mouse"})
     assert (at[s.SOURCE].values[visible] == s.PointSource.MANUAL).all()
 
 
 def test_other_skeleton_and_corrupt_files_leave_labels_untouched(
     session: Session, minimal_session: Path, tmp_path: Path
 ) -> None:
-    import_labels(session, "back", _slp(minimal_session, "back"))
-    before = session.labels_path.read_bytes()
+    import_into(session, "back", _slp(minimal_session, "back"))
+    before = session.paths.labels.read_bytes()
     # another skeleton: a file whose node Nose is called Snout
     renamed = tmp_path / "renamed.analysis.h5"
     shutil.copyfile(_analysis(minimal_session, "mid"), renamed)
@@ -163,15 +164,15 @@ def test_other_skeleton_and_corrupt_files_leave_labels_untouched(
         del fh["node_names"]
         fh["node_names"] = names
     with pytest.raises(Pose3dError, match="keypoints the session does not have: Snout"):
-        import_labels(session, "mid", renamed)
+        import_into(session, "mid", renamed)
     # a truncated .slp and a truncated analysis file
     for src, name in ((_slp(minimal_session, "mid"), "cut.slp"), (renamed, "cut.analysis.h5")):
         cut = tmp_path / name
         data = src.read_bytes()
         cut.write_bytes(data[: len(data) // 2])
         with pytest.raises(Pose3dError, match=f"{cut.name}.*not a label file|{cut.name}.*HDF5"):
-            import_labels(session, "mid", cut)
-    assert session.labels_path.read_bytes() == before
+            import_into(session, "mid", cut)
+    assert session.paths.labels.read_bytes() == before
 
 
 def test_several_videos_and_unknown_layout_are_refused(
@@ -202,7 +203,7 @@ def test_cli_import_sleap(
     argv = ["import", str(session.root), "--view", "side", str(path), "--as", "labels"]
     assert main(argv) == 0
     assert "120 frames" in capsys.readouterr().out
-    source = load_labels(session.labels_path)[s.SOURCE].sel({s.VIEW: "side"})
+    source = load_labels(session.paths.labels)[s.SOURCE].sel({s.VIEW: "side"})
     assert int((source == s.PointSource.MANUAL).sum()) > 1500
     assert main(["import", str(session.root), "--view", "nope", str(path)]) == 2
     assert "no camera 'nope'" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from pose3d.io.board_toml import load_board
 from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import ENGINE, load_labels, load_poses
 from pose3d.io.session_toml import load_session
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 from pose3d.synthetic import default_board, make_scene, make_walkers, render, simulate
 from pose3d.synthetic.sample import stream, write_sample_session
 

@@ -14,7 +14,7 @@ import xarray as xr
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 from pose3d.tracking.base import (
     FrameWindow,
     PointTracker,

@@ -1,5 +1,6 @@
-"""propagate: manual labels -> tracks merged into labels.nc, under the lock, atomically; manual
-points never change; a correction re-tracks only the frames it governs; offsets are honoured."""
+"""propagate (pose3d.pipeline.track): manual labels -> tracks merged into labels.nc, under the
+lock, atomically; manual points never change; a correction re-tracks only the frames it
+governs; offsets are honoured."""
 
 from __future__ import annotations
 
@@ -16,12 +17,19 @@ from pose3d.errors import Pose3dError, SessionLockedError
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, save_labels
 from pose3d.labels import new_labels, set_point
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.pipeline.track import propagate as propagate_folder
 from pose3d.tracking.base import TrackingCancelled
 from pose3d.tracking.classical import ClassicalTracker
-from pose3d.tracking.propagate import propagate
 
 Seeder = Callable[[Sequence[int]], Path]
 TRACKER = ClassicalTracker()
+
+
+def propagate(root: Path, *args: object, **kwargs: object) -> object:
+    """The session verb on a folder opened (and locked) for the call."""
+    with SessionFolder(root) as folder:
+        return propagate_folder(folder, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def test_tracks_are_merged_and_manual_points_kept(seeded: Seeder, truth: xr.Dataset) -> None:
@@ -112,10 +120,12 @@ def test_camera_offsets_are_honoured(tmp_path: Path) -> None:
 
 def test_the_session_lock_is_taken(seeded: Seeder) -> None:
     root = seeded([0])
-    with SessionLock(root) as held:
+    with SessionLock(root), pytest.raises(SessionLockedError):
+        propagate(root, "cam0", (0, 5), TRACKER)
+    with SessionFolder(root) as folder:  # the TUI holds one for as long as the session is open
         with pytest.raises(SessionLockedError):
-            propagate(root, "cam0", (0, 5), TRACKER)
-        report = propagate(root, "cam0", (0, 5), TRACKER, lock=held)  # the TUI holds it
+            SessionFolder(root)
+        report = propagate_folder(folder, "cam0", (0, 5), TRACKER)
     assert report.tracked > 0
 
 

@@ -13,10 +13,11 @@ from pose3d import schema as s
 from pose3d.io.netcdf import load_labels, save_labels
 from pose3d.io.session_toml import save_session
 from pose3d.labels import new_labels
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.pipeline.track import propagate
 from pose3d.session import CameraSpec, Session
 from pose3d.skeleton import Skeleton
 from pose3d.tracking.classical import ClassicalTracker
-from pose3d.tracking.propagate import propagate
 
 VIEWS = ("back", "mid", "side", "top")
 # median px error against the proofread points, frames 1-119, measured with the default
@@ -51,7 +52,8 @@ def tracked(minimal_session: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         labels[s.POSITION].values[0, v, :, :, 0] = first
         labels[s.SOURCE].values[0, v, seen, 0] = s.PointSource.MANUAL
     save_labels(root / "labels.nc", labels)
-    report = propagate(root, list(VIEWS), (0, 120), ClassicalTracker())
+    with SessionFolder(root) as folder:
+        report = propagate(folder, list(VIEWS), (0, 120), ClassicalTracker())
     assert report.skipped == ()
     return {"labels": load_labels(root / "labels.nc"), "points": points}
 

@@ -137,9 +137,9 @@ def write_session(
         fps=fps,
     )
     save_session(session)
-    session.calibration_dir.mkdir()
-    save_calibration(session.calibration_path, cameras)
-    save_labels(session.labels_path, labels)
+    session.paths.calibration_dir.mkdir()
+    save_calibration(session.paths.calibration, cameras)
+    save_labels(session.paths.labels, labels)
     return session
 
 

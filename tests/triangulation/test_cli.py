@@ -13,7 +13,6 @@ from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.cli import EXIT_USER_ERROR, main
 from pose3d.io.calibration_toml import save_calibration
-from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
 
 
@@ -47,14 +46,48 @@ def test_optim_with_views_and_exports(
     root = synthetic_session.root
     csv, h5 = root / "pose3d.csv", root / "pose3d.h5"
     args = ["triangulate", str(root), "--method", "optim", "--views", "cam0,cam2,cam3"]
-    assert main([*args, "--export", str(csv), "--export", str(h5)]) == 0
+    exports = ["--export", "anipose-csv", str(csv), "--export", "dlc-h5", str(h5)]
+    assert main([*args, *exports]) == 0
+    assert f"exported {csv}" in capsys.readouterr().out
     assert csv.is_file() and h5.is_file()
     poses = load_poses(root / "poses3d.nc")
     assert poses.attrs["pose3d_views"] == "cam0,cam2,cam3"
     assert int(poses[s.N_VIEWS].max()) == 3
     assert _median_error(root / "poses3d.nc", synthetic_session.truth) < 1.0
-    assert main(["export-3d", str(root / "poses3d.nc"), str(root / "again.csv")]) == 0
-    assert (root / "again.csv").read_text() == csv.read_text()
+    again = root / "again.csv"
+    assert main(["export-3d", str(root / "poses3d.nc"), "--format", "anipose-csv", str(again)]) == 0
+    assert again.read_text() == csv.read_text()
+
+
+def test_export_3d_is_export_by_format_name(
+    synthetic_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pose3d export-3d POSES --format F OUT`` writes what ``pose3d export SESSION --format F
+    OUT`` writes from the session's poses3d.nc; the suffix alone no longer chooses."""
+    root = synthetic_session.root
+    assert main(["triangulate", str(root)]) == 0
+    poses = str(root / "poses3d.nc")
+    for fmt, name in (("anipose-csv", "a.csv"), ("dlc-h5", "a.h5")):
+        alias, session = tmp_path / "alias" / name, tmp_path / "session" / name
+        alias.parent.mkdir(exist_ok=True)
+        session.parent.mkdir(exist_ok=True)
+        assert main(["export-3d", poses, "--format", fmt, str(alias)]) == 0
+        assert f"exported {alias}" in capsys.readouterr().out
+        assert main(["export", str(root), "--format", fmt, str(session)]) == 0
+        if fmt == "anipose-csv":
+            assert alias.read_text() == session.read_text()
+    pd = pytest.importorskip("pandas")
+    pd.testing.assert_frame_equal(
+        pd.read_hdf(tmp_path / "alias" / "a.h5"), pd.read_hdf(tmp_path / "session" / "a.h5")
+    )
+    capsys.readouterr()
+    assert main(["export-3d", poses, str(tmp_path / "b.csv")]) == EXIT_USER_ERROR
+    assert "--format movement|anipose-csv|dlc-h5 (the file's suffix" in _error(capsys)
+    assert main(["export-3d", poses, "--format", "anipose", str(tmp_path / "b")]) == 2
+    assert "pose3d export SESSION --format anipose OUT" in _error(capsys)
+    assert main(["triangulate", str(root), "--export", "csv", str(tmp_path / "b.csv")]) == 2
+    assert "unknown export format 'csv'" in _error(capsys)
+    assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b").exists()
 
 
 def test_triangulate_standalone_files(
@@ -133,15 +166,17 @@ def test_missing_inputs(
     (root / "calibration" / "calibration.toml").unlink()
     assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
     assert "no calibration" in _error(capsys)
-    assert main(["export-3d", str(tmp_path / "none.nc"), str(tmp_path / "a.csv")]) == 2
+    none, out = str(tmp_path / "none.nc"), str(tmp_path / "a.csv")
+    assert main(["export-3d", none, "--format", "anipose-csv", out]) == 2
     assert "does not exist" in _error(capsys)
 
 
 def test_locked_session(synthetic_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from pose3d.triangulation import triangulate_session
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.pipeline.triangulate import triangulate_session
 
-    with SessionLock(synthetic_session.root) as held:
+    with SessionFolder(synthetic_session.root) as folder:  # as the TUI holds one
         assert main(["triangulate", str(synthetic_session.root)]) == EXIT_USER_ERROR
-        triangulate_session(synthetic_session.root, lock=held)  # the TUI holds the lock
+        triangulate_session(folder)
     assert "open for writing by another pose3d process" in _error(capsys)
     assert (synthetic_session.root / "poses3d.nc").is_file()

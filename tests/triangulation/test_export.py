@@ -1,4 +1,6 @@
-"""Exports read back: Anipose's pose-3d CSV with pandas, DeepLabCut's 3D h5 with pandas."""
+"""Triangulated poses exported through the format registry (pose3d.io.formats) without a
+session: Anipose's pose-3d CSV and DeepLabCut's 3D h5 read back with pandas, movement's netCDF
+with xarray; formats that need a session, or inputs that were not given, are named."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.triangulation import export_poses, triangulate
+from pose3d.io.formats import ExportData, export
+from pose3d.pipeline.labels_io import export_poses
+from pose3d.triangulation import triangulate
 
 pd = pytest.importorskip("pandas")
 
@@ -27,7 +31,8 @@ def poses(rig: CameraGroup, synth: ModuleType) -> xr.Dataset:
 
 
 def test_anipose_csv_round_trip(poses: xr.Dataset, tmp_path: Path) -> None:
-    path = export_poses(poses, tmp_path / "pose3d.csv")
+    (path,) = export("anipose-csv", ExportData(poses=poses), tmp_path / "pose3d.csv")
+    assert path == tmp_path / "pose3d.csv"
     table = pd.read_csv(path)
     keypoints = ["nose", "neck", "tail"]
     expected = [f"{k}_{f}" for k in keypoints for f in ("x", "y", "z", "error", "ncams", "score")]
@@ -48,7 +53,7 @@ def test_anipose_csv_round_trip(poses: xr.Dataset, tmp_path: Path) -> None:
 
 def test_dlc_h5_round_trip(poses: xr.Dataset, tmp_path: Path) -> None:
     pytest.importorskip("tables")
-    path = export_poses(poses, tmp_path / "pose3d.h5")
+    (path,) = export_poses(poses, "dlc-h5", tmp_path / "pose3d.h5")
     frame = pd.read_hdf(path, key="df_with_missing")
     assert frame.columns.names == ["scorer", "bodyparts", "coords"]
     assert list(frame.columns.get_level_values("bodyparts").unique()) == ["nose", "neck", "tail"]
@@ -63,15 +68,43 @@ def test_several_individuals(rig: CameraGroup, synth: ModuleType, tmp_path: Path
     labels = synth.labels_of(rig, truth, individuals=["m1", "m2"])
     poses = triangulate(labels[s.POSITION], rig)
     with pytest.raises(Pose3dError, match=r"2 individuals \(m1, m2\).*--individual"):
-        export_poses(poses, tmp_path / "a.csv")
-    table = pd.read_csv(export_poses(poses, tmp_path / "a.csv", individual="m2"))
-    np.testing.assert_allclose(table["kp0_x"], truth[:, 0, 1, 0], atol=1e-6)
+        export_poses(poses, "anipose-csv", tmp_path / "a.csv")
+    (csv,) = export_poses(poses, "anipose-csv", tmp_path / "a.csv", {"individual": "m2"})
+    np.testing.assert_allclose(pd.read_csv(csv)["kp0_x"], truth[:, 0, 1, 0], atol=1e-6)
     pytest.importorskip("tables")
-    frame = pd.read_hdf(export_poses(poses, tmp_path / "a.h5"), key="df_with_missing")
+    (h5,) = export_poses(poses, "dlc-h5", tmp_path / "a.h5")
+    frame = pd.read_hdf(h5, key="df_with_missing")
     assert frame.columns.names == ["scorer", "individuals", "bodyparts", "coords"]
     np.testing.assert_allclose(frame[("pose3d", "m1", "kp1", "z")], truth[:, 1, 0, 2], atol=1e-6)
+    (one,) = export_poses(poses, "dlc-h5", tmp_path / "m2.h5", {"individual": "m2"})
+    frame = pd.read_hdf(one, key="df_with_missing")  # one individual: single-animal columns
+    assert frame.columns.names == ["scorer", "bodyparts", "coords"]
+    np.testing.assert_allclose(frame[("pose3d", "kp0", "x")], truth[:, 0, 1, 0], atol=1e-6)
 
 
-def test_unknown_format(poses: xr.Dataset, tmp_path: Path) -> None:
-    with pytest.raises(Pose3dError, match=r"unknown suffix '.mat'.*\.csv, \.h5"):
-        export_poses(poses, tmp_path / "out.mat")
+def test_movement_takes_the_poses_alone(poses: xr.Dataset, tmp_path: Path) -> None:
+    out = tmp_path / "movement"
+    assert export_poses(poses, "movement", out) == [out / "poses3d.nc"]
+    with xr.open_dataset(out / "poses3d.nc") as got:
+        xr.testing.assert_allclose(got.load()[s.POSITION], poses[s.POSITION])
+
+
+def test_unknown_format_or_option(poses: xr.Dataset, tmp_path: Path) -> None:
+    with pytest.raises(Pose3dError, match=r"unknown export format 'csv'; .*anipose-csv, dlc-h5"):
+        export_poses(poses, "csv", tmp_path / "out.csv")
+    with pytest.raises(Pose3dError, match="takes no option scorer"):
+        export_poses(poses, "anipose-csv", tmp_path / "out.csv", {"scorer": "me"})
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_format_that_needs_a_session_says_so(poses: xr.Dataset, tmp_path: Path) -> None:
+    for name in ("anipose", "nwb", "dlc"):
+        with pytest.raises(
+            Pose3dError, match=rf"without a session.*pose3d export SESSION --format {name} OUT"
+        ):
+            export_poses(poses, name, tmp_path / "out")
+    with pytest.raises(Pose3dError, match=r"needs the 3D poses \(poses3d.nc\), and none were"):
+        export("dlc-h5", ExportData(), tmp_path / "out.h5")
+    with pytest.raises(Pose3dError, match="neither 2D labels nor 3D poses were given"):
+        export("movement", ExportData(), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

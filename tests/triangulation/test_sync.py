@@ -15,7 +15,9 @@ from pose3d.errors import Pose3dError
 from pose3d.io.netcdf import load_labels
 from pose3d.io.session_toml import load_session
 from pose3d.labels import new_labels
-from pose3d.triangulation import estimate_offsets, shift_labels, sync_session, triangulate
+from pose3d.pipeline.folder import SessionFolder
+from pose3d.pipeline.triangulate import sync_session
+from pose3d.triangulation import estimate_offsets, shift_labels, triangulate
 
 OFFSETS = {"cam0": -3, "cam1": 0, "cam2": 2, "cam3": 5}
 MARGIN = 10
@@ -73,17 +75,20 @@ def test_sync_session_writes_offsets_and_moves_labels(
 ) -> None:
     labels = _shifted_labels(rig, synth)
     session = synth.write_session(tmp_path / "s", rig, labels)
-    dry = sync_session(session.root, reference="cam1", max_offset=8, dry_run=True)
+    with SessionFolder(session.root) as folder:
+        dry = sync_session(folder, reference="cam1", max_offset=8, dry_run=True)
     assert dry.offsets == OFFSETS and not dry.written
     assert all(c.offset == 0 for c in load_session(session.root).cameras)
 
-    report = sync_session(session.root, reference="cam1", max_offset=8)
+    with SessionFolder(session.root) as folder:
+        report = sync_session(folder, reference="cam1", max_offset=8)
     assert report.written and report.offsets == OFFSETS
     assert {c.name: c.offset for c in load_session(session.root).cameras} == OFFSETS
-    synced = load_labels(session.labels_path)
+    synced = load_labels(session.paths.labels)
     poses = triangulate(synced[s.POSITION], rig)
     assert float(poses[s.REPROJECTION_ERROR].median()) < 1.0
-    again = sync_session(session.root, reference="cam1", max_offset=8)
+    with SessionFolder(session.root) as folder:
+        again = sync_session(folder, reference="cam1", max_offset=8)
     assert not again.written and set(again.result.corrections.values()) == {0}
 
 

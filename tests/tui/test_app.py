@@ -13,7 +13,7 @@ from textual.widgets import Static
 from pose3d import schema as s
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.recent import load_recent
 from pose3d.tui.screens.label import LabelScreen
@@ -494,3 +494,50 @@ async def test_propagation_warns_when_the_views_disagree_with_the_calibration(
         assert isinstance(app.screen, LabelScreen)
         warnings = [str(n.message) for n in app._notifications if n.severity == "warning"]
         assert any(f"disagree with {calibration}" in w and "only advises" in w for w in warnings)
+
+
+async def test_propagation_is_one_undoable_edit_written_once(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """The Propagate dialog tracks the labels being edited (an edit not yet in labels.nc is
+    tracked too), writes labels.nc once, and ctrl+z takes the whole propagation back."""
+    from pose3d.io.label_journal import journal_path
+    from pose3d.io.netcdf import save_labels
+    from pose3d.synthetic.compare import seed_labels
+
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    save_labels(session_dir / "labels.nc", seed_labels(truth, [0]))
+    app = Pose3dApp(session_dir, tracker="classical")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, LabelScreen)
+        workspace = app.workspace
+        editor = workspace.editor
+        manual = editor.labels[s.SOURCE].values == s.PointSource.MANUAL
+        k = int(np.flatnonzero(~manual[0, 0, :, 0])[0])  # a keypoint not seeded in cam0
+        cell = editor.cursor.__class__(0, "cam0", editor.keypoints[k], editor.individuals[0])
+        editor.place((60.0, 40.0), cell)  # in the journal, not yet in labels.nc
+        workspace.flush()
+        before = editor.snapshot()
+        writes = workspace.saver.writes
+        await _propagate_all_views(app, pilot)
+        assert isinstance(app.screen, LabelScreen)
+        assert workspace.saver.writes == writes + 1  # one write of labels.nc for the run
+        assert not journal_path(session_dir / "labels.nc").exists()
+        on_disk = load_labels(session_dir / "labels.nc")
+        tracked = on_disk[s.SOURCE].values == s.PointSource.TRACKED
+        assert tracked.sum() > 100
+        assert tracked[1:, 0, k, 0].any()  # the unsaved edit was tracked too
+        np.testing.assert_array_equal(on_disk[s.SOURCE].values, editor.labels[s.SOURCE].values)
+        assert editor.undo_depth == 2  # the placed point, then the propagation
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        for name in before.data_vars:
+            np.testing.assert_array_equal(editor.labels[name].values, before[name].values)
+        workspace.flush()
+        assert not (load_labels(session_dir / "labels.nc")[s.SOURCE].values == 2).any()
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert (editor.labels[s.SOURCE].values == s.PointSource.TRACKED).sum() == tracked.sum()

@@ -128,7 +128,7 @@ async def test_calibrate_from_the_tui(
         assert report["reference"] == "board in frame 4"
         assert (root / "calibration" / "calibration.toml").is_file()
         assert app.workspace is not None and app.workspace.cameras is not None
-        assert app.workspace.lock.held  # the lent lock came back
+        assert app.workspace.folder.writable  # the lent lock came back
         await pilot.press("escape")
         assert isinstance(app.screen, ViewsScreen)
     assert load_session(root).board is not None
@@ -161,4 +161,4 @@ async def test_a_board_that_is_not_found_gives_a_hint(
         await _until(pilot, lambda: not screen.running and "[red]" in status())
         assert "board" in status().lower()
         assert not (root / "calibration" / "calibration.toml").exists()
-        assert app.workspace is not None and app.workspace.lock.held
+        assert app.workspace is not None and app.workspace.folder.writable

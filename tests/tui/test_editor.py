@@ -12,21 +12,31 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError, SessionLockedError
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
+from pose3d.label_cells import Cell
 from pose3d.labels import new_labels
-from pose3d.tui.editor import Cursor, LabelEditor
+from pose3d.tui.editor import LabelEditor
 from pose3d.tui.workspace import Workspace
 
 KEYPOINTS = ("nose", "ear", "tail")
 
 
+class _Recorder:
+    """A saver that keeps what the editor hands it."""
+
+    def __init__(self, saved: list | None) -> None:
+        self.saved = saved if saved is not None else []
+        self.whole = 0
+
+    def record(self, labels: xr.Dataset, cell: Cell, state: dict) -> None:
+        self.saved.append((cell, state))
+
+    def record_all(self, labels: xr.Dataset) -> None:
+        self.whole += 1
+
+
 def _editor(saved: list | None = None) -> LabelEditor:
     labels = new_labels(5, ["cam0", "cam1"], KEYPOINTS, ["a", "b"])
-
-    def save(labels: xr.Dataset, cell: Cursor, state: dict) -> None:
-        if saved is not None:
-            saved.append((cell, state))
-
-    return LabelEditor(labels, save=save)
+    return LabelEditor(labels, _Recorder(saved))
 
 
 def test_place_current_writes_a_manual_point_and_advances() -> None:
@@ -34,10 +44,10 @@ def test_place_current_writes_a_manual_point_and_advances() -> None:
     editor = _editor(saved)
     editor.move_to(frame=2, view="cam1")
     editor.place_current((10.0, 20.5))
-    cell = Cursor(2, "cam1", "nose", "a")
+    cell = Cell(2, "cam1", "nose", "a")
     assert editor.point(cell) == (10.0, 20.5)
     assert editor.source(cell) == s.PointSource.MANUAL
-    assert editor.cursor == Cursor(2, "cam1", "ear", "a")
+    assert editor.cursor == Cell(2, "cam1", "ear", "a")
     assert len(saved) == 1  # saved after the edit: the cell and its new state
     assert saved[-1][0] == cell
     assert saved[-1][1][s.POSITION].tolist() == [10.0, 20.5]
@@ -52,7 +62,7 @@ def test_place_current_writes_a_manual_point_and_advances() -> None:
 def test_nudge_delete_undo_redo_restore_cells_exactly() -> None:
     editor = _editor()
     labels = editor.labels
-    cell = Cursor(0, "cam0", "ear", "b")
+    cell = Cell(0, "cam0", "ear", "b")
     # a tracked, flagged point: nudging makes it manual and clears the flag
     where = {"time": 0, "view": "cam0", "keypoint": "ear", "individual": "b"}
     labels[s.POSITION].loc[where] = [5, 6]
@@ -77,9 +87,9 @@ def test_nudge_delete_undo_redo_restore_cells_exactly() -> None:
     assert editor.point(cell) is None
     assert editor.redo() is None
     editor.undo()
-    editor.place((1, 2), Cursor(1, "cam0", "nose", "a"))  # a new edit drops the redo stack
+    editor.place((1, 2), Cell(1, "cam0", "nose", "a"))  # a new edit drops the redo stack
     assert not editor.can_redo
-    assert editor.nudge(1, 1, Cursor(4, "cam1", "tail", "a")) is None  # no point to nudge
+    assert editor.nudge(1, 1, Cell(4, "cam1", "tail", "a")) is None  # no point to nudge
 
 
 def test_cursor_checks_names_and_cycles_individuals() -> None:
@@ -96,24 +106,24 @@ def test_cursor_checks_names_and_cycles_individuals() -> None:
 
 def test_workspace_autosaves_every_edit_and_holds_the_lock(session_dir: Path) -> None:
     with Workspace(session_dir) as ws:
-        assert not ws.session.labels_path.exists()  # nothing written before the first edit
+        assert not ws.session.paths.labels.exists()  # nothing written before the first edit
         assert ws.n_frames == 14  # cam2 (12 frames, offset 2) ends at session frame 13
         with pytest.raises(SessionLockedError):
             SessionLock(session_dir).acquire()
         ws.editor.move_to(frame=0, view="cam0")
         ws.editor.place_current((12.0, 34.0))
         ws.flush()  # the save runs in the background; the next edit (or flush) waits for it
-        on_disk = load_labels(ws.session.labels_path)
+        on_disk = load_labels(ws.session.paths.labels)
         point = on_disk[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values[:, 0]
         assert point.tolist() == [12.0, 34.0]
         ws.editor.undo()
         ws.flush()
-        on_disk = load_labels(ws.session.labels_path)
+        on_disk = load_labels(ws.session.paths.labels)
         assert np.isnan(on_disk[s.POSITION].sel(time=0, view="cam0", keypoint="nose").values).all()
     with SessionLock(session_dir):  # released on close
         pass
     with Workspace(session_dir) as ws:  # reopening reads the saved labels
-        assert ws.editor.point(Cursor(0, "cam0", "nose", "individual_0")) is None
+        assert ws.editor.point(Cell(0, "cam0", "nose", "individual_0")) is None
 
 
 def test_labels_of_other_cameras_are_refused_with_advice(session_dir: Path) -> None:
@@ -141,7 +151,7 @@ def test_each_edit_is_journaled_at_once_and_labels_nc_rewritten_after_a_pause(
         written = path.stat().st_mtime_ns
         ws.editor.place_current((3.0, 4.0))
         first, second = ws.editor.keypoints[:2]
-        ws.editor.nudge(1, 0, Cursor(0, "cam0", first, "individual_0"))
+        ws.editor.nudge(1, 0, Cell(0, "cam0", first, "individual_0"))
         assert ws.saver.journal.lines == 2  # on disk before the edits returned
         assert path.stat().st_mtime_ns == written  # labels.nc waits for a pause
         on_disk = load_labels(path)  # readers see the journal's edits
@@ -152,8 +162,9 @@ def test_each_edit_is_journaled_at_once_and_labels_nc_rewritten_after_a_pause(
         deadline = time.monotonic() + 10
         while journal_path(path).exists() and time.monotonic() < deadline:
             time.sleep(0.05)  # the background writer, ~1 s after the last edit
-        assert not journal_path(path).exists() and ws.saver.writes == 1
-        ws.editor.delete(Cursor(0, "cam0", second, "individual_0"))
+        assert not journal_path(path).exists()
+        assert ws.saver.writes == 2  # the first edit's whole write, then one in the background
+        ws.editor.delete(Cell(0, "cam0", second, "individual_0"))
         assert ws.saver.journal.lines == 1
 
 
@@ -174,8 +185,8 @@ def test_a_journal_left_by_a_crash_is_folded_into_labels_nc_on_open(session_dir:
     journal.append(4, "cam1", last, "individual_0", state)
     with Workspace(session_dir) as ws:
         assert not journal.path.exists()  # folded into labels.nc at once
-        assert ws.editor.point(Cursor(4, "cam1", last, "individual_0")) == (7.0, 8.0)
-        assert ws.editor.point(Cursor(3, "cam1", first, "individual_0")) == (5.0, 6.0)
+        assert ws.editor.point(Cell(4, "cam1", last, "individual_0")) == (7.0, 8.0)
+        assert ws.editor.point(Cell(3, "cam1", first, "individual_0")) == (5.0, 6.0)
     raw = xr.open_dataset(path, engine="h5netcdf").load()  # the file itself, no journal
     assert raw[s.POSITION].sel(cell).values.tolist() == [7.0, 8.0]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pose3d.io.session_toml import load_session
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 from pose3d.tui.frames import FrameCache
 
 

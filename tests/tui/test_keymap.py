@@ -1,13 +1,15 @@
-"""tui/keymap.md lists exactly the bindings of the app and each of its screens."""
+"""pose3d/tui/keymap.md (package data) lists exactly the bindings of the app and each of its
+screens, and `pose3d tui --keys` prints it."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from textual.binding import Binding
 
+from pose3d.cli import main
+from pose3d.tui import keymap_text
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.screens.calibration import CalibrationScreen
 from pose3d.tui.screens.jump import JumpScreen
@@ -18,7 +20,6 @@ from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.three_d import ThreeDScreen
 from pose3d.tui.screens.views import ViewsScreen
 
-KEYMAP = Path(__file__).resolve().parents[2] / "tui" / "keymap.md"
 SECTIONS = {
     "App": Pose3dApp,
     "Sessions": SessionsScreen,
@@ -36,7 +37,7 @@ def _documented() -> dict[str, set[tuple[str, str]]]:
     """Section title -> {(key, action)} from the tables of keymap.md."""
     found: dict[str, set[tuple[str, str]]] = {}
     section = None
-    for line in KEYMAP.read_text(encoding="utf-8").splitlines():
+    for line in keymap_text().splitlines():
         if line.startswith("## "):
             section = line[3:].strip()
             found[section] = set()
@@ -58,11 +59,16 @@ def _bound(owner: type) -> set[tuple[str, str]]:
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_keymap_matches_the_bindings(section: str) -> None:
     documented = _documented()
-    assert section in documented, f"tui/keymap.md has no '## {section}' section"
+    assert section in documented, f"pose3d/tui/keymap.md has no '## {section}' section"
     bound = _bound(SECTIONS[section])
     assert documented[section] - bound == set(), "documented but not bound"
-    assert bound - documented[section] == set(), "bound but not documented in tui/keymap.md"
+    assert bound - documented[section] == set(), "bound but not documented in pose3d/tui/keymap.md"
 
 
 def test_keymap_has_no_unknown_sections() -> None:
     assert set(_documented()) == set(SECTIONS)
+
+
+def test_cli_prints_the_keymap(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tui", "--keys"]) == 0
+    assert capsys.readouterr().out == keymap_text()

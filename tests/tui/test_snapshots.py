@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pose3d.io.session_folder import init_session
 from pose3d.io.session_toml import save_session
-from pose3d.io.video import write_image_folder
+from pose3d.io.video_writing import write_image_folder
+from pose3d.label_cells import Cell
+from pose3d.pipeline.session import init_session
 from pose3d.tui.app import Pose3dApp
-from pose3d.tui.editor import Cursor
 from pose3d.tui.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings(
@@ -73,9 +73,9 @@ def _labelled(root: Path) -> Path:
     """Two manual points on frame 3 of cam0 and one on cam2."""
     with Workspace(root) as ws:
         editor = ws.editor
-        editor.place((40.0, 50.0), Cursor(3, "cam0", "nose", "individual_0"))
-        editor.place((70.0, 60.0), Cursor(3, "cam0", "neck", "individual_0"))
-        editor.place((90.0, 30.0), Cursor(3, "cam2", "nose", "individual_0"))
+        editor.place((40.0, 50.0), Cell(3, "cam0", "nose", "individual_0"))
+        editor.place((70.0, 60.0), Cell(3, "cam0", "neck", "individual_0"))
+        editor.place((90.0, 30.0), Cell(3, "cam2", "nose", "individual_0"))
     return root
 
 

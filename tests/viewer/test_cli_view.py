@@ -11,7 +11,7 @@ from pose3d.cameras import CameraGroup
 from pose3d.cli import EXIT_USER_ERROR, main
 from pose3d.io.calibration_toml import save_calibration
 from pose3d.io.netcdf import save_poses
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 
 pytest.importorskip("pyvista")
 

@@ -12,7 +12,7 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.io.video import VideoReader
+from pose3d.io.video_reading import VideoReader
 from pose3d.viewer.colors import BACKGROUND, keypoint_colors
 from pose3d.viewer.render import SceneOptions, render_frames, save_movie, save_screenshot
 

@@ -98,7 +98,7 @@ def check_video(video: NDArray[np.uint8]) -> tuple[int, int, int]:
     if video.ndim != 4 or video.shape[-1] != 3 or video.dtype != np.uint8:
         raise ValueError(
             f"video must be RGB uint8 frames (T, H, W, 3), got {video.dtype} {video.shape}; "
-            "stack the frames of pose3d.io.video readers"
+            "stack the frames of pose3d.io.video_reading readers"
         )
     t, h, w, _ = video.shape
     if t < 1 or h < 2 or w < 2:

@@ -1,7 +1,7 @@
 """The Calibration screen: the board spec form, board detection per camera with progress bars in
 a cancellable worker, and the report (per-camera RMS, frames used, the square-length check).
 
-Calibration runs ``pose3d.calibration.pipeline.calibrate_session`` — what ``pose3d calibrate``
+Calibration runs ``pose3d.pipeline.calibrate.calibrate_session`` — what ``pose3d calibrate``
 runs — with the options of the form (frame step, reference camera, origin frame, fisheye
 lenses), under the
 TUI's session lock (passed as ``lock=``).
@@ -38,7 +38,6 @@ from pose3d.board import Board, CharucoBoard, Checkerboard
 from pose3d.errors import Pose3dError, SessionLockedError
 from pose3d.tui.workspace import Workspace
 
-REPORT_FILE = "report.json"
 DICTIONARIES = [f"DICT_{n}X{n}_{m}" for n in (4, 5, 6, 7) for m in (50, 100, 250, 1000)]
 
 
@@ -187,7 +186,7 @@ class CalibrationScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = f"pose3d · {self.workspace.session.name} · calibration"
-        report = self.workspace.session.calibration_dir / REPORT_FILE
+        report = self.workspace.session.paths.report
         media = self.workspace.session.calibration_media_paths()
         where = ", ".join(f"{n}: {p.name}" for n, p in media.items()) or "none in session.toml"
         self._say(f"calibration media: {where}")
@@ -220,16 +219,13 @@ class CalibrationScreen(Screen[None]):
     @on(Button.Pressed, "#save-board")
     def action_save_board(self) -> bool:
         """Validate the form and write the board into session.toml; False when invalid."""
-        from pose3d.io.session_toml import save_session
-
         try:
             board = board_from_form(self._form())
             session = replace(self.workspace.session, board=board)
-            save_session(session)
+            self.workspace.save_session(session)
         except Pose3dError as exc:
             self.notify(str(exc), title="board", severity="error", timeout=10)
             return False
-        self.workspace.use_session(session)
         self.notify(f"board saved in {session.session_file.name}", timeout=3)
         return True
 
@@ -265,17 +261,13 @@ class CalibrationScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="calibrate", exit_on_error=False)
     def _calibrate(self, options: dict[str, Any]) -> dict[str, Any]:
-        from pose3d.calibration.pipeline import calibrate_session
+        from pose3d.pipeline.calibrate import calibrate_session
 
         def progress(step: str, done: int, total: int) -> None:
             self.app.call_from_thread(self._progress, step, done, total)
 
-        result = calibrate_session(
-            self.workspace.root,
-            progress=progress,
-            cancel=self.cancel_event,
-            lock=self.workspace.lock,  # the TUI's: held for as long as the session is open
-            **options,
+        result = calibrate_session(  # in the TUI's folder: its lock is held while it is open
+            self.workspace.folder, progress=progress, cancel=self.cancel_event, **options
         )
         report: dict[str, Any] = result.report.to_dict()
         return report
@@ -297,7 +289,7 @@ class CalibrationScreen(Screen[None]):
             return
         self.running = False
         self.query_one("#calibrate", Button).disabled = False
-        self.workspace.use_session(self.workspace.session)  # read the new calibration
+        self.workspace.calibration_changed()
         if event.state is WorkerState.SUCCESS:
             report = event.worker.result
             assert isinstance(report, dict)
@@ -347,7 +339,7 @@ class CalibrationScreen(Screen[None]):
         self._say(
             f"calibration of {len(report['cameras'])} cameras (world frame: "
             f"{report.get('reference', '?')}, unit: {unit}) in "
-            f"{self.workspace.session.calibration_path.relative_to(self.workspace.root)}"
+            f"{self.workspace.session.paths.calibration.relative_to(self.workspace.root)}"
         )
 
     def action_back(self) -> None:

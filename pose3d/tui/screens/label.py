@@ -20,8 +20,9 @@ from textual.worker import get_current_worker
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
+from pose3d.label_cells import Cell
 from pose3d.tui.canvas import Marker, label_markers
-from pose3d.tui.editor import Cursor, Edit
+from pose3d.tui.editor import Edit
 from pose3d.tui.messages import KeypointChosen, PixelClicked, ZoomAt
 from pose3d.tui.palette import RGB8, individual_glyph, keypoint_rgb
 from pose3d.tui.pictures import Picture, PictureCache, draw_picture, picture_key
@@ -151,7 +152,7 @@ class LabelScreen(Screen[None]):
         self._update_side(source[:, i], review[:, i], view.zoom)
         self.call_after_refresh(self._draw_ahead, cursor)  # once this frame is on screen
 
-    def _inputs(self, cursor: Cursor) -> _Inputs:
+    def _inputs(self, cursor: Cell) -> _Inputs:
         """What the picture of ``cursor``'s frame and view shows (also run in the draw-ahead
         worker, for the neighbouring frames): markers with the cursor's keypoint highlighted and
         the suggestion, the epipolar curves, and the aids they come from."""
@@ -171,7 +172,7 @@ class LabelScreen(Screen[None]):
         )
         return _Inputs(markers, curves, position, aids)
 
-    def _draw_ahead(self, cursor: Cursor) -> None:
+    def _draw_ahead(self, cursor: Cell) -> None:
         """Draw the pictures of the next and the previous frame of this view in a worker, so
         that a step finds them ready (as the Views screen does)."""
         view = self.query_one("#label-view", FrameView)
@@ -183,7 +184,7 @@ class LabelScreen(Screen[None]):
         self._draw_ahead_worker(cursor, view.viewport, truecolor())
 
     @work(thread=True, exclusive=True, group="label-draw-ahead", exit_on_error=False)
-    def _draw_ahead_worker(self, cursor: Cursor, viewport: Viewport, truecolor: bool) -> None:
+    def _draw_ahead_worker(self, cursor: Cell, viewport: Viewport, truecolor: bool) -> None:
         worker = get_current_worker()
         editor, edges = self.workspace.editor, self.workspace.edges
         for frame in (cursor.frame + 1, cursor.frame - 1):
@@ -244,7 +245,7 @@ class LabelScreen(Screen[None]):
         if (view, frame) == (cursor.view, cursor.frame) and self.is_mounted:
             self.refresh_view()
 
-    def _view_aids(self, cursor: Cursor) -> ViewAids | None:
+    def _view_aids(self, cursor: Cell) -> ViewAids | None:
         """Epipolar curves and the suggestion of ``cursor``'s keypoint, when the session has a
         calibration of this view and aids are shown."""
         cameras = self.workspace.cameras
@@ -374,7 +375,7 @@ class LabelScreen(Screen[None]):
                     timeout=8,
                 )
                 if report.multiview is not None and report.multiview.advisory:
-                    calibration = str(self.workspace.session.calibration_path)
+                    calibration = str(self.workspace.session.paths.calibration)
                     self.notify(
                         report.multiview.describe(calibration),
                         title="calibration",

@@ -40,7 +40,7 @@ class NewSessionScreen(ModalScreen["Path | None"]):
             yield Label("fps (optional: read from the videos) and board spec TOML (optional)")
             with Horizontal(classes="pair"):
                 yield Input(id="new-fps", placeholder="fps")
-                yield Input(id="new-board", placeholder="calibration/boards/....toml")
+                yield Input(id="new-board", placeholder="board.toml (pose3d board list)")
             yield Checkbox("the videos may have different frame counts", id="new-mismatch")
             with Horizontal(classes="pair"):
                 yield Button("Create", id="new-create", variant="primary")
@@ -71,7 +71,7 @@ class NewSessionScreen(ModalScreen["Path | None"]):
 
     @work(thread=True, exclusive=True, group="new-session", exit_on_error=False)
     def _init(self, spec: NewSession, allow_mismatch: bool) -> Path:
-        from pose3d.io.session_folder import init_session
+        from pose3d.pipeline.session import init_session
 
         session = init_session(
             spec.root,

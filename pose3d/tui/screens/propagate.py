@@ -1,8 +1,9 @@
 """Propagate (and re-track) from the Label screen: a dialog for the direction, range and views,
-then a cancellable background worker running pose3d.tracking.propagate with a progress bar.
+then a cancellable background worker with a progress bar running the tracker on the editor's
+labels in memory (pose3d.tui.workspace.Workspace.propagate).
 
-labels.nc is written by propagate, once, at the end, under the lock the TUI already holds; a
-cancelled run writes nothing. When it finishes, the editor reloads labels.nc (undo starts over).
+The result is one edit (ctrl+z takes the whole propagation back), written to labels.nc once,
+through the autosave, under the lock the TUI holds; a cancelled run changes nothing.
 """
 
 from __future__ import annotations
@@ -113,12 +114,6 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
     # --- the run -----------------------------------------------------------------------------
 
     def start(self, request: PropagateRequest) -> None:
-        try:
-            self.workspace.flush()  # propagate reads labels.nc: every edit must be on disk
-        except (Pose3dError, OSError) as exc:
-            self.notify(f"labels.nc could not be saved: {exc}", severity="error", timeout=10)
-            self.dismiss(None)
-            return
         self.running = True
         self.query_one("#start-button", Button).disabled = True
         self.query_one("#propagate-progress", ProgressBar).display = True
@@ -127,21 +122,13 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
 
     @work(thread=True, exclusive=True, group="propagate", exit_on_error=False)
     def _run(self, request: PropagateRequest) -> PropagationReport:
-        from pose3d.tracking.propagate import propagate
         from pose3d.tracking.registry import make_tracker
 
         choice = make_tracker(self.tracker_name)
         if choice.notice:
             self.app.call_from_thread(self.notify, choice.notice, timeout=8)
-        return propagate(
-            self.workspace.session,
-            request.views,
-            request.frames,
-            choice.tracker,
-            from_frames=request.from_frames,
-            progress=self._progress_from_thread,
-            cancel=self.cancel_event,
-            lock=self.workspace.lock,
+        return self.workspace.propagate(
+            request, choice.tracker, progress=self._progress_from_thread, cancel=self.cancel_event
         )
 
     def _progress_from_thread(self, step: str, done: int, total: int) -> None:
@@ -160,12 +147,11 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
             return
         self.running = False
         if event.state is WorkerState.SUCCESS:
-            self.workspace.reload_labels()
             self.dismiss(event.worker.result)
             return
         error = event.worker.error
         if isinstance(error, TrackingCancelled):
-            self.notify("propagation cancelled; labels.nc is unchanged", timeout=5)
+            self.notify("propagation cancelled; the labels are unchanged", timeout=5)
         elif isinstance(error, Pose3dError):
             self.notify(str(error), title="propagate", severity="error", timeout=10)
         else:

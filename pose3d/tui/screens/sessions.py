@@ -99,7 +99,7 @@ class SessionsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="session-info")
     def _load_info(self, root: Path) -> None:
         from pose3d.info_table import info_renderable
-        from pose3d.io.session_folder import session_info
+        from pose3d.pipeline.session import session_info
 
         shown: RenderableType
         try:

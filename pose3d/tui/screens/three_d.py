@@ -141,7 +141,7 @@ class ThreeDScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = f"pose3d · {self.workspace.session.name} · 3D"
         self.query_one("#still", FrameView).border_subtitle = "r: render a still here"
-        if self.workspace.session.poses_path.is_file():
+        if self.workspace.session.paths.poses.is_file():
             self._say("poses3d.nc found; reading it ...")
             self._load_table()
         else:
@@ -155,7 +155,7 @@ class ThreeDScreen(Screen[None]):
     def action_triangulate(self) -> None:
         if self.workspace.cameras is None:
             self.notify(
-                f"no calibration: {self.workspace.session.calibration_path} is missing or "
+                f"no calibration: {self.workspace.session.paths.calibration} is missing or "
                 "unreadable; calibrate the session first (pose3d calibrate)",
                 severity="error",
                 timeout=8,
@@ -166,7 +166,7 @@ class ThreeDScreen(Screen[None]):
         except (Pose3dError, OSError) as exc:
             self.notify(f"labels.nc could not be saved: {exc}", severity="error", timeout=10)
             return
-        if not self.workspace.session.labels_path.is_file():
+        if not self.workspace.session.paths.labels.is_file():
             self.notify(
                 "no labels yet: label each keypoint in at least two views first (Label screen)",
                 severity="warning",
@@ -189,28 +189,23 @@ class ThreeDScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="three-d", exit_on_error=False)
     def _triangulate(self, settings: Any) -> ErrorTable:
-        from pose3d.triangulation import triangulate_session
+        from pose3d.pipeline.triangulate import triangulate_session
 
         def progress(step: str, done: int, total: int) -> None:
             self.app.call_from_thread(self._say, f"{step}: {done} / {total}")
 
-        poses = triangulate_session(
-            self.workspace.session,
-            settings,
-            progress=progress,
-            lock=self.workspace.lock,  # the TUI's: held for as long as the session is open
+        poses = triangulate_session(  # the labels being edited, as they are now
+            self.workspace.folder, settings, progress, labels=self.workspace.editor.snapshot()
         )
         assert self.workspace.cameras is not None
         return error_table(poses, self.workspace.editor.labels, self.workspace.cameras)
 
     @work(thread=True, exclusive=True, group="three-d", exit_on_error=False)
     def _load_table(self) -> ErrorTable:
-        from pose3d.io.netcdf import load_poses
-
         cameras = self.workspace.cameras
         if cameras is None:
             raise Pose3dError("no calibration: the errors need calibration/calibration.toml")
-        poses = load_poses(self.workspace.session.poses_path)
+        poses = self.workspace.folder.poses()
         return error_table(poses, self.workspace.editor.labels, cameras)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -236,7 +231,7 @@ class ThreeDScreen(Screen[None]):
         widget.add_row("all (median)", *(_px(e) for e in table.overall()))
         overall = np.nanmedian(table.median) if np.isfinite(table.median).any() else np.nan
         self._say(
-            f"{self.workspace.session.poses_path.name}: median reprojection error "
+            f"{self.workspace.session.paths.poses.name}: median reprojection error "
             f"{_px(overall)} (per camera and keypoint, over frames; v: 3D viewer, r: still)"
         )
 
@@ -244,14 +239,14 @@ class ThreeDScreen(Screen[None]):
 
     def _view_command(self, *extra: str) -> list[str]:
         session = self.workspace.session
-        command = [sys.executable, "-m", "pose3d", "view", str(session.poses_path)]
+        command = [sys.executable, "-m", "pose3d", "view", str(session.paths.poses)]
         command += ["--session", str(session.root)]
-        if session.calibration_path.is_file():
-            command += ["--calibration", str(session.calibration_path)]
+        if session.paths.calibration.is_file():
+            command += ["--calibration", str(session.paths.calibration)]
         return [*command, "--frame", str(self.workspace.editor.cursor.frame), *extra]
 
     def action_viewer(self) -> None:
-        if not self.workspace.session.poses_path.is_file():
+        if not self.workspace.session.paths.poses.is_file():
             self.notify("no poses3d.nc yet: press t to triangulate", severity="warning")
             return
         if not has_display():
@@ -268,7 +263,7 @@ class ThreeDScreen(Screen[None]):
         self.notify("the 3D viewer opens in its own window", timeout=4)
 
     def action_still(self) -> None:
-        if not self.workspace.session.poses_path.is_file():
+        if not self.workspace.session.paths.poses.is_file():
             self.notify("no poses3d.nc yet: press t to triangulate", severity="warning")
             return
         self._say("rendering a still of the 3D scene ...")

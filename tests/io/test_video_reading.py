@@ -1,9 +1,8 @@
-"""VideoReader, frame offsets and the writers, on tiny synthetic videos whose frames encode their
-index (the left half of frame i is flat grey at i * STEP), so frame-exactness is checked exactly."""
+"""VideoReader, frame offsets and natural order, on tiny synthetic videos whose frames encode
+their index (tests.support.indexed_frames), so frame-exactness is checked exactly."""
 
 from __future__ import annotations
 
-import os
 import random
 from fractions import Fraction
 from pathlib import Path
@@ -14,40 +13,25 @@ import numpy as np
 import pytest
 
 from pose3d.errors import Pose3dError, VideoError
-from pose3d.io import video
-from pose3d.io.video import (
+from pose3d.io import video_reading
+from pose3d.io.video_reading import (
     FrameIndexError,
     VideoReader,
     camera_to_session_frame,
     natural_sort_key,
     session_to_camera_frame,
-    write_image_folder,
-    write_video,
 )
-
-N, W, H, FPS, GOP, STEP = 40, 64, 48, 25, 10, 6
-VIDEO_SUFFIXES = [".mp4", ".avi", ".mkv", ".mov"]
-
-
-TEXTURE = np.random.default_rng(0).integers(0, 256, (H, W), dtype=np.uint8)
-
-
-def indexed_frame(i: int) -> np.ndarray:
-    """Frame i: left half flat grey i * STEP; right half a texture moving 1 px per frame, which
-    H.264 codes with B-frames (stored after the later frame they refer to)."""
-    frame = np.empty((H, W, 3), np.uint8)
-    frame[:, : W // 2] = i * STEP
-    frame[:, W // 2 :] = np.roll(TEXTURE, i, axis=1)[:, : W // 2, None]
-    return frame
-
-
-def which_frame(frame: np.ndarray) -> int:
-    """The index a decoded frame encodes; fails if the grey level is ambiguous."""
-    assert frame.shape == (H, W, 3) and frame.dtype == np.uint8
-    level = float(frame[:, : W // 2].mean())
-    index = round(level / STEP)
-    assert abs(level - index * STEP) < 2, f"grey level {level} is between two frames"
-    return index
+from pose3d.io.video_writing import write_video
+from tests.support.indexed_frames import (
+    FPS,
+    GOP,
+    VIDEO_SUFFIXES,
+    H,
+    N,
+    W,
+    indexed_frame,
+    which_frame,
+)
 
 
 def write_plain_mp4(path: Path) -> None:
@@ -144,34 +128,6 @@ def test_repeated_read_returns_an_independent_copy(videos: dict[str, Path]) -> N
 def test_fps_argument_overrides_the_container_rate(videos: dict[str, Path]) -> None:
     with VideoReader(videos[".mp4"], fps=120.0) as reader:
         assert reader.fps == 120.0
-
-
-@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
-def test_channel_order_is_rgb(tmp_path: Path, suffix: str) -> None:
-    frame = np.zeros((H, W, 3), np.uint8)
-    frame[..., 0] = 220  # red
-    frame[:, W // 2 :, 2] = 220  # right half magenta: red + blue
-    with VideoReader(write_video(tmp_path / f"red{suffix}", [frame] * 3, FPS)) as reader:
-        decoded = reader[1].astype(int)
-    assert np.abs(decoded[8:-8, 8 : W // 2 - 8] - [220, 0, 0]).max() < 12
-    assert np.abs(decoded[8:-8, W // 2 + 8 : -8] - [220, 0, 220]).max() < 12
-
-
-def test_mp4_falls_back_to_mpeg4_without_libx264(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(video, "_has_encoder", lambda name: name != "libx264")
-    path = write_video(tmp_path / "mpeg4.mp4", (indexed_frame(i) for i in range(N)), FPS)
-    with av.open(str(path)) as container:
-        assert container.streams.video[0].codec_context.name == "mpeg4"
-    with VideoReader(path) as reader:
-        order = random.Random(1).sample(range(N), N)
-        assert [which_frame(reader[i]) for i in order] == order
-
-
-def test_the_default_encoder_is_h264(videos: dict[str, Path]) -> None:
-    with av.open(str(videos[".mp4"])) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
 
 
 # --- frame offsets ---------------------------------------------------------------------------
@@ -369,17 +325,17 @@ def test_invalid_fps_argument(tmp_path: Path) -> None:
 # --- the frame table of damaged and cut streams ---------------------------------------------
 
 
-def packets(spec: str) -> list[video._Packet]:
+def packets(spec: str) -> list[video_reading._Packet]:
     """'I0 P3 B1 B2' -> packets in decode order; '!' marks a corrupt packet; dts = order - 2."""
     out = []
     for order, token in enumerate(spec.split()):
         pts = int(token.strip("IPB!"))
-        out.append(video._Packet(pts, order - 2, token[0] == "I", token.endswith("!")))
+        out.append(video_reading._Packet(pts, order - 2, token[0] == "I", token.endswith("!")))
     return out
 
 
 def test_frames_after_a_corrupt_packet_are_damaged_until_the_next_keyframe() -> None:
-    table = video._frame_table(packets("I0 P1 P2! P3 P4 I5 P6"))
+    table = video_reading._frame_table(packets("I0 P1 P2! P3 P4 I5 P6"))
     assert table.pts.tolist() == list(range(7))
     assert table.damaged.tolist() == [False, False, True, True, True, False, False]
     assert table.keyframes.tolist() == [0, 5]
@@ -387,69 +343,16 @@ def test_frames_after_a_corrupt_packet_are_damaged_until_the_next_keyframe() -> 
 
 
 def test_a_cut_b_frame_stream_keeps_only_frames_without_missing_predecessors() -> None:
-    intact = video._frame_table(packets("I0 P3 B1 B2 P6 B4 B5 P9 B7 B8"))
+    intact = video_reading._frame_table(packets("I0 P3 B1 B2 P6 B4 B5 P9 B7 B8"))
     assert intact.pts.tolist() == list(range(10))
-    cut = video._frame_table(packets("I0 P3 B1 B2 P6 B4"))  # B5 and later are missing
+    cut = video_reading._frame_table(packets("I0 P3 B1 B2 P6 B4"))  # B5 and later are missing
     assert cut.pts.tolist() == [0, 1, 2, 3, 4]  # not 6, which would be read as frame 5
     assert cut.n_dropped == 1
-    partial = video._frame_table(packets("I0 P3 B1 B2 P6!"))  # the cut fell inside P6
+    partial = video_reading._frame_table(packets("I0 P3 B1 B2 P6!"))  # the cut fell inside P6
     assert partial.pts.tolist() == [0, 1, 2, 3]
     assert partial.n_dropped == 1
     no_dts = [p._replace(dts=None) for p in packets("I0 P3")]  # .mkv: dts comes later
-    assert video._frame_table(no_dts, frame_step=1.0).pts.tolist() == [0]
-
-
-# --- writers ---------------------------------------------------------------------------------
-
-
-def test_write_video_is_atomic(tmp_path: Path) -> None:
-    path = write_video(tmp_path / "clip.mp4", [indexed_frame(i) for i in range(5)], FPS)
-    before = path.read_bytes()
-    bad = [indexed_frame(0), np.zeros((H + 2, W, 3), np.uint8)]
-    with pytest.raises(VideoError, match=r"frame 1 is 64×50 px, expected 64×48"):
-        write_video(path, bad, FPS)
-    assert path.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
-
-
-@pytest.mark.parametrize(
-    ("name", "frames", "message"),
-    [
-        ("a.mp4", [], "no frames given"),
-        ("a.mp4", [np.zeros((H, W + 1, 3), np.uint8)], r"65×48 px, expected even width"),
-        ("a.mp4", [np.zeros((H, W), np.uint8)], r"expected an RGB uint8 array \(H, W, 3\)"),
-        ("a.webm", [np.zeros((H, W, 3), np.uint8)], r"expected one of \.mp4, \.mov"),
-    ],
-)
-def test_write_video_rejects_bad_input(
-    tmp_path: Path, name: str, frames: list[np.ndarray], message: str
-) -> None:
-    with pytest.raises(VideoError, match=message):
-        write_video(tmp_path / name, frames, FPS)
-    assert os.listdir(tmp_path) == []
-
-
-def test_write_image_folder_round_trip_and_replace(tmp_path: Path) -> None:
-    folder = tmp_path / "frames"
-    paths = write_image_folder(folder, (indexed_frame(i) for i in range(12)))
-    assert [p.name for p in paths][:2] == ["frame_000000.png", "frame_000001.png"]
-    with VideoReader(folder) as reader:
-        assert len(reader) == 12
-        for i in range(12):
-            np.testing.assert_array_equal(reader[i], indexed_frame(i))
-    write_image_folder(folder, [indexed_frame(i) for i in range(3)])  # fewer: no stale frames
-    assert sorted(os.listdir(folder)) == [f"frame_{i:06d}.png" for i in range(3)]
-    with pytest.raises(VideoError, match=r"frame 1 is 64×50 px"):
-        write_image_folder(folder, [indexed_frame(0), np.zeros((H + 2, W, 3), np.uint8)])
-    assert len(os.listdir(folder)) == 3
-    assert sorted(os.listdir(tmp_path)) == ["frames"]  # no temporary folder left behind
-
-
-def test_write_image_folder_refuses_a_folder_with_other_files(tmp_path: Path) -> None:
-    (tmp_path / "keep.txt").write_text("mine")
-    with pytest.raises(VideoError, match=r"holds other files \(e\.g\. keep\.txt\)"):
-        write_image_folder(tmp_path, [indexed_frame(0)])
-    assert os.listdir(tmp_path) == ["keep.txt"]
+    assert video_reading._frame_table(no_dts, frame_step=1.0).pts.tolist() == [0]
 
 
 # --- real recordings (../shared/data) --------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Flat images of calibration boards, for printing and as textures of the synthetic renderer.
+"""Flat images of calibration boards: what `board_print` prints, and the board texture that the
+synthetic renderer imports from here (calibration never imports the test-data generator).
 
 A ChArUco image comes from OpenCV itself (``cv2.aruco.CharucoBoard.generateImage`` with the
 board's legacy flag), so its markers are exactly what OpenCV's detector expects; a checkerboard is

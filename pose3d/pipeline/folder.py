@@ -1,0 +1,253 @@
+"""``SessionFolder``: a session folder opened for work, the one door to its files.
+
+It reads session.toml, holds the session lock for its whole life (when opened for writing),
+loads and saves every artefact (labels.nc with its edit journal, calibration.toml,
+detections.nc, report.json, poses3d.nc, session.toml) and says, once, what to do when one is
+missing. The session verbs (pose3d.pipeline.calibrate, .track, .triangulate, .labels_io) take a
+SessionFolder; the TUI's workspace holds one while a session is open.
+
+>>> with SessionFolder("demo_session") as folder:          # doctest: +SKIP
+...     labels = folder.labels()
+...     folder.save_labels(labels)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pose3d.errors import CalibrationError, Pose3dError, SessionError
+from pose3d.io.lock import SessionLock
+from pose3d.io.session_toml import load_session, save_session
+from pose3d.session import Session, SessionPaths, ViewVideo
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from pose3d.board import Board
+    from pose3d.calibration.detect import BoardDetections
+    from pose3d.cameras import CameraGroup
+
+
+class SessionFolder:
+    """A session folder; ``write=True`` (the default) takes its lock until :meth:`close`.
+
+    ``root`` is the folder (or its session.toml), or a `Session` already read. A read-only
+    folder (``write=False``) loads but refuses to save; it takes no lock, so ``pose3d info`` and
+    exports work while the TUI has the session open.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | Session, *, write: bool = True) -> None:
+        self.session = root if isinstance(root, Session) else load_session(root)
+        self.lock: SessionLock | None = None
+        if write:
+            self.lock = SessionLock(self.paths.root, self.paths.lock.name).acquire()
+
+    @property
+    def root(self) -> Path:
+        return self.session.root
+
+    @property
+    def paths(self) -> SessionPaths:
+        return self.session.paths
+
+    @property
+    def writable(self) -> bool:
+        return self.lock is not None and self.lock.held
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self) -> SessionFolder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- session.toml and the videos -----------------------------------------------------------
+
+    def save_session(self, session: Session) -> None:
+        """Write session.toml and use it from now on."""
+        self._check_writable(self.paths.session_file)
+        save_session(session)
+        self.session = session
+
+    def reload_session(self) -> Session:
+        """Read session.toml again (after something else changed it)."""
+        self.session = load_session(self.root)
+        return self.session
+
+    def videos(self) -> dict[str, ViewVideo]:
+        """Each camera's video and frame offset."""
+        session = self.session
+        return {c.name: ViewVideo(session.video_path(c.name), c.offset) for c in session.cameras}
+
+    def session_frames(self) -> int:
+        """Session frames 0 .. n - 1 that cover every camera's last frame (videos are opened)."""
+        from pose3d.io.video_reading import VideoReader
+
+        ends = []
+        for video in self.videos().values():
+            with VideoReader(video.path) as reader:
+                ends.append(reader.n_frames + video.offset)
+        return max(ends)
+
+    # --- labels.nc -----------------------------------------------------------------------------
+
+    def has_labels(self) -> bool:
+        return self.paths.labels.is_file()
+
+    def labels(self) -> xr.Dataset:
+        """labels.nc, validated, with the edits of its journal replayed."""
+        from pose3d.io.netcdf import load_labels
+
+        if not self.has_labels():
+            raise Pose3dError(
+                f"{self.paths.labels} does not exist: session {self.root} has no labels yet; "
+                f"label some keypoints first (pose3d tui {self.root}) or import them "
+                "(pose3d import)"
+            )
+        return load_labels(self.paths.labels)
+
+    def labels_or_new(self) -> xr.Dataset:
+        """labels.nc, or empty labels covering every camera's frames when there is none yet."""
+        if self.has_labels():
+            return self.labels()
+        from pose3d.labels import new_labels
+
+        session = self.session
+        return new_labels(
+            self.session_frames(),
+            session.camera_names,
+            session.skeleton.keypoints,
+            session.individuals,
+        )
+
+    def save_labels(self, labels: xr.Dataset, keep_journal: bool = False) -> None:
+        """Write labels.nc atomically (``keep_journal``: see pose3d.io.label_journal)."""
+        from pose3d.io.netcdf import save_labels
+
+        self._check_writable(self.paths.labels)
+        save_labels(self.paths.labels, labels, keep_journal=keep_journal)
+
+    # --- calibration/ --------------------------------------------------------------------------
+
+    def has_calibration(self) -> bool:
+        return self.paths.calibration.is_file()
+
+    def cameras(self) -> CameraGroup:
+        """calibration/calibration.toml; raises saying how to get one when it is missing."""
+        from pose3d.io.calibration_toml import load_calibration
+
+        if not self.has_calibration():
+            raise Pose3dError(
+                f"no calibration: {self.paths.calibration} is missing; calibrate the session "
+                f"first (pose3d calibrate {self.root}) or copy an Anipose calibration.toml there"
+            )
+        return load_calibration(self.paths.calibration)
+
+    def cameras_or_none(self) -> CameraGroup | None:
+        """The calibration, or None when the session has none."""
+        return self.cameras() if self.has_calibration() else None
+
+    def board(self) -> Board:
+        """The board: session.toml's [board] table, else calibration/board.toml."""
+        from pose3d.io.board_toml import load_board
+
+        if self.session.board is not None:
+            return self.session.board
+        if self.paths.board.is_file():
+            return load_board(self.paths.board)
+        raise CalibrationError(
+            f"session {self.root} has no board: add a [board] table to session.toml or "
+            f"write {self.paths.board} (`pose3d board list` shows ready specs)"
+        )
+
+    def calibration_media(self) -> dict[str, Path]:
+        """Every camera's board video or image folder, in camera order; raises naming what is
+        missing from session.toml's [calibration] table."""
+        session = self.session
+        media = session.calibration_media_paths()
+        if not media:
+            raise CalibrationError(
+                f"{self.paths.session_file} lists no calibration media; add a table like\n"
+                "[calibration]\n"
+                'media = { cam0 = "calibration/cam0.mp4", cam1 = "calibration/cam1" }'
+            )
+        missing = [n for n in session.camera_names if n not in media]
+        if missing:
+            raise CalibrationError(
+                f"{self.paths.session_file}: camera(s) {', '.join(missing)} have no calibration "
+                "media in [calibration] media; every camera needs a board video or image folder"
+            )
+        return {n: media[n] for n in session.camera_names}
+
+    def save_detections(self, detections: BoardDetections) -> None:
+        from pose3d.io.detections_nc import save_detections
+
+        self._check_writable(self.paths.detections)
+        self.paths.calibration_dir.mkdir(exist_ok=True)
+        save_detections(self.paths.detections, detections)
+
+    def save_calibration(self, cameras: CameraGroup) -> None:
+        from pose3d.io.calibration_toml import save_calibration
+
+        self._check_writable(self.paths.calibration)
+        self.paths.calibration_dir.mkdir(exist_ok=True)
+        save_calibration(self.paths.calibration, cameras)
+
+    def save_report(self, report: dict[str, Any]) -> None:
+        """calibration/report.json (a calibration report's ``to_dict()``)."""
+        from pose3d.io.atomic import atomic_write_text
+
+        self._check_writable(self.paths.report)
+        self.paths.calibration_dir.mkdir(exist_ok=True)
+        atomic_write_text(self.paths.report, json.dumps(report, indent=2) + "\n")
+
+    def report(self) -> dict[str, Any] | None:
+        """calibration/report.json, None when there is none or it cannot be read."""
+        try:
+            data = json.loads(self.paths.report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    # --- poses3d.nc ----------------------------------------------------------------------------
+
+    def has_poses(self) -> bool:
+        return self.paths.poses.is_file()
+
+    def poses(self) -> xr.Dataset:
+        """poses3d.nc, validated; raises saying how to make it when it is missing."""
+        from pose3d.io.netcdf import load_poses
+
+        if not self.has_poses():
+            raise Pose3dError(
+                f"{self.paths.poses} does not exist: session {self.root} has no 3D poses yet; "
+                f"run `pose3d triangulate {self.root}` first"
+            )
+        return load_poses(self.paths.poses)
+
+    def save_poses(self, poses: xr.Dataset) -> None:
+        from pose3d.io.netcdf import save_poses
+
+        self._check_writable(self.paths.poses)
+        save_poses(self.paths.poses, poses)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _check_writable(self, path: Path) -> None:
+        if not self.writable:
+            raise SessionError(
+                f"cannot write {path}: session {self.root} was opened read-only (without its "
+                "lock); open it with SessionFolder(root) to write"
+            )

@@ -1,0 +1,219 @@
+"""The calibrated views' consensus on a tracked point, and the MULTI_VIEW review score it gives.
+
+The consensus (:func:`multiview_check`) is the pair of views whose triangulation the other
+views agree with best (MSAC), re-fitted on all the views that agree; rejecting a view the
+tracker's scores doubt costs half, so that where geometry cannot choose (an error along an
+epipolar line) the trusted views win.
+
+:func:`multiview_scores` turns it into the MULTI_VIEW score of pose3d.tracking.review: the
+distance to the reprojection of the consensus point / multiview_px, at least 1 outside the
+consensus (it needs a calibration and the point in >= 2 views). Where the views agree they
+decide alone: they are independent evidence of where the point is, much stronger than the
+tracker's own scores, which doubt many points that are right (a paw turning changes its patch;
+a long track accumulates round-trip error), so those scores are cleared there. Views outside
+the consensus, and every view of a point no two views agree on, are flagged. Two views cannot
+see an error along their epipolar line, so in a two-view consensus a lost track (visibility <
+lost_visibility) stays flagged. When the points nobody doubts sit a median of more than
+multiview_px / 2 from the consensus (:func:`views_spread`), the calibration is not one the views
+agree with: the tracker's scores keep their say and the multi-view threshold grows to 3 × that
+median (:class:`MultiViewStatus` says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pose3d import schema as s
+from pose3d.cameras import CameraGroup
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class MultiViewStatus:
+    """How the multi-view flag ran on a range: ``spread_px``, the median distance of the
+    points nobody doubts to the reprojection of their triangulation (None: no calibration or
+    no point in >= 2 calibrated views), and the threshold it used; ``advisory`` when the views
+    disagree with the calibration, so that the flag only advises (module docstring)."""
+
+    spread_px: float | None
+    threshold_px: float
+    advisory: bool
+
+    def describe(self, calibration: str = "the calibration") -> str:
+        """One line for the user; empty when the check ran as it should."""
+        if not self.advisory or self.spread_px is None:
+            return ""
+        if not np.isfinite(self.spread_px):
+            return (
+                f"the tracked views cannot be triangulated with {calibration} (do two cameras "
+                "have the same pose?), so the multi-view flag is off; check the calibration or "
+                "recalibrate"
+            )
+        return (
+            f"the tracked views disagree with {calibration}: a point nobody doubts lies a "
+            f"median {self.spread_px:.1f} px from the reprojection of its triangulation, so the "
+            f"multi-view flag only advises (threshold {self.threshold_px:.1f} px instead of "
+            "the normal one); check the cameras' offsets in session.toml or recalibrate"
+        )
+
+
+@dataclass(frozen=True)
+class MultiViewCheck:
+    """What the calibrated views say of each point, (T, V, K, I) like the labels' cells.
+
+    ``errors``: px from the point to its reprojection from the views' consensus (RANSAC among
+    all the views that have it); where no two views agree, to the reprojection of the point
+    triangulated from all of them; NaN where fewer than 2 calibrated views have the point.
+    ``inlier``: the view is part of the consensus; ``support``: how many views the consensus
+    has (0: none, the views contradict each other).
+    """
+
+    errors: FloatArray
+    inlier: BoolArray
+    support: NDArray[np.int_]
+
+    @property
+    def checked(self) -> BoolArray:
+        return ~np.isnan(self.errors)
+
+
+def multiview_check(
+    position: FloatArray,
+    views: list[str],
+    cameras: CameraGroup,
+    threshold: float = 4.0,
+    doubted: BoolArray | None = None,
+) -> MultiViewCheck:
+    """The calibrated views' consensus on every point (see :class:`MultiViewCheck`).
+
+    The consensus is the pair of views whose triangulation the most other views agree with
+    (MSAC with ``threshold`` px; pose3d.triangulation.ransac), re-fitted on all its inliers.
+    Rejecting a ``doubted`` view (the tracker's own scores doubt it) costs half as much, so that
+    when two pairs explain the views equally well the one that keeps the trusted views wins.
+
+    position  # (T, V, 2, K, I) (x, y) px, views in ``views`` order; doubted  # (T, V, K, I)
+    """
+    from pose3d.triangulation import RansacOptions, reprojection_errors, triangulate_points
+
+    errors = np.full(_cell_shape(position), np.nan)
+    inlier = np.zeros(errors.shape, bool)
+    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
+    if len(calibrated) < 2:
+        return MultiViewCheck(errors, inlier, np.zeros(errors.shape, int))
+    group = cameras.subset([views[j] for j in calibrated])
+    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))  # (V', N, 2)
+    seen = np.isfinite(pixels).all(axis=2)
+    rows = seen.sum(axis=0) >= 2
+    cost = np.full(seen.shape, threshold)
+    if doubted is not None:
+        cost[_by_view(doubted[:, calibrated])] = threshold / 2
+    found = np.full(seen.shape, np.nan)
+    agreed = np.zeros(seen.shape, bool)
+    points, used = triangulate_points(
+        pixels[:, rows],
+        group,
+        method="ransac",
+        ransac_options=RansacOptions(threshold=threshold),
+        outlier_cost=cost[:, rows],
+    )
+    contradict = ~np.isfinite(points).all(axis=1)
+    if contradict.any():  # no two views agree: measure against them all
+        points[contradict], _ = triangulate_points(pixels[:, rows][:, contradict], group)
+    found[:, rows] = reprojection_errors(points, pixels[:, rows], group)
+    agreed[:, rows] = used
+    found[~seen] = np.nan
+    errors[:, calibrated] = _from_view(found, errors.shape)
+    inlier[:, calibrated] = _from_view(agreed, errors.shape)
+    support = np.broadcast_to(inlier.sum(axis=1, keepdims=True), inlier.shape)
+    return MultiViewCheck(errors, inlier, np.where(np.isnan(errors), 0, support))
+
+
+def views_spread(
+    position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
+) -> float | None:
+    """Median distance (px) of the ``trusted`` points to the reprojection of the point they
+    triangulate together (those in >= 2 calibrated views; None if none): how well the points
+    nobody doubts agree with the calibration. Unlike the consensus' own distances, this is not
+    capped by a threshold, so a calibration the views disagree with shows.
+
+    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)
+    """
+    from pose3d.triangulation import reprojection_errors, triangulate_points
+
+    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
+    if len(calibrated) < 2:
+        return None
+    group = cameras.subset([views[j] for j in calibrated])
+    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))
+    use = _by_view(trusted[:, calibrated]) & np.isfinite(pixels).all(axis=2)
+    rows = use.sum(axis=0) >= 2
+    if not rows.any():
+        return None
+    pixels = np.where(use[..., None], pixels, np.nan)[:, rows]
+    points, _ = triangulate_points(pixels, group)
+    errors = reprojection_errors(points, pixels, group)
+    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else None
+
+
+def _cell_shape(position: FloatArray) -> tuple[int, int, int, int]:
+    n_time, n_views, _, n_kp, n_ind = position.shape
+    return n_time, n_views, n_kp, n_ind
+
+
+def _by_view(cells: NDArray[np.generic]) -> NDArray[np.generic]:
+    """(T, V, K, I, ...) -> (V, T·K·I, ...)."""
+    return np.moveaxis(cells, 1, 0).reshape(cells.shape[1], -1, *cells.shape[4:])
+
+
+def _from_view(values: NDArray[np.generic], shape: tuple[int, ...]) -> NDArray[np.generic]:
+    """(V', T·K·I) -> (T, V', K, I), the inverse of :func:`_by_view` for cells of ``shape``."""
+    n_time, _, n_kp, n_ind = shape
+    return np.moveaxis(values.reshape(len(values), n_time, n_kp, n_ind), 0, 1)
+
+
+def multiview_scores(
+    position: FloatArray,
+    views: list[str],
+    cameras: CameraGroup,
+    tracker_scores: FloatArray,
+    source: NDArray[np.int8],
+    visibility: FloatArray,
+    *,
+    multiview_px: float,
+    lost_visibility: float,
+) -> tuple[FloatArray, MultiViewStatus]:
+    """The MULTI_VIEW score of every cell (1 at the threshold), and how the check ran; zeroes
+    ``tracker_scores`` (in place) where the views decide (module docstring). ``multiview_px``
+    and ``lost_visibility`` are pose3d.tracking.review.ReviewThresholds' fields.
+
+    position  # (T, V, 2, K, I) px; tracker_scores  # (R, T, V, K, I), the tracker's reasons,
+    each >= 1 where it doubts the point; source, visibility  # (T, V, K, I)
+    """
+    tracked = source == s.PointSource.TRACKED
+    doubted = tracked & (tracker_scores.max(axis=0) >= 1)
+    threshold = multiview_px
+    trusted = (source == s.PointSource.MANUAL) | (tracked & ~doubted)
+    spread = views_spread(position, views, cameras, trusted)
+    typical = spread or 0.0
+    if not np.isfinite(typical):  # nothing triangulates (e.g. two cameras with one pose)
+        return np.zeros(source.shape), MultiViewStatus(typical, typical, advisory=True)
+    if typical > threshold / 2:  # the views disagree with this calibration: they only advise
+        threshold = 3.0 * typical
+        check = multiview_check(position, views, cameras, threshold, doubted)
+        outlier = check.checked & ~check.inlier & (check.support >= 2)
+        score = np.where(outlier, np.nan_to_num(check.errors / threshold, posinf=0.0), 0.0)
+        return score, MultiViewStatus(spread, threshold, advisory=True)
+    check = multiview_check(position, views, cameras, threshold, doubted)
+    score = np.nan_to_num(check.errors / threshold, nan=0.0, posinf=0.0)
+    rejected = check.checked & ~check.inlier  # an outlier, or no two views agree
+    score[rejected] = np.maximum(score[rejected], 1.0)
+    # two views cannot see an error along their epipolar line: a lost track stays doubted
+    vouched = check.inlier & ((check.support >= 3) | (visibility >= lost_visibility))
+    tracker_scores[:, vouched | rejected] = 0.0
+    score[check.inlier] = np.minimum(score[check.inlier], 0.99)
+    return score, MultiViewStatus(spread, threshold, advisory=False)

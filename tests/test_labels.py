@@ -1,0 +1,151 @@
+"""THE labels merge policy (pose3d.labels), as a table of cases: what replaces what, what a tool
+may clear, and which fields an edit resets; plus set_point and manual_conflicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pose3d import schema as s
+from pose3d.errors import Pose3dError
+from pose3d.labels import manual_conflicts, merge_points, new_labels, replaceable, set_point
+
+S = s.PointSource
+OLD_XY, NEW_XY = (10.0, 20.0), (30.0, 40.0)
+CELL = {s.TIME: 0, s.VIEW: "cam0", s.KEYPOINT: "nose", s.INDIVIDUAL: "a"}
+
+
+def _labels(source: S) -> xr.Dataset:
+    """One frame, one view, one keypoint: the cell holds a ``source`` point (flagged, with the
+    tracker's variables set), or nothing."""
+    labels = new_labels(1, ["cam0"], ["nose"], ["a"])
+    labels[s.VISIBILITY] = (s.TRACK_DIMS[s.VISIBILITY], np.full((1, 1, 1, 1), 0.3))
+    labels[s.REVIEW_REASON] = (s.TRACK_DIMS[s.REVIEW_REASON], np.full((1, 1, 1, 1), 2, np.int8))
+    if source != S.NONE:
+        labels[s.POSITION].loc[CELL] = np.array(OLD_XY)
+        labels[s.CONFIDENCE].loc[CELL] = 0.5
+        labels[s.SOURCE].loc[CELL] = int(source)
+        labels[s.REVIEW].loc[CELL] = True
+    return labels
+
+
+def _incoming(labels: xr.Dataset, xy: tuple[float, float] | None) -> tuple[xr.DataArray, ...]:
+    position = labels[s.POSITION].copy(data=np.full(labels[s.POSITION].shape, np.nan))
+    if xy is not None:
+        position.loc[CELL] = np.array(xy)
+    confidence = labels[s.CONFIDENCE].copy(data=np.full(labels[s.CONFIDENCE].shape, 0.9))
+    return position, confidence
+
+
+def _cell(labels: xr.Dataset) -> tuple[S, tuple[float, float] | None, bool, float]:
+    xy = labels[s.POSITION].loc[CELL].values
+    point = None if np.isnan(xy).any() else (float(xy[0]), float(xy[1]))
+    return (
+        S(int(labels[s.SOURCE].loc[CELL])),
+        point,
+        bool(labels[s.REVIEW].loc[CELL]),
+        float(labels[s.VISIBILITY].loc[CELL]),
+    )
+
+
+REPLACE, KEEP, CLEAR = "replace", "keep", "clear"
+# (in the cell, from the tool, the tool found a point?, the tool governs the cell?) -> outcome
+CASES = [
+    # a tool's point replaces the same rank or lower, never higher
+    (S.NONE, S.TRACKED, True, True, REPLACE),
+    (S.TRACKED, S.TRACKED, True, True, REPLACE),  # a new tracking replaces the old one
+    (S.REPROJECTED, S.TRACKED, True, True, KEEP),
+    (S.IMPORTED, S.TRACKED, True, True, KEEP),
+    (S.MANUAL, S.TRACKED, True, True, KEEP),
+    (S.TRACKED, S.REPROJECTED, True, False, REPLACE),
+    (S.IMPORTED, S.REPROJECTED, True, False, KEEP),
+    (S.NONE, S.IMPORTED, True, False, REPLACE),
+    (S.TRACKED, S.IMPORTED, True, False, REPLACE),
+    (S.REPROJECTED, S.IMPORTED, True, False, REPLACE),
+    (S.IMPORTED, S.IMPORTED, True, False, REPLACE),
+    (S.MANUAL, S.IMPORTED, True, False, KEEP),
+    # manual points come from a person (or a file of hand labels, checked for conflicts)
+    (S.TRACKED, S.MANUAL, True, False, REPLACE),
+    (S.MANUAL, S.MANUAL, True, False, REPLACE),
+    # no point from the tool: it retracts its own earlier guess where it governs, only there
+    (S.TRACKED, S.TRACKED, False, True, CLEAR),
+    (S.TRACKED, S.TRACKED, False, False, KEEP),
+    (S.IMPORTED, S.TRACKED, False, True, KEEP),
+    (S.MANUAL, S.TRACKED, False, True, KEEP),
+    (S.NONE, S.TRACKED, False, True, KEEP),
+]
+
+
+@pytest.mark.parametrize(("current", "incoming", "found", "governs", "outcome"), CASES)
+def test_the_merge_policy(
+    current: S, incoming: S, found: bool, governs: bool, outcome: str
+) -> None:
+    labels = _labels(current)
+    before = _cell(labels)
+    position, confidence = _incoming(labels, NEW_XY if found else None)
+    governed = labels[s.REVIEW].copy(data=np.full(labels[s.REVIEW].shape, governs))
+    visibility = labels[s.VISIBILITY].copy(data=np.full(labels[s.VISIBILITY].shape, 0.8))
+    out, written = merge_points(
+        labels, position, confidence, incoming, governed=governed, extra={s.VISIBILITY: visibility}
+    )
+    assert _cell(labels) == before  # the input is never changed
+    if outcome == REPLACE:
+        assert _cell(out) == (incoming, NEW_XY, False, 0.8)  # review reset, extras written
+        assert float(out[s.CONFIDENCE].loc[CELL]) == pytest.approx(0.9)
+        assert int(out[s.REVIEW_REASON].loc[CELL]) == 0
+        assert bool(written.loc[CELL])
+    elif outcome == KEEP:
+        assert _cell(out) == before and not bool(written.loc[CELL])
+        assert int(out[s.REVIEW_REASON].loc[CELL]) == 2
+    else:
+        source, point, review, vis = _cell(out)
+        assert (source, point, review) == (S.NONE, None, False) and np.isnan(vis)
+        assert np.isnan(float(out[s.CONFIDENCE].loc[CELL])) and not bool(written.loc[CELL])
+
+
+def test_ranks_follow_the_documented_order() -> None:
+    order = [S.NONE, S.TRACKED, S.REPROJECTED, S.IMPORTED, S.MANUAL]
+    for i, incoming in enumerate(order[1:], start=1):
+        allowed = replaceable(np.array([int(o) for o in order]), incoming)
+        assert allowed.tolist() == [j <= i for j in range(len(order))]
+
+
+def test_a_merge_covers_only_its_region_and_clips_confidence() -> None:
+    labels = new_labels(3, ["cam0", "cam1"], ["nose", "tail"], ["a"])
+    position = xr.DataArray(
+        np.array([[[[[1.0]], [[2.0]]]], [[[[3.0]], [[np.nan]]]]]),  # frames 1-2, cam1, nose
+        dims=s.LABEL_DIMS[s.POSITION],
+        coords={s.TIME: [1, 2], s.VIEW: ["cam1"], s.SPACE: ["x", "y"], s.KEYPOINT: ["nose"],
+                s.INDIVIDUAL: ["a"]},
+    )  # fmt: skip
+    confidence = position.isel({s.SPACE: 0}, drop=True) * 0 + 7.0
+    out, written = merge_points(labels, position, confidence, S.TRACKED)
+    assert written.values.ravel().tolist() == [True, False]
+    source = out[s.SOURCE].values
+    assert source.sum() == int(S.TRACKED) and source[1, 1, 0, 0] == S.TRACKED
+    assert out[s.CONFIDENCE].values[1, 1, 0, 0] == 1.0  # clipped to 0-1
+    with pytest.raises(ValueError, match="delete them with set_point"):
+        merge_points(labels, position, confidence, S.NONE)
+
+
+def test_manual_conflicts_are_moved_manual_points_only() -> None:
+    labels = _labels(S.MANUAL)
+    same, _ = _incoming(labels, OLD_XY)
+    moved, _ = _incoming(labels, NEW_XY)
+    nothing, _ = _incoming(labels, None)
+    assert not bool(manual_conflicts(labels, same).any())
+    assert bool(manual_conflicts(labels, moved).loc[CELL])
+    assert not bool(manual_conflicts(labels, nothing).any())
+    assert not bool(manual_conflicts(_labels(S.IMPORTED), moved).any())
+
+
+def test_set_point_is_a_persons_edit() -> None:
+    labels = _labels(S.TRACKED)
+    placed = set_point(labels, 0, "cam0", "nose", "a", NEW_XY)
+    assert _cell(placed)[:3] == (S.MANUAL, NEW_XY, False) and np.isnan(_cell(placed)[3])
+    deleted = set_point(placed, 0, "cam0", "nose", "a", None)
+    assert _cell(deleted)[:3] == (S.NONE, None, False)
+    assert _cell(labels)[0] == S.TRACKED  # not in place unless asked
+    with pytest.raises(Pose3dError, match="two finite numbers"):
+        set_point(labels, 0, "cam0", "nose", "a", (1.0, np.nan))
