@@ -5,7 +5,7 @@
 
 Labels of 4 views × 12 keypoints × 1 individual with the tracker's variables (what a session
 holds after propagation), saved as labels.nc; then ``LabelEditor`` wired to the TUI's
-``BackgroundSaver`` (pose3d.tui.autosave, as pose3d.tui.workspace wires them) places 40
+``BackgroundSaver`` (pose3d.tui.state.autosave, as pose3d.tui.state.workspace wires them) places 40
 points, one every 50 ms (a fast labeller), and each edit's time on the calling thread (the UI
 thread in the app) is taken: the point changed in place and its state appended to the
 journal, fsynced.
@@ -29,8 +29,8 @@ import numpy as np
 from pose3d.io.netcdf import save_labels
 from pose3d.labels import new_labels, set_point
 from pose3d.tracking.review import with_track_variables
-from pose3d.tui.autosave import BackgroundSaver
-from pose3d.tui.editor import LabelEditor
+from pose3d.tui.state.autosave import BackgroundSaver
+from pose3d.tui.state.editor import LabelEditor
 
 VIEWS = [f"cam{j}" for j in range(4)]
 KEYPOINTS = [f"kp{k}" for k in range(12)]

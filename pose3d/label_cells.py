@@ -3,7 +3,7 @@
 A *cell* is what a labelling edit changes and what the edit journal records: every variable of
 labels.nc that has a ``time`` dim, at one session frame, view, keypoint and individual
 (``position`` holds two values there, x and y; the others one). The label editor
-(pose3d.tui.editor), the journal replay (pose3d.io.label_journal) and the merge policy
+(pose3d.tui.state.editor), the journal replay (pose3d.io.label_journal) and the merge policy
 (pose3d.labels) all address cells through :class:`CellIndex`, so a name that is not in the
 labels gets the same message everywhere.
 """

@@ -1,13 +1,17 @@
 """The terminal UI, ``pose3d tui [SESSION]`` (Textual).
 
-Pure models the screens drive (no textual import, tested on their own):
-:mod:`.editor` (label edits with undo/redo and autosave), :mod:`.frames` (decoded-frame cache
-synchronized across cameras), :mod:`.viewport` (zoom / pan and the cell <-> image pixel mapping),
-:mod:`.canvas` (a view drawn with its labels), :mod:`.timeline` (per-frame status),
-:mod:`.recent` (recent sessions) and :mod:`.workspace` (an open session: lock, editor, frames).
+Modules by kind (the first three import no Textual and are tested on their own):
 
-Textual lives in :mod:`.app`, :mod:`.screens` and :mod:`.widgets`; importing this package imports
-neither textual nor anything heavy.
+- :mod:`.state`: the open session (workspace with its SessionFolder and lock, label editor with
+  undo and autosave, decoded-frame cache, recent sessions);
+- :mod:`.drawing`: viewport (zoom / pan, cell <-> pixel), canvas and pictures drawn ahead,
+  palette, timeline;
+- :mod:`.logic`: what the screens decide (New-session form, propagate request and review tour,
+  the 3D error table);
+- Textual: :mod:`.app`, :mod:`.screens` (full screens), :mod:`.dialogs` (modal screens),
+  :mod:`.widgets`, :mod:`.messages`; :mod:`.gc_pacing` paces garbage collection to idle moments.
+
+Importing this package imports neither textual nor anything heavy.
 
 ``keymap.md`` (package data) is the key <-> action contract: `keymap_text` reads it,
 ``pose3d tui --keys`` prints it, and tests/tui/test_keymap.py keeps it equal to the bindings.

@@ -2,7 +2,7 @@
 
 Screens: Sessions (recent sessions, the ``pose3d info`` status) -> Views (every camera at one
 synchronized frame) -> Label (one view large). Opening a session takes its lock for as long as
-it is open (pose3d.tui.workspace); labels.nc is saved after every edit. Full garbage
+it is open (pose3d.tui.state.workspace); labels.nc is saved after every edit. Full garbage
 collections wait for the user's idle moments (pose3d.tui.gc_pacing).
 """
 
@@ -17,11 +17,11 @@ from textual.worker import Worker, WorkerState
 from pose3d.errors import Pose3dError
 from pose3d.tui.gc_pacing import IdleCollector
 from pose3d.tui.messages import OpenSession
-from pose3d.tui.recent import add_recent
 from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.views import ViewsScreen
+from pose3d.tui.state.recent import add_recent
+from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets import graphics  # noqa: F401  (queries the terminal before the app runs)
-from pose3d.tui.workspace import Workspace
 
 
 class Pose3dApp(App[None]):

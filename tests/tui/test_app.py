@@ -15,10 +15,10 @@ from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
 from pose3d.io.video_reading import VideoReader
 from pose3d.tui.app import Pose3dApp
-from pose3d.tui.recent import load_recent
 from pose3d.tui.screens.label import LabelScreen
 from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.views import ViewsScreen
+from pose3d.tui.state.recent import load_recent
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.timeline_bar import TimelineBar
 
@@ -193,7 +193,7 @@ async def test_label_screen_nudge_delete_undo_zoom(session_dir: Path, recent_fil
 async def test_sessions_screen_lists_recent_and_shows_info(
     session_dir: Path, recent_file: Path
 ) -> None:
-    from pose3d.tui.recent import add_recent
+    from pose3d.tui.state.recent import add_recent
 
     add_recent(session_dir, recent_file)
     app = Pose3dApp()
@@ -382,7 +382,7 @@ def _content_cell(view: FrameView, offset: tuple[int, int]) -> tuple[int, int]:
 async def test_a_step_shows_the_pictures_drawn_ahead(session_dir: Path, recent_file: Path) -> None:
     """After a step the next frame's pictures are drawn in a worker; the following step shows
     them, and they are what the view would have drawn itself."""
-    from pose3d.tui.pictures import draw_picture
+    from pose3d.tui.drawing.pictures import draw_picture
     from pose3d.tui.widgets.graphics import PX_PER_CELL
     from pose3d.tui.widgets.halfcell import HalfcellCanvas
 
@@ -419,7 +419,7 @@ async def test_the_label_screen_shows_pictures_drawn_ahead(
 
     from pose3d.io.netcdf import save_labels
     from pose3d.synthetic.compare import seed_labels
-    from pose3d.tui.pictures import draw_picture
+    from pose3d.tui.drawing.pictures import draw_picture
     from pose3d.tui.widgets.graphics import PX_PER_CELL
     from pose3d.tui.widgets.halfcell import HalfcellCanvas
 

@@ -20,7 +20,7 @@ from pose3d.io.netcdf import load_labels
 # the next edit waits for that save).
 EDITOR = """
 import sys
-from pose3d.tui.workspace import Workspace
+from pose3d.tui.state.workspace import Workspace
 
 ws = Workspace(sys.argv[1])
 editor = ws.editor

@@ -14,8 +14,8 @@ from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
 from pose3d.label_cells import Cell
 from pose3d.labels import new_labels
-from pose3d.tui.editor import LabelEditor
-from pose3d.tui.workspace import Workspace
+from pose3d.tui.state.editor import LabelEditor
+from pose3d.tui.state.workspace import Workspace
 
 KEYPOINTS = ("nose", "ear", "tail")
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from pose3d.io.session_toml import load_session
 from pose3d.io.video_reading import VideoReader
-from pose3d.tui.frames import FrameCache
+from pose3d.tui.state.frames import FrameCache
 
 
 def test_frames_follow_each_cameras_offset(session_dir: Path) -> None:

@@ -11,11 +11,11 @@ from textual.binding import Binding
 from pose3d.cli import main
 from pose3d.tui import keymap_text
 from pose3d.tui.app import Pose3dApp
+from pose3d.tui.dialogs.jump import JumpScreen
+from pose3d.tui.dialogs.new_session import NewSessionScreen
+from pose3d.tui.dialogs.propagate import PropagateScreen
 from pose3d.tui.screens.calibration import CalibrationScreen
-from pose3d.tui.screens.jump import JumpScreen
 from pose3d.tui.screens.label import LabelScreen
-from pose3d.tui.screens.new_session import NewSessionScreen
-from pose3d.tui.screens.propagate import PropagateScreen
 from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.three_d import ThreeDScreen
 from pose3d.tui.screens.views import ViewsScreen

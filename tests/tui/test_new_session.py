@@ -10,8 +10,8 @@ from textual.widgets import Input, TextArea
 from pose3d.errors import Pose3dError
 from pose3d.io.session_toml import load_session
 from pose3d.tui.app import Pose3dApp
-from pose3d.tui.new_session import parse_new_session
-from pose3d.tui.screens.new_session import NewSessionScreen
+from pose3d.tui.dialogs.new_session import NewSessionScreen
+from pose3d.tui.logic.session_form import parse_new_session
 from pose3d.tui.screens.views import ViewsScreen
 
 pytestmark = pytest.mark.filterwarnings(

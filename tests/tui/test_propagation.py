@@ -7,7 +7,7 @@ import pytest
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.tracking.review import ReviewItem
-from pose3d.tui.propagation import (
+from pose3d.tui.logic.propagation import (
     Direction,
     PropagateRequest,
     check_frames,

@@ -17,7 +17,7 @@ from pose3d.io.video_writing import write_image_folder
 from pose3d.label_cells import Cell
 from pose3d.pipeline.session import init_session
 from pose3d.tui.app import Pose3dApp
-from pose3d.tui.workspace import Workspace
+from pose3d.tui.state.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings(
     # textual-image 0.12's half-cell renderer reads pixels with Pillow's deprecated getdata

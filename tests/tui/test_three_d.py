@@ -16,7 +16,7 @@ from pose3d.errors import Pose3dError
 from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
 from pose3d.tui.app import Pose3dApp
-from pose3d.tui.reprojection import error_table
+from pose3d.tui.logic.error_table import error_table
 from pose3d.tui.screens.three_d import ThreeDScreen, default_weights, triangulation_settings
 from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.widgets.frame_view import FrameView

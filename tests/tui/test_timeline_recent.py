@@ -8,8 +8,8 @@ import numpy as np
 
 from pose3d import schema as s
 from pose3d.labels import new_labels
-from pose3d.tui.recent import add_recent, load_recent
-from pose3d.tui.timeline import FrameStatus, binned, column_of, frame_at, frame_status
+from pose3d.tui.drawing.timeline import FrameStatus, binned, column_of, frame_at, frame_status
+from pose3d.tui.state.recent import add_recent, load_recent
 
 
 def test_frame_status_orders_flagged_manual_tracked_empty() -> None:

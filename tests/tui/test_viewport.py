@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pose3d.errors import Pose3dError
-from pose3d.tui.canvas import Marker, draw_frame, draw_markers, image_to_canvas
-from pose3d.tui.viewport import MAX_ZOOM, Viewport
+from pose3d.tui.drawing.canvas import Marker, draw_frame, draw_markers, image_to_canvas
+from pose3d.tui.drawing.viewport import MAX_ZOOM, Viewport
 
 
 def _coded_image(w: int, h: int) -> np.ndarray:
@@ -129,7 +129,7 @@ def test_not_filmed_views_and_bad_sizes() -> None:
 
 
 def test_bones_join_the_points_that_exist() -> None:
-    from pose3d.tui.canvas import draw_bones
+    from pose3d.tui.drawing.canvas import draw_bones
 
     vp = Viewport((100, 50), (100, 25))  # one image pixel per canvas pixel with (1, 2)
     canvas = np.zeros((50, 100, 3), np.uint8)
@@ -143,8 +143,8 @@ def test_bones_join_the_points_that_exist() -> None:
 
 def test_each_individual_has_its_own_marker_shape_filled_when_manual() -> None:
     from pose3d.schema import PointSource
-    from pose3d.tui.canvas import label_markers
-    from pose3d.tui.palette import INDIVIDUAL_SHAPES, individual_glyph
+    from pose3d.tui.drawing.canvas import label_markers
+    from pose3d.tui.drawing.palette import INDIVIDUAL_SHAPES, individual_glyph
 
     position = np.full((2, 1, 3), 50.0)  # (2, K, I): one keypoint, three individuals
     source = np.array([[PointSource.MANUAL, PointSource.TRACKED, PointSource.MANUAL]])

@@ -3,8 +3,7 @@ a cancellable worker, and the report (per-camera RMS, frames used, the square-le
 
 Calibration runs ``pose3d.pipeline.calibrate.calibrate_session`` — what ``pose3d calibrate``
 runs — with the options of the form (frame step, reference camera, origin frame, fisheye
-lenses), under the
-TUI's session lock (passed as ``lock=``).
+lenses), in the TUI's SessionFolder, whose lock the TUI holds while the session is open.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from textual.worker import Worker, WorkerState
 
 from pose3d.board import Board, CharucoBoard, Checkerboard
 from pose3d.errors import Pose3dError, SessionLockedError
-from pose3d.tui.workspace import Workspace
+from pose3d.tui.state.workspace import Workspace
 
 DICTIONARIES = [f"DICT_{n}X{n}_{m}" for n in (4, 5, 6, 7) for m in (50, 100, 250, 1000)]
 

@@ -1,7 +1,7 @@
 """The Label screen: one view large with zoom and pan, the keypoint list with the current one
 highlighted; a click places the current keypoint (source manual) and moves to the next; arrows
 nudge by 1 px (shift: 10 px); delete, undo, redo; next / previous individual. Every edit is saved
-to labels.nc before the screen redraws (pose3d.tui.editor)."""
+to labels.nc before the screen redraws (pose3d.tui.state.editor)."""
 
 from __future__ import annotations
 
@@ -21,19 +21,19 @@ from textual.worker import get_current_worker
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.label_cells import Cell
-from pose3d.tui.canvas import Marker, label_markers
-from pose3d.tui.editor import Edit
+from pose3d.tui.dialogs.propagate import PropagateScreen
+from pose3d.tui.drawing.canvas import Marker, label_markers
+from pose3d.tui.drawing.palette import RGB8, individual_glyph, keypoint_rgb
+from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
+from pose3d.tui.drawing.viewport import Viewport
+from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, next_review
 from pose3d.tui.messages import KeypointChosen, PixelClicked, ZoomAt
-from pose3d.tui.palette import RGB8, individual_glyph, keypoint_rgb
-from pose3d.tui.pictures import Picture, PictureCache, draw_picture, picture_key
-from pose3d.tui.propagation import ItemKey, PropagateRequest, next_review
-from pose3d.tui.screens.propagate import PropagateScreen
-from pose3d.tui.viewport import Viewport
+from pose3d.tui.state.editor import Edit
+from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.graphics import IMAGE_WIDGET, PX_PER_CELL
 from pose3d.tui.widgets.halfcell import HalfcellCanvas, halfcell_strips, truecolor
 from pose3d.tui.widgets.keypoint_list import KeypointList
-from pose3d.tui.workspace import Workspace
 
 if TYPE_CHECKING:
     from pose3d.tracking.propagate import PropagationReport

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from pose3d.errors import Pose3dError
 from pose3d.tui.messages import OpenSession
-from pose3d.tui.recent import load_recent
+from pose3d.tui.state.recent import load_recent
 
 
 class SessionsScreen(Screen[None]):
@@ -58,7 +58,7 @@ class SessionsScreen(Screen[None]):
             self.query_one("#path", Input).focus()
 
     def action_new_session(self) -> None:
-        from pose3d.tui.screens.new_session import NewSessionScreen
+        from pose3d.tui.dialogs.new_session import NewSessionScreen
 
         def created(root: Path | None) -> None:
             if root is not None:

@@ -22,9 +22,9 @@ from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, S
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
-from pose3d.tui.reprojection import ErrorTable, error_table
+from pose3d.tui.logic.error_table import ErrorTable, error_table
+from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
-from pose3d.tui.workspace import Workspace
 
 STILL_SIZE = (800, 600)
 METHODS = ("dlt", "ransac", "optim")  # pose3d triangulate --method

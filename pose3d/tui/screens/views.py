@@ -16,18 +16,18 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from pose3d.tui.canvas import Marker, label_markers
+from pose3d.tui.dialogs.jump import JumpScreen
+from pose3d.tui.drawing.canvas import Marker, label_markers
+from pose3d.tui.drawing.palette import keypoint_rgb
+from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
+from pose3d.tui.drawing.timeline import frame_status
+from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.messages import PixelClicked, Seek, ViewChosen
-from pose3d.tui.palette import keypoint_rgb
-from pose3d.tui.pictures import Picture, PictureCache, draw_picture, picture_key
-from pose3d.tui.screens.jump import JumpScreen
-from pose3d.tui.timeline import frame_status
-from pose3d.tui.viewport import Viewport
+from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.graphics import IMAGE_WIDGET, PX_PER_CELL
 from pose3d.tui.widgets.halfcell import HalfcellCanvas, halfcell_strips, truecolor
 from pose3d.tui.widgets.timeline_bar import TimelineBar
-from pose3d.tui.workspace import Workspace
 
 DEFAULT_FPS = 30.0
 

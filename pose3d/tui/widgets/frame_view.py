@@ -1,8 +1,9 @@
 """One camera's frame with its labels, drawn through textual-image at the widget's size.
 
-The widget keeps a :class:`~pose3d.tui.viewport.Viewport` (zoom, pan) for its content area; the
-canvas is drawn for exactly that grid of cells (pose3d.tui.canvas), so a click on cell
-(col, row) is image pixel ``viewport.cell_to_pixel(col, row)`` and is posted as PixelClicked.
+The widget keeps a :class:`~pose3d.tui.drawing.viewport.Viewport` (zoom, pan) for its content
+area; the canvas is drawn for exactly that grid of cells (pose3d.tui.drawing.canvas), so a click
+on cell (col, row) is image pixel ``viewport.cell_to_pixel(col, row)`` and is posted as
+PixelClicked.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from pose3d.tui.canvas import Marker
+from pose3d.tui.drawing.canvas import Marker
+from pose3d.tui.drawing.palette import RGB8
+from pose3d.tui.drawing.pictures import PictureCache, draw_picture, picture_key
+from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.messages import PixelClicked, ViewChosen, ZoomAt
-from pose3d.tui.palette import RGB8
-from pose3d.tui.pictures import PictureCache, draw_picture, picture_key
-from pose3d.tui.viewport import Viewport
 from pose3d.tui.widgets.graphics import CELL_ASPECT, IMAGE_WIDGET, PX_PER_CELL
 from pose3d.tui.widgets.halfcell import HalfcellCanvas, truecolor
 
@@ -83,7 +84,7 @@ class FrameView(Widget):
         self.redraw()
 
     def picture_key(self, viewport: Viewport) -> Hashable:
-        """The key of this view's picture in a PictureCache (pose3d.tui.pictures)."""
+        """The key of this view's picture in a PictureCache (pose3d.tui.drawing.pictures)."""
         return picture_key(
             self.frame, viewport, self.markers, self.bones, self.edges, self.curves, truecolor()
         )

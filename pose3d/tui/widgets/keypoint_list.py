@@ -12,8 +12,8 @@ from textual import events
 from textual.widget import Widget
 
 from pose3d import schema as s
+from pose3d.tui.drawing.palette import RGB8, hex_color, individual_glyph
 from pose3d.tui.messages import KeypointChosen
-from pose3d.tui.palette import RGB8, hex_color, individual_glyph
 
 SOURCE_TEXT = {
     s.PointSource.NONE: "—",

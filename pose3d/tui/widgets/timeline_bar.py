@@ -9,8 +9,8 @@ from rich.text import Text
 from textual import events
 from textual.widget import Widget
 
+from pose3d.tui.drawing.timeline import FrameStatus, binned, column_of, frame_at
 from pose3d.tui.messages import Seek
-from pose3d.tui.timeline import FrameStatus, binned, column_of, frame_at
 
 STATUS_STYLE = {
     FrameStatus.EMPTY: "grey23",

@@ -7,8 +7,8 @@ per cell). At zoom 1 the whole image fits the cells, centred, with square pixels
 1/z of that, around ``center`` (image pixels).
 
 Every click goes through :meth:`Viewport.cell_to_pixel`; the canvas drawn for the cells
-(pose3d.tui.canvas) uses the same :attr:`Viewport.origin` and :attr:`Viewport.scale`, so a click
-on a cell lands on the image pixel that cell shows at every zoom level.
+(pose3d.tui.drawing.canvas) uses the same :attr:`Viewport.origin` and :attr:`Viewport.scale`, so a
+click on a cell lands on the image pixel that cell shows at every zoom level.
 """
 
 from __future__ import annotations

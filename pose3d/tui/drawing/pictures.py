@@ -1,5 +1,5 @@
-"""Pictures of a view drawn ahead of time: the canvas (pose3d.tui.canvas) of a frame with its
-labels and, for half-cell blocks, its strips, keyed by everything that decides them.
+"""Pictures of a view drawn ahead of time: the canvas (pose3d.tui.drawing.canvas) of a frame with
+its labels and, for half-cell blocks, its strips, keyed by everything that decides them.
 
 The Views screen draws the frames next to the current one in a background thread while the
 user looks at this one, so that a step finds its four pictures ready and only Textual's own
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.tui.canvas import Marker, draw_bones, draw_frame, draw_markers, draw_polyline
-from pose3d.tui.palette import RGB8
-from pose3d.tui.viewport import Viewport
+from pose3d.tui.drawing.canvas import Marker, draw_bones, draw_frame, draw_markers, draw_polyline
+from pose3d.tui.drawing.palette import RGB8
+from pose3d.tui.drawing.viewport import Viewport
 
 Curves = Sequence[tuple[NDArray[np.float64], RGB8]]
 

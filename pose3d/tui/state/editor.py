@@ -10,7 +10,7 @@ with its flags; an undone propagation takes its tracks away).
 The editor changes its labels in place (a copy costs as much as the labels are long) while
 holding ``lock``, and, still holding it, calls ``saver.record(labels, cell, state)`` with the
 cell's state after the edit (an edit of many cells calls ``saver.record_all(labels)``). The
-autosave (pose3d.tui.autosave) appends that state to the edit journal beside labels.nc before
+autosave (pose3d.tui.state.autosave) appends that state to the edit journal beside labels.nc before
 the edit returns and rewrites labels.nc in the background, copying the labels under the same
 lock (an edit of many cells rewrites labels.nc at once); so a kill at any moment loses at most
 the edit in progress, and never damages a file.
@@ -39,7 +39,7 @@ Values = dict[str, NDArray[Any]]  # variable -> its values at the cells: (n,) or
 
 
 class Saver(Protocol):
-    """Where the editor's changes go (pose3d.tui.autosave.BackgroundSaver)."""
+    """Where the editor's changes go (pose3d.tui.state.autosave.BackgroundSaver)."""
 
     def record(self, labels: xr.Dataset, cell: Cell, state: CellState) -> None: ...
 

@@ -1,9 +1,9 @@
-"""An open session in the TUI: its SessionFolder (pose3d.pipeline.folder: session.toml and the
-lock, held while it is open), the label editor with its autosave (pose3d.tui.autosave: each edit
-in the journal beside labels.nc before it returns, labels.nc rewritten in the background), and
-the decoded-frame cache of its cameras. A propagation runs on the editor's labels in memory
-and comes back as one undoable edit, written once (:meth:`Workspace.propagate`); tools that read
-labels.nc while the TUI holds the session (triangulation) call ``flush()`` first.
+"""An open session in the TUI: its SessionFolder (pose3d.pipeline.folder: session.toml and the lock,
+held while it is open), the label editor with its autosave (pose3d.tui.state.autosave: each edit in
+the journal beside labels.nc before it returns, labels.nc rewritten in the background), and the
+decoded-frame cache of its cameras. A propagation runs on the editor's labels in memory and comes
+back as one undoable edit, written once (:meth:`Workspace.propagate`); tools that read labels.nc
+while the TUI holds the session (triangulation) call ``flush()`` first.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from pose3d.labels import new_labels
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.progress import ProgressCallback
 from pose3d.session import Session
-from pose3d.tui.autosave import BackgroundSaver
-from pose3d.tui.editor import LabelEditor
-from pose3d.tui.frames import DEFAULT_MAX_BYTES, FrameCache
+from pose3d.tui.state.autosave import BackgroundSaver
+from pose3d.tui.state.editor import LabelEditor
+from pose3d.tui.state.frames import DEFAULT_MAX_BYTES, FrameCache
 
 if TYPE_CHECKING:
     from pose3d.tracking.base import PointTracker
     from pose3d.tracking.propagate import PropagationReport
-    from pose3d.tui.propagation import PropagateRequest
+    from pose3d.tui.logic.propagation import PropagateRequest
 
 
 class Workspace:

@@ -1,6 +1,6 @@
 """Propagate (and re-track) from the Label screen: a dialog for the direction, range and views,
 then a cancellable background worker with a progress bar running the tracker on the editor's
-labels in memory (pose3d.tui.workspace.Workspace.propagate).
+labels in memory (pose3d.tui.state.workspace.Workspace.propagate).
 
 The result is one edit (ctrl+z takes the whole propagation back), written to labels.nc once,
 through the autosave, under the lock the TUI holds; a cancelled run changes nothing.
@@ -22,8 +22,13 @@ from textual.worker import Worker, WorkerState
 from pose3d.errors import Pose3dError
 from pose3d.tracking.base import TrackingCancelled
 from pose3d.tracking.propagate import PropagationReport
-from pose3d.tui.propagation import Direction, PropagateRequest, check_frames, propagation_frames
-from pose3d.tui.workspace import Workspace
+from pose3d.tui.logic.propagation import (
+    Direction,
+    PropagateRequest,
+    check_frames,
+    propagation_frames,
+)
+from pose3d.tui.state.workspace import Workspace
 
 
 class PropagateScreen(ModalScreen["PropagationReport | None"]):

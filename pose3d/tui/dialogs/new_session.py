@@ -16,7 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, TextArea
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
-from pose3d.tui.new_session import NewSession, parse_new_session
+from pose3d.tui.logic.session_form import NewSession, parse_new_session
 
 
 class NewSessionScreen(ModalScreen["Path | None"]):

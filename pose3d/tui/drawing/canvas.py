@@ -3,7 +3,7 @@
 The canvas has ``px_per_cell = (px, py)`` canvas pixels per terminal cell ((1, 2) for
 textual-image's half-cell blocks, the cell size in pixels for kitty / sixel graphics), so the
 image widget shows it cell for cell. Canvas pixel (u, v) shows image pixel
-``origin + (u + 0.5, v + 0.5) * step`` — the mapping pose3d.tui.viewport gives clicks.
+``origin + (u + 0.5, v + 0.5) * step`` — the mapping pose3d.tui.drawing.viewport gives clicks.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.schema import PointSource
-from pose3d.tui.palette import BONE_RGB, CURSOR, FLAGGED, NOT_FILMED, RGB8, individual_shape
-from pose3d.tui.viewport import Viewport
+from pose3d.tui.drawing.palette import BONE_RGB, CURSOR, FLAGGED, NOT_FILMED, RGB8, individual_shape
+from pose3d.tui.drawing.viewport import Viewport
 
 Image = NDArray[np.uint8]  # (H, W, 3) RGB
 
 
 @dataclass(frozen=True)
 class Marker:
-    """A label to draw: image position (px), colour (the keypoint's), the shape of its
-    individual (pose3d.tui.palette.INDIVIDUAL_SHAPES), filled when manual, hollow when a tool's."""
+    """A label to draw: image position (px), colour (the keypoint's), the shape of its individual
+    (pose3d.tui.drawing.palette.INDIVIDUAL_SHAPES), filled when manual, hollow when a tool's."""
 
     x: float
     y: float
@@ -125,7 +125,7 @@ def draw_markers(
 def draw_shape(
     canvas: Image, c: tuple[int, int], r: int, shape: str, color: RGB8, filled: bool
 ) -> Image:
-    """A marker of ``shape`` (pose3d.tui.palette.INDIVIDUAL_SHAPES) of radius ``r`` canvas
+    """A marker of ``shape`` (pose3d.tui.drawing.palette.INDIVIDUAL_SHAPES) of radius ``r`` canvas
     pixels centred on canvas pixel ``c``, filled or as an outline (in place)."""
     x, y = c
     if shape == "circle":  # drawn by hand: OpenCV's small circles are diamonds

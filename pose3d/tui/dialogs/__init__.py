@@ -1,0 +1,1 @@
+"""Modal screens: New session, Propagate (with its run), Jump to frame."""
