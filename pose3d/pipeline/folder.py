@@ -214,12 +214,20 @@ class SessionFolder:
         atomic_write_text(self.paths.report, json.dumps(report, indent=2) + "\n")
 
     def report(self) -> dict[str, Any] | None:
-        """calibration/report.json, None when there is none or it cannot be read."""
-        try:
-            data = json.loads(self.paths.report.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        """calibration/report.json, None when there is none; raises saying why one cannot be
+        read."""
+        path = self.paths.report
+        if not path.is_file():
             return None
-        return data if isinstance(data, dict) else None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CalibrationError(
+                f"{path} cannot be read ({exc}); calibrate again to write a new one"
+            ) from None
+        if not isinstance(data, dict):
+            raise CalibrationError(f"{path} is not a calibration report; calibrate again")
+        return data
 
     # --- poses3d.nc ----------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ lenses), in the TUI's SessionFolder, whose lock the TUI holds while the session 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -185,15 +184,15 @@ class CalibrationScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = f"pose3d · {self.workspace.session.name} · calibration"
-        report = self.workspace.session.paths.report
         media = self.workspace.session.calibration_media_paths()
         where = ", ".join(f"{n}: {p.name}" for n, p in media.items()) or "none in session.toml"
         self._say(f"calibration media: {where}")
-        if report.is_file():
-            try:
-                self.show_report(json.loads(report.read_text(encoding="utf-8")))
-            except (OSError, ValueError, KeyError) as exc:
-                self._say(f"[yellow]{report} could not be read: {exc}[/]")
+        try:
+            report = self.workspace.folder.report()
+            if report is not None:
+                self.show_report(report)
+        except (Pose3dError, KeyError, TypeError) as exc:
+            self._say(f"[yellow]{self.workspace.session.paths.report} could not be read: {exc}[/]")
 
     def _say(self, text: str) -> None:
         self.query_one("#calib-status", Static).update(text)
