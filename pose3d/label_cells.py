@@ -92,10 +92,3 @@ def read_cell(labels: xr.Dataset, index: Index) -> CellState:
         value = labels[name].values[at(labels, name, index)]
         state[name] = value.copy() if isinstance(value, np.ndarray) else value
     return state
-
-
-def write_cell(labels: xr.Dataset, index: Index, state: CellState) -> None:
-    """Set a cell's variables from ``state``, in place; names the labels lack are ignored."""
-    for name, value in state.items():
-        if name in labels.data_vars:
-            labels[name].values[at(labels, name, index)] = value
