@@ -11,7 +11,7 @@ Conventions (the same as OpenCV and Anipose):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -296,3 +296,21 @@ class CameraGroup:
     def project(self, points: ArrayLike) -> FloatArray:
         """World points [..., 3] to pixels in every camera [n_cameras, ..., 2]."""
         return np.stack([cam.project(points) for cam in self.cameras])
+
+
+def size_mismatches(cameras: CameraGroup, sizes: Mapping[str, tuple[int, int] | None]) -> str:
+    """Why ``cameras`` (a calibration) do not fit videos of ``sizes`` (camera -> (w, h)), or ""
+    when they do."""
+    wrong = [
+        f"{name} calibrated at {cameras[name].size[0]}x{cameras[name].size[1]}, video "
+        f"{size[0]}x{size[1]}"
+        for name, size in sizes.items()
+        if size is not None and name in cameras.names and tuple(cameras[name].size) != size
+    ]
+    if not wrong:
+        return ""
+    return (
+        f"the calibration's image sizes differ from the videos' ({'; '.join(wrong)}): it belongs "
+        "to other videos, or the videos were resized or cropped; recalibrate from this rig's "
+        "board media (pose3d calibrate), or check the camera names"
+    )

@@ -30,8 +30,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     from pose3d.info_table import print_session_info
     from pose3d.pipeline.session import session_info
 
-    print_session_info(session_info(args.session))
-    return 0
+    info = session_info(args.session)
+    print_session_info(info)
+    return 1 if info.problems else 0  # scripts can tell a session with problems
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from pose3d import schema as s
 from pose3d.errors import CalibrationError, Pose3dError, SessionError
 from pose3d.io.lock import SessionLock
 from pose3d.io.session_toml import load_session, save_session
@@ -116,7 +117,27 @@ class SessionFolder:
                 f"label some keypoints first (pose3d tui {self.root}) or import them "
                 "(pose3d import)"
             )
-        return load_labels(self.paths.labels)
+        labels = load_labels(self.paths.labels)
+        self._check_labels(labels)
+        return labels
+
+    def _check_labels(self, labels: xr.Dataset) -> None:
+        """labels.nc must name the session's cameras, keypoints and individuals (any order)."""
+        session = self.session
+        expected = {
+            "views": (s.VIEW, session.camera_names, "cameras"),
+            "keypoints": (s.KEYPOINT, session.skeleton.keypoints, "keypoints"),
+            "individuals": (s.INDIVIDUAL, session.individuals, "individuals"),
+        }
+        for what, (dim, names, noun) in expected.items():
+            found = [str(v) for v in labels[dim].values]
+            if sorted(found) != sorted(names):
+                raise Pose3dError(
+                    f"{self.paths.labels} has {what} {', '.join(found)} but the session's "
+                    f"{noun} are {', '.join(names)}; make session.toml name the same {noun} "
+                    "(renaming there, or adding what is missing), or move labels.nc aside to "
+                    "start new labels"
+                )
 
     def labels_or_new(self) -> xr.Dataset:
         """labels.nc, or empty labels covering every camera's frames when there is none yet."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pose3d.cameras import size_mismatches
 from pose3d.errors import Pose3dError, SessionError
 from pose3d.io.board_toml import load_board
 from pose3d.io.session_toml import save_session
@@ -38,7 +39,8 @@ class SessionInfo:
     def problems(self) -> list[str]:
         found = [f"{v.camera}: {v.error}" for v in self.videos if v.error]
         counts = {v.n_frames for v in self.videos if v.n_frames is not None}
-        if len(counts) > 1:
+        offsets = any(c.offset for c in self.session.cameras)
+        if len(counts) > 1 and not offsets:
             found.append(
                 "cameras have different frame counts ("
                 + ", ".join(f"{v.camera} {v.n_frames}" for v in self.videos)
@@ -137,7 +139,7 @@ def _poses_summary(folder: SessionFolder) -> str:
     return summarize_poses(folder.poses())
 
 
-def _calibration_status(folder: SessionFolder) -> FileStatus:
+def _calibration_status(folder: SessionFolder, videos: Sequence[VideoInfo]) -> FileStatus:
     path = folder.paths.calibration
     if not path.exists():
         return FileStatus(path, False)
@@ -155,6 +157,9 @@ def _calibration_status(folder: SessionFolder) -> FileStatus:
             problem=f"{path}: camera(s) {', '.join(missing)} of the session are not in the "
             f"calibration (it has {', '.join(group.names)}); recalibrate or rename the cameras",
         )
+    mismatch = size_mismatches(group, {v.camera: v.size for v in videos})
+    if mismatch:
+        return FileStatus(path, True, summary, problem=f"{path}: {mismatch}")
     return FileStatus(path, True, summary)
 
 
@@ -166,7 +171,7 @@ def session_info(root: str | os.PathLike[str]) -> SessionInfo:
     return SessionInfo(
         folder.session,
         videos,
-        _calibration_status(folder),
+        _calibration_status(folder, videos),
         _status(folder.paths.labels, lambda: _labels_summary(folder)),
         _status(folder.paths.poses, lambda: _poses_summary(folder)),
     )

@@ -25,7 +25,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from pose3d import schema as s
-from pose3d.cameras import CameraGroup
+from pose3d.cameras import CameraGroup, size_mismatches
 from pose3d.errors import Pose3dError
 from pose3d.io.video_reading import VideoReader
 from pose3d.labels import merge_points
@@ -104,8 +104,9 @@ def propagate_labels(
     for name in names:
         check_cancel(cancel)
         result = _track_view(
-            videos[name], labels, name, (start, stop), tracker, keep, from_frames, report, cancel
-        )
+            videos[name], labels, name, (start, stop), tracker, keep, from_frames, report, cancel,
+            cameras,
+        )  # fmt: skip
         if result is None:
             skipped.append(name)
             continue
@@ -190,8 +191,10 @@ def _track_view(
     from_frames: Sequence[int] | None,
     progress: ProgressCallback,
     cancel: threading.Event | None,
+    cameras: CameraGroup | None,
 ) -> _ViewTracks | None:
-    """Track one view; None when it has no manual point to track in the range."""
+    """Track one view; None when it has no manual point to track in the range. Raises when the
+    calibration (``cameras``) was made for images of another size than the video's."""
     start, stop = span
     first = int(labels[s.TIME].values[0])
     rows = slice(start - first, stop - first)
@@ -206,6 +209,9 @@ def _track_view(
         return None
     offset = video.offset
     with VideoReader(video.path) as reader:
+        mismatch = size_mismatches(cameras, {view: reader.size}) if cameras is not None else ""
+        if mismatch:
+            raise Pose3dError(mismatch)
         lo = max(window[0] - offset, 0)  # camera frames of the clip
         hi = min(window[1] - offset, reader.n_frames)
         if lo >= hi:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import xarray as xr
 
-from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.labels import new_labels
@@ -150,15 +149,7 @@ class Workspace:
             labels = self.folder.labels()  # with a crashed run's journal
             if self.saver.journal.lines:  # fold it into labels.nc before new edits come
                 self.saver.fold(labels)
-            views = [str(v) for v in labels[s.VIEW].values]
-            cameras = list(self.session.camera_names)
-            if sorted(views) != sorted(cameras):
-                raise Pose3dError(
-                    f"{self.session.paths.labels} has views {', '.join(views)} but the session's "
-                    f"cameras are {', '.join(cameras)}; rename the cameras in session.toml to "
-                    "match, or move labels.nc aside to start new labels"
-                )
-            return labels
+            return labels  # checked against session.toml's cameras, keypoints, individuals
         return new_labels(
             self.frames.n_frames,
             self.session.camera_names,
