@@ -102,6 +102,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from pose3d.pipeline.folder import SessionFolder
     from pose3d.pipeline.triangulate import sync_session
     from pose3d.progress import progress_bar
+    from pose3d.schema import PointSource
 
     with SessionFolder(args.session) as folder, progress_bar() as progress:
         report = sync_session(
@@ -119,8 +120,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"median reprojection error {result.error_before:.2f} px -> {result.error_after:.2f} px "
         f"(reference camera {result.reference})"
     )
-    if report.dropped_points:
-        print(f"{report.dropped_points} labelled points moved outside the video and were dropped")
+    if result.kept_current:
+        estimate = ", ".join(f"{name} {d:+d}" for name, d in result.estimate.items() if d)
+        print(
+            f"kept the current offsets: the estimate ({estimate} frames) gives "
+            f"{result.error_estimate:.2f} px, no better than the current "
+            f"{result.error_before:.2f} px"
+        )
+    for view, counts in report.dropped.items():
+        lost = ", ".join(
+            f"{n} {'unsourced' if source == PointSource.NONE else source.name.lower()}"
+            for source, n in counts.items()
+        )
+        print(
+            f"{view}: {lost} point(s) moved outside the labels' frames and "
+            f"{'would be' if args.dry_run else 'were'} dropped"
+        )
     if report.written:
         print(f"wrote the offsets to {args.session / 'session.toml'} and moved labels.nc")
     elif args.dry_run:

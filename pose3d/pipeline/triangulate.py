@@ -11,6 +11,7 @@ are pose3d.triangulation's.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,11 @@ from pathlib import Path
 import xarray as xr
 
 from pose3d import schema as s
+from pose3d.errors import Pose3dError
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.progress import ProgressCallback
 from pose3d.triangulation.api import TriangulationSettings, triangulate_labels
-from pose3d.triangulation.sync import SyncResult, estimate_offsets, shift_labels
+from pose3d.triangulation.sync import SyncResult, TooFewLabels, estimate_offsets, shift_labels
 
 
 def triangulate_session(
@@ -78,8 +80,13 @@ class SyncReport:
 
     result: SyncResult
     offsets: dict[str, int]  # the new offsets of session.toml
-    dropped_points: int  # labelled points moved out of the time range
+    dropped: dict[str, dict[s.PointSource, int]]  # per view and source: points moved out of
+    # the labels' frames and dropped (never manual: sync refuses to drop one)
     written: bool
+
+    @property
+    def dropped_points(self) -> int:
+        return sum(n for counts in self.dropped.values() for n in counts.values())
 
 
 def sync_session(
@@ -91,20 +98,35 @@ def sync_session(
     progress: ProgressCallback | None = None,
 ) -> SyncReport:
     """Estimate the cameras' frame offsets from labels.nc; unless ``dry_run``, write them to
-    session.toml and move each view's labels with its camera frames."""
+    session.toml and move each view's labels with its camera frames.
+
+    Refuses (Pose3dError, nothing written) when the labels cannot score every candidate offset
+    and when moving the labels would drop a manual point; keeps the current offsets when the
+    estimate does not lower the reprojection error (``report.result.kept_current``).
+    """
     labels = folder.labels()
-    result = estimate_offsets(
-        labels[s.POSITION],
-        folder.cameras(),
-        labels[s.CONFIDENCE],
-        views=views,
-        reference=reference,
-        max_offset=max_offset,
-        progress=progress,
-    )
+    try:
+        result = estimate_offsets(
+            labels[s.POSITION],
+            folder.cameras(),
+            labels[s.CONFIDENCE],
+            views=views,
+            reference=reference,
+            max_offset=max_offset,
+            progress=progress,
+        )
+    except TooFewLabels as error:
+        raise Pose3dError(
+            f"{error.why}; label or track at least {error.frames_needed} consecutive frames in "
+            f"every view first (pose3d track {shlex.quote(str(folder.root))} --view all), or "
+            "search a narrower range (--max-offset); nothing was written"
+        ) from None
     session = folder.session
     offsets = {c.name: c.offset + result.corrections.get(c.name, 0) for c in session.cameras}
-    moved, dropped = shift_labels(labels, result.corrections)
+    try:
+        moved, dropped = shift_labels(labels, result.corrections)
+    except Pose3dError as error:
+        raise Pose3dError(f"{error}; nothing was written") from None
     changed = any(result.corrections.values())
     if changed and not dry_run:
         folder.save_labels(moved)
