@@ -10,14 +10,22 @@ Formats (registered in pose3d.io.formats):
 
 - ``anipose`` (a session): ``OUT/pose-3d/<session name>.csv`` from the poses, or one
   ``<session name>_<individual>.csv`` per individual when there are several (option
-  ``individual`` chooses one); existing files are never replaced.
+  ``individual`` chooses one); existing files are never replaced. The names come from
+  session.toml and the poses, so each is made one safe file-name component
+  (pose3d.io.safe_names.file_name: ``a/b`` -> ``a_b``; ``..`` refused) and every path is checked
+  to stay in OUT (pose3d.io.formats.new_files).
 - ``anipose-csv`` (poses alone): the table of one individual to the file OUT (option
   ``individual``, needed when the poses hold several).
+
+The CSV is written by Python's csv module: a keypoint name holding a comma, a quote or a line
+break is quoted, so the header has one cell per column and reads back with csv / pandas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import csv
+import io
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +34,8 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_path
-from pose3d.io.formats import ExportData, refuse_existing
+from pose3d.io.formats import ExportData, new_files
+from pose3d.io.safe_names import file_name
 
 POSE_3D_DIR = "pose-3d"
 
@@ -73,14 +82,23 @@ def anipose_table(ds: xr.Dataset, individual: str | None = None) -> dict[str, np
 def write_anipose_csv(ds: xr.Dataset, path: Path, individual: str | None = None) -> None:
     """Write Anipose's pose-3d CSV of one individual (see the module docstring), atomically."""
     columns = anipose_table(ds, individual)
-    header = ",".join(columns)
     table = np.column_stack([np.asarray(v, dtype=np.float64) for v in columns.values()])
     fnum = len(columns) - 1
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write(header + "\n")
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(_csv_record(columns))
+        writer = csv.writer(f, lineterminator="\n")
         for row in table:
             cells = ["" if np.isnan(v) else repr(float(v)) for v in row[:fnum]]
-            f.write(",".join([*cells, str(int(row[fnum]))]) + "\n")
+            writer.writerow([*cells, str(int(row[fnum]))])
+
+
+def _csv_record(cells: Iterable[str]) -> str:
+    """One CSV record ending in ``\\n``, cells quoted by the csv module where they hold a comma,
+    a quote, a CR or a LF. (csv quotes a line break only when it is in ``lineterminator``, so
+    the record is made with ``\\r\\n`` and ends with the file's ``\\n``.)"""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[: -len("\r\n")] + "\n"
 
 
 def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
@@ -93,11 +111,14 @@ def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> l
     else:
         individuals = [str(i) for i in poses[s.INDIVIDUAL].values]
     folder = out / POSE_3D_DIR
+    stem = file_name(session.name, "session name")
     if len(individuals) == 1 and chosen is None:
-        paths = [folder / f"{session.name}.csv"]
+        paths = [folder / f"{stem}.csv"]
     else:
-        paths = [folder / f"{session.name}_{name}.csv" for name in individuals]
-    refuse_existing(paths)
+        paths = [
+            folder / f"{stem}_{file_name(name, 'individual name')}.csv" for name in individuals
+        ]
+    new_files(out, paths)
     folder.mkdir(parents=True, exist_ok=True)
     for path, name in zip(paths, individuals, strict=True):
         write_anipose_csv(poses, path, name)

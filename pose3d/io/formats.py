@@ -14,18 +14,26 @@ nothing heavy. Adding a format is a module plus one entry here; no if/elif on su
   missing and how to make it. ``writes="folder"`` formats write files into the folder ``out``
   and never replace a file (`refuse_existing`); ``writes="file"`` formats write the one file
   ``out`` names, atomically. Loading a session's inputs is pose3d.pipeline.labels_io's job.
+- Output paths are hostile until checked (names come from files someone else wrote): a folder
+  exporter builds each file name from data with pose3d.io.safe_names.file_name and checks its
+  files with :func:`new_files` (inside ``out``, no symbolic link on the way, no two names for
+  one file, nothing replaced); :func:`export` refuses an ``out`` that is a symbolic link or not
+  a regular file (file formats) or a file where a folder is wanted (folder formats) before an
+  exporter runs.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pose3d.errors import Pose3dError
+from pose3d.io.safe_names import inside
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -204,7 +212,91 @@ def export(
             raise Pose3dError(_missing(fmt, need, data.session))
     if data.labels is None and data.poses is None:
         raise Pose3dError(_nothing(fmt, data.session))
+    _check_out(fmt, Path(out))
     return fmt.export(data, Path(out), dict(options or {}))
+
+
+def _check_out(fmt: Format, out: Path) -> None:
+    """Refuse an ``out`` the format must not write: for a file format, a symbolic link (the
+    file it points to could be anything) or something that is not a regular file; for a folder
+    format, something that is not a folder (the user's own link to a folder is followed)."""
+    head = f"cannot export to {fmt.name}"
+    if fmt.writes == "file":
+        if out.is_symlink():
+            raise Pose3dError(
+                f"{head}: {out} is a symbolic link (to {_link_target(out)}); pose3d replaces "
+                "the file OUT names but never writes through a link. Name the file itself, "
+                "or remove the link first"
+            )
+        if out.exists() and not out.is_file():
+            what = "a folder" if out.is_dir() else "not a regular file (a FIFO, device or socket)"
+            raise Pose3dError(
+                f"{head}: {out} is {what}; {fmt.name} writes one file: name the file to write "
+                "(a new one, or a regular file to replace)"
+            )
+    elif os.path.lexists(out) and not out.is_dir():
+        what = (
+            f"a symbolic link to {_link_target(out)}, not to a folder"
+            if out.is_symlink()
+            else "a file"
+        )
+        raise Pose3dError(
+            f"{head}: {out} is {what}; {fmt.name} writes files into the folder OUT: name a new "
+            "folder or an existing one"
+        )
+
+
+def new_files(out: Path, paths: Iterable[Path]) -> list[Path]:
+    """``paths``, the files a folder export will create in ``out``, checked before anything is
+    written: each lies inside ``out`` (its names made with pose3d.io.safe_names.file_name), no
+    folder on the way from ``out`` and no file is a symbolic link or in a file's place, no two
+    are one file (names that differ in case only, on a case-insensitive disk), none exists yet
+    (`refuse_existing`). Raises a Pose3dError naming the first problem."""
+    files = list(paths)
+    seen: dict[str, Path] = {}
+    for path in files:
+        _refuse_links(out, path)
+        inside(out, path.absolute())
+        key = unicodedata.normalize("NFC", str(path)).casefold()
+        if key in seen:
+            raise Pose3dError(
+                f"{seen[key].name} and {path.name} would be the same file in {path.parent} "
+                "(the names they are made of differ only in case or in characters a file name "
+                "cannot hold); rename them, e.g. in session.toml"
+            )
+        seen[key] = path
+    refuse_existing(files)
+    return files
+
+
+def _refuse_links(out: Path, path: Path) -> None:
+    """Raise if ``path`` or a folder between ``out`` and it is a symbolic link, or a folder on
+    the way is a file."""
+    try:
+        parts = path.relative_to(out).parts
+    except ValueError:
+        raise Pose3dError(f"refusing to write {path}: it lies outside {out}") from None
+    step = out
+    for i, part in enumerate(parts):
+        step = step / part
+        if step.is_symlink():
+            raise Pose3dError(
+                f"refusing to write {path}: {step} is a symbolic link (to "
+                f"{_link_target(step)}); an export never writes through a link, which could "
+                "point anywhere. Export into a new folder, or remove the link"
+            )
+        if i < len(parts) - 1 and step.exists() and not step.is_dir():
+            raise Pose3dError(
+                f"cannot write {path}: {step} is a file, where the export writes a folder; "
+                "export into a new folder, or move that file away"
+            )
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "somewhere unknown"
 
 
 def _missing(fmt: Format, need: Input, session: Session | None) -> str:
@@ -250,8 +342,9 @@ _WHAT: dict[Input, str] = {
 
 
 def refuse_existing(paths: Iterable[Path]) -> None:
-    """Raise if any of ``paths`` exists: a folder export never replaces a file."""
-    existing = [str(p) for p in paths if p.exists()]
+    """Raise if any of ``paths`` exists (a symbolic link counts, even one pointing nowhere): a
+    folder export never replaces a file."""
+    existing = [str(p) for p in paths if os.path.lexists(p)]
     if existing:
         raise Pose3dError(
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "

@@ -4,7 +4,8 @@ layout (docs/formats.md), validated and written to another folder (export only).
 ``pose3d export SESSION --format movement OUT`` writes ``OUT/labels.nc`` (2D, with the ``view``
 dim: movement's 2D functions want one view, ``ds.sel(view="cam0")``) and ``OUT/poses3d.nc``
 (3D), whichever of the two datasets it is given. Both open with ``xarray.open_dataset`` in
-movement.
+movement. Neither replaces a file, nor writes through a symbolic link at its name
+(pose3d.io.formats.new_files).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pose3d.io.formats import ExportData, refuse_existing
+from pose3d.io.formats import ExportData, new_files
 from pose3d.session import SessionPaths
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def export_movement(data: ExportData, out: Path, options: Mapping[str, str]) -> 
         writes.append((target.labels, data.labels, save_labels))
     if data.poses is not None:
         writes.append((target.poses, data.poses, save_poses))
-    refuse_existing(path for path, _, _ in writes)
+    new_files(out, (path for path, _, _ in writes))
     out.mkdir(parents=True, exist_ok=True)
     for path, ds, save in writes:
         save(path, ds)

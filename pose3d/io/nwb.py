@@ -2,7 +2,10 @@
 and 3D poses (export only; needs ``pip install 'pose3d-suite[nwb]'``).
 
 An NWB file describes one subject, so a session with several individuals gives one file each:
-``OUT/<session>.nwb``, or ``OUT/<session>_<individual>.nwb``. Layout of a file::
+``OUT/<session>.nwb``, or ``OUT/<session>_<individual>.nwb``; each name is made one safe file-name
+component (pose3d.io.safe_names.file_name: ``a/b`` -> ``a_b``, ``..`` refused) and every file is
+checked to stay in OUT, replace nothing and not be a symbolic link (pose3d.io.formats.new_files).
+Layout of a file::
 
     subject                          Subject(subject_id = the individual)
     general/devices/<view>           CalibratedCamera: K, R (world -> camera), t, distortions of
@@ -44,7 +47,8 @@ from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.io.atomic import atomic_path
-from pose3d.io.formats import ExportData, refuse_existing
+from pose3d.io.formats import ExportData, new_files
+from pose3d.io.safe_names import file_name
 from pose3d.session import Session
 
 BEHAVIOR = "behavior"
@@ -72,10 +76,14 @@ def _modules() -> tuple[Any, Any]:
 
 
 def nwb_paths(session: Session, out: Path) -> dict[str, Path]:
-    """Individual -> the .nwb file it goes to in ``out``."""
+    """Individual -> the .nwb file it goes to in ``out`` (names made safe: module docstring)."""
+    stem = file_name(session.name, "session name")
     if len(session.individuals) == 1:
-        return {session.individuals[0]: out / f"{session.name}.nwb"}
-    return {name: out / f"{session.name}_{name}.nwb" for name in session.individuals}
+        return {session.individuals[0]: out / f"{stem}.nwb"}
+    return {
+        name: out / f"{stem}_{file_name(name, 'individual name')}.nwb"
+        for name in session.individuals
+    }
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def export_nwb(data: ExportData, out: Path, options: Mapping[str, str]) -> list[
     sources = _sources(data, options)
     session = sources.session
     paths = nwb_paths(session, out)
-    refuse_existing(paths.values())
+    new_files(out, paths.values())
     out.mkdir(parents=True, exist_ok=True)
     for individual, path in paths.items():
         _write(_nwb_file(sources, individual, path.parent), path)

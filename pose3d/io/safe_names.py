@@ -52,7 +52,7 @@ def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path
     followed); raises naming both otherwise."""
     root = Path(folder).resolve()
     target = Path(path)
-    resolved = (target if target.is_absolute() else root / target).resolve()
+    resolved = target.resolve()  # a relative path is relative to the working folder, as open()
     if resolved != root and root not in resolved.parents:
         raise Pose3dError(
             f"refusing to write {target}: it lies outside {folder}, the folder you named "

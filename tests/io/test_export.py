@@ -16,9 +16,10 @@ from pose3d import schema as s
 from pose3d.cli import EXIT_USER_ERROR, main
 from pose3d.io.anipose import write_anipose_csv
 from pose3d.io.formats import FORMATS, ExportData, Lazy, export, export_formats
-from pose3d.io.netcdf import load_labels, load_poses, save_poses
+from pose3d.io.netcdf import load_labels, load_poses, save_labels, save_poses
 from pose3d.io.session_toml import save_session
 from pose3d.session import Session
+from pose3d.skeleton import Skeleton
 
 
 def _export(session: Session, fmt: str, out: Path, *options: str) -> int:
@@ -199,3 +200,37 @@ def test_wrong_format_or_option(
         capsys
     )
     assert not out.exists()
+
+
+def test_anipose_header_quotes_awkward_keypoint_names(
+    full_session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keypoint names with a comma, a quote or a line break: the header has one quoted cell
+    per column (csv module), so csv and pandas read the columns and values back."""
+    import csv
+
+    awkward = ["paw, left", 'the "tip"', "two\nlines", "cr\rhere"]
+    old = full_session.skeleton.keypoints
+    names = [*awkward, *old[len(awkward) :]]
+    poses = load_poses(full_session.paths.poses).assign_coords({s.KEYPOINT: names})
+    save_poses(full_session.paths.poses, poses)
+    labels = load_labels(full_session.paths.labels).assign_coords({s.KEYPOINT: names})
+    save_labels(full_session.paths.labels, labels)
+    rename = dict(zip(old, names, strict=True))
+    edges = tuple((rename[a], rename[b]) for a, b in full_session.skeleton.edges)
+    save_session(replace(full_session, skeleton=Skeleton(tuple(names), edges)))
+    out = tmp_path / "anipose"
+    assert _export(full_session, "anipose", out) == 0, capsys.readouterr().err
+    csv_path = out / "pose-3d" / "session.csv"
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    assert header[:6] == [f"{names[0]}_{c}" for c in ("x", "y", "z", "error", "ncams", "score")]
+    assert (
+        header[6] == 'the "tip"_x' and header[12] == "two\nlines_x" and header[18] == "cr\rhere_x"
+    )
+    assert len(rows) == 60 and {len(r) for r in rows} == {len(header)} == {6 * len(names) + 13}
+    table = pd.read_csv(csv_path)
+    for name in names:
+        np.testing.assert_array_equal(
+            table[f"{name}_z"], poses[s.POSITION].sel(keypoint=name, space="z").values[:, 0]
+        )

@@ -36,7 +36,9 @@ def test_unusable_names_are_refused_with_the_reason(name: str) -> None:
         file_name(name, "session name")
 
 
-def test_paths_must_stay_inside_their_folder(tmp_path: Path) -> None:
+def test_paths_must_stay_inside_their_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     assert inside(out, out / "a.csv") == out / "a.csv"
@@ -44,6 +46,10 @@ def test_paths_must_stay_inside_their_folder(tmp_path: Path) -> None:
         inside(out, out / ".." / "escape.csv")
     with pytest.raises(Pose3dError, match="lies outside"):
         inside(out, "/tmp/elsewhere.csv")
+    monkeypatch.chdir(tmp_path)  # relative paths are relative to the working folder
+    assert inside("out", "out/a.csv") == Path("out/a.csv")
+    with pytest.raises(Pose3dError, match="lies outside"):
+        inside("out", "out/../elsewhere/x.csv")
     (out / "link").symlink_to(tmp_path)
     with pytest.raises(Pose3dError, match="lies outside"):
         inside(out, out / "link" / "escape.csv")

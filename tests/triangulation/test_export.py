@@ -108,3 +108,58 @@ def test_a_format_that_needs_a_session_says_so(poses: xr.Dataset, tmp_path: Path
     with pytest.raises(Pose3dError, match="neither 2D labels nor 3D poses were given"):
         export("movement", ExportData(), tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+AWKWARD = ["paw, left", 'the "tip"', "two\nlines", "carriage\rreturn", "plain"]
+
+
+def _awkward(poses: xr.Dataset) -> xr.Dataset:
+    """``poses`` with keypoint names a hand-joined CSV header breaks on, and two more
+    keypoints (copies, moved by 1 mm) so that there are five."""
+    more = poses.isel({s.KEYPOINT: [0, 1]}).copy(deep=True)
+    more[s.POSITION].values[:] += 1.0
+    five = xr.concat([poses, more], dim=s.KEYPOINT, combine_attrs="override")
+    return five.assign_coords({s.KEYPOINT: AWKWARD})
+
+
+def _check_awkward(path: Path, poses: xr.Dataset) -> None:
+    """Read back with csv and pandas: one cell per column, named right, values right."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    fields = ("x", "y", "z", "error", "ncams", "score")
+    expected = [f"{k}_{f}" for k in AWKWARD for f in fields]
+    expected += [f"M_{i}{j}" for i in range(3) for j in range(3)]
+    expected += ["center_0", "center_1", "center_2", "fnum"]
+    assert rows[0] == expected
+    assert len(rows) == 1 + poses.sizes[s.TIME] and {len(r) for r in rows} == {len(expected)}
+    table = pd.read_csv(path)
+    assert list(table.columns) == expected
+    for k in AWKWARD:
+        one = poses.sel({s.KEYPOINT: k}).isel({s.INDIVIDUAL: 0})
+        for c in "xyz":
+            np.testing.assert_array_equal(table[f"{k}_{c}"], one[s.POSITION].sel(space=c))
+        np.testing.assert_array_equal(table[f"{k}_score"], one[s.CONFIDENCE])
+    assert (table["fnum"].to_numpy() == np.arange(poses.sizes[s.TIME])).all()
+
+
+def test_anipose_csv_quotes_awkward_keypoint_names(poses: xr.Dataset, tmp_path: Path) -> None:
+    awkward = _awkward(poses)
+    (path,) = export("anipose-csv", ExportData(poses=awkward), tmp_path / "pose3d.csv")
+    _check_awkward(path, awkward)
+
+
+def test_export_3d_quotes_awkward_keypoint_names(
+    poses: xr.Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pose3d export-3d`` from a poses3d.nc whose keypoint names hold , " and line breaks."""
+    from pose3d.cli import main
+    from pose3d.io.netcdf import save_poses
+
+    awkward = _awkward(poses)
+    save_poses(tmp_path / "poses3d.nc", awkward)
+    out = tmp_path / "out.csv"
+    args = ["export-3d", str(tmp_path / "poses3d.nc"), "--format", "anipose-csv", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    _check_awkward(out, awkward)
