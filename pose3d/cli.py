@@ -2,8 +2,9 @@
 
 Each command family lives in ``pose3d/commands/`` and registers its parsers. Heavy libraries
 (torch, pyvista, textual, even xarray) are imported inside the commands, so ``pose3d --help``
-starts fast. A Pose3dError is printed as one message with exit code 2; a traceback is shown only
-with ``--debug``.
+starts fast. A Pose3dError is printed as one message with exit code 2; so is an OSError that no
+command expected (a full disk, a read-only file system, an I/O error: the file it names, what
+its errno means and what to do). A traceback is shown only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from pose3d import __version__
 from pose3d.commands import all_registers
-from pose3d.errors import Pose3dError
+from pose3d.errors import Pose3dError, os_error_message
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -43,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # ENOSPC, EROFS, EACCES, EDQUOT, EIO ... met outside pose3d's checks
+        if args.debug:
+            raise
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +108,7 @@ def test_info_reports_labels_and_calibration_problems(
     save_calibration(root / "calibration" / "calibration.toml", CameraGroup((cam,)))
     capsys.readouterr()
 
-    assert main(["info", str(root)]) == 0
+    assert main(["info", str(root)]) == 1  # it lists a problem: scripts can tell
 
     out = " ".join(capsys.readouterr().out.split())
     assert "1 manual" in out
@@ -119,7 +121,7 @@ def test_info_reports_labels_and_calibration_problems(
     cell = {"time": 2, "view": "b", "keypoint": "nose", "individual": "individual_0"}
     state = {name: edited[name].sel(cell).values for name in edited.data_vars}
     LabelJournal(journal_path(root / "labels.nc")).append(2, "b", "nose", "individual_0", state)
-    assert main(["info", str(root)]) == 0
+    assert main(["info", str(root)]) == 1
     out = " ".join(capsys.readouterr().out.replace("│", " ").split())  # the table wraps it
     assert "2 manual" in out and "including 1 edit(s) still in labels.nc.journal" in out
 
@@ -185,3 +187,81 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "does not exist" in result.stderr
+
+
+# --- errors of the operating system: one line, the file, what the errno means -------------------
+
+
+def _init_args(tmp_path: Path, root: Path) -> list[str]:
+    videos = _videos(tmp_path, {"a": 4})
+    return ["init", str(root), "--camera", f"a={videos['a']}", "--keypoints", "nose"]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (errno.EROFS, "the file system {mount} is read-only (EROFS); copy the session"),
+        (errno.ENOSPC, "no space left on {mount} (ENOSPC); free some space"),
+        (errno.EDQUOT, "disk quota exceeded on {mount} (EDQUOT)"),
+        (errno.ENAMETOOLONG, "file name too long for this file system (ENAMETOOLONG); use a"),
+        (errno.EIO, "input/output error (the disk or the network file system failed) (EIO)"),
+    ],
+    ids=["EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "EIO"],
+)
+def test_an_os_error_no_command_expected_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    expected: str,
+) -> None:
+    from pose3d.errors import mount_description
+
+    args = _init_args(tmp_path, tmp_path / "session")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code), str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    capsys.readouterr()
+
+    assert main(args) == EXIT_USER_ERROR
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith(f"error: {tmp_path / 'session'}: ")
+    assert expected.format(mount=mount_description(tmp_path)) in err
+
+
+def test_an_os_error_without_a_file_still_says_what_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = _init_args(tmp_path, tmp_path / "session")
+
+    def fail(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")  # as h5py and FFmpeg raise them
+
+    monkeypatch.setattr(Path, "mkdir", fail)
+    capsys.readouterr()
+
+    assert main(args) == EXIT_USER_ERROR
+    assert capsys.readouterr().err == (
+        "error: input/output error (the disk or the network file system failed) (EIO); check "
+        "the disk or the network share (dmesg) and copy your data somewhere safe\n"
+    )
+
+
+def test_debug_shows_the_traceback_of_an_os_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    args = _init_args(tmp_path, blocker / "session")  # a folder inside a file: ENOTDIR
+
+    plain = subprocess.run([sys.executable, "-m", "pose3d", *args], capture_output=True, text=True)
+    assert plain.returncode == EXIT_USER_ERROR
+    assert plain.stderr == f"error: {blocker / 'session'}: not a directory (ENOTDIR)\n"
+
+    debug = subprocess.run(
+        [sys.executable, "-m", "pose3d", "--debug", *args], capture_output=True, text=True
+    )
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr and "NotADirectoryError" in debug.stderr

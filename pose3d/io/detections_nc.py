@@ -15,9 +15,9 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.board import BoardDetections
 from pose3d.errors import SchemaError
-from pose3d.io.atomic import atomic_path
 from pose3d.io.board_toml import board_from_dict, board_to_dict
-from pose3d.io.netcdf import ENGINE
+from pose3d.io.netcdf import MAX_LABEL_PX
+from pose3d.io.netcdf_file import read_netcdf, write_netcdf
 
 BOARD_PREFIX = "board_"
 
@@ -53,32 +53,70 @@ def detections_dataset(detections: BoardDetections) -> xr.Dataset:
 
 
 def save_detections(path: str | os.PathLike[str], detections: BoardDetections) -> None:
-    with atomic_path(path) as tmp:
-        detections_dataset(detections).to_netcdf(tmp, engine=ENGINE)
+    """Write ``detections`` to ``path`` atomically, with checksums (pose3d.io.netcdf_file)."""
+    write_netcdf(path, detections_dataset(detections))
 
 
 def load_detections(path: str | os.PathLike[str]) -> BoardDetections:
-    try:
-        with xr.open_dataset(path, engine=ENGINE) as opened:
-            ds = opened.load()
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"detections file {path} cannot be read ({exc})") from None
-    if ds.attrs.get(s.ATTR_KIND) != s.KIND_DETECTIONS or s.CORNERS not in ds:
+    """Read a detections.nc file; every way it can be unusable is one SchemaError naming it."""
+    ds = read_netcdf(path, "detections file")
+    kind = ds.attrs.get(s.ATTR_KIND)
+    if not (isinstance(kind, str) and kind == s.KIND_DETECTIONS) or s.CORNERS not in ds:
         raise SchemaError(f"{path} is not a pose3d detections file")
-    board_table = {
-        k[len(BOARD_PREFIX) :]: v for k, v in ds.attrs.items() if k.startswith(BOARD_PREFIX)
-    }
-    if "legacy" in board_table:
-        board_table["legacy"] = bool(board_table["legacy"])
-    for key in ("squares_x", "squares_y"):
-        board_table[key] = int(board_table[key])
-    board = board_from_dict(board_table, where=f"board of {path}")
-    corners = ds[s.CORNERS].transpose(s.VIEW, s.FRAME, s.CORNER, s.SPACE).values
-    sizes = tuple((int(w), int(h)) for w, h in ds[s.IMAGE_SIZE].values)
+    try:
+        corners = ds[s.CORNERS].transpose(s.VIEW, s.FRAME, s.CORNER, s.SPACE)
+        sizes_array = ds[s.IMAGE_SIZE].transpose(s.VIEW, s.SIZE)
+    except (KeyError, ValueError) as exc:
+        raise SchemaError(
+            f"detections file {path}: {s.CORNERS} must have dims (view, frame, corner, space) "
+            f"and {s.IMAGE_SIZE} dims (view, size) ({exc})"
+        ) from None
+    _check_arrays(path, corners.values, sizes_array.values, ds[s.FRAME].values)
+    board = board_from_dict(_board_table(path, ds.attrs), where=f"board of {path}")
     return BoardDetections(
         tuple(str(v) for v in ds[s.VIEW].values),
-        sizes,
+        tuple((int(w), int(h)) for w, h in sizes_array.values),
         ds[s.FRAME].values.astype(np.int64),
-        corners.astype(np.float64),
+        corners.values.astype(np.float64),
         board,
     )
+
+
+def _check_arrays(
+    path: str | os.PathLike[str], corners: np.ndarray, sizes: np.ndarray, frames: np.ndarray
+) -> None:
+    def fail(problem: str) -> SchemaError:
+        return SchemaError(f"detections file {path}: {problem}")
+
+    if corners.dtype.kind != "f" or corners.shape[-1:] != (2,):
+        raise fail(f"{s.CORNERS} must be float (x, y) px, got {corners.dtype} {corners.shape}")
+    if np.isinf(corners).any() or np.any(np.abs(corners) > MAX_LABEL_PX):
+        raise fail(
+            f"{s.CORNERS} holds inf or values beyond ±{MAX_LABEL_PX:.0e} px; the file is "
+            "damaged: detect the board again (pose3d calibrate)"
+        )
+    if sizes.dtype.kind not in "iu" or sizes.shape[-1:] != (2,) or np.any(sizes < 1):
+        raise fail(f"{s.IMAGE_SIZE} must be positive whole (width, height) pixels per view")
+    if frames.dtype.kind not in "iu":
+        raise fail(f"coordinate {s.FRAME} must hold frame numbers, got {frames.dtype}")
+
+
+def _board_table(path: str | os.PathLike[str], attrs: dict[str, object]) -> dict[str, object]:
+    """The board.toml table stored in the attributes, as Python values (numbers, strings)."""
+    table: dict[str, object] = {}
+    for key, value in attrs.items():
+        if not key.startswith(BOARD_PREFIX):
+            continue
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        table[key[len(BOARD_PREFIX) :]] = value
+    if "legacy" in table:
+        if table["legacy"] not in (0, 1):  # True and False are 1 and 0
+            raise SchemaError(
+                f"detections file {path}: attribute {BOARD_PREFIX}legacy must be 0 or 1, got "
+                f"{table['legacy']!r}"
+            )
+        table["legacy"] = bool(table["legacy"])
+    return table

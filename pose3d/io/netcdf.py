@@ -1,13 +1,15 @@
 """labels.nc and poses3d.nc: validated on write AND on read, written atomically.
 
 A file that fails validation raises one SchemaError that names the file, says what was
-expected and what was found; nothing is written when a dataset fails on write.
+expected and what was found; nothing is written when a dataset fails on write. Every numeric
+variable is written with an HDF5 checksum, so a damaged file is refused on read
+(pose3d.io.netcdf_file), and coordinates far beyond any image or rig (`MAX_LABEL_PX`,
+`MAX_POSE_UNITS`) are refused as damage too.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -15,26 +17,55 @@ import xarray as xr
 
 from pose3d import schema as s
 from pose3d.errors import SchemaError
-from pose3d.io.atomic import atomic_path
 from pose3d.io.label_journal import apply_journal, journal_path
+from pose3d.io.netcdf_file import ENGINE, read_netcdf, write_netcdf
 
-ENGINE: Final = "h5netcdf"
+__all__ = [
+    "ENGINE",
+    "MAX_LABEL_PX",
+    "MAX_POSE_UNITS",
+    "load_labels",
+    "load_poses",
+    "save_labels",
+    "save_poses",
+    "validate_labels",
+    "validate_poses",
+]
+
+MAX_LABEL_PX: Final = 1e6  # |x|, |y| of a 2D point: 100x the largest camera sensors
+MAX_POSE_UNITS: Final = 1e9  # |x|, |y|, |z| of a 3D point: 1000 km in mm
 
 
 def _fail(where: str, problem: str) -> SchemaError:
     return SchemaError(f"{where}: {problem}")
 
 
-def _check_common(ds: xr.Dataset, kind: str, dims: dict[str, tuple[str, ...]], where: str) -> None:
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _dtype_is(ds: xr.Dataset, name: str, kinds: str) -> bool:
+    return ds[name].dtype.kind in kinds
+
+
+def _check_common(
+    ds: xr.Dataset,
+    kind: str,
+    dims: dict[str, tuple[str, ...]],
+    where: str,
+    max_position: float,
+) -> None:
     found_kind = ds.attrs.get(s.ATTR_KIND)
-    if found_kind is not None and found_kind != kind:
+    if found_kind is not None and not (isinstance(found_kind, str) and found_kind == kind):
         raise _fail(where, f"this is a {found_kind} file, expected {kind}")
     version = ds.attrs.get(s.ATTR_SCHEMA_VERSION)
     if version is None:
         raise _fail(where, f"no {s.ATTR_SCHEMA_VERSION} attribute; not a file written by pose3d")
     try:
         version = int(version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _fail(
             where, f"{s.ATTR_SCHEMA_VERSION} must be a whole number, got {version!r}"
         ) from None
@@ -61,17 +92,35 @@ def _check_common(ds: xr.Dataset, kind: str, dims: dict[str, tuple[str, ...]], w
             raise _fail(where, f"coordinate {dim!r} has repeated values: {values.tolist()}")
     if ds.sizes.get(s.TIME, 0) < 1:
         raise _fail(where, "no frames (time has length 0)")
+    if not _dtype_is(ds, s.TIME, "iuf"):
+        raise _fail(
+            where,
+            f"time coordinate must hold numbers (frames or seconds), got {ds[s.TIME].dtype}",
+        )
     time = ds[s.TIME].values
+    if not np.isfinite(time).all():
+        raise _fail(where, "time coordinate holds NaN or inf; expected frames or seconds")
     if time.size > 1 and not np.all(np.diff(time) > 0):
         raise _fail(where, "time coordinate must increase strictly")
     fps = ds.attrs.get(s.ATTR_FPS)
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
-        raise _fail(where, f"attribute fps must be a positive number or absent, got {fps}")
+    if fps is not None and not (_is_number(fps) and np.isfinite(fps) and fps > 0):
+        shown = fps.item() if isinstance(fps, np.generic) else fps
+        raise _fail(where, f"attribute fps must be a positive number or absent, got {shown!r}")
     position = ds[s.POSITION]
     if not np.issubdtype(position.dtype, np.floating):
         raise _fail(where, f"position must be float, got {position.dtype}")
-    if np.isinf(position.values).any():
+    values = position.values
+    if np.isinf(values).any():
         raise _fail(where, "position contains inf; use NaN for missing points")
+    if np.any(np.abs(values) > max_position):
+        worst = float(np.nanmax(np.abs(values)))
+        raise _fail(
+            where,
+            f"position holds {worst:.3g}, beyond ±{max_position:.0e}: no camera or rig is "
+            "that large; the file is damaged (restore it from a backup) or was written wrongly",
+        )
+    if not _dtype_is(ds, s.CONFIDENCE, "f"):
+        raise _fail(where, f"confidence must be float, got {ds[s.CONFIDENCE].dtype}")
     confidence = ds[s.CONFIDENCE].values
     if np.any((confidence < 0) | (confidence > 1)):
         raise _fail(where, "confidence must lie in [0, 1] (or be NaN)")
@@ -79,7 +128,7 @@ def _check_common(ds: xr.Dataset, kind: str, dims: dict[str, tuple[str, ...]], w
 
 def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
     """Raise SchemaError unless ``ds`` follows the labels.nc contract (see pose3d.schema)."""
-    _check_common(ds, s.KIND_LABELS, s.LABEL_DIMS, where)
+    _check_common(ds, s.KIND_LABELS, s.LABEL_DIMS, where, MAX_LABEL_PX)
     if list(ds[s.SPACE].values) != list(s.SPACE_2D):
         raise _fail(where, f"space must be {list(s.SPACE_2D)}, got {ds[s.SPACE].values.tolist()}")
     source = ds[s.SOURCE]
@@ -94,6 +143,10 @@ def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
     for name, dims in s.TRACK_DIMS.items():  # optional, written by the tracker
         if name in ds.data_vars and ds[name].dims != dims:
             raise _fail(where, f"variable {name!r} has dims {ds[name].dims}, expected {dims}")
+        kinds = "iu" if name == s.REVIEW_REASON else "f"
+        if name in ds.data_vars and not _dtype_is(ds, name, kinds):
+            expected = "integer" if kinds == "iu" else "float"
+            raise _fail(where, f"{name} must be {expected}, got {ds[name].dtype}")
     if s.REVIEW_REASON in ds.data_vars:
         valid_reasons = {int(r) for r in s.ReviewReason}
         bad_reasons = np.setdiff1d(np.unique(ds[s.REVIEW_REASON].values), list(valid_reasons))
@@ -103,39 +156,25 @@ def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
 
 def validate_poses(ds: xr.Dataset, where: str = "poses") -> None:
     """Raise SchemaError unless ``ds`` follows the poses3d.nc contract (see pose3d.schema)."""
-    _check_common(ds, s.KIND_POSES3D, s.POSES3D_DIMS, where)
+    _check_common(ds, s.KIND_POSES3D, s.POSES3D_DIMS, where, MAX_POSE_UNITS)
     if list(ds[s.SPACE].values) != list(s.SPACE_3D):
         raise _fail(where, f"space must be {list(s.SPACE_3D)}, got {ds[s.SPACE].values.tolist()}")
-    if ds.attrs.get(s.ATTR_DS_TYPE) != s.DS_TYPE_POSES:
+    ds_type = ds.attrs.get(s.ATTR_DS_TYPE)
+    if not (isinstance(ds_type, str) and ds_type == s.DS_TYPE_POSES):
         raise _fail(where, f"attribute ds_type must be {s.DS_TYPE_POSES!r}")
     if not np.issubdtype(ds[s.N_VIEWS].dtype, np.integer):
         raise _fail(where, f"n_views must be integer, got {ds[s.N_VIEWS].dtype}")
-
-
-def _save(path: str | os.PathLike[str], ds: xr.Dataset) -> None:
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine=ENGINE)
-
-
-def _load(path: str | os.PathLike[str], what: str) -> xr.Dataset:
-    path = Path(path)
-    if not path.is_file():
-        raise SchemaError(f"{what} {path} does not exist")
-    try:
-        with xr.open_dataset(path, engine=ENGINE) as opened:
-            return opened.load()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SchemaError(
-            f"{what} {path} cannot be read as netCDF ({type(exc).__name__}: {exc}); the file is "
-            "damaged or not a pose3d file"
-        ) from None
+    if not _dtype_is(ds, s.REPROJECTION_ERROR, "f"):
+        raise _fail(
+            where, f"reprojection_error must be float, got {ds[s.REPROJECTION_ERROR].dtype}"
+        )
 
 
 def save_labels(path: str | os.PathLike[str], ds: xr.Dataset, keep_journal: bool = False) -> None:
     """Validate ``ds`` and write it to ``path`` atomically; the edit journal beside it is
     removed (``ds`` was read through it), unless ``keep_journal`` (pose3d.io.label_journal)."""
     validate_labels(ds, f"labels for {path}")
-    _save(path, ds)
+    write_netcdf(path, ds)
     if not keep_journal:
         journal_path(path).unlink(missing_ok=True)
 
@@ -143,7 +182,7 @@ def save_labels(path: str | os.PathLike[str], ds: xr.Dataset, keep_journal: bool
 def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:
     """Read and validate a labels.nc file (loaded into memory; the file is closed), with the
     edits of its journal, if one is beside it, replayed (pose3d.io.label_journal)."""
-    ds = _load(path, "labels file")
+    ds = read_netcdf(path, "labels file")
     journal = journal_path(path)
     if journal.is_file():
         ds = apply_journal(ds, journal)
@@ -154,11 +193,11 @@ def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:
 def save_poses(path: str | os.PathLike[str], ds: xr.Dataset) -> None:
     """Validate ``ds`` and write it to ``path`` atomically."""
     validate_poses(ds, f"poses for {path}")
-    _save(path, ds)
+    write_netcdf(path, ds)
 
 
 def load_poses(path: str | os.PathLike[str]) -> xr.Dataset:
     """Read and validate a poses3d.nc file (loaded into memory; the file is closed)."""
-    ds = _load(path, "poses file")
+    ds = read_netcdf(path, "poses file")
     validate_poses(ds, f"poses file {path}")
     return ds

@@ -29,6 +29,7 @@ from __future__ import annotations
 import operator
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,9 +171,38 @@ def _open_source(path: Path, fps: float | None) -> _FrameSource:
         return _ImageFolder(path, fps)
     if not path.exists():
         raise VideoError(f"{path} not found: expected {_EXPECTED}; check the path")
+    _refuse_non_regular(
+        path,
+        f"expected {_EXPECTED}; point the camera at the recorded file itself (a pipe or a "
+        "device cannot be read frame by frame)",
+    )
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise VideoError(f"{path} is not {_EXPECTED}; convert it to .mp4 (e.g. with ffmpeg)")
     return _AVVideo(path, fps)
+
+
+def _non_regular_kind(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file (after symlinks): a FIFO, a socket, a
+    device; opening one of those can block forever, so it is refused before it is opened."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # gone, or a dangling link: the open will say so
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _refuse_non_regular(path: Path, what_to_do: str) -> None:
+    kind = _non_regular_kind(path)
+    if kind is not None:
+        raise VideoError(f"{path} is {kind}, not a file: {what_to_do}")
 
 
 # --- image folders -------------------------------------------------------------------------
@@ -182,9 +212,17 @@ class _ImageFolder:
     missing_note = ""
 
     def __init__(self, folder: Path, fps: float | None) -> None:
-        entries = [p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()]
-        images = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
         expected = f"expected images ({', '.join(IMAGE_SUFFIXES)}) named in frame order"
+        visible = [p for p in folder.iterdir() if not p.name.startswith(".")]
+        for p in visible:
+            if p.suffix.lower() in IMAGE_SUFFIXES:
+                _refuse_non_regular(
+                    p,
+                    f"replace it with the image, or remove it (skipping it would shift every "
+                    f"later frame of image folder {folder})",
+                )
+        entries = [p for p in visible if p.is_file()]
+        images = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
         if not entries:
             raise VideoError(f"image folder {folder} is empty: {expected}")
         if not images:

@@ -226,23 +226,20 @@ def test_stale_sweep_matches_only_its_own_file(tmp_path):
 
 
 KILLED_BEFORE_RENAME = """
-    import sys, time
+    import os, sys, time
     from pathlib import Path
-    import xarray as xr
     from pose3d.io.netcdf import load_labels, save_labels
     from pose3d.labels import set_point
 
     path, marker = Path(sys.argv[1]), Path(sys.argv[2])
     labels = set_point(load_labels(path), 0, "cam0", "nose", "mouse", (99.0, 99.0))
-    write = xr.Dataset.to_netcdf
 
-    def write_then_hang(self, *args, **kwargs):
-        result = write(self, *args, **kwargs)  # the temporary file is complete...
+    def hang_before_rename(tmp, target):
+        assert Path(tmp).stat().st_size > 0  # the temporary file is complete and fsynced...
         marker.write_text("written")
         time.sleep(60)  # ...and the process dies before the rename
-        return result
 
-    xr.Dataset.to_netcdf = write_then_hang
+    os.replace = hang_before_rename
     save_labels(path, labels)
 """
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import Callable
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import xarray as xr
@@ -183,6 +186,34 @@ BAD_LABELS = {
         r"position must be float, got int32",
     ),
     "poses-kind": (_attr(pose3d_kind="poses3d"), r"this is a poses3d file, expected labels"),
+    "text-fps": (
+        _attr(fps="30"),
+        r"attribute fps must be a positive number or absent, got '30'",
+    ),
+    "array-fps": (_attr(fps=[30.0, 25.0]), r"attribute fps must be a positive number"),
+    "array-kind": (_attr(pose3d_kind=[1, 2]), r"this is a \[1,? 2\] file, expected labels"),
+    "text-time": (
+        lambda ds: ds.assign_coords(time=["a", "b", "c", "d", "e"]),
+        r"time coordinate must hold numbers \(frames or seconds\), got <U1",
+    ),
+    "nan-time": (
+        lambda ds: ds.assign_coords(time=[0.0, 1.0, np.nan, 3.0, 4.0]),
+        r"time coordinate holds NaN or inf",
+    ),
+    "text-confidence": (
+        lambda ds: ds.assign(confidence=ds[s.CONFIDENCE].astype(str)),
+        r"confidence must be float, got <U",
+    ),
+    "text-review-reason": (
+        lambda ds: ds.assign(review_reason=ds[s.SOURCE].astype(str)),
+        r"review_reason must be integer, got <U",
+    ),
+    "huge-position": (
+        lambda ds: _set(ds, s.POSITION, 1e288),
+        r"position holds 1e\+288, beyond ±1e\+06: no camera or rig is that large; the file is "
+        r"damaged \(restore it from a backup\)",
+    ),
+    "far-position": (lambda ds: _set(ds, s.POSITION, -2e6), r"position holds 2e\+06, beyond"),
 }
 
 
@@ -225,6 +256,25 @@ BAD_POSES = {
     "inf-position": (lambda ds: _set(ds, s.POSITION, -np.inf), r"position contains inf"),
     "confidence-above-1": (lambda ds: _set(ds, s.CONFIDENCE, 2.0), r"confidence must lie"),
     "version-2": (_attr(pose3d_schema_version=2), r"schema version 2"),
+    "text-fps": (_attr(fps="30"), r"attribute fps must be a positive number or absent, got '30'"),
+    "negative-fps": (_attr(fps=-5.0), r"attribute fps must be a positive number .*got -5.0"),
+    "text-time": (
+        lambda ds: ds.assign_coords(time=[f"t{i}" for i in range(6)]),
+        r"time coordinate must hold numbers",
+    ),
+    "text-confidence": (
+        lambda ds: ds.assign(confidence=ds[s.CONFIDENCE].astype(str)),
+        r"confidence must be float",
+    ),
+    "text-reprojection-error": (
+        lambda ds: ds.assign(reprojection_error=ds[s.REPROJECTION_ERROR].astype(str)),
+        r"reprojection_error must be float",
+    ),
+    "array-ds-type": (_attr(ds_type=[1, 2]), r"attribute ds_type must be 'poses'"),
+    "huge-position": (
+        lambda ds: _set(ds, s.POSITION, 3e9),
+        r"position holds 3e\+09, beyond ±1e\+09",
+    ),
 }
 
 
@@ -277,6 +327,145 @@ def test_missing_files_are_named(tmp_path):
         load_labels(tmp_path / "labels.nc")
     with pytest.raises(SchemaError, match=rf"poses file {tmp_path / 'p.nc'} does not exist"):
         load_poses(tmp_path / "p.nc")
+
+
+# --- damage: checksums, broken HDF5 metadata, no noise ------------------------------------------
+
+
+def _flip_data_byte(path: Path, variable: str) -> None:
+    """Flip one byte in the middle of ``variable``'s first data chunk (found with h5py)."""
+    with h5py.File(path, "r") as h5:
+        dataset = h5[variable]
+        if dataset.chunks:
+            info = dataset.id.get_chunk_info(0)
+            offset, size = info.byte_offset, info.size
+        else:
+            offset, size = dataset.id.get_offset(), dataset.id.get_storage_size()
+    data = bytearray(path.read_bytes())
+    data[offset + size // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def _flip_after(path: Path, signature: bytes) -> None:
+    """Flip a byte of the first HDF5 metadata block that starts with ``signature``."""
+    data = bytearray(path.read_bytes())
+    at = data.find(signature)
+    if at < 0:
+        pytest.skip(f"this HDF5 writes no {signature!r} block; the damage test needs one")
+    data[at + 6] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_every_numeric_variable_is_written_with_a_checksum(tmp_path):
+    save_labels(tmp_path / "labels.nc", filled_labels())
+    save_poses(tmp_path / "poses3d.nc", filled_poses())
+    for name in ("labels.nc", "poses3d.nc"):
+        with h5py.File(tmp_path / name, "r") as h5:
+            numeric = [k for k in h5 if h5[k].dtype.kind in "biuf"]
+            assert s.TIME in numeric and s.POSITION in numeric
+            assert {k: h5[k].fletcher32 for k in numeric} == {k: True for k in numeric}
+
+
+LABEL_VARIABLES = [s.POSITION, s.CONFIDENCE, s.SOURCE, s.REVIEW, s.TIME]
+
+
+@pytest.mark.parametrize("variable", LABEL_VARIABLES)
+def test_a_flipped_byte_in_labels_data_is_refused(tmp_path, capfd, variable):
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    _flip_data_byte(path, variable)
+    with pytest.raises(
+        SchemaError,
+        match=rf"^labels file {path} is damaged \(checksum mismatch in {variable}\); "
+        r"restore it from a backup$",
+    ):
+        load_labels(path)
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("variable", [s.POSITION, s.N_VIEWS, s.REPROJECTION_ERROR])
+def test_a_flipped_byte_in_poses_data_is_refused(tmp_path, capfd, variable):
+    path = tmp_path / "poses3d.nc"
+    save_poses(path, filled_poses())
+    _flip_data_byte(path, variable)
+    with pytest.raises(SchemaError, match=rf"checksum mismatch in {variable}\); restore it"):
+        load_poses(path)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_flipped_byte_in_detections_is_refused(tmp_path, capfd):
+    from pose3d.board import BoardDetections, CharucoBoard
+    from pose3d.io.detections_nc import load_detections, save_detections
+
+    corners = np.random.default_rng(1).uniform(0, 640, (2, 3, 4, 2))
+    corners[0, 1] = np.nan
+    detections = BoardDetections(
+        ("cam0", "cam1"),
+        ((640, 480), (640, 480)),
+        np.array([0, 5, 9]),
+        corners,
+        CharucoBoard(3, 3, 30.0, 22.0),
+    )
+    path = tmp_path / "detections.nc"
+    save_detections(path, detections)
+    loaded = load_detections(path)
+    np.testing.assert_array_equal(loaded.corners, corners)
+    assert loaded.board == detections.board and loaded.sizes == detections.sizes
+    _flip_data_byte(path, s.CORNERS)
+    with pytest.raises(
+        SchemaError, match=rf"detections file {path} is damaged \(checksum mismatch in corners\)"
+    ):
+        load_detections(path)
+    assert capfd.readouterr().err == ""
+
+
+def test_files_written_without_checksums_still_load(tmp_path):
+    """labels.nc / poses3d.nc written before pose3d used checksums (or by plain xarray)."""
+    labels, poses = filled_labels(), filled_poses()
+    labels.to_netcdf(tmp_path / "labels.nc", engine="h5netcdf")
+    poses.to_netcdf(tmp_path / "poses3d.nc", engine="h5netcdf")
+    with h5py.File(tmp_path / "labels.nc", "r") as h5:
+        assert not h5[s.POSITION].fletcher32
+    xr.testing.assert_identical(load_labels(tmp_path / "labels.nc"), labels)
+    xr.testing.assert_identical(load_poses(tmp_path / "poses3d.nc"), poses)
+    save_labels(tmp_path / "labels.nc", load_labels(tmp_path / "labels.nc"))  # now with them
+    with h5py.File(tmp_path / "labels.nc", "r") as h5:
+        assert h5[s.POSITION].fletcher32
+
+
+def test_the_committed_sample_files_load():
+    sample = Path(__file__).resolve().parents[2] / "sample_data" / "session" / "truth"
+    assert load_labels(sample / "labels.nc").sizes[s.TIME] > 0
+    assert load_poses(sample / "poses3d.nc").sizes[s.TIME] > 0
+
+
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [
+        # the root group's link index: h5py raises RuntimeError
+        (b"FRHP", r"is damaged \(checksum mismatch in the file's HDF5 metadata\)"),
+        # the root group's header: h5netcdf fails half-opened and complains when collected
+        (b"OHDR", r"is damaged \(checksum mismatch in the file's HDF5 metadata\)"),
+    ],
+    ids=["link-heap", "root-header"],
+)
+def test_damaged_hdf5_metadata_is_one_clear_error_and_no_noise(tmp_path, capfd, signature, message):
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    _flip_after(path, signature)
+    with pytest.raises(SchemaError, match=rf"^labels file {path} {message}; restore it"):
+        load_labels(path)
+    gc.collect()
+    assert capfd.readouterr().err == ""
+
+
+def test_a_folder_or_fifo_named_like_a_labels_file_is_refused(tmp_path):
+    (tmp_path / "labels.nc").mkdir()
+    with pytest.raises(SchemaError, match=r"labels\.nc is not a regular file"):
+        load_labels(tmp_path / "labels.nc")
+    os.mkfifo(tmp_path / "poses3d.nc")
+    with pytest.raises(SchemaError, match=r"poses3d\.nc is not a regular file"):
+        load_poses(tmp_path / "poses3d.nc")
 
 
 # --- label edits -------------------------------------------------------------------------------

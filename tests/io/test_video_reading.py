@@ -3,6 +3,7 @@ their index (tests.support.indexed_frames), so frame-exactness is checked exactl
 
 from __future__ import annotations
 
+import os
 import random
 from fractions import Fraction
 from pathlib import Path
@@ -376,3 +377,73 @@ def test_real_calibration_media(minimal_session: Path) -> None:
         names = [p.name for p in reader._source._files]
         assert [int(n.rsplit("-", 1)[1].split(".")[0]) for n in names] == list(range(21))
         assert reader.size == (1280, 1024)
+
+
+# --- files that are not files: a FIFO never ends, a device neither --------------------------------
+
+OPEN_AND_REPORT = """
+import sys
+from pathlib import Path
+from pose3d.errors import VideoError
+from pose3d.io.video_reading import VideoReader, probe_video
+
+path = Path(sys.argv[1])
+try:
+    VideoReader(path)
+except VideoError as exc:
+    print("refused:", exc)
+print("probe:", probe_video("cam0", path).error)
+"""
+
+
+def _open_in_a_subprocess(path: Path) -> str:
+    """Open ``path`` in another process, so that a reader that blocks fails this test (after
+    30 s) instead of hanging the run."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", OPEN_AND_REPORT, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=repo,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"opening {path} blocked: a non-regular file must be refused before opening")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs need a POSIX system")
+def test_a_fifo_as_a_video_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "cam0.mp4"
+    os.mkfifo(fifo)
+    out = _open_in_a_subprocess(fifo)
+    assert f"refused: {fifo} is a FIFO (named pipe), not a file: expected a video" in out
+    assert f"probe: {fifo} is a FIFO (named pipe)" in out
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_as_a_video_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "cam0.mp4"
+    link.symlink_to("/dev/zero")  # endless bytes: an indexing pass would never end
+    assert f"refused: {link} is a device, not a file" in _open_in_a_subprocess(link)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs need a POSIX system")
+def test_a_fifo_in_an_image_folder_is_refused_not_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "cam0"
+    folder.mkdir()
+    for i in (0, 2):
+        cv2.imwrite(str(folder / f"frame{i}.png"), indexed_frame(i))
+    os.mkfifo(folder / "frame1.png")  # skipping it would make frame2 frame 1
+    os.mkfifo(folder / "notes")  # not an image: ignored, as other files are
+    out = _open_in_a_subprocess(folder)
+    assert f"refused: {folder / 'frame1.png'} is a FIFO (named pipe), not a file: replace it" in out
+    (folder / "frame1.png").unlink()
+    cv2.imwrite(str(folder / "frame1.png"), indexed_frame(1))
+    with VideoReader(folder) as reader:
+        assert [which_frame(f) for f in reader] == [0, 1, 2]

@@ -1,0 +1,149 @@
+"""The netCDF files pose3d writes (labels.nc, poses3d.nc, detections.nc): bytes in, bytes out.
+
+Writing: the dataset is encoded in memory, with an HDF5 Fletcher-32 checksum on every numeric
+variable (coordinates included), and the bytes are written atomically
+(:func:`pose3d.io.atomic.atomic_write_bytes`). Encoding in memory keeps HDF5 away from the
+disk: a full disk or a read-only file system fails one plain ``write`` with a clear
+`StorageError`, where HDF5 writing to the disk itself ended in a segmentation fault (h5netcdf
+closes the half-closed h5py file again when it is garbage-collected).
+
+Reading: HDF5 verifies the checksums, so a damaged data chunk is refused, not read as other
+numbers; any failure to read a file (a damaged file, a file from another program) is one
+`SchemaError` naming the file, and h5netcdf's "Exception ignored in File.close" noise after a
+failed open is silenced. Files written without checksums (before pose3d wrote them) still load.
+Strings (names of views, keypoints, ...) are stored outside the chunks and carry no checksum;
+the validators check them against the data contract.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import xarray as xr
+
+from pose3d.errors import SchemaError
+from pose3d.io.atomic import atomic_write_bytes
+
+ENGINE: Final = "h5netcdf"
+CHECKSUM: Final = "fletcher32"  # the HDF5 filter; h5netcdf's and netCDF4's encoding key
+_NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: the dtypes HDF5 filters accept
+
+
+def with_checksums(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (a shallow copy) whose numeric variables are encoded with Fletcher-32 checksums."""
+    out = ds.copy(deep=False)
+    for variable in out.variables.values():
+        if variable.ndim and variable.dtype.kind in _NUMERIC_KINDS:
+            variable.encoding = {**variable.encoding, CHECKSUM: True}
+    return out
+
+
+def netcdf_bytes(ds: xr.Dataset) -> bytes:
+    """The netCDF-4 file of ``ds`` (as ``ds.to_netcdf(engine="h5netcdf")`` writes it), in memory."""
+    import h5netcdf
+    from xarray.backends import H5NetCDFStore
+
+    buffer = io.BytesIO()
+    with h5netcdf.File(buffer, "w") as nc:
+        ds.dump_to_store(H5NetCDFStore(nc))
+    return buffer.getvalue()
+
+
+def write_netcdf(path: str | os.PathLike[str], ds: xr.Dataset) -> None:
+    """Write ``ds`` to ``path`` atomically, every numeric variable checksummed."""
+    atomic_write_bytes(path, netcdf_bytes(with_checksums(ds)))
+
+
+def read_netcdf(path: str | os.PathLike[str], what: str) -> xr.Dataset:
+    """Read the netCDF file ``path`` into memory (the file is closed).
+
+    Raises one `SchemaError` starting with ``"{what} {path}"`` when the file is absent, is
+    not a regular file, fails a checksum or cannot be read as netCDF at all.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SchemaError(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise SchemaError(
+            f"{what} {path} is not a regular file (a folder, FIFO or device); expected a "
+            "netCDF file written by pose3d"
+        )
+    with _quiet_h5netcdf_close():
+        try:
+            with xr.open_dataset(path, engine=ENGINE) as opened:
+                return opened.load()
+        except Exception as error:  # a hostile file makes h5py raise anything at all
+            problem = _why_unreadable(path, error)
+        gc.collect()  # free the half-opened h5netcdf file here, while its noise is silenced
+    raise SchemaError(f"{what} {path} {problem}")
+
+
+def _why_unreadable(path: Path, error: Exception) -> str:
+    damaged = _damaged_variable(path)
+    if damaged is not None:
+        return f"is damaged (checksum mismatch in {damaged}); restore it from a backup"
+    if "checksum" in str(error):  # HDF5 checksums its own metadata (object headers, B-trees)
+        return (
+            "is damaged (checksum mismatch in the file's HDF5 metadata); restore it from a backup"
+        )
+    return (
+        f"cannot be read as netCDF ({type(error).__name__}: {error}); the file is damaged or "
+        "not a pose3d file"
+    )
+
+
+def _damaged_variable(path: Path) -> str | None:
+    """The first variable of ``path`` whose data fails its checksum, if one does."""
+    import h5py
+
+    failed: list[str] = []
+
+    def check(name: str, obj: Any) -> None:
+        if failed or not isinstance(obj, h5py.Dataset) or not obj.fletcher32:
+            return
+        try:
+            obj[()]
+        except OSError as error:
+            if "filter" in str(error):  # "filter returned failure during read"
+                failed.append(name)
+
+    try:
+        with h5py.File(path, "r") as h5:
+            h5.visititems(check)
+    except Exception:  # the file is too damaged to look inside: no variable to name
+        return None
+    return failed[0] if failed else None
+
+
+_HOOK_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_h5netcdf_close() -> Iterator[None]:
+    """Drop the exceptions h5netcdf raises from ``File.__del__`` while in this block.
+
+    h5netcdf's File closes itself when garbage-collected; a File whose opening failed halfway
+    then raises (``'File' object has no attribute '_writable'``), and Python prints it as
+    "Exception ignored in: <function File.close>". Any other unraisable exception is passed on.
+    """
+    with _HOOK_LOCK:
+        previous = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            if getattr(unraisable.object, "__module__", "").startswith("h5netcdf"):
+                return
+            previous(unraisable)
+
+        sys.unraisablehook = hook
+        try:
+            yield
+        finally:
+            sys.unraisablehook = previous
