@@ -68,8 +68,13 @@ class SessionLock:
             "host": socket.gethostname(),
             "since": _dt.datetime.now().isoformat(timespec="seconds"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:  # who holds it, for the next one's message; the OS lock works without it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                os.close(fd)
+                raise
         self._fd = fd
         return self
 

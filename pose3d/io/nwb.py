@@ -46,7 +46,7 @@ from pose3d import __version__
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.io.atomic import atomic_path
+from pose3d.io.atomic import atomic_write_bytes
 from pose3d.io.formats import ExportData, new_files
 from pose3d.io.safe_names import file_name
 from pose3d.session import Session
@@ -334,13 +334,14 @@ def _series(
 
 
 def _write(nwbfile: Any, path: Path) -> None:
-    """Write atomically (the temporary file is opened by h5py: pynwb warns on its name)."""
+    """Build the file in memory, then write it with one atomic write: HDF5 never writes to the
+    disk itself (after a full disk, h5py crashed at garbage collection)."""
+    import io
+
     import h5py
 
     pynwb, _ = _modules()
-    with (
-        atomic_path(path) as tmp,
-        h5py.File(tmp, "w") as fh,
-        pynwb.NWBHDF5IO(file=fh, mode="w") as io,
-    ):
-        io.write(nwbfile)
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as fh, pynwb.NWBHDF5IO(file=fh, mode="w") as nwb_io:
+        nwb_io.write(nwbfile)
+    atomic_write_bytes(path, buffer.getvalue())

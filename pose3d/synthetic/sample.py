@@ -35,11 +35,12 @@ from numpy.typing import NDArray
 from pose3d.board import Board
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError, VideoError
-from pose3d.io.atomic import atomic_path, atomic_write_text
+from pose3d.io.atomic import atomic_write_text
 from pose3d.io.board_toml import save_board
 from pose3d.io.calibration_toml import save_calibration
 from pose3d.io.lock import SessionLock
-from pose3d.io.netcdf import ENGINE, save_labels, save_poses
+from pose3d.io.netcdf import save_labels, save_poses
+from pose3d.io.netcdf_file import write_netcdf
 from pose3d.io.session_toml import save_session
 from pose3d.io.video_writing import write_image_folder, write_video
 from pose3d.lens import LensModelName
@@ -279,8 +280,7 @@ def _write_calibration_media(
     world, pixels, visible = board_media.corner_truth(rig, board, poses)
     front = board_media.front_facing(rig, poses)
     ds = truth.board_truth(board, poses, world, pixels, visible, front, rig.names)
-    with atomic_path(root / TRUTH_DIR / "board.nc") as tmp:
-        ds.to_netcdf(tmp, engine=ENGINE)
+    write_netcdf(root / TRUTH_DIR / "board.nc", ds)
 
 
 def _placement(rig: CameraGroup) -> dict[str, Any]:
