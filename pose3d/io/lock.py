@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pose3d.errors import SessionError, SessionLockedError
+from pose3d.io.file_kinds import REGULAR, kind
 
 try:
     import fcntl
@@ -149,12 +150,8 @@ def _refuse_odd(path: Path, info: os.stat_result | None, error: OSError | None =
         return
     elif stat.S_ISLNK(info.st_mode):
         problem = f"a symbolic link (to {_target(path)})"
-    elif stat.S_ISDIR(info.st_mode):
-        problem = "a folder"
-    elif stat.S_ISFIFO(info.st_mode):
-        problem = "a FIFO (named pipe)"
-    elif not stat.S_ISREG(info.st_mode):
-        problem = "not a regular file (a device or a socket)"
+    elif kind(info.st_mode) != REGULAR:
+        problem = kind(info.st_mode)
     elif info.st_nlink > 1:
         problem = f"a file with {info.st_nlink} hard links (it may be another file's content)"
     if problem is not None:

@@ -264,7 +264,7 @@ def _device(nwbfile: Any, session: Session, view: str, cameras: CameraGroup | No
 
 def _video(nwbfile: Any, session: Session, view: str, fps: float, folder: Path) -> Any:
     """The view's video as an external ImageSeries, or None when the video does not open."""
-    from pose3d.io.video_reading import probe_video
+    from pose3d.io.video_probe import probe_video
 
     pynwb, _ = _modules()
     camera = session.camera(view)

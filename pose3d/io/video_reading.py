@@ -29,7 +29,6 @@ from __future__ import annotations
 import operator
 import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +37,14 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from pose3d.errors import Pose3dError, VideoError
+from pose3d.errors import VideoError
+from pose3d.io.file_kinds import FOLDER, REGULAR, kind
 
 Frame = NDArray[np.uint8]  # (H, W, 3) RGB
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-_EXPECTED = f"a video ({', '.join(VIDEO_SUFFIXES)}) or a folder of images"
+EXPECTED_MEDIA = f"a video ({', '.join(VIDEO_SUFFIXES)}) or a folder of images"
 
 
 class FrameIndexError(VideoError, IndexError):
@@ -170,39 +170,25 @@ def _open_source(path: Path, fps: float | None) -> _FrameSource:
     if path.is_dir():
         return _ImageFolder(path, fps)
     if not path.exists():
-        raise VideoError(f"{path} not found: expected {_EXPECTED}; check the path")
-    _refuse_non_regular(
+        raise VideoError(f"{path} not found: expected {EXPECTED_MEDIA}; check the path")
+    refuse_non_regular(
         path,
-        f"expected {_EXPECTED}; point the camera at the recorded file itself (a pipe or a "
+        f"expected {EXPECTED_MEDIA}; point the camera at the recorded file itself (a pipe or a "
         "device cannot be read frame by frame)",
     )
     if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise VideoError(f"{path} is not {_EXPECTED}; convert it to .mp4 (e.g. with ffmpeg)")
+        raise VideoError(f"{path} is not {EXPECTED_MEDIA}; convert it to .mp4 (e.g. with ffmpeg)")
     return _AVVideo(path, fps)
 
 
-def _non_regular_kind(path: Path) -> str | None:
-    """What ``path`` is when it is not a regular file (after symlinks): a FIFO, a socket, a
-    device; opening one of those can block forever, so it is refused before it is opened."""
+def refuse_non_regular(path: Path, what_to_do: str) -> None:
+    """Refuse a FIFO, socket or device (after symlinks): opening one can block forever."""
     try:
-        mode = path.stat().st_mode
+        found = kind(path.stat().st_mode)
     except OSError:
-        return None  # gone, or a dangling link: the open will say so
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def _refuse_non_regular(path: Path, what_to_do: str) -> None:
-    kind = _non_regular_kind(path)
-    if kind is not None:
-        raise VideoError(f"{path} is {kind}, not a file: {what_to_do}")
+        return  # gone, or a dangling link: the open will say so
+    if found not in (REGULAR, FOLDER):
+        raise VideoError(f"{path} is {found}, not a file: {what_to_do}")
 
 
 # --- image folders -------------------------------------------------------------------------
@@ -216,7 +202,7 @@ class _ImageFolder:
         visible = [p for p in folder.iterdir() if not p.name.startswith(".")]
         for p in visible:
             if p.suffix.lower() in IMAGE_SUFFIXES:
-                _refuse_non_regular(
+                refuse_non_regular(
                     p,
                     f"replace it with the image, or remove it (skipping it would shift every "
                     f"later frame of image folder {folder})",
@@ -348,7 +334,7 @@ class _AVVideo:
 
     def _init_stream(self, fps: float | None) -> None:
         if not self._container.streams.video:
-            raise VideoError(f"{self._path} has no video stream: expected {_EXPECTED}")
+            raise VideoError(f"{self._path} has no video stream: expected {EXPECTED_MEDIA}")
         self._stream = stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         packets, complete = self._scan()
@@ -356,7 +342,7 @@ class _AVVideo:
         self._table = table = _frame_table(packets, 1 / (rate * time_base) if rate else None)
         self.n_frames = len(table.pts)
         if self.n_frames == 0:
-            raise VideoError(f"{self._path} contains no readable frames: expected {_EXPECTED}")
+            raise VideoError(f"{self._path} contains no readable frames: expected {EXPECTED_MEDIA}")
         self._index_of = {int(t): i for i, t in enumerate(table.pts)}
         rate = rate or stream.guessed_rate
         self.fps = fps if fps is not None else (float(rate) if rate else None)
@@ -453,25 +439,3 @@ class _AVVideo:
                     pts = frame.pts if frame.pts is not None else frame.dts
                     if pts in self._index_of:
                         yield self._index_of[pts], frame
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a camera's video holds, or why it cannot be read."""
-
-    camera: str
-    path: Path
-    offset: int
-    n_frames: int | None = None
-    fps: float | None = None
-    size: tuple[int, int] | None = None
-    error: str | None = None
-
-
-def probe_video(name: str, path: Path, offset: int = 0) -> VideoInfo:
-    """What camera ``name``'s video holds, or why it cannot be read (never raises)."""
-    try:
-        with VideoReader(path) as reader:
-            return VideoInfo(name, path, offset, reader.n_frames, reader.fps, reader.size)
-    except Pose3dError as exc:  # every reason a video cannot be read
-        return VideoInfo(name, path, offset, error=str(exc))

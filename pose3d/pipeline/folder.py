@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pose3d import schema as s
+from pose3d.cameras import size_mismatches
 from pose3d.errors import CalibrationError, Pose3dError, SessionError
 from pose3d.io.lock import SessionLock
 from pose3d.io.session_toml import load_session, save_session
@@ -166,15 +167,28 @@ class SessionFolder:
         return self.paths.calibration.is_file()
 
     def cameras(self) -> CameraGroup:
-        """calibration/calibration.toml; raises saying how to get one when it is missing."""
+        """calibration/calibration.toml; raises saying how to get one when it is missing, and
+        when it was made for images of another size than the videos' (videos that cannot be
+        read are not checked: triangulating needs only the labels)."""
         from pose3d.io.calibration_toml import load_calibration
+        from pose3d.io.video_probe import frame_size
 
         if not self.has_calibration():
             raise Pose3dError(
                 f"no calibration: {self.paths.calibration} is missing; calibrate the session "
                 f"first (pose3d calibrate {self.root}) or copy an Anipose calibration.toml there"
             )
-        return load_calibration(self.paths.calibration)
+        cameras = load_calibration(self.paths.calibration)
+        sizes = {}
+        for name, video in self.videos().items():
+            try:
+                sizes[name] = frame_size(video.path)
+            except Pose3dError:
+                continue
+        mismatch = size_mismatches(cameras, sizes)
+        if mismatch:
+            raise CalibrationError(f"{self.paths.calibration}: {mismatch}")
+        return cameras
 
     def cameras_or_none(self) -> CameraGroup | None:
         """The calibration, or None when the session has none."""

@@ -7,11 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pose3d.cameras import size_mismatches
 from pose3d.errors import Pose3dError, SessionError
 from pose3d.io.board_toml import load_board
 from pose3d.io.session_toml import save_session
-from pose3d.io.video_reading import VideoInfo, probe_video
+from pose3d.io.video_probe import VideoInfo, probe_video
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.session import CameraSpec, Session, SessionPaths
 from pose3d.skeleton import Skeleton
@@ -139,7 +138,7 @@ def _poses_summary(folder: SessionFolder) -> str:
     return summarize_poses(folder.poses())
 
 
-def _calibration_status(folder: SessionFolder, videos: Sequence[VideoInfo]) -> FileStatus:
+def _calibration_status(folder: SessionFolder) -> FileStatus:
     path = folder.paths.calibration
     if not path.exists():
         return FileStatus(path, False)
@@ -157,9 +156,6 @@ def _calibration_status(folder: SessionFolder, videos: Sequence[VideoInfo]) -> F
             problem=f"{path}: camera(s) {', '.join(missing)} of the session are not in the "
             f"calibration (it has {', '.join(group.names)}); recalibrate or rename the cameras",
         )
-    mismatch = size_mismatches(group, {v.camera: v.size for v in videos})
-    if mismatch:
-        return FileStatus(path, True, summary, problem=f"{path}: {mismatch}")
     return FileStatus(path, True, summary)
 
 
@@ -171,7 +167,7 @@ def session_info(root: str | os.PathLike[str]) -> SessionInfo:
     return SessionInfo(
         folder.session,
         videos,
-        _calibration_status(folder, videos),
+        _calibration_status(folder),
         _status(folder.paths.labels, lambda: _labels_summary(folder)),
         _status(folder.paths.poses, lambda: _poses_summary(folder)),
     )

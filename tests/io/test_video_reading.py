@@ -385,7 +385,8 @@ OPEN_AND_REPORT = """
 import sys
 from pathlib import Path
 from pose3d.errors import VideoError
-from pose3d.io.video_reading import VideoReader, probe_video
+from pose3d.io.video_probe import probe_video
+from pose3d.io.video_reading import VideoReader
 
 path = Path(sys.argv[1])
 try:

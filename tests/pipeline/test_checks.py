@@ -54,10 +54,12 @@ def test_a_calibration_of_other_image_sizes_is_refused(
     assert main(["info", str(root)]) == 1
     out = capsys.readouterr().out
     assert "cam1 calibrated at 320x240, video 160x120" in " ".join(out.split())
-    assert main(["track", str(root), "--view", "all", "--tracker", "classical"]) == 2
-    err = capsys.readouterr().err
-    assert "cam1 calibrated at 320x240, video 160x120" in err and "recalibrate" in err
+    for command in (["track", "--view", "all", "--tracker", "classical"], ["triangulate"]):
+        assert main([command[0], str(root), *command[1:]]) == 2
+        err = capsys.readouterr().err
+        assert "cam1 calibrated at 320x240, video 160x120" in err and "recalibrate" in err
     assert (root / "labels.nc").read_bytes() == before
+    assert not (root / "poses3d.nc").exists()
 
 
 def test_labels_of_other_keypoints_are_said_at_once(
