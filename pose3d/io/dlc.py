@@ -1,6 +1,9 @@
 """DeepLabCut: CollectedData labels and video predictions (import), labeled-data folders (export).
 
-Files read (pandas tables, key ``df_with_missing`` in .h5; three or four header rows in .csv):
+Files read (pandas tables, key ``df_with_missing`` in .h5; three or four header rows in .csv).
+An .h5 is decoded by pose3d.io.pandas_hdf with h5py, never with pandas / PyTables, which unpickle
+(a crafted file would run code); an index or label stored as a pickle is refused. A .csv cell
+that is not a number is refused naming its row and column.
 
 - ``CollectedData_<scorer>.h5/.csv`` (hand labels): columns ``(scorer, [individuals,] bodyparts,
   coords=x|y)``; rows are images, either old-style flat paths ``labeled-data/<video>/img0042.png``
@@ -19,7 +22,8 @@ Export (formats registered in pose3d.io.formats):
 - ``dlc``: ``OUT/labeled-data/<video stem>/`` per view with manual points: the labelled frames
   as ``img<frame>.png`` (DeepLabCut's zero padding) read from the session's video, and
   ``CollectedData_<scorer>.h5`` (key ``df_with_missing``, pandas fixed format) and ``.csv`` in
-  DeepLabCut >= 2.2's layout (3-level row index).
+  DeepLabCut >= 2.2's layout (3-level row index). The video stem and the scorer become file
+  names through pose3d.io.safe_names.file_name, and each folder is checked to lie inside OUT.
 - ``dlc-h5``: DeepLabCut's 3D table of a poses dataset, to the file OUT: key
   ``df_with_missing`` (pandas table format), columns ``(scorer, bodyparts, coords)`` with coords
   ``x, y, z`` — or ``(scorer, individuals, bodyparts, coords)`` when there are several
@@ -44,7 +48,10 @@ from pose3d.errors import Pose3dError
 from pose3d.io.anipose import one_individual
 from pose3d.io.atomic import atomic_path, atomic_write_bytes
 from pose3d.io.formats import ExportData
+from pose3d.io.hdf5_reading import open_file
 from pose3d.io.label_formats import ImportedPoints
+from pose3d.io.pandas_hdf import pandas_keys, read_frame
+from pose3d.io.safe_names import file_name, inside
 from pose3d.session import Session
 
 if TYPE_CHECKING:
@@ -55,6 +62,7 @@ DEFAULT_SCORER = "pose3d"
 SINGLE_INDIVIDUAL = "individual_0"
 _HEADER_NAMES = ("scorer", "individuals", "bodyparts", "coords")
 _DIGITS = re.compile(r"(\d+)\D*$")
+_MAX_FRAME_DIGITS = 12  # 10**12 frames: 300 years at 100 fps
 
 
 def check_dlc(path: Path) -> str | None:
@@ -66,12 +74,10 @@ def check_dlc(path: Path) -> str | None:
         except (OSError, UnicodeDecodeError) as exc:
             return f"cannot be read as text ({exc})"
         return None if first.startswith("scorer,") else "its first row does not start with scorer,"
-    import h5py
-
     try:
-        with h5py.File(path, "r") as fh:
-            tables = [k for k in fh if "pandas_type" in fh[k].attrs]
-    except OSError as exc:
+        with open_file(path) as fh:
+            tables = pandas_keys(fh)
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
         return f"cannot be opened as HDF5 ({exc})"
     return None if tables else f"holds no pandas table (DeepLabCut writes key {H5_KEY!r})"
 
@@ -120,16 +126,12 @@ def read_dlc(path: Path) -> ImportedPoints:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """The file's DataFrame; an .h5 is decoded without pickle (pose3d.io.pandas_hdf)."""
     try:
-        if path.suffix.lower() == ".csv":
-            table = _read_csv(path)
-        else:
-            with pd.HDFStore(path, mode="r") as store:
-                keys = [k.lstrip("/") for k in store.keys()]  # noqa: SIM118 (HDFStore iterates keys)
-                table = store[H5_KEY if H5_KEY in keys else keys[0]]
+        table = _read_csv(path) if path.suffix.lower() == ".csv" else read_frame(path, H5_KEY)
     except Pose3dError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise Pose3dError(
             f"{path} cannot be read as a DeepLabCut table ({type(exc).__name__}: {exc}); the "
             "file is damaged or not DeepLabCut's; export it again from DeepLabCut"
@@ -150,7 +152,27 @@ def _read_csv(path: Path) -> pd.DataFrame:
     )
     if n_header == 3:
         table.columns = table.columns.set_names(["scorer", "bodyparts", "coords"])
+    _check_numbers(table, path)
     return table
+
+
+def _check_numbers(table: pd.DataFrame, path: Path) -> None:
+    """Raise naming the first cell that is not a number (pandas keeps such a column as text)."""
+    for j, column in enumerate(table.columns):
+        cells = table.iloc[:, j]
+        if cells.dtype.kind in "fiu":
+            continue
+        numbers = pd.to_numeric(cells, errors="coerce") if cells.dtype.kind != "b" else None
+        bad = cells.notna() if numbers is None else numbers.isna() & cells.notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            name = column if isinstance(column, tuple) else (column,)
+            raise Pose3dError(
+                f"{path}: row {table.index[i]!r} (data row {i + 1}), column "
+                f"({', '.join(map(str, name))}) holds {cells.iloc[i]!r}, which is not a number; "
+                "expected a coordinate in pixels (e.g. 12.5, no unit) or an empty cell"
+            )
+        table.isetitem(j, numbers)
 
 
 def _parts(row: object) -> tuple[str, ...]:
@@ -161,15 +183,20 @@ def _parts(row: object) -> tuple[str, ...]:
 
 def _frame_number(row: object, path: Path) -> int:
     if isinstance(row, (int, np.integer)):
-        return int(row)
-    name = _parts(row)[-1]
-    match = _DIGITS.search(Path(name).stem)
-    if match is None:
-        raise Pose3dError(
-            f"{path}: image {name!r} has no frame number; expected names like img0042.png "
-            "(the last digits are the video frame)"
-        )
-    return int(match.group(1))
+        frame, name = int(row), str(row)
+    else:
+        name = _parts(row)[-1]
+        match = _DIGITS.search(Path(name).stem)
+        if match is None:
+            raise Pose3dError(
+                f"{path}: image {name!r} has no frame number; expected names like img0042.png "
+                "(the last digits are the video frame)"
+            )
+        digits = match.group(1).lstrip("0") or "0"
+        frame = int(digits) if len(digits) <= _MAX_FRAME_DIGITS else 10**_MAX_FRAME_DIGITS
+    if abs(frame) >= 10**_MAX_FRAME_DIGITS:
+        raise Pose3dError(f"{path}: row {name!r} names frame {frame}; no video is that long")
+    return frame
 
 
 def _check_one_video(index: pd.Index, path: Path) -> None:
@@ -183,8 +210,9 @@ def _check_one_video(index: pd.Index, path: Path) -> None:
 
 def export_dlc(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
     """Write ``out/labeled-data/<video>/`` for each view with manual points of ``data.labels``
-    (module docstring); frames are read from the session's videos."""
-    scorer = options.get("scorer", DEFAULT_SCORER)
+    (module docstring); frames are read from the session's videos. Every file and folder name
+    made from data (video names, the scorer) is one safe component that stays in ``out``."""
+    scorer = file_name(options.get("scorer", DEFAULT_SCORER), "scorer")
     session, labels = data.session, data.labels
     assert session is not None and labels is not None  # the format needs them: formats.export
     manual = labels[s.SOURCE] == s.PointSource.MANUAL  # (T, V, K, I)
@@ -196,8 +224,9 @@ def export_dlc(data: ExportData, out: Path, options: Mapping[str, str]) -> list[
             continue
         times = labels[s.TIME].values[manual.sel({s.VIEW: view}).any((s.KEYPOINT, s.INDIVIDUAL))]
         if times.size:
-            folder = out / "labeled-data" / folders[view]
-            if folder.exists() and any(folder.iterdir()):
+            name = file_name(folders[view], f"video name of camera {view}")
+            folder = inside(out, out / "labeled-data" / name)
+            if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
                 raise Pose3dError(
                     f"{folder} already exists and is not empty; export into a new folder"
                 )
@@ -210,6 +239,8 @@ def export_dlc(data: ExportData, out: Path, options: Mapping[str, str]) -> list[
 
 
 def _video_folders(session: Session) -> dict[str, str]:
+    """labeled-data folder of each view: its video's stem (DeepLabCut's name), prefixed with the
+    camera when two videos share a stem (made a safe file name where it is used)."""
     stems = {c.name: Path(c.video).stem for c in session.cameras}
     repeated = {v for v in stems.values() if list(stems.values()).count(v) > 1}
     return {c: f"{c}_{stem}" if stem in repeated else stem for c, stem in stems.items()}
@@ -243,10 +274,10 @@ def _export_view(
         _write_pngs(reader, frames, [folder / name for name in names])
     written = [folder / name for name in names]
     table = _collected_table(position, folder.name, names, scorer)
-    h5 = folder / f"CollectedData_{scorer}.h5"
+    h5 = inside(folder, folder / f"CollectedData_{scorer}.h5")
     with atomic_path(h5) as tmp:
         table.to_hdf(tmp, key=H5_KEY, mode="w")
-    csv = folder / f"CollectedData_{scorer}.csv"
+    csv = inside(folder, folder / f"CollectedData_{scorer}.csv")
     with atomic_path(csv) as tmp:
         table.to_csv(tmp)
     return [*written, h5, csv]

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.errors import Pose3dError
+from pose3d.io.file_kinds import kind
 from pose3d.io.formats import FORMATS, Format
 from pose3d.session import Session
 
@@ -51,6 +52,31 @@ class ImportedPoints:
             )
         if len(set(self.frames.tolist())) != f:
             raise Pose3dError(f"{self.path}: a frame is listed twice; remove the duplicate rows")
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Refuse a coordinate no image has and a confidence outside 0-1: the file is damaged
+        (refused here, naming it, rather than written into labels.nc)."""
+        from pose3d.io.netcdf import MAX_LABEL_PX
+
+        with np.errstate(invalid="ignore"):
+            bad_xy = np.isinf(self.position) | (np.abs(self.position) > MAX_LABEL_PX)
+            bad_conf = np.isinf(self.confidence) | (self.confidence < 0) | (self.confidence > 1)
+        if bad_xy.any():
+            f, i, k, c = (int(v) for v in np.argwhere(bad_xy)[0])
+            raise Pose3dError(
+                f"{self.path}: frame {int(self.frames[f])}, keypoint {self.keypoints[k]!r} of "
+                f"{self.individuals[i]!r}: {'xy'[c]} = {self.position[f, i, k, c]:.6g} px is not "
+                f"a pixel coordinate (expected |x|, |y| <= {MAX_LABEL_PX:.0e} px); the file is "
+                "damaged: export it again from the other tool"
+            )
+        if bad_conf.any():
+            f, i, k = (int(v) for v in np.argwhere(bad_conf)[0])
+            raise Pose3dError(
+                f"{self.path}: frame {int(self.frames[f])}, keypoint {self.keypoints[k]!r} of "
+                f"{self.individuals[i]!r}: confidence {self.confidence[f, i, k]:.6g} is outside "
+                "0-1; the file is damaged: export it again from the other tool"
+            )
 
 
 def reader_for(path: str | os.PathLike[str]) -> Format:
@@ -58,6 +84,10 @@ def reader_for(path: str | os.PathLike[str]) -> Format:
     path = Path(path)
     if not path.exists():
         raise Pose3dError(f"{path} does not exist; check the path")
+    if not path.is_file():  # a FIFO or device would block the readers forever
+        raise Pose3dError(
+            f"{path} is {kind(path.stat().st_mode)}, not a regular file; give the label file itself"
+        )
     readable = [f for f in FORMATS if f.read is not None]
     name = path.name.lower()
     tried = []

@@ -10,7 +10,8 @@ missing (NaN). Tracks become individuals (``track_0`` ...); untracked instances 
 ``.analysis.h5`` (SLEAP's "Export Analysis HDF5"): ``tracks`` read by h5py as
 (n_tracks, 2, n_nodes, n_frames), ``point_scores`` (n_tracks, n_nodes, n_frames), ``node_names``,
 ``track_names``; column f is video frame f. The file does not say which instances a human made,
-so its points are IMPORTED (point score as confidence) unless imported ``--as labels``.
+so its points are IMPORTED (point score, clipped to 0-1, as confidence) unless imported
+``--as labels``.
 
 Coordinates: SLEAP files of format 1.1 and later put the centre of the top-left pixel at (0, 0),
 as pose3d does, and are copied unchanged; older .slp files (format < 1.1) are shifted by -0.5 px.
@@ -26,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.errors import Pose3dError
+from pose3d.io.hdf5_reading import member, open_file, read
 from pose3d.io.label_formats import ImportedPoints
 
 USER, PREDICTED = 0, 1
@@ -35,10 +37,8 @@ _ANALYSIS_DATASETS = ("tracks", "node_names", "track_names")
 
 
 def _open(path: Path) -> Any:
-    import h5py
-
     try:
-        return h5py.File(path, "r")
+        return open_file(path)
     except OSError as exc:
         raise Pose3dError(
             f"{path} cannot be opened as HDF5 ({exc}); the file is damaged or incomplete; "
@@ -47,12 +47,10 @@ def _open(path: Path) -> Any:
 
 
 def _missing(path: Path, names: tuple[str, ...]) -> str | None:
-    import h5py
-
     try:
-        with h5py.File(path, "r") as fh:
+        with open_file(path) as fh:
             absent = [n for n in names if n not in fh]
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         return f"cannot be opened as HDF5 ({exc})"
     return f"datasets {', '.join(absent)} are missing" if absent else None
 
@@ -67,20 +65,35 @@ def check_analysis(path: Path) -> str | None:
     return _missing(path, _ANALYSIS_DATASETS)
 
 
-def _decode(names: Any) -> tuple[str, ...]:
-    return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+def _decode(names: Any, what: str) -> tuple[str, ...]:
+    """Names stored as bytes or str (vlen or fixed-length strings); anything else is refused."""
+    decoded = []
+    for n in np.asarray(names).ravel().tolist():
+        if isinstance(n, bytes):
+            n = n.decode("utf-8")
+        if not isinstance(n, str):
+            raise ValueError(f"{what} holds {type(n).__name__} values, expected text")
+        decoded.append(n)
+    return tuple(decoded)
 
 
 def read_analysis(path: Path) -> ImportedPoints:
     """Read a SLEAP analysis HDF5 file (module docstring)."""
     with _open(path) as fh:
         try:
-            tracks = np.asarray(fh["tracks"][()], dtype=np.float64)
-            nodes = _decode(fh["node_names"][()])
-            names = _decode(fh["track_names"][()])
-            scores = fh["point_scores"][()] if "point_scores" in fh else None
-        except (OSError, KeyError, ValueError) as exc:
-            raise Pose3dError(f"{path}: cannot read the SLEAP analysis datasets ({exc})") from None
+            tracks = np.asarray(read(fh, "tracks"), dtype=np.float64)
+            nodes = _decode(read(fh, "node_names"), "node_names")
+            names = _decode(read(fh, "track_names"), "track_names")
+            scores = None
+            if "point_scores" in fh:
+                scores = np.asarray(read(fh, "point_scores"), dtype=np.float64)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise Pose3dError(
+                f"{path}: cannot read the SLEAP analysis datasets ({exc}); the file is damaged "
+                "or not SLEAP's; export it again from SLEAP"
+            ) from None
+    if not names and tracks.ndim == 4 and tracks.shape[0] == 1:
+        names = ("track_0",)  # SLEAP names no track when the project has none
     if tracks.ndim != 4 or tracks.shape[:3] != (len(names), 2, len(nodes)):
         raise Pose3dError(
             f"{path}: tracks has shape {tracks.shape}, expected (n_tracks={len(names)}, 2, "
@@ -89,11 +102,14 @@ def read_analysis(path: Path) -> ImportedPoints:
     position = tracks.transpose(3, 0, 2, 1)  # (tracks, xy, nodes, frames) -> (F, I, K, 2)
     if scores is None:
         confidence = np.full(position.shape[:3], np.nan)
+    elif scores.shape != (len(names), len(nodes), tracks.shape[3]):
+        raise Pose3dError(
+            f"{path}: point_scores has shape {scores.shape}, expected (n_tracks={len(names)}, "
+            f"n_nodes={len(nodes)}, n_frames={tracks.shape[3]}) like tracks"
+        )
     else:
-        confidence = np.asarray(scores, dtype=np.float64).transpose(2, 0, 1)  # -> (F, I, K)
+        confidence = _score(scores.transpose(2, 0, 1))  # -> (F, I, K)
     frames = np.flatnonzero(np.any(np.isfinite(position).all(-1), axis=(1, 2)))
-    if not names:
-        names = ("track_0",)
     return ImportedPoints(
         path,
         frames.astype(np.int64),
@@ -106,21 +122,35 @@ def read_analysis(path: Path) -> ImportedPoints:
 
 
 def read_slp(path: Path) -> ImportedPoints:
-    """Read a SLEAP labels file (module docstring)."""
+    """Read a SLEAP labels file (module docstring); a malformed value is one Pose3dError."""
+    try:
+        return _read_slp(path)
+    except Pose3dError:
+        raise
+    except (
+        OSError,
+        RuntimeError,
+        KeyError,
+        ValueError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        OverflowError,
+    ) as exc:
+        raise Pose3dError(
+            f"{path}: cannot read the SLEAP labels ({type(exc).__name__}: {exc}); the file is "
+            "damaged or from an unsupported SLEAP version; save it again with SLEAP"
+        ) from None
+
+
+def _read_slp(path: Path) -> ImportedPoints:
     with _open(path) as fh:
-        try:
-            meta = json.loads(fh["metadata"].attrs["json"])
-            format_id = float(fh["metadata"].attrs.get("format_id", 1.0))
-            data = {n: fh[n][()] for n in _SLP_DATASETS}
-            videos = list(fh["videos_json"][()]) if "videos_json" in fh else []
-            tracks = (
-                [json.loads(t)[1] for t in fh["tracks_json"][()]] if "tracks_json" in fh else []
-            )
-        except (OSError, KeyError, ValueError, IndexError, TypeError) as exc:
-            raise Pose3dError(
-                f"{path}: cannot read the SLEAP labels datasets ({type(exc).__name__}: {exc}); "
-                "the file is damaged or from an unsupported SLEAP version"
-            ) from None
+        metadata = member(fh, "metadata", "group")
+        meta = json.loads(metadata.attrs["json"])
+        format_id = float(metadata.attrs.get("format_id", 1.0))
+        data = {n: read(fh, n) for n in _SLP_DATASETS}
+        videos = list(read(fh, "videos_json")) if "videos_json" in fh else []
+        tracks = [_track_name(t) for t in read(fh, "tracks_json")] if "tracks_json" in fh else []
     if len(videos) > 1:
         raise Pose3dError(
             f"{path} holds labels of {len(videos)} videos; pose3d imports one video per view: "
@@ -145,12 +175,27 @@ def read_slp(path: Path) -> ImportedPoints:
             )
         xy = np.stack([pts["x"], pts["y"]], -1).astype(np.float64)
         xy[~pts["visible"].astype(bool)] = np.nan
-        position[a, b] = xy - (0.5 if format_id < 1.1 else 0.0)
+        with np.errstate(invalid="ignore"):  # a signalling NaN in a damaged file
+            position[a, b] = xy - (0.5 if format_id < 1.1 else 0.0)
         if inst["instance_type"] == USER:
             manual[a, b] = True
         else:
-            confidence[a, b] = pts["score"]
+            confidence[a, b] = _score(pts["score"])
     return ImportedPoints(path, frames, individuals, nodes, position, confidence, manual)
+
+
+def _score(score: Any) -> NDArray[np.float64]:
+    """SLEAP's point score as a confidence: clipped to 0-1 (a confidence-map peak may pass 1);
+    NaN stays NaN."""
+    return np.clip(np.asarray(score, dtype=np.float64), 0.0, 1.0)
+
+
+def _track_name(entry: Any) -> str:
+    """A tracks_json entry (JSON ``[spawned_on, name]``): the name, which must be text."""
+    name = json.loads(entry)[1]
+    if not isinstance(name, str):
+        raise ValueError(f"a track is named {name!r}, expected text")
+    return name
 
 
 def _skeleton_nodes(meta: dict[str, Any], path: Path) -> tuple[str, ...]:
@@ -163,7 +208,7 @@ def _skeleton_nodes(meta: dict[str, Any], path: Path) -> tuple[str, ...]:
     nodes = []
     for node in skeletons[0]["nodes"]:
         ref = node["id"]
-        if isinstance(ref, int):
+        if isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref < len(names):
             nodes.append(names[ref])
         elif isinstance(ref, dict) and "py/state" in ref:
             nodes.append(ref["py/state"]["py/tuple"][0])
@@ -172,6 +217,10 @@ def _skeleton_nodes(meta: dict[str, Any], path: Path) -> tuple[str, ...]:
                 f"{path}: skeleton node {ref!r} is in a layout pose3d does not read; re-save the "
                 "file with SLEAP >= 1.3 or export an analysis file"
             )
+    if not all(isinstance(n, str) for n in nodes):
+        raise Pose3dError(
+            f"{path}: a skeleton node has a name that is not text; the file is damaged"
+        )
     return tuple(nodes)
 
 
