@@ -76,6 +76,7 @@ def read_netcdf(path: str | os.PathLike[str], what: str) -> xr.Dataset:
             f"{what} {path} is not a regular file (a folder, FIFO or device); expected a "
             "netCDF file written by pose3d"
         )
+    _refuse_foreign_storage(path, what)
     with _quiet_h5netcdf_close():
         try:
             with xr.open_dataset(path, engine=ENGINE) as opened:
@@ -84,6 +85,39 @@ def read_netcdf(path: str | os.PathLike[str], what: str) -> xr.Dataset:
             problem = _why_unreadable(path, error)
         gc.collect()  # free the half-opened h5netcdf file here, while its noise is silenced
     raise SchemaError(f"{what} {path} {problem}")
+
+
+def _refuse_foreign_storage(path: Path, what: str) -> None:
+    """Refuse a file whose members are links to elsewhere, or whose data lies in other files
+    (external raw storage, virtual datasets) or is absurdly large (pose3d.io.hdf5_reading):
+    read as labels, such a file would read any file on the disk as numbers."""
+    from pose3d.io.hdf5_reading import ForeignHDF5Error, open_file
+
+    try:
+        with open_file(path) as h5:
+            _check_members(h5)
+    except ForeignHDF5Error as error:
+        raise SchemaError(
+            f"{what} {path}: {error}; pose3d writes every netCDF file whole, so this one comes "
+            "from elsewhere and is not read"
+        ) from None
+    except Exception:  # not HDF5 at all, or damaged: the netCDF reader says what it is
+        return
+
+
+def _check_members(group: Any) -> None:
+    import h5py
+
+    from pose3d.io.hdf5_reading import member
+
+    for name in group:
+        if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+            member(group, name)  # raises naming the link
+        found = group[name]
+        if isinstance(found, h5py.Group):
+            _check_members(found)
+        else:
+            member(group, name)
 
 
 def _why_unreadable(path: Path, error: Exception) -> str:

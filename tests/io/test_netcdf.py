@@ -601,3 +601,26 @@ def test_edits_then_save_round_trip(tmp_path: Path):
     merged = set_point(merged, 2, "mid", "tail", "mouse_b", None)
     save_labels(tmp_path / "labels.nc", merged)
     xr.testing.assert_identical(load_labels(tmp_path / "labels.nc"), merged)
+
+
+def test_a_netcdf_whose_data_lies_in_another_file_is_refused(tmp_path: Path) -> None:
+    """A labels.nc from elsewhere must not read another file of the disk as numbers, nor
+    follow a link out of itself."""
+    import h5py
+
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(1000, dtype="<f8").tobytes())
+    with h5py.File(path, "a") as h5:
+        h5.create_dataset(
+            "stolen", (1000,), "<f8", external=[(str(secret), 0, secret.stat().st_size)]
+        )
+    with pytest.raises(SchemaError, match="dataset stolen keeps its data in other files"):
+        load_labels(path)
+    linked = tmp_path / "linked.nc"
+    save_labels(linked, filled_labels())
+    with h5py.File(linked, "a") as h5:
+        h5["elsewhere"] = h5py.ExternalLink(str(path), "/position")
+    with pytest.raises(SchemaError, match="elsewhere is a link"):
+        load_labels(linked)
