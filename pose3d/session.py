@@ -14,8 +14,11 @@ Frame offsets: camera j's frame i is session frame ``i + offset_j``.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from pose3d.board import Board
 from pose3d.errors import SessionError
@@ -23,6 +26,8 @@ from pose3d.skeleton import Skeleton
 
 SESSION_FILE = "session.toml"
 CALIBRATION_DIR = "calibration"
+MAX_OFFSET = 10**7  # frames: |offset| below this (46 hours at 60 fps); beyond, a damaged file
+MAX_FPS = 1e6  # frames per second: faster than any camera a lab films with
 
 
 @dataclass(frozen=True)
@@ -92,11 +97,27 @@ class CameraSpec:
     offset: int = 0
 
     def __post_init__(self) -> None:
-        if not str(self.name).strip():
+        if not isinstance(self.name, str):
+            raise SessionError(f"a camera name must be a string, got {self.name!r}")
+        if not self.name.strip():
             raise SessionError("a camera name must not be empty")
         if any(c in self.name for c in "/\\ "):
             raise SessionError(f"camera name {self.name!r} must not contain spaces or slashes")
-        object.__setattr__(self, "offset", int(self.offset))
+        if not isinstance(self.video, str):
+            raise SessionError(f"camera {self.name!r}: video must be a path, got {self.video!r}")
+        offset = self.offset
+        if isinstance(offset, bool | np.bool_) or not isinstance(offset, int | np.integer):
+            raise SessionError(
+                f"camera {self.name!r}: offset must be a whole number of frames, got "
+                f"{reprlib.repr(offset)}"
+            )
+        if not -MAX_OFFSET < offset < MAX_OFFSET:
+            raise SessionError(
+                f"camera {self.name!r}: offset {reprlib.repr(int(offset))} frames is beyond "
+                f"+-{MAX_OFFSET:,} frames (46 hours at 60 fps); camera frame i is session frame "
+                "i + offset, so it is a few frames for cameras started together"
+            )
+        object.__setattr__(self, "offset", int(offset))
 
 
 @dataclass(frozen=True)
@@ -132,8 +153,12 @@ class Session:
                 f"session {self.root}: calibration media of unknown camera(s) "
                 f"{', '.join(unknown)}; cameras are {', '.join(names)}"
             )
-        if self.fps is not None and not self.fps > 0:
-            raise SessionError(f"session {self.root}: fps must be positive, got {self.fps}")
+        if self.fps is not None and not 0 < self.fps <= MAX_FPS:
+            raise SessionError(
+                f"session {self.root}: fps must be positive"
+                + (f" and at most {MAX_FPS:g}" if self.fps > 0 else "")
+                + f", got {self.fps}"
+            )
 
     @property
     def camera_names(self) -> tuple[str, ...]:

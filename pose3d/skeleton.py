@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,17 @@ class Skeleton:
     edges: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.keypoints, str):  # would be one keypoint per letter
+            raise Pose3dError(f"keypoints must be a list of names, got {self.keypoints!r}")
+        not_names = [k for k in self.keypoints if not isinstance(k, str)]
+        if not_names:
+            raise Pose3dError(
+                f"keypoint names must be strings; got {not_names[0]!r} among "
+                f"{reprlib.repr(list(self.keypoints))}"
+            )
         object.__setattr__(self, "keypoints", tuple(str(k) for k in self.keypoints))
+        for edge in self.edges:
+            _check_edge(edge)
         object.__setattr__(self, "edges", tuple((str(a), str(b)) for a, b in self.edges))
         if not self.keypoints:
             raise Pose3dError("a skeleton needs at least one keypoint; none were given")
@@ -45,10 +56,15 @@ class Skeleton:
     @classmethod
     def from_lists(cls, keypoints: Sequence[str], edges: Iterable[Sequence[str]] = ()) -> Skeleton:
         """Build from plain lists, e.g. as read from TOML (edges as 2-item lists)."""
+        if isinstance(keypoints, str):  # would be one keypoint per letter
+            raise Pose3dError(f"keypoints must be a list of names, got {keypoints!r}")
+        if isinstance(edges, str) or not isinstance(edges, Iterable):
+            raise Pose3dError(
+                f'edges must be a list of keypoint pairs, e.g. [["nose", "neck"]]; got {edges!r}'
+            )
         pairs = []
         for edge in edges:
-            if len(edge) != 2:
-                raise Pose3dError(f"an edge joins two keypoints; got {list(edge)!r}")
+            _check_edge(edge)
             pairs.append((edge[0], edge[1]))
         return cls(tuple(keypoints), tuple(pairs))
 
@@ -64,3 +80,14 @@ class Skeleton:
             raise Pose3dError(
                 f"unknown keypoint {keypoint!r}; keypoints are: {', '.join(self.keypoints)}"
             ) from None
+
+
+def _check_edge(edge: object) -> None:
+    """An edge is two keypoint names, e.g. ``("nose", "neck")``."""
+    if isinstance(edge, str) or not isinstance(edge, Sequence) or len(edge) != 2:
+        shown = list(edge) if isinstance(edge, Sequence) and not isinstance(edge, str) else edge
+        raise Pose3dError(
+            f"an edge joins two keypoints; got {shown!r} (an edge is e.g. ['nose', 'neck'])"
+        )
+    if not all(isinstance(k, str) for k in edge):
+        raise Pose3dError(f"an edge joins two keypoint names (strings); got {list(edge)!r}")

@@ -25,11 +25,15 @@ from typing import Any
 
 from pose3d.board import ARUCO_DICTIONARIES, Board, BoardError, CharucoBoard, Checkerboard
 from pose3d.errors import Pose3dError
-from pose3d.io.toml_file import read_toml, require, write_toml
+from pose3d.io.toml_file import read_toml, require, short, write_toml
+
+MAX_SQUARES = 1000  # squares along one side of a board
 
 
 def board_from_dict(table: dict[str, Any], where: str = "board spec") -> Board:
     """Build a board from a TOML table in pose3d's or anipose's keys."""
+    if not isinstance(table, dict):
+        raise BoardError(f"{where}: a board spec is a table of keys, got {short(table)}")
     try:
         return _board_from_dict(table, where)
     except BoardError as exc:
@@ -49,8 +53,15 @@ def _board_from_dict(table: dict[str, Any], where: str) -> Board:
     for key, value in (("squares_x", squares_x), ("squares_y", squares_y)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise Pose3dError(f"{where}: {key} must be a whole number of squares, got {value!r}")
-    square = float(require(table, "square_length", (int, float), where))
-    unit = str(table.get("unit", "mm"))
+        if value > MAX_SQUARES:  # the corners of a board are held in memory, x times y
+            raise Pose3dError(
+                f"{where}: {key} = {short(value)} squares is beyond any printed board "
+                f"(at most {MAX_SQUARES}); count squares along one side"
+            )
+    square = _length(table, "square_length", where)
+    unit = table.get("unit", "mm")
+    if not isinstance(unit, str):
+        raise Pose3dError(f'{where}: unit must be a unit in quotes, e.g. "mm"; got {short(unit)}')
     if not kind:
         kind = "charuco" if "marker_length" in table else "checkerboard"
     if kind in ("checkerboard", "chessboard"):
@@ -59,7 +70,7 @@ def _board_from_dict(table: dict[str, Any], where: str) -> Board:
         return Checkerboard(squares_x, squares_y, square, unit=unit)
     if kind not in ("charuco", "aruco_charuco"):
         raise Pose3dError(f"{where}: type must be 'charuco' or 'checkerboard', got {kind!r}")
-    marker = float(require(table, "marker_length", (int, float), where))
+    marker = _length(table, "marker_length", where)
     dictionary = table.get("dictionary")
     if dictionary is None:
         bits = table.get("marker_bits", 4)
@@ -77,6 +88,14 @@ def _board_from_dict(table: dict[str, Any], where: str) -> Board:
     if not isinstance(legacy, bool):
         raise Pose3dError(f"{where}: legacy must be true or false, got {legacy!r}")
     return CharucoBoard(squares_x, squares_y, square, marker, str(dictionary), legacy, unit)
+
+
+def _length(table: dict[str, Any], key: str, where: str) -> float:
+    value = require(table, key, (int, float), where)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond a float's range: TOML allows it, floats do not
+        raise Pose3dError(f"{where}: {key} {short(value)} is too large") from None
 
 
 def board_to_dict(board: Board) -> dict[str, Any]:

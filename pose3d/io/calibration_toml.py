@@ -20,7 +20,14 @@
     unit = "mm"                             # pose3d's addition; Anipose ignores it
 
 Camera order is the numeric order of the ``cam_N`` keys (cam_2 before cam_10), whatever the
-order of the tables in the file.
+order of the tables in the file. Files from Pose2Sim, which names the tables after the cameras
+(``[int_cam01_img]``) and writes sizes as floats (``[1088.0, 1920.0]``), read as aniposelib
+reads them: every table but ``[metadata]`` that holds a camera's keys is a camera, in the
+file's order. pose3d matches cameras by ``name`` everywhere, so the order never matters.
+
+Values must have their kind exactly: ``true`` inside a number array, a string where a number
+goes, ``size = [640.5, 480]`` or ``metadata = "mm"`` are refused with the file, the table and
+the key named.
 """
 
 from __future__ import annotations
@@ -33,62 +40,114 @@ import numpy as np
 
 from pose3d.cameras import Camera, CameraGroup
 from pose3d.errors import CalibrationError, Pose3dError
-from pose3d.io.toml_file import read_toml, require, write_toml
+from pose3d.io.toml_file import (
+    is_number,
+    number_array,
+    read_toml,
+    require,
+    short,
+    whole_number,
+    write_toml,
+)
 
 _CAM_KEY = re.compile(r"^cam_(\d+)$")
+METADATA = "metadata"
+# a table holding any of these is a camera, whatever its name (Pose2Sim's [int_cam01_img])
+CAMERA_KEYS = frozenset({"size", "matrix", "distortions", "rotation", "translation"})
+MAX_IMAGE_SIDE = 1_000_000  # px: a size beyond this is a damaged file, not a camera
 
 
-def camera_from_dict(table: dict[str, Any], where: str) -> Camera:
+def camera_from_dict(table: dict[str, Any], where: str, default_name: str | None = None) -> Camera:
+    """A camera from its calibration.toml table (or aniposelib's ``Camera.get_dict()``);
+    ``default_name`` names a table that has no ``name`` (the table's key)."""
     fisheye = table.get("fisheye", False)
-    if not isinstance(fisheye, bool):
-        raise CalibrationError(f"{where}: fisheye must be true or false, got {fisheye!r}")
-    name = str(table.get("name", where))
+    if not isinstance(fisheye, bool | np.bool_):
+        raise CalibrationError(f"{where}: fisheye must be true or false, got {short(fisheye)}")
     try:
+        name = table.get("name")
+        if name is None and default_name is not None:
+            name = default_name
+        if not isinstance(name, str):
+            raise CalibrationError(
+                f"{where}: name must be the camera's name in quotes, got {short(name)}"
+            )
         size = require(table, "size", list, where)
         if len(size) != 2:
-            raise CalibrationError(f"{where}: size must be [width, height], got {size!r}")
+            raise CalibrationError(f"{where}: size must be [width, height], got {short(size)}")
+        if not all(is_number(v) for v in size):
+            raise CalibrationError(
+                f"{where}: not a number where one was expected in size = {short(size)}; size is "
+                "[width, height] in pixels"
+            )
+        width, height = (
+            whole_number(v, f"size {k}", where, 1, MAX_IMAGE_SIDE)
+            for k, v in zip(("width", "height"), size, strict=True)
+        )
         return Camera(
             name=name,
-            size=(int(size[0]), int(size[1])),
-            matrix=np.asarray(require(table, "matrix", list, where), dtype=float),
-            dist=np.asarray(table.get("distortions", []), dtype=float),
-            rvec=np.asarray(require(table, "rotation", list, where), dtype=float),
-            tvec=np.asarray(require(table, "translation", list, where), dtype=float),
+            size=(width, height),
+            matrix=number_array(require(table, "matrix", list, where), "matrix", where),
+            dist=number_array(table.get("distortions", []), "distortions", where),
+            rvec=number_array(require(table, "rotation", list, where), "rotation", where),
+            tvec=number_array(require(table, "translation", list, where), "translation", where),
             model="fisheye" if fisheye else "pinhole",
         )
     except (TypeError, ValueError) as exc:
         raise CalibrationError(f"{where}: not a number where one was expected ({exc})") from None
-    except CalibrationError as exc:  # from Camera, which knows the camera but not the file
+    except Pose3dError as exc:  # from Camera, which knows the camera but not the file
         message = str(exc)
         raise CalibrationError(
             message if message.startswith(where) else f"{where}: {message}"
         ) from None
 
 
-def calibration_from_dict(data: dict[str, Any], where: str) -> CameraGroup:
-    keyed = []
+def camera_tables(data: dict[str, Any], where: str) -> list[tuple[str, dict[str, Any]]]:
+    """The camera tables of a calibration file, in camera order, as (key, table).
+
+    As aniposelib reads the file, every top-level table but ``[metadata]`` may be a camera:
+    ``[cam_N]`` always is, and so is any other table that holds a camera's keys (Pose2Sim names
+    its tables after the cameras, ``[int_cam01_img]``). When every key is ``cam_N`` the order is
+    N's numeric order (cam_2 before cam_10, wherever they stand in the file); otherwise it is
+    the file's order. Cameras are matched by ``name`` everywhere, never by this order.
+    """
+    tables = []
     for key, table in data.items():
-        match = _CAM_KEY.match(key)
-        if match is None:
+        if key == METADATA:
             continue
-        if not isinstance(table, dict):
-            raise CalibrationError(f"{where}: [{key}] must be a table")
-        keyed.append((int(match.group(1)), key, table))
-    if not keyed:
+        numbered = _CAM_KEY.match(key) is not None
+        if numbered and not isinstance(table, dict):
+            raise CalibrationError(f"{where}: [{key}] must be a table, got {short(table)}")
+        if isinstance(table, dict) and (numbered or CAMERA_KEYS & table.keys()):
+            tables.append((key, table))
+    if not tables:
         raise CalibrationError(
-            f"{where} holds no [cam_N] tables; is it an Anipose calibration.toml?"
+            f"{where} holds no camera tables ([cam_N], or any table with name, size, matrix, "
+            "distortions, rotation, translation); is it an Anipose calibration.toml?"
         )
-    keyed.sort()
-    try:
-        cameras = tuple(camera_from_dict(t, f"{where} [{k}]") for _, k, t in keyed)
-    except CalibrationError:
-        raise
-    except Pose3dError as exc:
-        raise CalibrationError(str(exc)) from None
-    metadata = dict(data.get("metadata", {}))
+    if all(_CAM_KEY.match(key) for key, _ in tables):
+        tables.sort(key=lambda item: (int(item[0][4:]), item[0]))
+    return tables
+
+
+def calibration_from_dict(data: dict[str, Any], where: str) -> CameraGroup:
+    cameras = tuple(
+        camera_from_dict(table, f"{where} [{key}]", default_name=key)
+        for key, table in camera_tables(data, where)
+    )
+    metadata = data.get(METADATA, {})
+    if not isinstance(metadata, dict):
+        raise CalibrationError(
+            f'{where}: [metadata] must be a table, e.g. [metadata] unit = "mm"; got '
+            f"metadata = {short(metadata)}"
+        )
+    metadata = dict(metadata)
     unit = metadata.pop("unit", None)
+    if unit is not None and not isinstance(unit, str):
+        raise CalibrationError(
+            f'{where}: [metadata] unit must be a unit in quotes, e.g. "mm"; got {short(unit)}'
+        )
     try:
-        return CameraGroup(cameras, None if unit is None else str(unit), metadata)
+        return CameraGroup(cameras, unit, metadata)
     except CalibrationError as exc:
         raise CalibrationError(f"{where}: {exc}") from None
 

@@ -11,6 +11,10 @@ holds.
 Replaying a line sets a cell to an absolute state, so replaying a line twice does no harm:
 a crash between writing labels.nc and dropping its lines loses nothing. A line cut short by a
 crash (the last one) is ignored: that edit is lost, as a kill may lose the edit in progress.
+Any other line that is not an edit of these labels, or whose values do not have their
+variable's type exactly (a bool for ``review``, a known code for ``source``, two numbers or
+nulls for ``position``, an int ``frame``), is refused with the line's number, before any line
+is replayed; so is a journal path that is a folder, a FIFO or a symlink.
 
 Readers see the labels with the journal applied (:func:`pose3d.io.netcdf.load_labels`), and
 a complete write of labels.nc (:func:`pose3d.io.netcdf.save_labels`) removes the journal, since
@@ -22,26 +26,40 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from numpy.typing import NDArray
 
+from pose3d import schema as s
 from pose3d.errors import Pose3dError, SchemaError
 from pose3d.io.atomic import atomic_write_bytes
-from pose3d.label_cells import Cell, CellIndex, at
+from pose3d.label_cells import Cell, CellIndex, CellState, Index, at, cell_variables
 
 SUFFIX = ".journal"
 
 
 def journal_path(labels_path: str | os.PathLike[str]) -> Path:
-    """``labels.nc`` -> ``labels.nc.journal``."""
+    """``labels.nc`` -> ``labels.nc.journal``; a journal path that exists and is not a regular
+    file (a folder, a FIFO, a symlink) is refused, since pose3d appends to it and removes it."""
     path = Path(labels_path)
-    return path.with_name(path.name + SUFFIX)
+    journal = path.with_name(path.name + SUFFIX)
+    if journal.is_symlink() or (journal.exists() and not journal.is_file()):
+        if journal.is_symlink():
+            kind = "a symlink"
+        else:
+            kind = "a folder" if journal.is_dir() else "not a regular file"
+        raise SchemaError(
+            f"the edit journal {journal} beside {path.name} is {kind}: pose3d keeps the unsaved "
+            "edits of labels.nc in a plain file there; move it aside"
+        )
+    return journal
 
 
 def _plain(value: Any) -> Any:
@@ -108,34 +126,145 @@ def _count_lines(path: Path) -> int:
 
 
 def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Dataset:
-    """``labels`` with the edits of the journal at ``path`` replayed, in place (returned)."""
+    """``labels`` with the edits of the journal at ``path`` replayed, in place (returned).
+
+    Every line is checked before any is replayed: a line that is not an edit of these labels,
+    or whose values do not have their variable's type (``"review": "false"``, ``"frame": 1.7``),
+    raises one SchemaError naming the journal and the line, and ``labels`` is left unchanged.
+    """
     path = Path(path)
-    lines = path.read_bytes().splitlines()
+    if not path.is_file():  # a folder fails to read, a FIFO would block forever
+        raise SchemaError(f"the edit journal {path} is not a regular file; move it aside")
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise SchemaError(f"cannot read the edit journal {path}: {exc}") from None
     index = CellIndex(labels)
+    kinds = {name: _Kind.of(labels, name) for name in cell_variables(labels)}
+    edits = []
     for number, raw in enumerate(lines, start=1):
         try:
             edit = json.loads(raw)
-            cell = index(Cell(edit["frame"], edit["view"], edit["keypoint"], edit["individual"]))
-            state = edit["state"]
-        except (ValueError, KeyError, TypeError, Pose3dError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, not UTF-8, too deep
             if number == len(lines) and type(exc) is json.JSONDecodeError:
                 break  # cut short by a crash while it was written: that edit is lost
-            raise SchemaError(
-                f"line {number} of the edit journal {path} does not fit the labels beside it "
-                f"({type(exc).__name__}: {exc}); move the journal aside to open the labels "
-                "without its edits"
-            ) from None
+            raise _line_error(path, number, f"it is not JSON ({exc})") from None
+        try:
+            edits.append(_edit(edit, index, kinds))
+        except (_BadLine, Pose3dError) as exc:
+            raise _line_error(path, number, str(exc)) from None
+    for cell, state in edits:
         for name, value in state.items():
-            if name in labels.data_vars:
-                array = labels[name].values
-                array[at(labels, name, cell)] = _value(value, array.dtype)
+            labels[name].values[at(labels, name, cell)] = value
     return labels
 
 
-def _value(value: Any, dtype: np.dtype[Any]) -> NDArray[Any]:
-    """A JSON value back into an array of ``dtype`` (null -> NaN for floats)."""
-    if dtype.kind == "f":
-        if isinstance(value, list):
-            return np.array([np.nan if v is None else v for v in value], dtype=dtype)
-        return np.array(np.nan if value is None else value, dtype=dtype)
-    return np.array(value).astype(dtype)
+_short = reprlib.repr  # a value shown in a message, cut to a readable length
+
+
+def _line_error(path: Path, number: int, problem: str) -> SchemaError:
+    return SchemaError(
+        f"line {number} of the edit journal {path} does not fit the labels beside it: "
+        f"{problem}; move the journal aside to open the labels without its edits"
+    )
+
+
+class _BadLine(Exception):
+    """What is wrong with one journal line (the message)."""
+
+
+_EDIT_KEYS = ("frame", "view", "keypoint", "individual")
+
+
+def _edit(edit: object, index: CellIndex, kinds: dict[str, _Kind]) -> tuple[Index, CellState]:
+    """One journal line's cell and values, checked against the labels."""
+    if not isinstance(edit, dict):
+        raise _BadLine(
+            f"expected an object with {', '.join(_EDIT_KEYS)} and state, got {_short(edit)}"
+        )
+    missing = [key for key in (*_EDIT_KEYS, "state") if key not in edit]
+    if missing:
+        raise _BadLine(f"missing key(s) {', '.join(missing)}")
+    frame = edit["frame"]
+    if not _is_int(frame):
+        raise _BadLine(f"frame must be a whole number (a session frame), got {_short(frame)}")
+    for key in ("view", "keypoint", "individual"):
+        if not isinstance(edit[key], str):
+            raise _BadLine(f"{key} must be a name in quotes, got {_short(edit[key])}")
+    cell = index(Cell(frame, edit["view"], edit["keypoint"], edit["individual"]))
+    state = edit["state"]
+    if not isinstance(state, dict):
+        raise _BadLine(f"state must be an object of variable -> value, got {_short(state)}")
+    # a variable the labels do not hold (written by a newer pose3d) is skipped, as before
+    return cell, {name: kinds[name].parse(name, v) for name, v in state.items() if name in kinds}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_ENUMS: dict[str, type[IntEnum]] = {s.SOURCE: s.PointSource, s.REVIEW_REASON: s.ReviewReason}
+# the bounds labels.nc's validation holds (pose3d.io.netcdf, which imports this module, so they
+# are restated here), checked per line so that the message names the journal line
+_RANGES: dict[str, tuple[float, float]] = {
+    s.POSITION: (-1e6, 1e6),  # px: netcdf.MAX_LABEL_PX, 100x the largest camera sensors
+    s.CONFIDENCE: (0.0, 1.0),
+    s.VISIBILITY: (0.0, 1.0),  # a probability
+}
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a labels variable holds at one cell: its dtype, how many values (position: 2)."""
+
+    dtype: np.dtype[Any]
+    size: int | None  # None: one value; n: a list of n values (position's x, y)
+    codes: frozenset[int] | None = None  # the enum's codes (source, review_reason)
+    bounds: tuple[float, float] | None = None  # the values a float variable may take
+
+    @classmethod
+    def of(cls, labels: xr.Dataset, name: str) -> _Kind:
+        da = labels[name]
+        size = int(da.sizes[s.SPACE]) if s.SPACE in da.dims else None
+        enum = _ENUMS.get(name)
+        codes = None if enum is None else frozenset(int(m) for m in enum)
+        return cls(da.dtype, size, codes, _RANGES.get(name))
+
+    def parse(self, name: str, value: object) -> Any:
+        """``value`` (JSON) as this variable's value; _BadLine if its type or shape is wrong."""
+        if self.size is None:
+            return self._scalar(name, value)
+        if not isinstance(value, list) or len(value) != self.size:
+            raise _BadLine(
+                f"{name} must be a list of {self.size} numbers or null, got {_short(value)}"
+            )
+        return np.array([self._scalar(name, v) for v in value], dtype=self.dtype)
+
+    def _scalar(self, name: str, value: object) -> Any:
+        kind = self.dtype.kind
+        if kind == "b":
+            if not isinstance(value, bool):
+                raise _BadLine(f"{name} must be true or false, got {_short(value)}")
+            return value
+        if kind in "iu":
+            if self.codes is not None and (not _is_int(value) or value not in self.codes):
+                codes = ", ".join(str(c) for c in sorted(self.codes))
+                raise _BadLine(f"{name} must be one of the codes {codes}, got {_short(value)}")
+            if not _is_int(value):
+                raise _BadLine(f"{name} must be a whole number, got {_short(value)}")
+            info = np.iinfo(self.dtype)
+            if not info.min <= value <= info.max:  # type: ignore[operator]
+                raise _BadLine(f"{name} must be between {info.min} and {info.max}, got {value}")
+            return value
+        if kind == "f":
+            if value is None:
+                return np.nan
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise _BadLine(f"{name} must be a number or null, got {_short(value)}")
+            if not abs(value) <= np.finfo(self.dtype).max:  # inf, NaN, or beyond a float32
+                raise _BadLine(f"{name} must be a finite number or null, got {_short(value)}")
+            if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
+                low, high = self.bounds
+                raise _BadLine(f"{name} must lie in [{low:g}, {high:g}], got {_short(value)}")
+            return value
+        raise _BadLine(f"{name} has dtype {self.dtype}, which a journal cannot hold")

@@ -11,7 +11,7 @@
     [[cameras]]
     name = "cam0"
     video = "videos/cam0.mp4"   # relative to the session folder, or absolute
-    offset = 0                  # camera frame i is session frame i + offset
+    offset = 0                  # camera frame i is session frame i + offset (|offset| < 10**7)
 
     [board]                     # optional; see pose3d.io.board_toml
     type = "charuco"
@@ -27,10 +27,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pose3d.board import Board
 from pose3d.errors import Pose3dError, SessionError
 from pose3d.io.board_toml import board_from_dict, board_to_dict
-from pose3d.io.toml_file import read_toml, require, write_toml
-from pose3d.session import SESSION_FILE, CameraSpec, Session
+from pose3d.io.toml_file import is_number, names, read_toml, require, short, write_toml
+from pose3d.session import MAX_FPS, SESSION_FILE, CameraSpec, Session
 from pose3d.skeleton import Skeleton
 
 KNOWN_KEYS = {"name", "fps", "keypoints", "edges", "individuals", "cameras", "board", "calibration"}
@@ -38,34 +39,33 @@ KNOWN_KEYS = {"name", "fps", "keypoints", "edges", "individuals", "cameras", "bo
 
 def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
     try:
-        cameras_table = require(data, "cameras", list, where)
-        cameras = []
-        for i, cam in enumerate(cameras_table):
-            at = f"{where}, cameras[{i}]"
-            if not isinstance(cam, dict):
-                raise SessionError(f"{at}: expected a table with name, video, offset")
-            offset = cam.get("offset", 0)
-            if not isinstance(offset, int) or isinstance(offset, bool):
-                raise SessionError(f"{at}: offset must be a whole number of frames, got {offset!r}")
-            cameras.append(
-                CameraSpec(require(cam, "name", str, at), require(cam, "video", str, at), offset)
-            )
+        cameras = _cameras(require(data, "cameras", list, where), where)
         skeleton = Skeleton.from_lists(
-            require(data, "keypoints", list, where), data.get("edges", [])
+            names(require(data, "keypoints", list, where), "keypoints", where),
+            _edges(data.get("edges", []), where),
         )
         fps = data.get("fps")
-        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int | float)):
-            raise SessionError(f"{where}: fps must be a number, got {fps!r}")
-        board = board_from_dict(data["board"], f"{where} [board]") if "board" in data else None
+        if fps is not None and not is_number(fps):
+            raise SessionError(f"{where}: fps must be a number, got {short(fps)}")
+        if fps is not None and abs(fps) > MAX_FPS:  # before float(), which 10**400 overflows
+            raise SessionError(f"{where}: fps must be at most {MAX_FPS:g}, got {short(fps)}")
+        board = _board(data["board"], where) if "board" in data else None
         individuals = data.get("individuals", ["individual_0"])
         if not isinstance(individuals, list) or not all(isinstance(i, str) for i in individuals):
             # a bare string would otherwise become one individual per letter
-            raise SessionError(f"{where}: individuals must be a list of names, got {individuals!r}")
+            raise SessionError(
+                f"{where}: individuals must be a list of names, got {short(individuals)}"
+            )
+        name = data.get("name", root.name)
+        if not isinstance(name, str):
+            raise SessionError(
+                f"{where}: name must be the session's name in quotes, got {short(name)}"
+            )
         media = _calibration_media(data.get("calibration", {}), where)
         extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
         return Session(
             root=root,
-            name=str(data.get("name", root.name)),
+            name=name,
             cameras=tuple(cameras),
             skeleton=skeleton,
             individuals=tuple(individuals),
@@ -79,6 +79,58 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
         raise SessionError(
             message if message.startswith(where) else f"{where}: {message}"
         ) from None
+
+
+def _cameras(tables: list[Any], where: str) -> list[CameraSpec]:
+    cameras = []
+    for i, cam in enumerate(tables):
+        at = f"{where}, cameras[{i}]"
+        if not isinstance(cam, dict):
+            raise SessionError(f"{at}: expected a table with name, video, offset")
+        offset = cam.get("offset", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool):
+            raise SessionError(
+                f"{at}: offset must be a whole number of frames, got {short(offset)}"
+            )
+        try:
+            cameras.append(
+                CameraSpec(require(cam, "name", str, at), require(cam, "video", str, at), offset)
+            )
+        except Pose3dError as exc:  # CameraSpec knows the value, not where it was written
+            message = str(exc)
+            raise SessionError(message if message.startswith(at) else f"{at}: {message}") from None
+    return cameras
+
+
+def _edges(edges: object, where: str) -> list[tuple[str, str]]:
+    """``edges = [["nose", "neck"], ...]``: a list of pairs of keypoint names."""
+    example = 'e.g. edges = [["nose", "neck"], ["neck", "tail"]]'
+    if not isinstance(edges, list):
+        raise SessionError(
+            f"{where}: edges must be a list of keypoint pairs, {example}; got {short(edges)}"
+        )
+    pairs = []
+    for i, edge in enumerate(edges):
+        if (
+            not isinstance(edge, list)
+            or len(edge) != 2
+            or not all(isinstance(k, str) for k in edge)
+        ):
+            raise SessionError(
+                f"{where}: edges[{i}] must be a pair of keypoint names, {example}; got "
+                f"{short(edge)}"
+            )
+        pairs.append((edge[0], edge[1]))
+    return pairs
+
+
+def _board(table: object, where: str) -> Board:
+    if not isinstance(table, dict):
+        raise SessionError(
+            f"{where}: board must be a [board] table (type, squares_x, squares_y, "
+            f"square_length, ...), got board = {short(table)}"
+        )
+    return board_from_dict(table, f"{where} [board]")
 
 
 def _calibration_media(table: object, where: str) -> dict[str, str]:

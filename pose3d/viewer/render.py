@@ -20,7 +20,13 @@ from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
 from pose3d.progress import ProgressCallback
-from pose3d.viewer.scene import DEFAULT_MAX_ERROR, Scene, build_scene, check_frame
+from pose3d.viewer.scene import (
+    DEFAULT_MAX_ERROR,
+    Scene,
+    build_scene,
+    check_extent,
+    check_frame,
+)
 
 DEFAULT_SIZE = (1024, 768)  # (width, height) px; even, as H.264 needs
 OPENGL_WINDOW_VAR = "VTK_DEFAULT_OPENGL_WINDOW"
@@ -132,6 +138,7 @@ def open_view(
 ) -> SceneView:
     """A :class:`SceneView` on a new plotter (``size`` is ignored when ``view`` names a
     camera: the window takes that camera's image size)."""
+    check_extent(poses, cameras)  # before VTK sees a coordinate it cannot draw
     if view is not None and cameras is not None and view in cameras.names:
         size = cameras[view].size
     return SceneView(make_plotter(size, off_screen=off_screen), poses, cameras, options, view)
@@ -203,6 +210,7 @@ def save_movie(
     ``progress("render", done, total)`` after each frame."""
     from pose3d.io.video_writing import write_video
 
+    check_extent(poses, cameras)  # before the video file is started
     frames = range(int(poses.sizes[s.TIME])) if frames is None else frames
     rate = fps or float(poses.attrs.get(s.ATTR_FPS, 0.0)) or 30.0
     images = render_frames(poses, frames, cameras, options, view=view, size=size)

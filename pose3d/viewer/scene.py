@@ -24,6 +24,9 @@ from pose3d.viewer.colors import error_colors, keypoint_colors
 FloatArray = NDArray[np.float64]
 
 DEFAULT_MAX_ERROR = 5.0  # px: red at and above this reprojection error
+# world units (1000 km in mm): beyond, a coordinate is damage, not a subject; VTK draws in
+# float32 and the floor grid's spacing comes from the extent, which would overflow
+MAX_COORDINATE = 1e9
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,46 @@ def _positions(poses: xr.Dataset) -> FloatArray:
     return np.asarray(pos.values, dtype=np.float64)
 
 
+def check_extent(poses: xr.Dataset, cameras: CameraGroup | None = None) -> None:
+    """Refuse what the viewer cannot draw: an infinite keypoint coordinate, or one (or a camera
+    centre) farther than MAX_COORDINATE from the origin. NaN is a missing point, as everywhere.
+    The message names the poses file when the dataset was read from one."""
+    _check_extent(_positions(poses), cameras, _source(poses))
+
+
+def _source(poses: xr.Dataset) -> str:
+    source = poses.encoding.get("source")
+    return f"poses file {source}" if source else "poses"
+
+
+def _check_extent(pos: FloatArray, cameras: CameraGroup | None, what: str) -> None:
+    """``pos`` [time, ..., 3] and the camera centres within MAX_COORDINATE; NaN allowed."""
+    magnitude = np.abs(pos)
+    infinite = np.isinf(magnitude)
+    if infinite.any():
+        t = int(np.argwhere(infinite)[0][0])
+        raise Pose3dError(
+            f"{what}: a keypoint coordinate is infinite (first at frame {t}), which the viewer "
+            "cannot draw; the file is damaged or was written by a failed triangulation"
+        )
+    with np.errstate(invalid="ignore"):
+        far = magnitude > MAX_COORDINATE
+    if far.any():
+        t = int(np.argwhere(far)[0][0])
+        raise Pose3dError(
+            f"{what}: coordinates reach {np.nanmax(magnitude):.3g} (first at frame {t}), beyond "
+            f"the {MAX_COORDINATE:.0e} world units the viewer can draw; the file is damaged, or "
+            "its positions are not in a length unit"
+        )
+    for cam in cameras or ():
+        if not np.all(np.abs(cam.center) <= MAX_COORDINATE):
+            raise Pose3dError(
+                f"calibration camera {cam.name!r} sits at {cam.center.tolist()}, beyond the "
+                f"{MAX_COORDINATE:.0e} world units the viewer can draw; check the calibration's "
+                "translations"
+            )
+
+
 def poses_bounds(poses: xr.Dataset) -> FloatArray:
     """Bounds [6] of every finite keypoint of every frame; a unit cube if none is finite."""
     pts = _positions(poses).reshape(-1, 3)
@@ -268,7 +311,8 @@ def build_scene(
     color_by_error: bool = False,
     max_error: float = DEFAULT_MAX_ERROR,
 ) -> Scene:
-    """The scene of ``poses`` (a validated poses3d dataset) at ``frame``.
+    """The scene of ``poses`` (a validated poses3d dataset) at ``frame``; Pose3dError when
+    coordinates are infinite or absurd (:func:`check_extent`).
 
     ``edges``: bones as pairs of keypoint names; ``trail``: how many past frames the trails
     show (0: none); ``color_by_error``: colour points by ``reprojection_error`` (green 0 px,
@@ -281,6 +325,7 @@ def build_scene(
     individual_names = [str(i) for i in poses[s.INDIVIDUAL].values]
     bones_idx = edge_indices(keypoint_names, edges)
     pos = _positions(poses)  # [time, individual, keypoint, 3]
+    _check_extent(pos, cameras, _source(poses))
     now = pos[frame]  # [individual, keypoint, 3]
     finite = np.all(np.isfinite(now), axis=-1)  # [individual, keypoint]
     palette = np.array(keypoint_colors(len(keypoint_names)), dtype=np.float64).reshape(-1, 3)

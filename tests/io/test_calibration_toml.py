@@ -294,7 +294,7 @@ def test_non_finite_numbers_name_the_file_the_camera_and_the_field(tmp_path, lin
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[metadata]\nunit = "mm"\n', r"holds no \[cam_N\] tables; is it an Anipose calibration"),
+        ('[metadata]\nunit = "mm"\n', r"holds no camera tables .*; is it an Anipose calibration"),
         ("[cam_0]\nname = \n", r"is not valid TOML"),
         (_cam_table(0, "a").replace("rotation", "rot"), r"\[cam_0\]: missing key 'rotation'"),
         (
@@ -307,7 +307,7 @@ def test_non_finite_numbers_name_the_file_the_camera_and_the_field(tmp_path, lin
         ),
         (
             _cam_table(0, "a").replace("[0.0, 0.0, 1.0]]", "[0.0, 0.0]]"),
-            r"\[cam_0\]: not a number where one was expected",
+            r"\[cam_0\]: matrix must be an array whose rows have equal lengths",
         ),
         (_cam_table(0, "a").replace("translation = [0.0,", 'translation = ["zero",'), r"\[cam_0\]"),
         (
@@ -347,4 +347,235 @@ def test_bad_files_give_one_error_naming_the_file(tmp_path, text, message):
 def test_missing_file_is_named(tmp_path):
     path = tmp_path / "nowhere" / "calibration.toml"
     with pytest.raises(CalibrationError, match=rf"calibration file {path} does not exist"):
+        load_calibration(path)
+
+
+def _replaced(key: str, line: str) -> str:
+    """Two cameras, the line ``key = ...`` of [cam_1] replaced by ``line``."""
+    table = [line if t.startswith(f"{key} =") else t for t in _cam_table(1, "b").splitlines()]
+    return _cam_table(0, "a") + "\n".join(table) + "\n"
+
+
+HOSTILE = {
+    # booleans were read as 1.0 / 0.0 by numpy
+    "bool-in-distortions": (
+        _replaced("distortions", "distortions = [-0.2, true, 0.0, 0.0, 0.0]"),
+        r"\[cam_1\]: distortions: true/false where a number was expected, in \[-0.2, True,",
+    ),
+    "bool-in-matrix": (
+        _replaced("matrix", "matrix = [[800.0, 0.0, 320.0], [0.0, 800.0, 240.0], [0, 0, true]]"),
+        r"\[cam_1\]: matrix: true/false where a number was expected",
+    ),
+    "bool-rotation": (
+        _replaced("rotation", "rotation = [false, 0.0, 0.0]"),
+        r"\[cam_1\]: rotation: true/false where a number was expected",
+    ),
+    "bool-size": (
+        _replaced("size", "size = [true, 480]"),
+        r"\[cam_1\]: not a number where one was expected in size = \[True, 480\]",
+    ),
+    "bool-distortions-scalar": (
+        _replaced("distortions", "distortions = true"),
+        r"\[cam_1\]: distortions: true/false where a number was expected",
+    ),
+    # nested wrong types
+    "table-in-translation": (
+        _replaced("translation", "translation = [{x = 1.0}, 0.0, 0.0]"),
+        r"\[cam_1\]: translation: not a number where one was expected \(\{'x': 1.0\}\)",
+    ),
+    "string-in-matrix-row": (
+        _replaced("matrix", 'matrix = [[800.0, 0.0, 320.0], [0.0, "f", 240.0], [0, 0, 1]]'),
+        r"\[cam_1\]: matrix: not a number where one was expected \('f'\)",
+    ),
+    "matrix-of-tables": (
+        _replaced("matrix", "matrix = [{a = 1}, {a = 2}, {a = 3}]"),
+        r"\[cam_1\]: matrix: not a number where one was expected",
+    ),
+    "huge-integer": (
+        _replaced("translation", f"translation = [{10**400}, 0.0, 0.0]"),
+        r"\[cam_1\]: translation: 1000.* is too large for a number",
+    ),
+    "size-fraction": (
+        _replaced("size", "size = [640.5, 480]"),
+        r"\[cam_1\]: size width must be a whole number, got 640.5",
+    ),
+    "size-huge": (
+        _replaced("size", f"size = [640, {10**30}]"),
+        r"\[cam_1\]: size height must be between 1 and 1000000",
+    ),
+    "name-number": (
+        _replaced("name", "name = 5"),
+        r"\[cam_1\]: name must be the camera's name in quotes, got 5",
+    ),
+    "cam-table-string": ('cam_0 = "front"\n', r"\[cam_0\] must be a table, got 'front'"),
+    # metadata
+    "metadata-number": (
+        "metadata = 5\n" + _cam_table(0, "a"),
+        r": \[metadata\] must be a table, e\.g\. \[metadata\] unit = \"mm\"; got metadata = 5",
+    ),
+    "metadata-string": (
+        'metadata = "mm"\n' + _cam_table(0, "a"),
+        r": \[metadata\] must be a table, .*; got metadata = 'mm'",
+    ),
+    "metadata-unit-number": (
+        _cam_table(0, "a") + "[metadata]\nunit = 1000\n",
+        r": \[metadata\] unit must be a unit in quotes, e\.g\. \"mm\"; got 1000",
+    ),
+    "metadata-unit-table": (
+        _cam_table(0, "a") + '[metadata.unit]\nname = "mm"\n',
+        r": \[metadata\] unit must be a unit in quotes",
+    ),
+    "deep-nesting": (
+        _replaced("rotation", "rotation = " + "[" * 5000 + "]" * 5000),
+        r"nests arrays or inline tables too deeply",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "message"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_values_give_one_calibration_error(tmp_path, text, message):
+    path = tmp_path / "calibration.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CalibrationError, match=message) as info:
+        load_calibration(path)
+    assert str(path) in str(info.value)
+
+
+def test_numbers_of_every_toml_kind_are_still_read(tmp_path):
+    """Ints where floats go, a fisheye flag, Pose2Sim's float sizes and column vectors."""
+    text = (
+        _replaced("translation", "translation = [[1], [2], [3]]")
+        .replace("size = [640, 480]", "size = [640.0, 480.0]")
+        .replace("rotation = [0.0, 0.1, 0.0]", "rotation = [0, 0, 0]")
+    )
+    path = tmp_path / "calibration.toml"
+    path.write_text(text, encoding="utf-8")
+    cam = load_calibration(path)["b"]
+    assert cam.size == (640, 480) and isinstance(cam.size[0], int)
+    assert cam.tvec.tolist() == [1.0, 2.0, 3.0]
+    assert cam.rvec.tolist() == [0.0, 0.0, 0.0]
+
+
+# --- Pose2Sim's calibration files ----------------------------------------------------------------
+
+# Written the way Pose2Sim's calibration writes (its demo Calib_scene.toml): tables named after
+# the camera folders, float sizes [w, h] (portrait video), 4 distortions, a [metadata] table of
+# its own; translations in metres. The numbers are ours (no real Pose2Sim file is in
+# ../shared/data). int_cam02_img comes first and int_cam01_img has column vectors, as Pose2Sim's
+# intrinsics-only files do, so order and shape are both exercised.
+POSE2SIM = """\
+[int_cam02_img]
+name = "int_cam02_img"
+size = [ 1088.0, 1920.0]
+matrix = [ [ 1675.5, 0.0, 555.75], [ 0.0, 1675.25, 937.5], [ 0.0, 0.0, 1.0]]
+distortions = [ -0.052, 0.149, 1.7e-05, -0.00065]
+rotation = [ 1.358, 1.580, -1.182]
+translation = [ -0.165, 0.808, 3.204]
+fisheye = false
+
+[int_cam01_img]
+name = "int_cam01_img"
+size = [ 1088.0, 1920.0]
+matrix = [ [ 1671.5, 0.0, 564.625], [ 0.0, 1671.375, 933.0], [ 0.0, 0.0, 1.0]]
+distortions = [ -0.053, 0.151, -0.00012, 0.00065]
+rotation = [ [1.679], [1.032], [-0.391]]
+translation = [ [0.261], [0.964], [2.933]]
+fisheye = false
+
+[int_cam03_img]
+name = "int_cam03_img"
+size = [ 1088.0, 1920.0]
+matrix = [ [ 1678.75, 0.0, 556.0], [ 0.0, 1678.25, 928.25], [ 0.0, 0.0, 1.0]]
+distortions = [ -0.031, 0.0092, -0.00088, -2.0e-05]
+rotation = [ 0.786, -2.186, 1.434]
+translation = [ -0.850, 0.414, 4.298]
+fisheye = false
+
+[metadata]
+adjusted = false
+error = 0.0
+"""
+
+
+@pytest.fixture
+def pose2sim_file(tmp_path: Path) -> Path:
+    path = tmp_path / "Calib_scene.toml"
+    path.write_text(POSE2SIM, encoding="utf-8")
+    return path
+
+
+def test_pose2sim_tables_named_after_cameras_are_read_in_file_order(pose2sim_file: Path):
+    group = load_calibration(pose2sim_file)
+    assert group.names == ("int_cam02_img", "int_cam01_img", "int_cam03_img")
+    cam = group["int_cam01_img"]
+    assert cam.size == (1088, 1920)
+    assert cam.rvec.tolist() == [1.679, 1.032, -0.391]
+    assert cam.tvec.tolist() == [0.261, 0.964, 2.933]
+    assert cam.dist.tolist() == [-0.053, 0.151, -0.00012, 0.00065, 0.0]  # k3 = 0, as OpenCV
+    assert group.unit is None  # Pose2Sim says nothing of it (its translations are metres)
+    assert group.metadata == {"adjusted": False, "error": 0.0}
+
+
+def test_pose2sim_file_matches_aniposelib_camera_by_camera(pose2sim_file: Path, anipose):
+    group = load_calibration(pose2sim_file)
+    theirs = anipose.CameraGroup.load(str(pose2sim_file))
+    assert sorted(theirs.get_names()) == sorted(group.names)  # aniposelib sorts the keys
+    points = np.random.default_rng(1).normal(0.0, 0.4, (200, 3))
+    for cam, projected in zip(theirs.cameras, theirs.project(points), strict=True):
+        ours = group[cam.get_name()]
+        np.testing.assert_array_equal(ours.matrix, cam.get_camera_matrix())
+        np.testing.assert_array_equal(ours.dist[:4], cam.get_distortions().ravel())
+        np.testing.assert_allclose(ours.project(points), projected, rtol=0, atol=1e-8)
+
+
+def test_pose2sim_file_round_trips_in_anipose_form(pose2sim_file: Path, tmp_path: Path):
+    group = load_calibration(pose2sim_file)
+    save_calibration(tmp_path / "calibration.toml", group)
+    again = load_calibration(tmp_path / "calibration.toml")
+    assert again.names == group.names
+    for ours, theirs in zip(again, group, strict=True):
+        assert_same_camera(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("tables", "names"),
+    [
+        # Pose2Sim's numbered tables: numeric order, leading zeros and all
+        ([("cam_01", "c1"), ("cam_03", "c3"), ("cam_02", "c2")], ("c1", "c2", "c3")),
+        ([("cam_10", "c10"), ("cam_2", "c2")], ("c2", "c10")),  # numeric, not text order
+        # any other table name: the file's order (cam_N among them included)
+        ([("top", "t"), ("cam_1", "c1"), ("side", "s")], ("t", "c1", "s")),
+        ([("int_cam02_img", "c2"), ("int_cam01_img", "c1")], ("c2", "c1")),
+    ],
+)
+def test_camera_order_numeric_for_cam_n_else_the_files(tmp_path, tables, names):
+    text = "".join(
+        _cam_table(i, name).replace(f"[cam_{i}]", f"[{key}]")
+        for i, (key, name) in enumerate(tables)
+    )
+    path = tmp_path / "calibration.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_calibration(path).names == names
+
+
+def test_other_tables_are_not_cameras_and_a_table_without_name_takes_its_key(tmp_path):
+    text = (
+        '[project]\nname = "rig 3"\nfps = 60\n\n'  # no camera key: not a camera
+        + _cam_table(0, "a").replace('name = "a"\n', "").replace("[cam_0]", "[front]")
+        + '[metadata]\nunit = "mm"\n'
+    )
+    path = tmp_path / "calibration.toml"
+    path.write_text(text, encoding="utf-8")
+    group = load_calibration(path)
+    assert group.names == ("front",)
+    assert group.unit == "mm"
+
+
+def test_a_camera_like_table_with_a_missing_key_is_named(tmp_path):
+    path = tmp_path / "calibration.toml"
+    path.write_text(
+        _cam_table(0, "a").replace("[cam_0]", "[int_cam01_img]").replace("rotation", "rvec"),
+        encoding="utf-8",
+    )
+    with pytest.raises(CalibrationError, match=r"\[int_cam01_img\]: missing key 'rotation'"):
         load_calibration(path)

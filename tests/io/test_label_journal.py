@@ -94,3 +94,192 @@ def test_a_complete_save_drops_the_journal_the_background_writer_keeps_later_lin
     assert not journal.path.exists()
     journal.drop_first(1)  # the writer's late drop after that: nothing left to drop
     assert not journal.path.exists()
+
+
+# --- hostile journals: every line of the wrong type or shape is refused, with its number ------
+
+GOOD_EDIT = {
+    "frame": 12,
+    "view": "cam0",
+    "keypoint": "nose",
+    "individual": "a",
+    "state": {"position": [1.5, None], "confidence": 0.5, "source": 1, "review": False},
+}
+
+
+def _with(**changes: object) -> dict:  # type: ignore[type-arg]
+    """GOOD_EDIT with top-level keys, or ``state.NAME`` values, replaced (None: removed)."""
+    edit = {**GOOD_EDIT, "state": dict(GOOD_EDIT["state"])}  # type: ignore[call-overload]
+    for key, value in changes.items():
+        target, name = (edit["state"], key[6:]) if key.startswith("state_") else (edit, key)
+        if value is None:
+            target.pop(name)
+        else:
+            target[name] = value
+    return edit
+
+
+BAD_LINES = {
+    "position-three": (_with(state_position=[1, 2, 3]), r"position must be a list of 2 numbers"),
+    "position-strings": (_with(state_position=["a", "b"]), r"position must be a number or null"),
+    "position-bool": (_with(state_position=[True, 2.0]), r"position must be a number or null"),
+    "position-scalar": (_with(state_position=1.5), r"position must be a list of 2 numbers"),
+    "state-string": (_with(state="x"), r"state must be an object of variable -> value, got 'x'"),
+    "source-string": (_with(state_source="abc"), r"source must be one of the codes 0, 1, 2, 3, 4"),
+    "source-float": (_with(state_source=1.0), r"source must be one of the codes .*got 1.0"),
+    "source-bool": (_with(state_source=True), r"source must be one of the codes .*got True"),
+    "source-unknown": (_with(state_source=9), r"source must be one of the codes .*got 9"),
+    "review-string": (_with(state_review="false"), r"review must be true or false, got 'false'"),
+    "review-int": (_with(state_review=0), r"review must be true or false, got 0"),
+    "confidence-string": (_with(state_confidence="0.5"), r"confidence must be a number or null"),
+    "confidence-bool": (_with(state_confidence=True), r"confidence must be a number or null"),
+    "confidence-negative": (_with(state_confidence=-1e308), r"confidence must lie in \[0, 1\]"),
+    "confidence-above-one": (_with(state_confidence=1.5), r"confidence must lie in \[0, 1\]"),
+    "position-absurd": (_with(state_position=[1e288, 2]), r"position must lie in \[-1e\+06, 1e"),
+    "frame-float": (_with(frame=12.7), r"frame must be a whole number .*got 12.7"),
+    "frame-integral-float": (_with(frame=12.0), r"frame must be a whole number .*got 12.0"),
+    "frame-bool": (_with(frame=True), r"frame must be a whole number .*got True"),
+    "frame-string": (_with(frame="12"), r"frame must be a whole number .*got '12'"),
+    "frame-outside": (_with(frame=99), r"frame 99 is outside the labels"),
+    "view-number": (_with(view=0), r"view must be a name in quotes, got 0"),
+    "keypoint-list": (_with(keypoint=["nose"]), r"keypoint must be a name in quotes"),
+    "unknown-individual": (_with(individual="z"), r"unknown individual 'z'"),
+    "no-state": (_with(state=None), r"missing key\(s\) state"),
+    "not-an-object": ([12, "cam0"], r"expected an object with frame, view, keypoint, individual"),
+}
+
+
+@pytest.mark.parametrize(("edit", "message"), BAD_LINES.values(), ids=BAD_LINES.keys())
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_line_of_the_wrong_type_or_shape_is_refused_naming_the_line(
+    tmp_path: Path, edit: object, message: str, where: str
+) -> None:
+    """Each bad line, before or after a good one (valid JSON on the last line is not a line
+    cut short: it is refused too); nothing is replayed, not even the good line."""
+    import json
+
+    good, bad = json.dumps(GOOD_EDIT), json.dumps(edit)
+    lines, number = ([bad, good], 1) if where == "first" else ([good, bad], 2)
+    path = tmp_path / "labels.nc.journal"
+    path.write_text("\n".join(lines) + "\n")
+    labels = new_labels(6, VIEWS, KEYPOINTS, INDIVIDUALS).assign_coords({s.TIME: np.arange(10, 16)})
+    before = labels.copy(deep=True)
+    with pytest.raises(SchemaError, match=message) as info:
+        apply_journal(labels, path)
+    text = str(info.value)
+    assert text.startswith(f"line {number} of the edit journal {path} does not fit the labels")
+    assert text.endswith("move the journal aside to open the labels without its edits")
+    for name in labels.data_vars:
+        np.testing.assert_array_equal(labels[name].values, before[name].values, err_msg=name)
+
+
+def test_wrongly_typed_values_used_to_replay_as_other_values(saved: Path) -> None:
+    """ "review": "false" replayed as True and "frame": 1.7 as frame 1; now both are refused,
+    and the same line with the right types replays exactly."""
+    import json
+
+    path = journal_path(saved)
+    path.write_text(json.dumps(_with(state_review="false")) + "\n")
+    with pytest.raises(SchemaError, match=r"line 1 .* review must be true or false"):
+        load_labels(saved)
+    path.write_text(json.dumps(_with(frame=11.7)) + "\n")
+    with pytest.raises(SchemaError, match=r"line 1 .* frame must be a whole number"):
+        load_labels(saved)
+    path.write_text(json.dumps(_with(state_review=True, frame=11)) + "\n")
+    cell = {s.TIME: 11, s.VIEW: "cam0", s.KEYPOINT: "nose", s.INDIVIDUAL: "a"}
+    labels = load_labels(saved)
+    assert bool(labels[s.REVIEW].sel(cell)) is True
+    assert labels[s.POSITION].sel(cell).values[0] == 1.5
+    assert np.isnan(labels[s.POSITION].sel(cell).values[1])
+    assert int(labels[s.SOURCE].sel(cell)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"confidence": Infinity}', r"confidence must be a finite number or null, got inf"),
+        ('{"confidence": NaN}', r"confidence must be a finite number or null, got nan"),
+        ('{"position": [1e400, 2]}', r"position must be a finite number or null, got inf"),
+    ],
+)
+def test_non_finite_numbers_are_refused(saved: Path, text: str, message: str) -> None:
+    """JSON's NaN / Infinity tokens (Python's json reads them): the journal writes null."""
+    import json
+
+    line = json.dumps({**GOOD_EDIT, "state": "STATE"}).replace('"STATE"', text)
+    journal_path(saved).write_text(line + "\n" + json.dumps(GOOD_EDIT) + "\n")
+    with pytest.raises(SchemaError, match=message):
+        load_labels(saved)
+
+
+def test_a_tracker_variable_needs_its_own_type(saved: Path) -> None:
+    """Labels with the tracker's variables: review_reason is a ReviewReason code, visibility a
+    number; int8 variables refuse values outside the enum."""
+    import json
+
+    labels = load_labels(saved)
+    shape = labels[s.CONFIDENCE].shape
+    dims = s.TRACK_DIMS[s.REVIEW_REASON]
+    labels[s.REVIEW_REASON] = (dims, np.zeros(shape, np.int8))
+    labels[s.VISIBILITY] = (s.TRACK_DIMS[s.VISIBILITY], np.full(shape, np.nan))
+    save_labels(saved, labels)
+    path = journal_path(saved)
+    path.write_text(json.dumps(_with(state_review_reason=300)) + "\n")
+    with pytest.raises(SchemaError, match=r"review_reason must be one of the codes 0, 1, 2, 3"):
+        load_labels(saved)
+    path.write_text(json.dumps(_with(state_visibility="high")) + "\n")
+    with pytest.raises(SchemaError, match=r"visibility must be a number or null, got 'high'"):
+        load_labels(saved)
+    path.write_text(json.dumps(_with(state_review_reason=5, state_visibility=0.25)) + "\n")
+    cell = {s.TIME: 12, s.VIEW: "cam0", s.KEYPOINT: "nose", s.INDIVIDUAL: "a"}
+    loaded = load_labels(saved)
+    assert int(loaded[s.REVIEW_REASON].sel(cell)) == 5
+    assert float(loaded[s.VISIBILITY].sel(cell)) == 0.25
+
+
+def test_only_the_last_line_may_be_cut_short(saved: Path) -> None:
+    import json
+
+    path = journal_path(saved)
+    cut = json.dumps(GOOD_EDIT)[:30]
+    path.write_text(cut + "\n" + json.dumps(GOOD_EDIT) + "\n")
+    with pytest.raises(SchemaError, match=r"line 1 of the edit journal .* it is not JSON"):
+        load_labels(saved)
+    path.write_text(json.dumps(GOOD_EDIT) + "\n" + cut)
+    xy = load_labels(saved)[s.POSITION].sel(time=12, view="cam0", keypoint="nose", individual="a")
+    assert xy.values[0] == 1.5
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n" + json.dumps(GOOD_EDIT).encode())
+    with pytest.raises(SchemaError, match=r"line 1 of the edit journal .* it is not JSON"):
+        load_labels(saved)
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink"])
+def test_a_journal_path_that_is_not_a_file_is_refused(saved: Path, kind: str) -> None:
+    path = journal_path(saved)
+    if kind == "folder":
+        path.mkdir()
+    else:
+        (saved.parent / "elsewhere").write_text("precious\n")
+        path.symlink_to(saved.parent / "elsewhere")
+    labels = new_labels(6, VIEWS, KEYPOINTS, INDIVIDUALS)
+    with pytest.raises(SchemaError, match=rf"edit journal {path} beside labels.nc is a {kind}"):
+        load_labels(saved)
+    with pytest.raises(SchemaError, match=r"move it aside"):  # a complete save removes it
+        save_labels(saved, labels.assign_coords({s.TIME: np.arange(10, 16)}))
+    with pytest.raises(SchemaError, match=r"move it aside"):
+        LabelJournal(journal_path(saved))
+    assert path.is_symlink() or path.is_dir()
+    if kind == "symlink":
+        assert (saved.parent / "elsewhere").read_text() == "precious\n"
+
+
+def test_apply_journal_refuses_a_fifo_instead_of_waiting(saved: Path, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.journal"
+    os.mkfifo(fifo)
+    with pytest.raises(SchemaError, match=r"is not a regular file"):
+        apply_journal(load_labels(saved), fifo)
+    os.rename(fifo, journal_path(saved))
+    with pytest.raises(SchemaError, match=r"beside labels.nc is not a regular file: .* aside"):
+        load_labels(saved)

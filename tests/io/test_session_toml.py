@@ -189,6 +189,109 @@ BAD = {
         ),
         r"\[board\]: marker_length \(30.0\) must be smaller than square_length",
     ),
+    # each of these was a traceback, or was read as something else, before issue 16
+    "edges-number": (
+        GOOD.replace('edges = [["nose", "tail"]]', "edges = 5"),
+        r"edges must be a list of keypoint pairs, e\.g\. .*; got 5",
+    ),
+    "edges-list-of-numbers": (
+        GOOD.replace('edges = [["nose", "tail"]]', "edges = [5]"),
+        r"edges\[0\] must be a pair of keypoint names, .*; got 5",
+    ),
+    "edges-string": (
+        GOOD.replace('edges = [["nose", "tail"]]', 'edges = "nose-tail"'),
+        r"edges must be a list of keypoint pairs",
+    ),
+    "edge-string": (
+        GOOD.replace('edges = [["nose", "tail"]]', 'edges = ["nt"]'),
+        r"edges\[0\] must be a pair of keypoint names, .*; got 'nt'",
+    ),
+    "edge-of-numbers": (
+        GOOD.replace('edges = [["nose", "tail"]]', "edges = [[0, 1]]"),
+        r"edges\[0\] must be a pair of keypoint names, .*; got \[0, 1\]",
+    ),
+    "edge-of-three": (
+        GOOD.replace('edges = [["nose", "tail"]]', 'edges = [["nose", "tail", "nose"]]'),
+        r"edges\[0\] must be a pair of keypoint names",
+    ),
+    "board-number": (
+        GOOD.replace("individuals", "board = 5\nindividuals"),
+        r"board must be a \[board\] table \(type, squares_x, .*\), got board = 5",
+    ),
+    "board-string": (
+        GOOD.replace("individuals", 'board = "charuco"\nindividuals'),
+        r"board must be a \[board\] table .*, got board = 'charuco'",
+    ),
+    "board-huge-length": (
+        GOOD.replace(
+            "[[cameras]]",
+            '[board]\ntype = "checkerboard"\nsquares_x = 8\nsquares_y = 11\n'
+            f"square_length = {10**400}\n\n[[cameras]]",
+            1,
+        ),
+        r"\[board\]: square_length 1000.* is too large",
+    ),
+    "board-huge-squares": (
+        GOOD.replace(
+            "[[cameras]]",
+            f'[board]\ntype = "checkerboard"\nsquares_x = {10**400}\nsquares_y = 11\n'
+            "square_length = 24.0\n\n[[cameras]]",
+            1,
+        ),
+        r"\[board\]: squares_x = 1000.* squares is beyond any printed board \(at most 1000\)",
+    ),
+    "board-unit-number": (
+        GOOD.replace(
+            "[[cameras]]",
+            '[board]\ntype = "checkerboard"\nsquares_x = 8\nsquares_y = 11\n'
+            "square_length = 24.0\nunit = 1\n\n[[cameras]]",
+            1,
+        ),
+        r"\[board\]: unit must be a unit in quotes, e\.g\. \"mm\"; got 1",
+    ),
+    "offset-2**70": (
+        GOOD.replace("offset = 2", f"offset = {2**70}"),
+        r"cameras\[1\]: camera 'cam1': offset 1180591620717411303424 frames is beyond "
+        r"\+-10,000,000 frames",
+    ),
+    "offset-2**63-1": (
+        GOOD.replace("offset = 2", f"offset = {2**63 - 1}"),
+        r"cameras\[1\]: camera 'cam1': offset 9223372036854775807 frames is beyond",
+    ),
+    "offset-minus-10**7": (
+        GOOD.replace("offset = 2", f"offset = {-(10**7)}"),
+        r"cameras\[1\]: camera 'cam1': offset -10000000 frames is beyond",
+    ),
+    "keypoint-number": (
+        GOOD.replace('keypoints = ["nose", "tail"]', 'keypoints = [1, "tail"]'),
+        r"keypoints\[0\] must be a name in quotes, got 1",
+    ),
+    "keypoint-table": (
+        GOOD.replace('keypoints = ["nose", "tail"]', 'keypoints = ["nose", {name = "tail"}]'),
+        r"keypoints\[1\] must be a name in quotes, got \{'name': 'tail'\}",
+    ),
+    "camera-name-number": (
+        GOOD.replace('name = "cam1"', "name = 1"),
+        r"cameras\[1\]: name must be str, got 1",
+    ),
+    "camera-name-list": (
+        GOOD.replace('name = "cam1"', 'name = ["cam1"]'),
+        r"cameras\[1\]: name must be str, got \['cam1'\]",
+    ),
+    "session-name-number": (
+        GOOD.replace('name = "s"', "name = 7"),
+        r"name must be the session's name in quotes, got 7",
+    ),
+    "fps-inf": (GOOD.replace("fps = 30", "fps = inf"), r"fps must be at most 1e\+06, got inf"),
+    "fps-nan": (GOOD.replace("fps = 30", "fps = nan"), r"fps must be positive, got nan"),
+    "fps-huge-int": (
+        GOOD.replace("fps = 30", f"fps = {10**400}"),
+        r"fps must be at most 1e\+06, got 1000",
+    ),
+    "deep-nesting": (
+        GOOD + "deep = " + "[" * 5000 + "]" * 5000 + "\n",
+        r"nests arrays or inline tables too deeply",
+    ),
 }
 
 
@@ -251,3 +354,32 @@ def test_session_paths(tmp_path):
 def test_camera_spec_names(name, message):
     with pytest.raises(SessionError, match=message):
         CameraSpec(name, "v.mp4")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ((5, "v.mp4", 0), r"a camera name must be a string, got 5"),
+        (("c", 5, 0), r"camera 'c': video must be a path, got 5"),
+        (("c", "v.mp4", 1.5), r"camera 'c': offset must be a whole number of frames, got 1.5"),
+        (("c", "v.mp4", True), r"offset must be a whole number of frames, got True"),
+        (("c", "v.mp4", 2**70), r"offset 1180591620717411303424 frames is beyond"),
+        (("c", "v.mp4", -(10**7)), r"offset -10000000 frames is beyond \+-10,000,000"),
+    ],
+    ids=["name", "video", "offset-float", "offset-bool", "offset-huge", "offset-limit"],
+)
+def test_camera_spec_values(fields, message):
+    with pytest.raises(SessionError, match=message):
+        CameraSpec(*fields)
+
+
+def test_offsets_up_to_the_bound_and_numpy_ints_are_kept(tmp_path):
+    import numpy as np
+
+    assert CameraSpec("c", "v.mp4", 10**7 - 1).offset == 10**7 - 1
+    spec = CameraSpec("c", "v.mp4", np.int64(-3))
+    assert spec.offset == -3 and type(spec.offset) is int
+    session = make_session(tmp_path).with_offsets({"back": np.int16(9)})
+    assert session.camera("back").offset == 9
+    with pytest.raises(SessionError, match=r"offset 20000000 frames is beyond"):
+        make_session(tmp_path).with_offsets({"back": 2 * 10**7})
