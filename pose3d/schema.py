@@ -47,6 +47,10 @@ FB_ERROR = "fb_error"  # float px: forward-backward disagreement of a tracked po
 REVIEW_SCORE = "review_score"  # float: worst flag score, >= 1 means flagged (review = True)
 REVIEW_REASON = "review_reason"  # int8 ReviewReason of that score
 
+# the largest coordinates a file may hold; beyond them it is damaged (refused on read and write)
+MAX_LABEL_PX = 1e6  # |x|, |y| of a 2D point: 100x the largest camera sensors
+MAX_POSE_UNITS = 1e9  # |x|, |y|, |z| of a 3D point: 1000 km in mm
+
 # attributes
 ATTR_SCHEMA_VERSION = "pose3d_schema_version"
 ATTR_KIND = "pose3d_kind"  # "labels" or "poses3d"

@@ -16,8 +16,8 @@ from pose3d import schema as s
 from pose3d.board import BoardDetections
 from pose3d.errors import SchemaError
 from pose3d.io.board_toml import board_from_dict, board_to_dict
-from pose3d.io.netcdf import MAX_LABEL_PX
 from pose3d.io.netcdf_file import read_netcdf, write_netcdf
+from pose3d.schema import MAX_LABEL_PX
 
 BOARD_PREFIX = "board_"
 

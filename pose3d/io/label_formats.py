@@ -57,7 +57,7 @@ class ImportedPoints:
     def _check_values(self) -> None:
         """Refuse a coordinate no image has and a confidence outside 0-1: the file is damaged
         (refused here, naming it, rather than written into labels.nc)."""
-        from pose3d.io.netcdf import MAX_LABEL_PX
+        from pose3d.schema import MAX_LABEL_PX
 
         with np.errstate(invalid="ignore"):
             bad_xy = np.isinf(self.position) | (np.abs(self.position) > MAX_LABEL_PX)

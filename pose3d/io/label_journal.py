@@ -207,7 +207,7 @@ _ENUMS: dict[str, type[IntEnum]] = {s.SOURCE: s.PointSource, s.REVIEW_REASON: s.
 # the bounds labels.nc's validation holds (pose3d.io.netcdf, which imports this module, so they
 # are restated here), checked per line so that the message names the journal line
 _RANGES: dict[str, tuple[float, float]] = {
-    s.POSITION: (-1e6, 1e6),  # px: netcdf.MAX_LABEL_PX, 100x the largest camera sensors
+    s.POSITION: (-s.MAX_LABEL_PX, s.MAX_LABEL_PX),
     s.CONFIDENCE: (0.0, 1.0),
     s.VISIBILITY: (0.0, 1.0),  # a probability
 }

@@ -3,14 +3,13 @@
 A file that fails validation raises one SchemaError that names the file, says what was
 expected and what was found; nothing is written when a dataset fails on write. Every numeric
 variable is written with an HDF5 checksum, so a damaged file is refused on read
-(pose3d.io.netcdf_file), and coordinates far beyond any image or rig (`MAX_LABEL_PX`,
-`MAX_POSE_UNITS`) are refused as damage too.
+(pose3d.io.netcdf_file), and coordinates far beyond any image or rig (`schema.MAX_LABEL_PX`,
+`schema.MAX_POSE_UNITS`) are refused as damage too.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Final
 
 import numpy as np
 import xarray as xr
@@ -22,8 +21,6 @@ from pose3d.io.netcdf_file import ENGINE, read_netcdf, write_netcdf
 
 __all__ = [
     "ENGINE",
-    "MAX_LABEL_PX",
-    "MAX_POSE_UNITS",
     "load_labels",
     "load_poses",
     "save_labels",
@@ -32,8 +29,6 @@ __all__ = [
     "validate_poses",
 ]
 
-MAX_LABEL_PX: Final = 1e6  # |x|, |y| of a 2D point: 100x the largest camera sensors
-MAX_POSE_UNITS: Final = 1e9  # |x|, |y|, |z| of a 3D point: 1000 km in mm
 
 
 def _fail(where: str, problem: str) -> SchemaError:
@@ -128,7 +123,7 @@ def _check_common(
 
 def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
     """Raise SchemaError unless ``ds`` follows the labels.nc contract (see pose3d.schema)."""
-    _check_common(ds, s.KIND_LABELS, s.LABEL_DIMS, where, MAX_LABEL_PX)
+    _check_common(ds, s.KIND_LABELS, s.LABEL_DIMS, where, s.MAX_LABEL_PX)
     if list(ds[s.SPACE].values) != list(s.SPACE_2D):
         raise _fail(where, f"space must be {list(s.SPACE_2D)}, got {ds[s.SPACE].values.tolist()}")
     source = ds[s.SOURCE]
@@ -156,7 +151,7 @@ def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
 
 def validate_poses(ds: xr.Dataset, where: str = "poses") -> None:
     """Raise SchemaError unless ``ds`` follows the poses3d.nc contract (see pose3d.schema)."""
-    _check_common(ds, s.KIND_POSES3D, s.POSES3D_DIMS, where, MAX_POSE_UNITS)
+    _check_common(ds, s.KIND_POSES3D, s.POSES3D_DIMS, where, s.MAX_POSE_UNITS)
     if list(ds[s.SPACE].values) != list(s.SPACE_3D):
         raise _fail(where, f"space must be {list(s.SPACE_3D)}, got {ds[s.SPACE].values.tolist()}")
     ds_type = ds.attrs.get(s.ATTR_DS_TYPE)
@@ -174,9 +169,10 @@ def save_labels(path: str | os.PathLike[str], ds: xr.Dataset, keep_journal: bool
     """Validate ``ds`` and write it to ``path`` atomically; the edit journal beside it is
     removed (``ds`` was read through it), unless ``keep_journal`` (pose3d.io.label_journal)."""
     validate_labels(ds, f"labels for {path}")
+    journal = journal_path(path)  # a journal path that is a folder or FIFO: refused before
     write_netcdf(path, ds)
     if not keep_journal:
-        journal_path(path).unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
 
 
 def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:

@@ -26,7 +26,7 @@ FloatArray = NDArray[np.float64]
 DEFAULT_MAX_ERROR = 5.0  # px: red at and above this reprojection error
 # world units (1000 km in mm): beyond, a coordinate is damage, not a subject; VTK draws in
 # float32 and the floor grid's spacing comes from the extent, which would overflow
-MAX_COORDINATE = 1e9
+MAX_COORDINATE = s.MAX_POSE_UNITS  # the largest a poses3d.nc may hold
 
 
 @dataclass(frozen=True)
