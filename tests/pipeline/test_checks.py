@@ -31,13 +31,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def root(template: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "session"
-    shutil.copytree(template, copy)
-    return copy
-
-
 def test_a_sound_session_passes(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(root)]) == 0
     assert main(["track", str(root), "--view", "all", "--tracker", "classical"]) == 0

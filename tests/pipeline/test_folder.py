@@ -29,15 +29,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def root(template: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    copy = tmp_path / "session"
-    shutil.copytree(template, copy)
-    return copy
-
-
 def test_the_lock_is_held_for_the_folders_life(root: Path) -> None:
     with SessionFolder(root) as folder:
         assert folder.writable and (root / ".pose3d.lock").is_file()

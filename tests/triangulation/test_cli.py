@@ -14,14 +14,7 @@ from pose3d.cameras import CameraGroup
 from pose3d.cli import EXIT_USER_ERROR, main
 from pose3d.io.calibration_toml import save_calibration
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
-
-
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    messages = [line for line in err if line.startswith("error:")]
-    assert len(messages) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return messages[0]
+from tests.support.cli import error_line
 
 
 def _median_error(poses_path: Path, truth: np.ndarray) -> float:
@@ -82,11 +75,11 @@ def test_export_3d_is_export_by_format_name(
     )
     capsys.readouterr()
     assert main(["export-3d", poses, str(tmp_path / "b.csv")]) == EXIT_USER_ERROR
-    assert "--format movement|anipose-csv|dlc-h5 (the file's suffix" in _error(capsys)
+    assert "--format movement|anipose-csv|dlc-h5 (the file's suffix" in error_line(capsys)
     assert main(["export-3d", poses, "--format", "anipose", str(tmp_path / "b")]) == 2
-    assert "pose3d export SESSION --format anipose OUT" in _error(capsys)
+    assert "pose3d export SESSION --format anipose OUT" in error_line(capsys)
     assert main(["triangulate", str(root), "--export", "csv", str(tmp_path / "b.csv")]) == 2
-    assert "unknown export format 'csv'" in _error(capsys)
+    assert "unknown export format 'csv'" in error_line(capsys)
     assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b").exists()
 
 
@@ -131,7 +124,7 @@ def test_bad_options(
     message: str,
 ) -> None:
     assert main(["triangulate", str(synthetic_session.root), *args]) == EXIT_USER_ERROR
-    assert message in _error(capsys)
+    assert message in error_line(capsys)
 
 
 def test_calibration_lacks_a_camera(
@@ -141,7 +134,7 @@ def test_calibration_lacks_a_camera(
     rig: CameraGroup = synthetic_session.cameras
     save_calibration(root / "calibration" / "calibration.toml", CameraGroup(rig.cameras[:3]))
     assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
-    assert "cam3 not in the calibration" in _error(capsys)
+    assert "cam3 not in the calibration" in error_line(capsys)
     assert main(["triangulate", str(root), "--views", "cam0,cam1,cam2"]) == 0
 
 
@@ -153,7 +146,7 @@ def test_no_point_seen_by_two_views(
     labels[s.POSITION].values[:, 1:] = np.nan
     save_labels(root / "labels.nc", labels)
     assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
-    assert "no point is seen by two or more of the views" in _error(capsys)
+    assert "no point is seen by two or more of the views" in error_line(capsys)
     assert not (root / "poses3d.nc").exists()
 
 
@@ -161,14 +154,14 @@ def test_missing_inputs(
     synthetic_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["triangulate"]) == EXIT_USER_ERROR
-    assert "give a SESSION folder, or all of" in _error(capsys)
+    assert "give a SESSION folder, or all of" in error_line(capsys)
     root = synthetic_session.root
     (root / "calibration" / "calibration.toml").unlink()
     assert main(["triangulate", str(root)]) == EXIT_USER_ERROR
-    assert "no calibration" in _error(capsys)
+    assert "no calibration" in error_line(capsys)
     none, out = str(tmp_path / "none.nc"), str(tmp_path / "a.csv")
     assert main(["export-3d", none, "--format", "anipose-csv", out]) == 2
-    assert "does not exist" in _error(capsys)
+    assert "does not exist" in error_line(capsys)
 
 
 def test_locked_session(synthetic_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,5 +171,5 @@ def test_locked_session(synthetic_session: Any, capsys: pytest.CaptureFixture[st
     with SessionFolder(synthetic_session.root) as folder:  # as the TUI holds one
         assert main(["triangulate", str(synthetic_session.root)]) == EXIT_USER_ERROR
         triangulate_session(folder)
-    assert "open for writing by another pose3d process" in _error(capsys)
+    assert "open for writing by another pose3d process" in error_line(capsys)
     assert (synthetic_session.root / "poses3d.nc").is_file()

@@ -25,6 +25,7 @@ from pose3d.pipeline.triangulate import sync_session
 from pose3d.triangulation import estimate_offsets, shift_labels, triangulate
 from pose3d.triangulation import sync as sync_module
 from pose3d.triangulation.sync import TooFewLabels
+from tests.support.cli import error_line
 
 OFFSETS = {"cam0": -3, "cam1": 0, "cam2": 2, "cam3": 5}
 MARGIN = 10
@@ -58,14 +59,6 @@ def test_default_reference_is_the_first_view(rig: CameraGroup, synth: ModuleType
     result = estimate_offsets(labels[s.POSITION], rig, max_offset=10)
     assert result.reference == "cam0"
     assert result.corrections == {k: v - OFFSETS["cam0"] for k, v in OFFSETS.items()}
-
-
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    messages = [line for line in err if line.startswith("error:")]
-    assert len(messages) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return messages[0]
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -175,7 +168,7 @@ def test_sync_refuses_to_drop_manual_points(
     before = _files(session.root)
     args = ["sync", str(session.root), "--reference", "cam1", "--max-offset", "8"]
     assert main(args) == EXIT_USER_ERROR
-    message = _error(capsys)
+    message = error_line(capsys)
     count = int(manual.sum())
     assert f"cam3: a change of +5 frames would push {count} manual points (frames 117-119)" in (
         message
@@ -184,7 +177,7 @@ def test_sync_refuses_to_drop_manual_points(
     assert "delete or move those points first" in message
     assert _files(session.root) == before
     assert main([*args, "--dry-run"]) == EXIT_USER_ERROR  # the estimate cannot be applied
-    assert "cam3: a change of +5 frames" in _error(capsys)
+    assert "cam3: a change of +5 frames" in error_line(capsys)
 
 
 def test_sync_keeps_the_current_offsets_when_the_estimate_is_worse(
@@ -262,7 +255,7 @@ def test_sync_after_one_labelled_frame_is_refused(
     before = _files(root)
 
     assert main(["sync", str(root)]) == EXIT_USER_ERROR
-    message = _error(capsys)
+    message = error_line(capsys)
     assert "cannot estimate the frame offsets: too few points are seen by two views" in message
     assert "cam1 20 of 21 (points in 1 frame" in message
     assert "label or track at least" in message and "consecutive frames in every view" in message
