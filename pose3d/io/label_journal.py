@@ -136,9 +136,11 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
     if not path.is_file():  # a folder fails to read, a FIFO would block forever
         raise SchemaError(f"the edit journal {path} is not a regular file; move it aside")
     try:
-        lines = path.read_bytes().splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise SchemaError(f"cannot read the edit journal {path}: {exc}") from None
+    lines = data.splitlines()
+    cut_short = bool(data) and not data.endswith(b"\n")  # a crash while a line was written
     index = CellIndex(labels)
     kinds = {name: _Kind.of(labels, name) for name in cell_variables(labels)}
     edits = []
@@ -146,7 +148,7 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
         try:
             edit = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError, not UTF-8, too deep
-            if number == len(lines) and type(exc) is json.JSONDecodeError:
+            if number == len(lines) and cut_short and type(exc) is json.JSONDecodeError:
                 break  # cut short by a crash while it was written: that edit is lost
             raise _line_error(path, number, f"it is not JSON ({exc})") from None
         try:

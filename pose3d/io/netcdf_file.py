@@ -101,8 +101,14 @@ def _refuse_foreign_storage(path: Path, what: str) -> None:
             f"{what} {path}: {error}; pose3d writes every netCDF file whole, so this one comes "
             "from elsewhere and is not read"
         ) from None
+    except _Damaged as damage:
+        raise SchemaError(f"{what} {path} {damage}") from None
     except Exception:  # not HDF5 at all, or damaged: the netCDF reader says what it is
         return
+
+
+class _Damaged(Exception):
+    """A netCDF file pose3d wrote, damaged since (the message says how)."""
 
 
 def _check_members(group: Any) -> None:
@@ -118,6 +124,25 @@ def _check_members(group: Any) -> None:
             _check_members(found)
         else:
             member(group, name)
+            _check_chunk_index(found)
+
+
+def _check_chunk_index(dataset: Any) -> None:
+    """Every chunk of a checksummed variable is in its chunk index. The index itself carries no
+    checksum: a damaged entry makes a chunk read as missing, i.e. as fill values (NaN), with no
+    error — pose3d writes every chunk, so a missing one is damage."""
+    import itertools
+
+    if not dataset.fletcher32 or dataset.chunks is None or 0 in dataset.shape:
+        return
+    grid = zip(dataset.shape, dataset.chunks, strict=True)
+    starts = [range(0, size, chunk) for size, chunk in grid]
+    for offset in itertools.product(*starts):
+        if dataset.id.get_chunk_info_by_coord(offset).byte_offset is None:
+            raise _Damaged(
+                f"is damaged (the data chunk at {list(offset)} of {dataset.name.lstrip('/')} is "
+                "missing from the file's index); restore it from a backup"
+            )
 
 
 def _why_unreadable(path: Path, error: Exception) -> str:

@@ -62,6 +62,19 @@ def test_a_line_cut_short_by_a_crash_is_the_only_edit_lost(saved: Path) -> None:
     assert np.isnan(loaded[s.POSITION].sel(time=13).values).all()
 
 
+def test_a_complete_last_line_that_is_not_json_is_refused(saved: Path) -> None:
+    """Only a line without its newline was cut short by a crash; a whole line that is not JSON
+    is damage, and dropping it would lose an edit without a word."""
+    labels = load_labels(saved)
+    journal = LabelJournal(journal_path(saved))
+    set_point(labels, 10, "cam0", "tail", "a", (7.0, 8.0), inplace=True)
+    journal.append(10, "cam0", "tail", "a", _state(labels, 10, "cam0", "tail", "a"))
+    with open(journal.path, "ab") as fh:
+        fh.write(b'{"frame": 13, "view": "cam0", "keyp\n')
+    with pytest.raises(SchemaError, match=r"line 2 of the edit journal .* is not JSON"):
+        load_labels(saved)
+
+
 def test_a_journal_that_does_not_fit_the_labels_is_refused_with_advice(saved: Path) -> None:
     path = journal_path(saved)
     line = '{"frame": 99, "view": "cam0", "keypoint": "nose", "individual": "a", "state": {}}\n'
