@@ -92,6 +92,18 @@ def _distortions(value: ArrayLike, model: str, name: str) -> FloatArray:
     return dist
 
 
+MAX_TRANSLATION = 1e9  # world units (1000 km in mm): beyond it a calibration is damaged
+
+
+def _bounded(tvec: FloatArray, name: str) -> FloatArray:
+    if np.abs(tvec).max() > MAX_TRANSLATION:
+        raise CalibrationError(
+            f"camera {name!r}: translation {tvec.tolist()} is beyond {MAX_TRANSLATION:.0e} world "
+            "units from the origin; the file is damaged, or its unit is not what it says"
+        )
+    return tvec
+
+
 @dataclass(frozen=True, eq=False)
 class Camera:
     """One calibrated camera: intrinsics (matrix, dist, lens model), extrinsics (rvec, tvec),
@@ -109,6 +121,11 @@ class Camera:
     def __post_init__(self) -> None:
         name = str(self.name)
         object.__setattr__(self, "name", name)
+        if not name.strip() or not name.isprintable():
+            raise CalibrationError(
+                f"camera name {name!r} must be printable text, not empty; name the camera as "
+                "session.toml does"
+            )
         if self.model not in LENS_MODELS:
             raise CalibrationError(
                 f"camera {name!r}: lens model must be one of {', '.join(LENS_MODELS)}, "
@@ -120,11 +137,17 @@ class Camera:
         matrix = _as_vector(self.matrix, 9, "matrix", name).reshape(3, 3)
         if matrix[0, 0] <= 0 or matrix[1, 1] <= 0:
             raise CalibrationError(f"camera {name!r}: focal lengths must be positive")
+        if not np.array_equal(matrix[2], [0.0, 0.0, 1.0]) or matrix[1, 0] != 0:
+            raise CalibrationError(
+                f"camera {name!r}: the intrinsic matrix must be [[fx, s, cx], [0, fy, cy], "
+                f"[0, 0, 1]], got {matrix.round(6).tolist()}; the file is damaged or not a "
+                "camera calibration"
+            )
         for attr, value in (
             ("matrix", matrix),
             ("dist", _distortions(self.dist, self.model, name)),
             ("rvec", _as_vector(self.rvec, 3, "rotation", name)),
-            ("tvec", _as_vector(self.tvec, 3, "translation", name)),
+            ("tvec", _bounded(_as_vector(self.tvec, 3, "translation", name), name)),
         ):
             value.setflags(write=False)
             object.__setattr__(self, attr, value)

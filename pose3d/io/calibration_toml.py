@@ -142,7 +142,7 @@ def calibration_from_dict(data: dict[str, Any], where: str) -> CameraGroup:
         )
     metadata = dict(metadata)
     unit = metadata.pop("unit", None)
-    if unit is not None and not isinstance(unit, str):
+    if unit is not None and not (isinstance(unit, str) and unit.isprintable() and unit.strip()):
         raise CalibrationError(
             f'{where}: [metadata] unit must be a unit in quotes, e.g. "mm"; got {short(unit)}'
         )

@@ -579,3 +579,41 @@ def test_a_camera_like_table_with_a_missing_key_is_named(tmp_path):
     )
     with pytest.raises(CalibrationError, match=r"\[int_cam01_img\]: missing key 'rotation'"):
         load_calibration(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("matrix[2][2] = -612.0", r"intrinsic matrix must be \[\[fx, s, cx\], \[0, fy, cy\]"),
+        ("matrix[1][0] = 3.0", "intrinsic matrix must be"),
+        ('name = ""', "must be printable text, not empty"),
+        ('name = "cam\\n0"', "must be printable text"),
+        ("translation[0] = 1.2e21", "beyond 1e\\+09 world units"),
+        ('unit = "m\\u0000m"', r"\[metadata\] unit must be a unit in quotes"),
+    ],
+)
+def test_values_no_camera_can_have_are_refused(tmp_path: Path, edit: str, message: str) -> None:
+    """A calibration whose numbers no camera can have (found by the fuzz run) is refused."""
+    import tomllib
+
+    import tomli_w
+
+    good = tmp_path / "good.toml"
+    save_calibration(good, CameraGroup((Camera("cam0", (64, 48), np.diag([50.0, 50.0, 1.0])),)))
+    data = tomllib.loads(good.read_text(encoding="utf-8"))
+    key, _, value = edit.partition(" = ")
+    parsed = tomllib.loads(f"v = {value}")["v"]
+    if key == "unit":
+        data["metadata"]["unit"] = parsed
+    elif "[" in key:
+        field, *index = key.replace("]", "").split("[")
+        target = data["cam_0"][field]
+        for i in index[:-1]:
+            target = target[int(i)]
+        target[int(index[-1])] = parsed
+    else:
+        data["cam_0"][key] = parsed
+    bad = tmp_path / "calibration.toml"
+    bad.write_text(tomli_w.dumps(data), encoding="utf-8")
+    with pytest.raises(CalibrationError, match=message):
+        load_calibration(bad)
