@@ -147,3 +147,12 @@ def os_error_message(error: OSError) -> str:
     message = f"{' -> '.join(names)}: {meaning}" if names else meaning
     advice = errno_advice(error)
     return f"{message}; {advice}" if advice else message
+
+
+def shown(name: object, limit: int = 60) -> str:
+    """A name from a file as a message shows it: cut to ``limit`` characters, saying how long it
+    was (a damaged or hostile file can hold a name of megabytes)."""
+    text = str(name)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text)} characters)"

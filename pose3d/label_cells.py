@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from pose3d import schema as s
-from pose3d.errors import Pose3dError
+from pose3d.errors import Pose3dError, shown
 
 CELL_DIMS = (s.TIME, s.VIEW, s.KEYPOINT, s.INDIVIDUAL)
 CellState = dict[str, Any]  # variable name -> the cell's value (position: array of 2)
@@ -69,8 +69,8 @@ class CellIndex:
     def _find(self, dim: str, name: str) -> int:
         j = self._positions[dim].get(_key(name))
         if j is None:
-            known = ", ".join(str(n) for n in self._positions[dim])
-            raise Pose3dError(f"unknown {dim} {name!r}; known: {known}")
+            known = ", ".join(shown(n) for n in self._positions[dim])
+            raise Pose3dError(f"unknown {dim} {shown(repr(name))}; known: {known}")
         return j
 
 

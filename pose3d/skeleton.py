@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pose3d.errors import Pose3dError
+from pose3d.errors import Pose3dError, shown
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,12 @@ class Skeleton:
             unknown = [k for k in (a, b) if k not in known]
             if unknown:
                 raise Pose3dError(
-                    f"edge {a}-{b} names unknown keypoint(s) {', '.join(unknown)}; "
-                    f"keypoints are: {', '.join(self.keypoints)}"
+                    f"edge {shown(a)}-{shown(b)} names unknown keypoint(s) "
+                    f"{', '.join(shown(u) for u in unknown)}; keypoints are: "
+                    f"{', '.join(shown(k) for k in self.keypoints)}"
                 )
             if a == b:
-                raise Pose3dError(f"edge {a}-{b} joins a keypoint to itself")
+                raise Pose3dError(f"edge {shown(a)}-{shown(b)} joins a keypoint to itself")
 
     @classmethod
     def from_lists(cls, keypoints: Sequence[str], edges: Iterable[Sequence[str]] = ()) -> Skeleton:

@@ -292,3 +292,16 @@ def test_missing_and_malformed_board_files_are_named(tmp_path):
     broken.write_text("board_x = 8\nboard_y = \n", encoding="utf-8")
     with pytest.raises(Pose3dError, match=rf"board spec {broken} is not valid TOML"):
         load_board(broken)
+
+
+def test_a_huge_name_is_cut_in_messages() -> None:
+    """A damaged file can hold a name of megabytes; a message shows 60 characters and the
+    length (found by the fuzz run: a 5,000-character keypoint made a 10,000-character error)."""
+    from pose3d.errors import shown
+
+    huge = "x" * 5000
+    assert shown("nose") == "nose"
+    assert shown(huge) == "x" * 59 + "… (5000 characters)"
+    with pytest.raises(Pose3dError) as info:
+        Skeleton.from_lists(["nose", "tail"], [("nose", huge)])
+    assert len(str(info.value)) < 300 and "(5000 characters)" in str(info.value)
