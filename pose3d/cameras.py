@@ -140,7 +140,7 @@ class Camera:
         if not np.array_equal(matrix[2], [0.0, 0.0, 1.0]) or matrix[1, 0] != 0:
             raise CalibrationError(
                 f"camera {name!r}: the intrinsic matrix must be [[fx, s, cx], [0, fy, cy], "
-                f"[0, 0, 1]], got {matrix.round(6).tolist()}; the file is damaged or not a "
+                f"[0, 0, 1]], got {matrix.tolist()}; the file is damaged or not a "
                 "camera calibration"
             )
         for attr, value in (
