@@ -59,8 +59,12 @@ def test_coordinates_within_the_bound_and_nan_still_draw() -> None:
 
 
 def test_an_absurd_camera_centre_is_refused(cameras: CameraGroup) -> None:
-    far = cameras.cameras[0]
-    far = Camera(far.name, far.size, far.matrix, far.dist, far.rvec, np.array([0.0, 0.0, 1e300]))
+    first = cameras.cameras[0]
+    with pytest.raises(Pose3dError, match=r"translation .* is beyond 1e\+09 world units"):
+        Camera(first.name, first.size, first.matrix, first.dist, first.rvec, np.array([0, 0, 1e99]))
+    # each translation within the bound, the centre (-R^T t, turned by 45 degrees) beyond it
+    turned = np.array([0.0, 0.0, np.pi / 4])
+    far = Camera(first.name, first.size, first.matrix, first.dist, turned, np.array([9e8, 9e8, 0]))
     with pytest.raises(Pose3dError, match=r"calibration camera 'top' sits at .*beyond the 1e\+09"):
         build_scene(make_poses(), 0, CameraGroup((far, cameras.cameras[1])))
 
