@@ -7,7 +7,8 @@ files pose3d imports, each loaded by pose3d's loader in a child process and judg
     .venv/bin/python benchmarks/fuzz.py --kinds journal --seed 0 --only 15 --keep fuzz-mutants
 
 Prints one row per kind: mutants, refused (one clear message naming the file; "by checksum":
-those where a checksum caught the damage, a variable's Fletcher-32 or HDF5's on its metadata),
+those where a checksum caught the damage: a variable's Fletcher-32 or SHA-256, HDF5's on its
+metadata),
 identical (read back equal), accepted (a text file changed into another valid one), attrs
 changed (netCDF attributes, which no checksum covers), unchecked (a foreign binary format
 without checksums read with other numbers) and FAILURES (a traceback, a hang, a crash, stderr

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import io
 import os
 import sys
 import threading
@@ -31,6 +30,15 @@ import xarray as xr
 
 from pose3d.errors import SchemaError
 from pose3d.io.atomic import atomic_write_bytes
+from pose3d.io.netcdf_digest import GROUP as DIGEST_GROUP
+from pose3d.io.netcdf_digest import (
+    DigestMismatch,
+    MissingChunk,
+    add_digests,
+    checksummed,
+    chunk_digest,
+    verify_digests,
+)
 
 ENGINE: Final = "h5netcdf"
 CHECKSUM: Final = "fletcher32"  # the HDF5 filter; h5netcdf's and netCDF4's encoding key
@@ -47,18 +55,24 @@ def with_checksums(ds: xr.Dataset) -> xr.Dataset:
 
 
 def netcdf_bytes(ds: xr.Dataset) -> bytes:
-    """The netCDF-4 file of ``ds`` (as ``ds.to_netcdf(engine="h5netcdf")`` writes it), in memory."""
+    """The netCDF-4 file of ``ds`` (as ``ds.to_netcdf(engine="h5netcdf")`` writes it), in
+    memory, with the SHA-256 digest of each checksummed variable."""
     import h5netcdf
+    import h5py
     from xarray.backends import H5NetCDFStore
 
-    buffer = io.BytesIO()
-    with h5netcdf.File(buffer, "w") as nc:
-        ds.dump_to_store(H5NetCDFStore(nc))
-    return buffer.getvalue()
+    # HDF5's in-memory driver; track_order as h5netcdf sets it (netCDF-4 needs it to append)
+    with h5py.File("pose3d.nc", "w", driver="core", backing_store=False, track_order=True) as h5:
+        with h5netcdf.File(h5, "w") as nc:
+            ds.dump_to_store(H5NetCDFStore(nc))
+        add_digests(h5)
+        h5.flush()
+        return bytes(h5.id.get_file_image())
 
 
 def write_netcdf(path: str | os.PathLike[str], ds: xr.Dataset) -> None:
-    """Write ``ds`` to ``path`` atomically, every numeric variable checksummed."""
+    """Write ``ds`` to ``path`` atomically, every numeric variable checksummed (Fletcher-32
+    and a SHA-256 digest, :mod:`pose3d.io.netcdf_digest`)."""
     atomic_write_bytes(path, netcdf_bytes(with_checksums(ds)))
 
 
@@ -95,7 +109,9 @@ def _refuse_foreign_storage(path: Path, what: str) -> None:
 
     try:
         with open_file(path) as h5:
-            _check_members(h5)
+            computed: dict[str, str] = {}
+            _check_members(h5, computed)
+            verify_digests(h5, computed)
     except ForeignHDF5Error as error:
         raise SchemaError(
             f"{what} {path}: {error}; pose3d writes every netCDF file whole, so this one comes "
@@ -103,6 +119,18 @@ def _refuse_foreign_storage(path: Path, what: str) -> None:
         ) from None
     except _Damaged as damage:
         raise SchemaError(f"{what} {path} {damage}") from None
+    except DigestMismatch as mismatch:
+        damaged = _damaged_variable(path)  # HDF5's own checksum fails too: plain damage
+        if damaged is not None:
+            raise SchemaError(
+                f"{what} {path} is damaged (checksum mismatch in {damaged}); restore it from a "
+                "backup"
+            ) from None
+        raise SchemaError(
+            f"{what} {path} is damaged or was changed in place by another program ({mismatch}); "
+            f"restore it from a backup, or, to accept the change, delete its group "
+            f"/{DIGEST_GROUP} (h5py: del file['{DIGEST_GROUP}'])"
+        ) from None
     except Exception:  # not HDF5 at all, or damaged: the netCDF reader says what it is
         return
 
@@ -111,7 +139,11 @@ class _Damaged(Exception):
     """A netCDF file pose3d wrote, damaged since (the message says how)."""
 
 
-def _check_members(group: Any) -> None:
+def _check_members(group: Any, computed: dict[str, str]) -> None:
+    """Refuse links and foreign storage; put each checksummed variable's digest in
+    ``computed``, refusing a chunk missing from the index. The index itself carries no
+    checksum: a damaged entry makes a chunk read as missing, i.e. as fill values (NaN), with
+    no error — pose3d writes every chunk, so a missing one is damage."""
     import h5py
 
     from pose3d.io.hdf5_reading import member
@@ -121,29 +153,18 @@ def _check_members(group: Any) -> None:
             member(group, name)  # raises naming the link
         found = group[name]
         if isinstance(found, h5py.Group):
-            _check_members(found)
-        else:
-            member(group, name)
-            _check_chunk_index(found)
-
-
-def _check_chunk_index(dataset: Any) -> None:
-    """Every chunk of a checksummed variable is in its chunk index. The index itself carries no
-    checksum: a damaged entry makes a chunk read as missing, i.e. as fill values (NaN), with no
-    error — pose3d writes every chunk, so a missing one is damage."""
-    import itertools
-
-    if not dataset.fletcher32 or dataset.chunks is None or 0 in dataset.shape:
-        return
-    grid = zip(dataset.shape, dataset.chunks, strict=True)
-    starts = [range(0, size, chunk) for size, chunk in grid]
-    for offset in itertools.product(*starts):
-        try:  # the lookup H5Dread makes (H5Dget_chunk_info_by_coord can disagree with it)
-            dataset.id.read_direct_chunk(offset)
-        except (RuntimeError, OSError, KeyError, ValueError):
+            _check_members(found, computed)
+            continue
+        member(group, name)
+        if not checksummed(found):
+            continue
+        try:
+            computed[found.name.lstrip("/")] = chunk_digest(found)
+        except MissingChunk as missing:
             raise _Damaged(
-                f"is damaged (the data chunk at {list(offset)} of {dataset.name.lstrip('/')} is "
-                "missing from the file's index); restore it from a backup"
+                f"is damaged (the data chunk at {list(missing.offset)} of "
+                f"{found.name.lstrip('/')} is missing from the file's index); restore it from "
+                "a backup"
             ) from None
 
 

@@ -15,6 +15,7 @@ import xarray as xr
 from pose3d import schema as s
 from pose3d.errors import Pose3dError, SchemaError
 from pose3d.io.netcdf import load_labels, load_poses, save_labels, save_poses
+from pose3d.io.netcdf_digest import GROUP as DIGEST_GROUP
 from pose3d.labels import merge_points, new_labels, set_point
 from pose3d.poses import poses_dataset
 
@@ -361,9 +362,10 @@ def test_every_numeric_variable_is_written_with_a_checksum(tmp_path):
     save_poses(tmp_path / "poses3d.nc", filled_poses())
     for name in ("labels.nc", "poses3d.nc"):
         with h5py.File(tmp_path / name, "r") as h5:
-            numeric = [k for k in h5 if h5[k].dtype.kind in "biuf"]
+            numeric = [k for k in h5 if k != DIGEST_GROUP and h5[k].dtype.kind in "biuf"]
             assert s.TIME in numeric and s.POSITION in numeric
             assert {k: h5[k].fletcher32 for k in numeric} == {k: True for k in numeric}
+            assert set(h5[DIGEST_GROUP].attrs) == {"algorithm", *numeric}
 
 
 LABEL_VARIABLES = [s.POSITION, s.CONFIDENCE, s.SOURCE, s.REVIEW, s.TIME]
@@ -417,6 +419,64 @@ def test_a_flipped_byte_in_detections_is_refused(tmp_path, capfd):
     ):
         load_detections(path)
     assert capfd.readouterr().err == ""
+
+
+def _erase_zero_word(path: Path, variable: str, value: float) -> None:
+    """Overwrite two zero bytes of ``value`` (a float64 in ``variable``'s first chunk) with
+    0xFF: the 16-bit word 0x0000 becomes 0xFFFF, which Fletcher-32 (sums modulo 65535) cannot
+    tell apart."""
+    with h5py.File(path, "r") as h5:
+        info = h5[variable].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    chunk = data[info.byte_offset : info.byte_offset + info.size]
+    at = info.byte_offset + chunk.find(np.float64(value).tobytes())
+    assert at >= info.byte_offset and data[at : at + 2] == b"\0\0"
+    data[at : at + 2] = b"\xff\xff"
+    path.write_bytes(bytes(data))
+
+
+def test_a_change_fletcher32_cannot_see_is_refused_by_the_sha256_checksum(tmp_path, capfd):
+    path = tmp_path / "poses3d.nc"
+    poses = filled_poses()
+    poses[s.POSITION].values[0, 0, 0, 0] = 6.0  # 0x4018000000000000: three zero words
+    save_poses(path, poses)
+    _erase_zero_word(path, s.POSITION, 6.0)
+    with h5py.File(path, "r") as h5:  # HDF5's own checksum passes, with another number
+        assert h5[s.POSITION][0, 0, 0, 0] != 6.0
+    with pytest.raises(
+        SchemaError,
+        match=rf"^poses file {path} is damaged or was changed in place by another program "
+        rf"\(position does not match its SHA-256 checksum\); restore it from a backup, or, to "
+        rf"accept the change, delete its group /{DIGEST_GROUP} ",
+    ):
+        load_poses(path)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_file_saved_again_by_xarray_with_other_data_loads(tmp_path):
+    """xarray (and movement) read the root group only, so a file they save again carries no
+    stale checksums: it loads on what xarray wrote."""
+    path = tmp_path / "poses3d.nc"
+    save_poses(path, filled_poses())
+    with xr.open_dataset(path, engine="h5netcdf") as opened:
+        changed = opened.load()
+    changed[s.POSITION].values[1, 0, 0, 0] += 5.0
+    changed.to_netcdf(tmp_path / "again.nc", engine="h5netcdf")
+    with h5py.File(tmp_path / "again.nc", "r") as h5:
+        assert DIGEST_GROUP not in h5
+    xr.testing.assert_identical(load_poses(tmp_path / "again.nc"), changed)
+
+
+def test_a_file_changed_in_place_is_refused_until_its_checksums_are_deleted(tmp_path):
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    with h5py.File(path, "r+") as h5:
+        h5[s.POSITION][0, 0, 0, 0, 0] = 11.0
+    with pytest.raises(SchemaError, match=r"changed in place by another program \(position "):
+        load_labels(path)
+    with h5py.File(path, "r+") as h5:  # what the message says to do
+        del h5[DIGEST_GROUP]
+    assert float(load_labels(path)[s.POSITION][0, 0, 0, 0, 0]) == 11.0
 
 
 def test_files_written_without_checksums_still_load(tmp_path):
