@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/calibration.py             # 4 cameras, 60 board views, PNG media
     .venv/bin/python benchmarks/calibration.py --quick     # 30 board views, a smoke run
     .venv/bin/python benchmarks/calibration.py --video     # the H.264 board videos instead
+    .venv/bin/python benchmarks/calibration.py --detection # board detection only (see below)
 
 Needs aniposelib, an optional extra: the dev install (`pip install -e ".[dev]"`, as `make test`
 makes .venv) or `pip install "pose3d-suite[anipose]"`.
@@ -37,6 +38,14 @@ the legacy pattern does not change). calibrate_rows starts the intrinsics from
 length and k1 per camera: the principal point stays at the image centre, fx = fy, and k2, p1,
 p2, k3 stay 0. It prints the cameras unconditionally (silenced here) and subsamples points with
 the global ``np.random`` (seeded with ``--seed`` before every call, so calls repeat).
+
+``--detection`` measures board detection instead (no aniposelib needed): recall (boards found /
+boards wholly in view) and corner error (px against the true corners) of each detector, on
+synthetic sets with ground truth (pose3d.synthetic.board_views: the rig of ``--seed``, clean and
+degraded renders, a small board in 1088x1920 portrait images at steep views) and on the real
+ChArUco images of ../shared/data (no truth there: boards and corners found). Checkerboards: SB
+only, classic only, pose3d's (SB, then classic where SB fails); ChArUco: OpenCV's
+size-independent detector settings against pose3d's size-adapted ones.
 """
 
 from __future__ import annotations
@@ -334,6 +343,224 @@ def report(ours: Run, theirs: Run, reference: str) -> None:
     print(f"target: no slower: {'MET' if speed >= SPEED_TARGET else 'NOT MET'} ({speed:.1f}x)")
 
 
+# ---------------------------------------------------------------- board detection
+
+# Degradations of the "degraded" sets (ranges each frame draws from), per image scale.
+DEGRADED_VGA = dict(
+    defocus_px=(0.0, 2.5),
+    motion_px=(0.0, 6.0),
+    light_gradient=(0.0, 0.6),
+    vignetting=(0.0, 0.5),
+    contrast=(0.3, 1.0),
+    noise_sigma=(0.0, 6.0),
+)
+DEGRADED_LARGE = dict(DEGRADED_VGA, defocus_px=(0.0, 4.0), motion_px=(0.0, 10.0))
+WRONG_PX = 5.0  # a found board whose median corner error exceeds this is in the wrong order
+SHARED_DATA = Path(
+    os.environ.get("POSE3D_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+REAL_SESSION = SHARED_DATA / "sleap_anipose_minimal_session" / "minimal_session"
+
+
+@dataclass(frozen=True)
+class DetectionSet:
+    name: str
+    kind: str  # "checkerboard" or "charuco"
+    image_size: tuple[int, int]
+    degraded: bool
+    small: bool  # a small board at steep views (strong perspective)
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    present: int  # boards wholly in view
+    wrong: int  # found with the corners in the wrong order (median error > WRONG_PX)
+    spurious: int  # found where no corner of the board is in view
+    corners: int  # corners found on the boards wholly in view
+    corners_present: int
+    errors: dict[tuple[int, int], np.ndarray]  # (view, frame) of each board found: px per corner
+    seconds: float
+
+    @property
+    def found(self) -> int:
+        return len(self.errors) + self.wrong
+
+    def pooled(self, where: set[tuple[int, int]] | None = None) -> list[float]:
+        """Corner errors of the boards found (rightly ordered), or of those in ``where``."""
+        keys = self.errors if where is None else [k for k in self.errors if k in where]
+        return [float(e) for k in keys for e in self.errors[k]]
+
+
+def detection_sets() -> list[DetectionSet]:
+    sets = []
+    for kind in ("checkerboard", "charuco"):
+        sets += [
+            DetectionSet(f"{kind}, 640x480, as rendered", kind, (640, 480), False, False),
+            DetectionSet(f"{kind}, 640x480, degraded", kind, (640, 480), True, False),
+            DetectionSet(
+                f"{kind}, 1088x1920, small board, steep, degraded", kind, (1088, 1920), True, True
+            ),
+        ]
+    return sets
+
+
+def detection_board(spec: DetectionSet) -> Any:
+    from pose3d.board import CharucoBoard, Checkerboard
+    from pose3d.synthetic.board_media import default_board
+
+    if not spec.small:
+        return default_board(spec.kind)
+    if spec.kind == "checkerboard":
+        return Checkerboard(9, 6, 12.0)
+    return CharucoBoard(7, 5, 15.0, 11.25, "DICT_4X4_50")
+
+
+def render_set(spec: DetectionSet, n_frames: int, seed: int) -> Any:
+    from pose3d.synthetic.board_views import Placement, board_views
+    from pose3d.synthetic.degrade import Degradation
+
+    degradation = None
+    if spec.degraded:
+        ranges = DEGRADED_LARGE if max(spec.image_size) > 1000 else DEGRADED_VGA
+        degradation = Degradation(**ranges)  # type: ignore[arg-type]
+    placement = Placement(75.0, 45.0, 300.0) if spec.small else None
+    board = detection_board(spec)
+    return board_views(board, n_frames, seed, 4, spec.image_size, degradation, placement)
+
+
+def score(views: Any, detector: Callable[[np.ndarray], Any]) -> DetectionScore:
+    """Run ``detector`` on every image of ``views`` (pose3d.synthetic.board_views.BoardViews)."""
+    from pose3d.board import MIN_CORNERS
+
+    present, absent = views.present(), views.absent()
+    wrong = spurious = corners = 0
+    errors: dict[tuple[int, int], np.ndarray] = {}
+    start = time.perf_counter()
+    for v in range(views.images.shape[0]):
+        for i in range(views.images.shape[1]):
+            result = detector(views.images[v, i])
+            hit = len(result.ids) >= MIN_CORNERS
+            spurious += int(hit and absent[v, i])
+            if not present[v, i]:
+                continue
+            corners += len(result.ids)
+            if not hit:
+                continue
+            error = np.linalg.norm(result.corners - views.pixels[i, v, result.ids], axis=-1)
+            if np.median(error) > WRONG_PX:
+                wrong += 1
+            else:
+                errors[v, i] = error
+    seconds = time.perf_counter() - start
+    n_present = int(present.sum())
+    total_corners = n_present * views.board.n_corners
+    return DetectionScore(n_present, wrong, spurious, corners, total_corners, errors, seconds)
+
+
+def detectors_for(board: Any) -> dict[str, Callable[[np.ndarray], Any]]:
+    from pose3d.board import CharucoBoard
+    from pose3d.calibration.detect import charuco_detector, make_detector
+
+    if isinstance(board, CharucoBoard):
+        return {
+            "OpenCV settings": charuco_detector(board, size_adapted=False),
+            "pose3d (size-adapted)": make_detector(board),
+        }
+    return {
+        "SB only": make_detector(board, ("sb",)),
+        "classic only": make_detector(board, ("classic",)),
+        "pose3d (SB, then classic)": make_detector(board),
+    }
+
+
+def median_cell(errors: list[float]) -> str:
+    return f"{np.median(errors):.3f}" if errors else "-"
+
+
+def report_detection(n_frames: int, seed: int) -> None:
+    print(f"board detection: synthetic sets of seed {seed}, 4 cameras x {n_frames} board poses")
+    print(
+        "recall: boards found / boards wholly in view; corner error: px from the true corners, "
+        "median and 95th percentile over the boards each found, and the median over the boards "
+        "the first detector (SB; OpenCV settings) found too"
+    )
+    header = [
+        "set: detector",
+        "recall",
+        "wrong order",
+        "spurious",
+        "corners found",
+        "median px",
+        "p95 px",
+        "median px, boards of the first",
+        "s / image",
+    ]
+    rows = []
+    for spec in detection_sets():
+        start = time.perf_counter()
+        views = render_set(spec, n_frames, seed)
+        print(f"  {spec.name}: rendered in {time.perf_counter() - start:.0f} s", flush=True)
+        n_images = views.images.shape[0] * views.images.shape[1]
+        first: set[tuple[int, int]] | None = None
+        for name, detector in detectors_for(views.board).items():
+            s = score(views, detector)
+            first = set(s.errors) if first is None else first
+            pooled = s.pooled()
+            rows.append(
+                [
+                    f"{spec.name}: {name}",
+                    f"{s.found}/{s.present} ({100 * s.found / max(1, s.present):.0f} %)",
+                    str(s.wrong),
+                    str(s.spurious),
+                    f"{100 * s.corners / max(1, s.corners_present):.1f} %",
+                    median_cell(pooled),
+                    f"{np.percentile(pooled, 95):.3f}" if pooled else "-",
+                    median_cell(s.pooled(first)),
+                    f"{s.seconds / n_images:.3f}",
+                ]
+            )
+            print(f"    {name}: {s.seconds:.0f} s", flush=True)
+        del views
+    print()
+    print_table(header, rows)
+    report_real_detection()
+
+
+def report_real_detection() -> None:
+    """Boards and corners found in the real sleap-anipose ChArUco images (no ground truth)."""
+    import cv2
+
+    from pose3d.board import MIN_CORNERS
+    from pose3d.io.board_toml import load_board
+
+    if not REAL_SESSION.is_dir():
+        print(f"\nreal ChArUco images: {REAL_SESSION} is absent, skipped")
+        return
+    board = load_board(REAL_SESSION / "board.toml")
+    rows = []
+    for camera in ("back", "mid", "side", "top"):
+        paths = sorted((REAL_SESSION / camera / "calibration_images").glob("*.jpg"))
+        images = [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
+        size = f"{images[0].shape[1]}x{images[0].shape[0]}"
+        for name, detector in detectors_for(board).items():
+            results = [detector(image) for image in images]
+            found = sum(len(r.ids) >= MIN_CORNERS for r in results)
+            rows.append(
+                [
+                    f"{camera} ({size}): {name}",
+                    f"{found}/{len(images)}",
+                    str(sum(len(r.ids) for r in results)),
+                    str(sum(r.n_markers for r in results)),
+                ]
+            )
+    print()
+    print(
+        f"real ChArUco images ({REAL_SESSION.name}, {board.squares_x}x{board.squares_y}, "
+        f"{board.dictionary}); no ground truth: every image shows the board"
+    )
+    print_table(["camera: detector", "boards found", "corners", "markers"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="30 board views: a smoke run")
@@ -341,7 +568,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the synthetic session's seed")
     parser.add_argument("--video", action="store_true", help="detect in the H.264 board videos")
     parser.add_argument("--repeats", type=int, default=3, help="warm calls timed (best of)")
+    parser.add_argument(
+        "--detection", action="store_true", help="measure board detection instead (see above)"
+    )
     args = parser.parse_args()
+    if args.detection:
+        detection_frames = args.frames if args.frames is not None else (4 if args.quick else 12)
+        report_detection(detection_frames, args.seed)
+        return
     n_frames = args.frames if args.frames is not None else (30 if args.quick else 60)
 
     # import what both calibrations import lazily before timing anything

@@ -1,9 +1,10 @@
 """Board detection in calibration media (videos or folders of synchronized images).
 
 Corners are sub-pixel accurate: ChArUco corners are interpolated from the markers and refined
-with ``cornerSubPix`` by OpenCV's CharucoDetector; checkerboards are found by
-``findChessboardCornersSB``, refined by ``cornerSubPix`` (half-window up to 5 px, below half a
-square) and put in the board's id order (square (0, 0) black). Cameras are processed in
+with ``cornerSubPix`` by OpenCV's CharucoDetector, its smallest marker set from the image size
+(``opencv_board.charuco_detector_parameters``); checkerboards are found by
+``findChessboardCornersSB`` or, where it fails, the classic ``findChessboardCorners``, refined
+and put in the board's id order (``pose3d.calibration.chessboard``). Cameras are processed in
 parallel threads (OpenCV releases the GIL); every camera reads the same media frame numbers, so
 detections stay synchronized.
 """
@@ -15,12 +16,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from pose3d.board import Board, BoardDetections, CharucoBoard
-from pose3d.calibration.opencv_board import opencv_charuco
+from pose3d.calibration.chessboard import METHODS, CheckerboardMethod, find_checkerboard
+from pose3d.calibration.opencv_board import opencv_charuco_detector
 from pose3d.errors import Pose3dError
 from pose3d.progress import ProgressCallback
 
@@ -44,70 +47,44 @@ class FrameCorners:
 Detector = Callable[[NDArray[np.uint8]], FrameCorners]
 
 
-def make_detector(board: Board) -> Detector:
+def make_detector(
+    board: Board, checkerboard_methods: Sequence[CheckerboardMethod] = METHODS
+) -> Detector:
     """A function grey image [H, W] uint8 -> FrameCorners for ``board`` (thread-safe per call
-    site: make one detector per thread)."""
-    import cv2
-
+    site: make one detector per thread). ``checkerboard_methods``: the checkerboard detectors
+    to try, in order (see ``pose3d.calibration.chessboard``)."""
     if isinstance(board, CharucoBoard):
-        detector_params = cv2.aruco.DetectorParameters()
-        detector_params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
-        charuco_params = cv2.aruco.CharucoParameters()
-        charuco_params.tryRefineMarkers = True
-        detector = cv2.aruco.CharucoDetector(opencv_charuco(board), charuco_params, detector_params)
-
-        def detect_charuco(gray: NDArray[np.uint8]) -> FrameCorners:
-            corners, ids, _, marker_ids = detector.detectBoard(gray)
-            n_markers = 0 if marker_ids is None else len(marker_ids)
-            if ids is None or len(ids) == 0:
-                return FrameCorners(np.zeros(0, np.int64), np.zeros((0, 2)), n_markers)
-            return FrameCorners(
-                ids.reshape(-1).astype(np.int64),
-                corners.reshape(-1, 2).astype(np.float64),
-                n_markers,
-            )
-
-        return detect_charuco
-
-    pattern = board.inner_corners
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3)
+        return charuco_detector(board)
 
     def detect_checkerboard(gray: NDArray[np.uint8]) -> FrameCorners:
-        found, corners = cv2.findChessboardCornersSB(
-            gray, pattern, flags=cv2.CALIB_CB_NORMALIZE_IMAGE
-        )
-        if not found:
+        points = find_checkerboard(gray, board, checkerboard_methods)
+        if points is None:
             return FrameCorners(np.zeros(0, np.int64), np.zeros((0, 2)))
-        rows = corners.reshape(pattern[1], pattern[0], 2)
-        spacing = float(np.median(np.linalg.norm(np.diff(rows, axis=1), axis=-1)))
-        half = max(2, min(5, int(spacing / 2 - 1)))
-        refined = cv2.cornerSubPix(gray, corners, (half, half), (-1, -1), criteria)
-        grid = refined.reshape(pattern[1], pattern[0], 2).astype(np.float64)
-        points = oriented(grid, gray).reshape(-1, 2)
         return FrameCorners(np.arange(len(points), dtype=np.int64), points)
 
     return detect_checkerboard
 
 
-def oriented(grid: NDArray[np.float64], gray: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """Checkerboard corners [rows, cols, 2] in the board's id order: square (0, 0) is black.
+def charuco_detector(board: CharucoBoard, size_adapted: bool = True) -> Detector:
+    """ChArUco detection with OpenCV's detector built for each image size met (``size_adapted``
+    False: OpenCV's size-independent settings, as pose3d had them before)."""
+    detectors: dict[tuple[int, int], Any] = {}
 
-    OpenCV may return the grid turned by 180 degrees; the colours of the two outer corner squares
-    tell the orientation when they differ, i.e. for boards with one odd and one even number of
-    squares (for the others the grid is returned as found).
-    """
-    first = grid[0, 0] - 0.5 * (grid[0, 1] - grid[0, 0]) - 0.5 * (grid[1, 0] - grid[0, 0])
-    last = grid[-1, -1] + 0.5 * (grid[-1, -1] - grid[-1, -2]) + 0.5 * (grid[-1, -1] - grid[-2, -1])
-    height, width = gray.shape[:2]
+    def detect_charuco(gray: NDArray[np.uint8]) -> FrameCorners:
+        size = (int(gray.shape[1]), int(gray.shape[0]))
+        if size not in detectors:
+            detectors[size] = opencv_charuco_detector(board, size if size_adapted else None)
+        corners, ids, _, marker_ids = detectors[size].detectBoard(gray)
+        n_markers = 0 if marker_ids is None else len(marker_ids)
+        if ids is None or len(ids) == 0:
+            return FrameCorners(np.zeros(0, np.int64), np.zeros((0, 2)), n_markers)
+        return FrameCorners(
+            ids.reshape(-1).astype(np.int64),
+            corners.reshape(-1, 2).astype(np.float64),
+            n_markers,
+        )
 
-    def shade(point: NDArray[np.float64]) -> float:
-        x = int(np.clip(round(point[0]), 0, width - 1))
-        y = int(np.clip(round(point[1]), 0, height - 1))
-        return float(gray[y, x])
-
-    if shade(first) > shade(last):
-        return grid[::-1, ::-1]
-    return grid
+    return detect_charuco
 
 
 def to_gray(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
