@@ -22,6 +22,7 @@ import gc
 import os
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -61,8 +62,11 @@ def netcdf_bytes(ds: xr.Dataset) -> bytes:
     import h5py
     from xarray.backends import H5NetCDFStore
 
-    # HDF5's in-memory driver; track_order as h5netcdf sets it (netCDF-4 needs it to append)
-    with h5py.File("pose3d.nc", "w", driver="core", backing_store=False, track_order=True) as h5:
+    # HDF5's in-memory driver, under a name of its own: HDF5 keeps one open file per name, and
+    # the autosave thread may encode while the main thread does; track_order as h5netcdf sets
+    # it (netCDF-4 needs it to append)
+    name = f"pose3d-{uuid.uuid4().hex}.nc"
+    with h5py.File(name, "w", driver="core", backing_store=False, track_order=True) as h5:
         with h5netcdf.File(h5, "w") as nc:
             ds.dump_to_store(H5NetCDFStore(nc))
         add_digests(h5)

@@ -684,3 +684,16 @@ def test_a_netcdf_whose_data_lies_in_another_file_is_refused(tmp_path: Path) -> 
         h5["elsewhere"] = h5py.ExternalLink(str(path), "/position")
     with pytest.raises(SchemaError, match="elsewhere is a link"):
         load_labels(linked)
+
+
+def test_files_are_encoded_in_parallel(tmp_path):
+    """The TUI's autosave thread encodes labels while the main thread may save too: HDF5's
+    in-memory files must not share a name (it keeps one open file per name)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    labels = filled_labels()
+    paths = [tmp_path / f"labels{i}.nc" for i in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda path: save_labels(path, labels), paths))
+    for path in paths:
+        xr.testing.assert_identical(load_labels(path), labels)
