@@ -8,7 +8,7 @@ square (0, 0); corner ids run along x first, as in OpenCV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -169,6 +169,15 @@ class BoardDetections:
     def found(self, min_corners: int = MIN_CORNERS) -> NDArray[np.bool_]:
         """[n_views, n_frames]: the board was found with at least ``min_corners`` corners."""
         return np.isfinite(self.corners[..., 0]).sum(axis=-1) >= min_corners
+
+    def camera(self, view: int) -> BoardDetections:
+        """Camera ``view``'s detections alone (for its intrinsics on their own)."""
+        return replace(
+            self,
+            views=(self.views[view],),
+            sizes=(self.sizes[view],),
+            corners=self.corners[view : view + 1],
+        )
 
     def view(self, name: str) -> int:
         try:

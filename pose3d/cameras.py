@@ -272,6 +272,11 @@ def look_at(center: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 0.0, 1.0
     return np.stack([right, down, forward])
 
 
+# CameraGroup.metadata key of cameras whose intrinsics were calibrated without a rig
+# (``pose3d calibrate --intrinsics-only``): their positions are unknown
+INTRINSICS_ONLY = "intrinsics_only"
+
+
 @dataclass(frozen=True)
 class CameraGroup:
     """An ordered rig of cameras with unique names; the order is the ``view`` coordinate."""

@@ -66,6 +66,28 @@ class SessionPaths:
         return self.calibration_dir / "report.json"
 
     @property
+    def intrinsics(self) -> Path:
+        """calibration/intrinsics.toml: each camera's intrinsics calibrated apart
+        (``pose3d calibrate --intrinsics-only``), held fixed by the rig's calibration."""
+        return self.calibration_dir / "intrinsics.toml"
+
+    @property
+    def before_refine(self) -> Path:
+        """calibration/calibration.before-refine.toml: the calibration a refinement from the
+        labels replaced (``pose3d calibrate --refine-from-labels``)."""
+        return self.calibration_dir / "calibration.before-refine.toml"
+
+    @property
+    def refine_report(self) -> Path:
+        """calibration/refine.report.json: a refinement's figures before and after."""
+        return self.calibration_dir / "refine.report.json"
+
+    @property
+    def intrinsics_report(self) -> Path:
+        """calibration/intrinsics.report.json: what the intrinsics-only calibration checked."""
+        return self.calibration_dir / "intrinsics.report.json"
+
+    @property
     def labels(self) -> Path:
         return self.root / "labels.nc"
 
@@ -131,6 +153,9 @@ class Session:
     board: Board | None = None
     # camera name -> the board video or image folder of that camera (relative or absolute)
     calibration_media: dict[str, str] = field(default_factory=dict)
+    # camera name -> its own board video or image folder for its intrinsics alone, filmed apart
+    # from the other cameras (``pose3d calibrate --intrinsics-only``)
+    intrinsics_media: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -147,12 +172,16 @@ class Session:
                 f"session {self.root}: individuals must be unique names, "
                 f"got {list(self.individuals)}"
             )
-        unknown = sorted(set(self.calibration_media) - set(names))
-        if unknown:
-            raise SessionError(
-                f"session {self.root}: calibration media of unknown camera(s) "
-                f"{', '.join(unknown)}; cameras are {', '.join(names)}"
-            )
+        for what, media in (
+            ("calibration media", self.calibration_media),
+            ("intrinsics media", self.intrinsics_media),
+        ):
+            unknown = sorted(set(media) - set(names))
+            if unknown:
+                raise SessionError(
+                    f"session {self.root}: {what} of unknown camera(s) "
+                    f"{', '.join(unknown)}; cameras are {', '.join(names)}"
+                )
         if self.fps is not None and not 0 < self.fps <= MAX_FPS:
             raise SessionError(
                 f"session {self.root}: fps must be positive"
@@ -182,6 +211,11 @@ class Session:
     def calibration_media_paths(self) -> dict[str, Path]:
         """Camera name -> its calibration video or image folder, for the cameras that have one."""
         return {name: self._resolve(path) for name, path in self.calibration_media.items()}
+
+    def intrinsics_media_paths(self) -> dict[str, Path]:
+        """Camera name -> its own board media for its intrinsics, for the cameras that have
+        them (``[calibration] intrinsics_media``)."""
+        return {name: self._resolve(path) for name, path in self.intrinsics_media.items()}
 
     def with_offsets(self, offsets: dict[str, int]) -> Session:
         cams = tuple(replace(c, offset=int(offsets.get(c.name, c.offset))) for c in self.cameras)

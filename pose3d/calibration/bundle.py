@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from pose3d.calibration.rotations import rotate
-from pose3d.calibration.solver import levenberg_marquardt
+from pose3d.calibration.solver import levenberg_marquardt, robust_weights
 from pose3d.cameras import Camera
 from pose3d.lens import PINHOLE, LensModel
 
@@ -91,13 +91,24 @@ def project_observations(
 ) -> FloatArray:
     """Pixels [n, 2] of the observed corners under camera params [n_views, 15] and board poses
     [n_frames, 6], each camera through its lens model ``models[view]`` (default: pinhole)."""
-    cam = cams[obs.view]
     pose = frames[obs.frame]
     world = rotate(pose[:, :3], board_points[obs.corner]) + pose[:, 3:]
+    return project_points(cams, world, obs.view, models)
+
+
+def project_points(
+    cams: FloatArray,
+    world: FloatArray,
+    view: NDArray[np.int64],
+    models: Sequence[LensModel] | None = None,
+) -> FloatArray:
+    """Pixels [n, 2] of world points [n, 3], point i seen by camera ``view[i]`` with camera
+    params [n_views, 15], each camera through its lens model (default: pinhole)."""
+    cam = cams[view]
     local = rotate(cam[:, :3], world) + cam[:, 3:6]
     x = local[:, 0] / local[:, 2]
     y = local[:, 1] / local[:, 2]
-    xd, yd = _distort(cam, x, y, obs.view, models or [PINHOLE] * len(cams))
+    xd, yd = _distort(cam, x, y, view, models or [PINHOLE] * len(cams))
     return np.stack([cam[:, 6] * xd + cam[:, 8], cam[:, 7] * yd + cam[:, 9]], axis=-1)
 
 
@@ -130,15 +141,23 @@ class BundleResult:
     board_poses: FloatArray  # [n_frames, 6], NaN for frames not used
     observations: Observations  # the inliers used in the final pass
     residuals: FloatArray  # [n_inliers, 2] px
+    # standard deviation of each camera parameter [n_views, 15] (camera_vector's order) from
+    # the covariance at the solution, the board poses marginalised out; NaN where held
+    camera_std: FloatArray
 
 
 def _held(
-    cameras: Sequence[Camera], reference: int, held: Sequence[Collection[str]]
+    cameras: Sequence[Camera],
+    reference: int,
+    held: Sequence[Collection[str]],
+    fixed_intrinsics: Sequence[bool],
 ) -> NDArray[np.bool_]:
     """Which camera parameters [n_views, 15] stay at their initial values: the reference
-    camera's extrinsics, the distortion coefficients named in ``held``, unused slots."""
+    camera's extrinsics, the distortion coefficients named in ``held``, unused slots, and all
+    intrinsics (focal, principal point, distortion) of the cameras ``fixed_intrinsics`` marks."""
     fixed = np.zeros((len(cameras), N_CAMERA), dtype=bool)
     fixed[reference, :6] = True
+    fixed[np.asarray(fixed_intrinsics, dtype=bool), 6:] = True
     for v, (camera, names) in enumerate(zip(cameras, held, strict=True)):
         coefficients = camera.lens_model.coefficients
         fixed[v, DIST + len(coefficients) :] = True
@@ -164,12 +183,23 @@ def _grouped_jacobian(
     """Forward-difference Jacobian [2 n_obs, n_free] in 21 residual evaluations: one per camera
     parameter (all cameras at once, since no observation sees two cameras) and one per board-pose
     parameter (all frames at once)."""
-    n_obs = len(obs.view)
     groups = [(layout[:, k], obs.view) for k in range(N_CAMERA)]
     groups += [(n_cam_free + np.arange(n_frames) * N_FRAME + k, obs.frame) for k in range(N_FRAME)]
-    rows = np.arange(2 * n_obs)
+    return grouped_jacobian(residuals, groups)
+
+
+def grouped_jacobian(
+    residuals: Callable[[FloatArray], FloatArray],
+    groups: Sequence[tuple[NDArray[np.int64], NDArray[np.int64]]],
+) -> Callable[[FloatArray, FloatArray], sparse.csr_matrix]:
+    """Forward-difference Jacobian [2 n_obs, n_params] of ``residuals`` (2 per observation) in
+    one evaluation per group. A group is (columns [n_owners], owner [n_obs]): the parameter
+    ``columns[o]`` (-1: held) of owner o (a camera, a board pose, a point) is the only one of
+    the group that observation i's residuals depend on, with o = owner[i]; so all owners'
+    parameters of a group are stepped at once."""
 
     def jacobian(x: FloatArray, f0: FloatArray) -> sparse.csr_matrix:
+        rows = np.arange(f0.size)
         data, cols = [], []
         for columns, owner in groups:
             active = columns[columns >= 0]
@@ -183,10 +213,45 @@ def _grouped_jacobian(
         values = np.concatenate(data)
         return sparse.csr_matrix(
             (values, (np.tile(rows, len(groups)), np.concatenate(cols))),
-            shape=(2 * n_obs, x.size),
+            shape=(f0.size, x.size),
         )
 
     return jacobian
+
+
+def camera_std(
+    jac: sparse.csr_matrix,
+    residuals: FloatArray,
+    n_cam_free: int,
+    n_frames: int,
+) -> FloatArray:
+    """Standard deviations [n_cam_free] of the free camera parameters: the camera block of
+    ``sigma² (JᵀWJ)⁻¹`` (soft-L1 weights W at the solution, sigma² the weighted residual
+    variance), by the Schur complement of the block-diagonal board-pose part (each board pose
+    couples with cameras only). NaN when a parameter is not determined by the data."""
+    errors = np.linalg.norm(residuals.reshape(-1, 2), axis=1)
+    w = np.repeat(robust_weights(errors, ROBUST_SCALE_PX), 2)
+    dof = max(residuals.size - jac.shape[1], 1)
+    sigma2 = float(np.sum(w * residuals**2) / dof)
+    normal = (jac.multiply(w[:, None]).tocsr().T @ jac).tocsr()
+    a = normal[:n_cam_free, :n_cam_free].toarray()
+    b = normal[:n_cam_free, n_cam_free:].toarray()
+    pose_part = normal[n_cam_free:, n_cam_free:].tocoo()  # block diagonal, 6 x 6 per frame
+    d = np.zeros((n_frames, N_FRAME, N_FRAME))
+    same = pose_part.row // N_FRAME == pose_part.col // N_FRAME
+    rows, cols = pose_part.row[same], pose_part.col[same]
+    d[rows // N_FRAME, rows % N_FRAME, cols % N_FRAME] = pose_part.data[same]
+    # a frame without observations has a zero block: it couples with nothing
+    d_inv = np.linalg.pinv(d, hermitian=True)
+    b_frames = b.reshape(n_cam_free, n_frames, N_FRAME)
+    schur = a - np.einsum("cfi,fij,dfj->cd", b_frames, d_inv, b_frames)
+    with np.errstate(invalid="ignore"):
+        try:
+            covariance = np.linalg.inv(schur)
+        except np.linalg.LinAlgError:
+            return np.full(n_cam_free, np.nan)
+        variance = sigma2 * np.diag(covariance)
+    return np.where(variance >= 0, np.sqrt(np.abs(variance)), np.nan)
 
 
 def _solve(
@@ -196,7 +261,7 @@ def _solve(
     obs: Observations,
     fixed: NDArray[np.bool_],
     models: Sequence[LensModel],
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     n_frames = len(frames0)
     layout = _layout(fixed)
     n_cam_free = int(layout.max()) + 1
@@ -214,10 +279,14 @@ def _solve(
     x0 = np.concatenate([cams0[free], frames0.ravel()])
     jacobian = _grouped_jacobian(residuals, layout, obs, n_cam_free, n_frames)
     result = levenberg_marquardt(residuals, jacobian, x0, scale=ROBUST_SCALE_PX)
-    return unpack(result.x)
+    cams, frames = unpack(result.x)
+    r = residuals(result.x)
+    std = np.full(cams0.shape, np.nan)
+    std[free] = camera_std(jacobian(result.x, r), r, n_cam_free, n_frames)[layout[free]]
+    return cams, frames, std
 
 
-def _outlier_limits(error: FloatArray, view: NDArray[np.int64], n_views: int) -> FloatArray:
+def outlier_limits(error: FloatArray, view: NDArray[np.int64], n_views: int) -> FloatArray:
     """Per-camera error limits [n_views] px (see OUTLIER_MEDIANS)."""
     limits = np.full(n_views, OUTLIER_PX)
     for v in range(n_views):
@@ -234,21 +303,27 @@ def bundle_adjust(
     obs: Observations,
     reference: int = 0,
     held: Sequence[Collection[str]] | None = None,
+    fixed_intrinsics: Sequence[bool] | None = None,
 ) -> BundleResult:
     """Refine ``cameras`` and ``board_poses`` [n_frames, 6] on ``obs``; frames whose pose is NaN
     are left out; ``held[v]`` names the distortion coefficients of camera v that keep their
-    value (e.g. ``{"k3"}``, see intrinsics.HIGH_ORDER_REACH); each camera keeps its lens model."""
-    fixed = _held(cameras, reference, held or [()] * len(cameras))
+    value (e.g. ``{"k3"}``, see intrinsics.HIGH_ORDER_REACH); the cameras ``fixed_intrinsics``
+    marks keep all their intrinsics (calibrated apart, e.g. ``pose3d calibrate
+    --intrinsics-only``) and only their extrinsics move; each camera keeps its lens model."""
+    n_views = len(cameras)
+    fixed = _held(
+        cameras, reference, held or [()] * n_views, fixed_intrinsics or [False] * n_views
+    )
     models = [c.lens_model for c in cameras]
     usable = np.isfinite(board_poses[:, 0])
     obs = obs.select(usable[obs.frame])
     frames0 = np.where(usable[:, None], board_poses, 0.0)
     cams0 = np.stack([camera_vector(c) for c in cameras])
-    cams, frames = _solve(cams0, frames0, board_points, obs, fixed, models)
+    cams, frames, _ = _solve(cams0, frames0, board_points, obs, fixed, models)
     projected = project_observations(cams, frames, board_points, obs, models)
     error = np.linalg.norm(projected - obs.xy, axis=1)
-    inliers = obs.select(error <= _outlier_limits(error, obs.view, len(cameras))[obs.view])
-    cams, frames = _solve(cams, frames, board_points, inliers, fixed, models)
+    inliers = obs.select(error <= outlier_limits(error, obs.view, len(cameras))[obs.view])
+    cams, frames, std = _solve(cams, frames, board_points, inliers, fixed, models)
     residuals = project_observations(cams, frames, board_points, inliers, models) - inliers.xy
     frames[~usable] = np.nan
     return BundleResult(
@@ -256,4 +331,5 @@ def bundle_adjust(
         frames,
         inliers,
         residuals,
+        std,
     )

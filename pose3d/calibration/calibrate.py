@@ -4,7 +4,7 @@ Each camera gets OpenCV's pinhole model, or its fisheye model where the user ask
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,13 +14,16 @@ from pose3d.board import MIN_CORNERS, BoardDetections, Checkerboard
 from pose3d.calibration.bundle import Observations, bundle_adjust
 from pose3d.calibration.extrinsics import initial_extrinsics
 from pose3d.calibration.intrinsics import calibrate_intrinsics, coverage, held_coefficients
+from pose3d.calibration.plane_check import plane_square_diagnostic
 from pose3d.calibration.report import (
+    MIN_TILT_DEG,
     CalibrationReport,
     CameraReport,
     square_diagnostic,
     verdict,
 )
 from pose3d.calibration.rotations import compose, invert
+from pose3d.calibration.trust import finite_or_none, intrinsic_trust
 from pose3d.cameras import Camera, CameraGroup
 from pose3d.errors import CalibrationError
 from pose3d.progress import ProgressCallback
@@ -82,17 +85,68 @@ def fisheye_views(cameras: Sequence[str], fisheye: bool | Collection[str]) -> li
     return [name in fisheye for name in cameras]
 
 
+ONE_CAMERA_NOTE = (
+    "one camera cannot measure scale (a board twice the size, twice as far, looks the same): "
+    "the square lengths were measured on the board's plane, which checks the detections and "
+    "the lens model, not the board spec"
+)
+
+
+def _notes(views: Sequence[str], given: Sequence[Camera | None]) -> list[str]:
+    """What this calibration took as given or could not check."""
+    notes = [ONE_CAMERA_NOTE] if len(views) == 1 else []
+    held = [name for name, camera in zip(views, given, strict=True) if camera is not None]
+    if held:
+        notes.append(
+            f"intrinsics of {', '.join(held)} were calibrated apart and held fixed: only where "
+            "these cameras are was calibrated here"
+        )
+    return notes
+
+
+def _given_intrinsics(
+    detections: BoardDetections, intrinsics: Mapping[str, Camera], wide: Sequence[bool]
+) -> list[Camera | None]:
+    """Per camera of ``detections``, its intrinsics calibrated apart (at the origin), or None;
+    refused when the image size or the lens model asked for differ."""
+    given: list[Camera | None] = []
+    for v, name in enumerate(detections.views):
+        camera = intrinsics.get(name)
+        if camera is None:
+            given.append(None)
+            continue
+        if tuple(camera.size) != tuple(detections.sizes[v]):
+            width, height = detections.sizes[v]
+            raise CalibrationError(
+                f"camera {name}: its intrinsics were calibrated on {camera.size[0]}x"
+                f"{camera.size[1]} images, its board media are {width}x{height}; calibrate its "
+                "intrinsics from media of the same size (same camera mode, no crop or rescale)"
+            )
+        if wide[v] and camera.model != "fisheye":
+            raise CalibrationError(
+                f"camera {name}: --fisheye asks for the fisheye model but its intrinsics were "
+                f"calibrated with the {camera.model} model; calibrate its intrinsics again with "
+                "--fisheye, or leave it out of --fisheye"
+            )
+        given.append(camera.with_extrinsics(np.zeros(3), np.zeros(3)))
+    return given
+
+
 def calibrate(
     detections: BoardDetections,
     reference: str | None = None,
     origin_frame: int | None = None,
     progress: ProgressCallback | None = None,
     fisheye: bool | Collection[str] = False,
+    intrinsics: Mapping[str, Camera] | None = None,
 ) -> CalibrationResult:
     """Calibrate every camera of ``detections``; the world frame is camera ``reference``
     (default: the first) or, with ``origin_frame``, the board in that media frame. ``fisheye``:
     the cameras given OpenCV's fisheye model (True: all, False: none, or a set of names); the
-    others get the pinhole model."""
+    others get the pinhole model. ``intrinsics``: cameras calibrated apart (by name; e.g.
+    ``pose3d calibrate --intrinsics-only``) whose intrinsics and lens model are held fixed:
+    only their extrinsics are estimated. One camera alone is calibrated too: its square-length
+    check is made on the board's plane (pose3d.calibration.plane_check)."""
     report = progress or (lambda step, done, total: None)
     board = detections.board
     if isinstance(board, Checkerboard) and board.symmetric and len(detections.views) > 1:
@@ -106,16 +160,22 @@ def calibrate(
     wide = fisheye_views(detections.views, fisheye)
     if origin_frame is not None:
         _check_origin_frame(detections, origin_frame)
+    given = _given_intrinsics(detections, intrinsics or {}, wide)
     report("calibrate", 0, STEPS)
     views = range(len(detections.views))
-    intrinsic = [calibrate_intrinsics(detections, v, wide[v])[0] for v in views]
+    intrinsic: list[Camera] = []
+    for v in views:
+        known = given[v]
+        intrinsic.append(known or calibrate_intrinsics(detections, v, wide[v])[0])
+    wide = [camera.model == "fisheye" for camera in intrinsic]
     report("calibrate", 1, STEPS)
     placed, board_world = initial_extrinsics(detections, intrinsic, ref)
     report("calibrate", 2, STEPS)
     obs = Observations.from_corners(detections.corners, detections.found(MIN_CORNERS))
     board_points = detections.board.corner_points()
     held = [held_coefficients(detections, v, wide[v]) for v in views]
-    result = bundle_adjust(placed, board_world, board_points, obs, ref, held)
+    fixed = [camera is not None for camera in given]
+    result = bundle_adjust(placed, board_world, board_points, obs, ref, held, fixed)
     report("calibrate", 3, STEPS)
     cameras, poses = result.cameras, result.board_poses
     if origin_frame is not None:
@@ -130,6 +190,10 @@ def calibrate(
     for v, cam in enumerate(cameras):
         mine = inliers.view == v
         rms = float(np.sqrt(np.mean(np.sum(result.residuals[mine] ** 2, axis=1))))
+        seen = np.unique(inliers.frame[mine])
+        # intrinsics given (held): the board's tilts no longer matter to them
+        figures = intrinsic_trust(cam, result.camera_std[v], poses[seen], MIN_TILT_DEG)
+        tilted = not fixed[v]
         camera_reports.append(
             CameraReport(
                 name=cam.name,
@@ -145,9 +209,20 @@ def calibrate(
                 corners_dropped=int((obs.view == v).sum() - mine.sum()),
                 coverage=coverage(detections, v),
                 held=sorted(held[v]),
+                fx_std=finite_or_none(figures.fx_std),
+                fy_std=finite_or_none(figures.fy_std),
+                cx_std=finite_or_none(figures.cx_std),
+                cy_std=finite_or_none(figures.cy_std),
+                tilt_median_deg=finite_or_none(figures.tilt_median_deg) if tilted else None,
+                tilt_max_deg=finite_or_none(figures.tilt_max_deg) if tilted else None,
+                tilt_directions=figures.tilt_directions if tilted else None,
+                fov_deg=finite_or_none(figures.fov_deg),
             )
         )
-    square = square_diagnostic(group, used, detections.board)
+    if len(cameras) > 1:
+        square = square_diagnostic(group, used, detections.board)
+    else:
+        square = plane_square_diagnostic(cameras, poses, used, detections.board)
     report("calibrate", 4, STEPS)
     calibration_report = CalibrationReport(
         camera_reports,
@@ -155,5 +230,6 @@ def calibrate(
         unit,
         detections.views[ref] if origin_frame is None else f"board in frame {origin_frame}",
         verdict(camera_reports, square, unit),
+        _notes(detections.views, given),
     )
     return CalibrationResult(group, calibration_report, poses)

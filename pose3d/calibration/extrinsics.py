@@ -95,7 +95,19 @@ def initial_extrinsics(
         # world -> b = (a -> b) o (world -> a)
         placed[b] = compose(r_ba, t_ba, *placed[a])
     placed_cameras = [cameras[v].with_extrinsics(*placed[v]) for v in range(n_views)]
+    return placed_cameras, _board_world(detections, placed_cameras, view_poses)
 
+
+def board_world_poses(detections: BoardDetections, cameras: Sequence[Camera]) -> FloatArray:
+    """The board-to-world pose [n_frames, 6] of every frame seen by the placed ``cameras``
+    (NaN for the others), each from the camera that saw the most corners of it."""
+    return _board_world(detections, cameras, board_poses_per_view(detections, cameras))
+
+
+def _board_world(
+    detections: BoardDetections, cameras: Sequence[Camera], view_poses: FloatArray
+) -> FloatArray:
+    seen = np.isfinite(view_poses[..., 0])
     n_frames = view_poses.shape[1]
     board_world = np.full((n_frames, 6), np.nan)
     counts = np.isfinite(detections.corners[..., 0]).sum(axis=-1)
@@ -104,6 +116,9 @@ def initial_extrinsics(
         if len(views) == 0:
             continue
         v = views[np.argmax(counts[views, f])]
-        r, t = compose(*invert(*placed[v]), view_poses[v, f, :3], view_poses[v, f, 3:])
+        camera = cameras[v]
+        r, t = compose(
+            *invert(camera.rvec, camera.tvec), view_poses[v, f, :3], view_poses[v, f, 3:]
+        )
         board_world[f, :3], board_world[f, 3:] = r, t
-    return placed_cameras, board_world
+    return board_world

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from pose3d.cameras import Camera, CameraGroup
+from pose3d.cameras import INTRINSICS_ONLY, Camera, CameraGroup
 from pose3d.errors import CalibrationError, Pose3dError
 from pose3d.io.toml_file import (
     is_number,
@@ -174,7 +174,23 @@ def calibration_to_dict(group: CameraGroup) -> dict[str, Any]:
 
 
 def load_calibration(path: str | os.PathLike[str]) -> CameraGroup:
-    """Read an Anipose calibration.toml; every problem is a CalibrationError naming the file."""
+    """Read an Anipose calibration.toml; every problem is a CalibrationError naming the file.
+    A file of intrinsics only (``pose3d calibrate --intrinsics-only``) is refused: its cameras
+    have no positions to triangulate with."""
+    group = load_intrinsics(path)
+    if group.metadata.get(INTRINSICS_ONLY) is True:
+        raise CalibrationError(
+            f"{path} holds each camera's intrinsics only (pose3d calibrate --intrinsics-only), "
+            "not where the cameras are; calibrate the rig with them: pose3d calibrate SESSION "
+            "(it uses calibration/intrinsics.toml), or --intrinsics FILE with standalone media"
+        )
+    return group
+
+
+def load_intrinsics(path: str | os.PathLike[str]) -> CameraGroup:
+    """Read a calibration.toml for its cameras' intrinsics (a rig's or one written by
+    ``pose3d calibrate --intrinsics-only``); every problem is a CalibrationError naming the
+    file."""
     try:
         data = read_toml(path, "calibration file")
     except CalibrationError:

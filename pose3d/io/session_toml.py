@@ -61,7 +61,10 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
             raise SessionError(
                 f"{where}: name must be the session's name in quotes, got {short(name)}"
             )
-        media = _calibration_media(data.get("calibration", {}), where)
+        media = _calibration_media(data.get("calibration", {}), where, "media")
+        intrinsics_media = _calibration_media(
+            data.get("calibration", {}), where, "intrinsics_media"
+        )
         extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
         return Session(
             root=root,
@@ -72,6 +75,7 @@ def session_from_dict(root: Path, data: dict[str, Any], where: str) -> Session:
             fps=None if fps is None else float(fps),
             board=board,
             calibration_media=media,
+            intrinsics_media=intrinsics_media,
             extra=extra,
         )
     except Pose3dError as exc:  # SessionError too: Session names the folder, not session.toml
@@ -133,14 +137,14 @@ def _board(table: object, where: str) -> Board:
     return board_from_dict(table, f"{where} [board]")
 
 
-def _calibration_media(table: object, where: str) -> dict[str, str]:
+def _calibration_media(table: object, where: str, key: str) -> dict[str, str]:
     if not isinstance(table, dict):
         raise SessionError(f"{where}: [calibration] must be a table")
-    media = table.get("media", {})
+    media = table.get(key, {})
     if not isinstance(media, dict) or not all(isinstance(v, str) for v in media.values()):
         raise SessionError(
-            f"{where}: [calibration] media must map camera names to paths, e.g. "
-            'media = { cam0 = "calibration/cam0.mp4" }'
+            f"{where}: [calibration] {key} must map camera names to paths, e.g. "
+            f'{key} = {{ cam0 = "calibration/cam0.mp4" }}'
         )
     return {str(k): v for k, v in media.items()}
 
@@ -158,8 +162,13 @@ def session_to_dict(session: Session) -> dict[str, Any]:
     ]
     if session.board is not None:
         data["board"] = board_to_dict(session.board)
+    calibration = {}
     if session.calibration_media:
-        data["calibration"] = {"media": dict(session.calibration_media)}
+        calibration["media"] = dict(session.calibration_media)
+    if session.intrinsics_media:
+        calibration["intrinsics_media"] = dict(session.intrinsics_media)
+    if calibration:
+        data["calibration"] = calibration
     return data
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -226,6 +227,60 @@ class SessionFolder:
             )
         return {n: media[n] for n in session.camera_names}
 
+    def intrinsics_media(self, cameras: Sequence[str] | None = None) -> dict[str, Path]:
+        """The board media of each camera in ``cameras`` (default: all) for its intrinsics
+        alone: ``[calibration] intrinsics_media``, else its ``[calibration] media``; raises
+        naming the cameras that have neither, or that the session does not have."""
+        session = self.session
+        names = list(session.camera_names if cameras is None else cameras)
+        unknown = [n for n in names if n not in session.camera_names]
+        if unknown:
+            raise CalibrationError(
+                f"camera(s) {', '.join(unknown)} are not in {self.paths.session_file}; its "
+                f"cameras are {', '.join(session.camera_names)}"
+            )
+        media = {**session.calibration_media_paths(), **session.intrinsics_media_paths()}
+        missing = [n for n in names if n not in media]
+        if missing:
+            raise CalibrationError(
+                f"{self.paths.session_file}: camera(s) {', '.join(missing)} have no board media; "
+                "add each camera's own board video or image folder, e.g.\n[calibration]\n"
+                f'intrinsics_media = {{ {missing[0]} = "calibration/{missing[0]}_intrinsics" }}'
+            )
+        return {n: media[n] for n in names}
+
+    def intrinsics_or_none(self) -> CameraGroup | None:
+        """calibration/intrinsics.toml (each camera's intrinsics calibrated apart), or None."""
+        from pose3d.io.calibration_toml import load_intrinsics
+
+        path = self.paths.intrinsics
+        return load_intrinsics(path) if path.is_file() else None
+
+    def save_intrinsics(self, cameras: CameraGroup, report: dict[str, Any]) -> None:
+        """calibration/intrinsics.toml and intrinsics.report.json."""
+        from pose3d.io.atomic import atomic_write_text
+        from pose3d.io.calibration_toml import save_calibration
+
+        self._check_writable(self.paths.intrinsics)
+        self.paths.calibration_dir.mkdir(exist_ok=True)
+        save_calibration(self.paths.intrinsics, cameras)
+        atomic_write_text(self.paths.intrinsics_report, json.dumps(report, indent=2) + "\n")
+
+    def intrinsics_report(self) -> dict[str, Any] | None:
+        """calibration/intrinsics.report.json, None when there is none."""
+        return self._json_report(self.paths.intrinsics_report)
+
+    def detections(self) -> BoardDetections:
+        """calibration/detections.nc; raises saying how to make it when it is missing."""
+        from pose3d.io.detections_nc import load_detections
+
+        if not self.paths.detections.is_file():
+            raise CalibrationError(
+                f"{self.paths.detections} does not exist: calibrate the session from its board "
+                f"media first (pose3d calibrate {self.root})"
+            )
+        return load_detections(self.paths.detections)
+
     def save_detections(self, detections: BoardDetections) -> None:
         from pose3d.io.detections_nc import save_detections
 
@@ -251,7 +306,10 @@ class SessionFolder:
     def report(self) -> dict[str, Any] | None:
         """calibration/report.json, None when there is none; raises saying why one cannot be
         read."""
-        path = self.paths.report
+        return self._json_report(self.paths.report)
+
+    @staticmethod
+    def _json_report(path: Path) -> dict[str, Any] | None:
         if not path.is_file():
             return None
         try:

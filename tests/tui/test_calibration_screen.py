@@ -122,6 +122,7 @@ async def test_calibrate_from_the_tui(
         assert set(screen.bars) >= {"detect cam0", "detect cam1"}
         table = screen.query_one("#calib-report", DataTable)
         assert table.row_count == 2
+        assert all("±" in str(table.get_row_at(0)[i]) for i in (6, 7, 8, 9))  # fx fy cx cy
         verdict = str(screen.query_one("#calib-verdict", Static).content)
         assert "square length" in verdict
         report = json.loads((root / "calibration" / "report.json").read_text())
@@ -162,3 +163,43 @@ async def test_a_board_that_is_not_found_gives_a_hint(
         assert "board" in status().lower()
         assert not (root / "calibration" / "calibration.toml").exists()
         assert app.workspace is not None and app.workspace.folder.writable
+
+
+async def test_the_report_shows_the_intrinsics_uncertainty_and_its_warnings(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """A report.json with weakly determined intrinsics: the table shows each value with its
+    standard deviation and the board's tilts, the verdict the warning with what to do; a camera
+    of an older report (no such figures) shows its values alone."""
+    from pose3d.calibration.report import CalibrationReport, CameraReport, verdict
+
+    weak = CameraReport(
+        "cam0", 0.21, 40, 1400, 635.2, 636.4, 293.5, 257.0, [-0.2, 0.05, 0.0, 0.0, 0.0],
+        fx_std=36.4, fy_std=36.5, cx_std=9.5, cy_std=0.8, tilt_median_deg=7.0,
+        tilt_max_deg=10.0, tilt_directions=0, fov_deg=54.4,
+    )  # fmt: skip
+    old = CameraReport("cam1", 0.2, 40, 1400, 700.0, 700.0, 320.0, 240.0, [0.0] * 5)
+    cameras = [weak, old]
+    report = CalibrationReport(cameras, None, "mm", "cam0", verdict(cameras, None, "mm"))
+    (session_dir / "calibration").mkdir(exist_ok=True)
+    (session_dir / "calibration" / "report.json").write_text(json.dumps(report.to_dict()))
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CalibrationScreen)
+        table = screen.query_one("#calib-report", DataTable)
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels[6:11] == ["fx ± std", "fy ± std", "cx ± std", "cy ± std", "tilt° med/max"]
+        first, second = table.get_row_at(0), table.get_row_at(1)
+        assert [str(cell) for cell in first[6:11]] == [
+            "635.2 ± 36.4", "636.4 ± 36.5", "293.5 ± 9.5", "257.0 ± 0.8", "7 / 10"
+        ]  # fmt: skip
+        assert [str(cell) for cell in second[6:11]] == ["700.0", "700.0", "320.0", "240.0", "-"]
+        verdict_text = str(screen.query_one("#calib-verdict", Static).content)
+        assert "camera cam0: its focal length is uncertain by ±36.5 px" in verdict_text
+        assert "tilted toward and away from the camera by 30-45 degrees" in verdict_text
+        assert "trust this calibration" not in verdict_text

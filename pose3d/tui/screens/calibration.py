@@ -1,5 +1,6 @@
 """The Calibration screen: the board spec form, board detection per camera with progress bars in
-a cancellable worker, and the report (per-camera RMS, frames used, the square-length check).
+a cancellable worker, and the report (per-camera RMS, frames used, the intrinsics with their
+standard deviations, the board's tilts, the square-length check, the warnings).
 
 Calibration runs ``pose3d.pipeline.calibrate.calibrate_session`` — what ``pose3d calibrate``
 runs — with the options of the form (frame step, reference camera, origin frame, fisheye
@@ -106,6 +107,24 @@ def calibration_options(values: dict[str, Any], cameras: Sequence[str]) -> dict[
         "origin_frame": origin_frame,
         "fisheye": fisheye,
     }
+
+
+def with_std(value: float, std: object) -> str:
+    """``value ± std`` (px) as the report table shows it; the value alone when a report has no
+    standard deviation for it (older reports, intrinsics held)."""
+    if isinstance(std, (int, float)) and not isinstance(std, bool):
+        return f"{value:.1f} ± {std:.1f}"
+    return f"{value:.1f}"
+
+
+def tilt_range(median: object, maximum: object) -> str:
+    """The board's median and largest tilt from facing the camera (deg), or "-" when unknown."""
+    numbers = [
+        x for x in (median, maximum) if isinstance(x, (int, float)) and not isinstance(x, bool)
+    ]
+    if len(numbers) < 2:
+        return "-"
+    return f"{numbers[0]:.0f} / {numbers[1]:.0f}"
 
 
 class CalibrationScreen(Screen[None]):
@@ -306,7 +325,10 @@ class CalibrationScreen(Screen[None]):
     def show_report(self, report: dict[str, Any]) -> None:
         table = self.query_one("#calib-report", DataTable)
         table.clear(columns=True)
-        columns = ("camera", "lens", "RMS px", "frames", "corners", "coverage", "fx", "fy", "k1")
+        columns = (
+            "camera", "lens", "RMS px", "frames", "corners", "coverage", "fx ± std", "fy ± std",
+            "cx ± std", "cy ± std", "tilt° med/max", "k1",
+        )  # fmt: skip
         table.add_columns(*columns)
         for c in report["cameras"]:
             table.add_row(
@@ -316,8 +338,8 @@ class CalibrationScreen(Screen[None]):
                 str(c["frames_used"]),
                 str(c["corners_used"]),
                 f"{100 * c.get('coverage', 1.0):.0f} %",
-                f"{c['fx']:.1f}",
-                f"{c['fy']:.1f}",
+                *(with_std(c[key], c.get(f"{key}_std")) for key in ("fx", "fy", "cx", "cy")),
+                tilt_range(c.get("tilt_median_deg"), c.get("tilt_max_deg")),
                 f"{c['distortions'][0]:+.4f}",
             )
         lines = []
