@@ -71,14 +71,15 @@ def calibrate_each(
         unit or "",
         ALONE,
         warnings,
-        [
-            *NOTES,
-            *(
-                f"camera {n}: {note}"
-                for n, r in zip(names, results, strict=True)
-                for note in r.report.notes
-                if note not in NOTES
-            ),
-        ],
+        [*NOTES, *_shared_notes(names, [r.report.notes for r in results])],
     )
     return IntrinsicsResult(cameras, combined, results)
+
+
+def _shared_notes(names: Sequence[str], notes: Sequence[Sequence[str]]) -> list[str]:
+    """Each camera's notes, said once when every camera has it, else naming the camera."""
+    out: list[str] = []
+    for note in dict.fromkeys(n for mine in notes for n in mine):
+        having = [name for name, mine in zip(names, notes, strict=True) if note in mine]
+        out.append(note if len(having) == len(names) else f"camera {', '.join(having)}: {note}")
+    return out
