@@ -92,3 +92,13 @@ def read_cell(labels: xr.Dataset, index: Index) -> CellState:
         value = labels[name].values[at(labels, name, index)]
         state[name] = value.copy() if isinstance(value, np.ndarray) else value
     return state
+
+
+def with_hidden(labels: xr.Dataset) -> xr.Dataset:
+    """``labels`` with the ``hidden`` variable (pose3d.schema.HIDDEN) added as all False where it
+    is missing (labels written before pose3d knew hidden marks); ``labels`` itself, unchanged,
+    when it has one or lacks a cell dim (what is wrong there is the validators' business)."""
+    if s.HIDDEN in labels.data_vars or any(dim not in labels.sizes for dim in CELL_DIMS):
+        return labels
+    shape = tuple(labels.sizes[dim] for dim in CELL_DIMS)
+    return labels.assign({s.HIDDEN: (s.MARK_DIMS[s.HIDDEN], np.zeros(shape, bool))})

@@ -5,6 +5,8 @@ movement's (>= 0.17) poses datasets, with singular dim names.
 
 labels.nc (2D):  position[time, view, space(x, y), keypoint, individual]   px
                  confidence, source, review [time, view, keypoint, individual]
+                 hidden [time, view, keypoint, individual]: bool, someone (``source``) says the
+                 keypoint is not visible here (position NaN); absent in older files (all False)
                  optional, written by the tracker (pose3d.tracking): visibility, fb_error (px),
                  review_score, review_reason [time, view, keypoint, individual]
 poses3d.nc (3D): position[time, space(x, y, z), keypoint, individual]      space_unit
@@ -39,6 +41,9 @@ POSITION = "position"
 CONFIDENCE = "confidence"
 SOURCE = "source"
 REVIEW = "review"
+# bool: the keypoint is not visible here, said by the cell's ``source`` (a person, a tracker, a
+# file); position NaN there. "Not labelled yet" is hidden False with source none.
+HIDDEN = "hidden"
 REPROJECTION_ERROR = "reprojection_error"
 N_VIEWS = "n_views"
 # optional labels.nc variables written by the tracker (pose3d.tracking); NaN / 0 where unset
@@ -72,6 +77,10 @@ LABEL_DIMS = {
     CONFIDENCE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
     SOURCE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
     REVIEW: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+}
+# optional on read (a file written before it loads as all False), written by new_labels
+MARK_DIMS = {
+    HIDDEN: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
 }
 TRACK_DIMS = {
     VISIBILITY: (TIME, VIEW, KEYPOINT, INDIVIDUAL),

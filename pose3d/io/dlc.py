@@ -122,6 +122,7 @@ def read_dlc(path: Path) -> ImportedPoints:
         position[order],
         confidence[order],
         manual[order],
+        np.zeros(shape, bool),  # DeepLabCut has no hidden state: NaN is "no point"
     )
 
 

@@ -33,7 +33,9 @@ class ImportedPoints:
     frames      (F,)          camera frame numbers (0 = first frame of the view's video), unique
     position    (F, I, K, 2)  px, x then y, centre of the top-left pixel = (0, 0); NaN = no point
     confidence  (F, I, K)     0-1, NaN = unknown
-    manual      (F, I, K)     bool: the file says a human placed the point
+    manual      (F, I, K)     bool: the file says a human placed the point (or hidden mark)
+    hidden      (F, I, K)     bool: the file says the keypoint is not visible (position NaN);
+                              all False for a format without the notion (DeepLabCut)
     """
 
     path: Path
@@ -43,13 +45,17 @@ class ImportedPoints:
     position: NDArray[np.float64]
     confidence: NDArray[np.float64]
     manual: NDArray[np.bool_]
+    hidden: NDArray[np.bool_]
 
     def __post_init__(self) -> None:
         f, i, k = len(self.frames), len(self.individuals), len(self.keypoints)
-        if self.position.shape != (f, i, k, 2) or self.confidence.shape != (f, i, k):
+        cells = (self.confidence.shape, self.manual.shape, self.hidden.shape)
+        if self.position.shape != (f, i, k, 2) or any(c != (f, i, k) for c in cells):
             raise ValueError(
                 f"ImportedPoints shapes disagree: {self.position.shape} vs {(f, i, k)}"
             )
+        if np.any(self.hidden & ~np.isnan(self.position).all(-1)):
+            raise ValueError("ImportedPoints: a hidden keypoint has a position; give NaN there")
         if len(set(self.frames.tolist())) != f:
             raise Pose3dError(f"{self.path}: a frame is listed twice; remove the duplicate rows")
         self._check_values()
@@ -187,4 +193,5 @@ def renamed(points: ImportedPoints, session: Session, names: NameMap) -> Importe
         points.position[:, :, keep],
         points.confidence[:, :, keep],
         points.manual[:, :, keep],
+        points.hidden[:, :, keep],
     )

@@ -12,9 +12,12 @@ Replaying a line sets a cell to an absolute state, so replaying a line twice doe
 a crash between writing labels.nc and dropping its lines loses nothing. A line cut short by a
 crash (the last one) is ignored: that edit is lost, as a kill may lose the edit in progress.
 Any other line that is not an edit of these labels, or whose values do not have their
-variable's type exactly (a bool for ``review``, a known code for ``source``, two numbers or
-nulls for ``position``, an int ``frame``), is refused with the line's number, before any line
-is replayed; so is a journal path that is a folder, a FIFO or a symlink.
+variable's type exactly (a bool for ``review`` and ``hidden``, a known code for ``source``,
+two numbers or nulls for ``position``, an int ``frame``), or that marks a cell hidden while
+giving it a point or no source, is refused with the line's number, before any line is
+replayed; so is a journal path that is a folder, a FIFO or a symlink. A hidden mark
+(``"hidden": true``) is one more variable of the cell's state; journals written before it
+replay unchanged (their cells keep ``hidden`` as labels.nc has it).
 
 Readers see the labels with the journal applied (:func:`pose3d.io.netcdf.load_labels`), and
 a complete write of labels.nc (:func:`pose3d.io.netcdf.save_labels`) removes the journal, since
@@ -198,7 +201,24 @@ def _edit(edit: object, index: CellIndex, kinds: dict[str, _Kind]) -> tuple[Inde
     if not isinstance(state, dict):
         raise _BadLine(f"state must be an object of variable -> value, got {_short(state)}")
     # a variable the labels do not hold (written by a newer pose3d) is skipped, as before
-    return cell, {name: kinds[name].parse(name, v) for name, v in state.items() if name in kinds}
+    parsed = {name: kinds[name].parse(name, v) for name, v in state.items() if name in kinds}
+    _check_hidden(parsed)
+    return cell, parsed
+
+
+def _check_hidden(state: CellState) -> None:
+    """A hidden mark has no point and a source (the rule labels.nc's validation holds, checked
+    here so that the message names the line)."""
+    if state.get(s.HIDDEN) is not True:
+        return
+    position = state.get(s.POSITION)
+    if position is not None and not np.isnan(position).all():
+        raise _BadLine(
+            f"hidden is true but position is {_short(_plain(position))}; a hidden keypoint has "
+            "no position (null, null)"
+        )
+    if state.get(s.SOURCE) == s.PointSource.NONE:
+        raise _BadLine("hidden is true but source is 0 (none); a hidden mark says who made it")
 
 
 def _is_int(value: object) -> bool:

@@ -4,7 +4,9 @@ layout (docs/formats.md), validated and written to another folder (export only).
 ``pose3d export SESSION --format movement OUT`` writes ``OUT/labels.nc`` (2D, with the ``view``
 dim: movement's 2D functions want one view, ``ds.sel(view="cam0")``) and ``OUT/poses3d.nc``
 (3D), whichever of the two datasets it is given. Both open with ``xarray.open_dataset`` in
-movement. Neither replaces a file, nor writes through a symbolic link at its name
+movement. labels.nc keeps its ``hidden`` variable; in movement's own terms a hidden keypoint is
+a NaN position with confidence 0 (not labelled: NaN position, NaN confidence). Neither
+replaces a file, nor writes through a symbolic link at its name
 (pose3d.io.formats.new_files).
 """
 

@@ -15,9 +15,10 @@ import numpy as np
 import xarray as xr
 
 from pose3d import schema as s
-from pose3d.errors import SchemaError
+from pose3d.errors import SchemaError, shown
 from pose3d.io.label_journal import apply_journal, journal_path
 from pose3d.io.netcdf_file import ENGINE, read_netcdf, write_netcdf
+from pose3d.label_cells import with_hidden
 
 __all__ = [
     "ENGINE",
@@ -28,7 +29,6 @@ __all__ = [
     "validate_labels",
     "validate_poses",
 ]
-
 
 
 def _fail(where: str, problem: str) -> SchemaError:
@@ -147,6 +147,39 @@ def validate_labels(ds: xr.Dataset, where: str = "labels") -> None:
         bad_reasons = np.setdiff1d(np.unique(ds[s.REVIEW_REASON].values), list(valid_reasons))
         if bad_reasons.size:
             raise _fail(where, f"review_reason holds unknown codes {bad_reasons.tolist()}")
+    if s.HIDDEN in ds.data_vars:  # optional: files written before it load as all False
+        _check_hidden(ds, where)
+
+
+def _check_hidden(ds: xr.Dataset, where: str) -> None:
+    """``hidden``: bool, cell dims, True only where the cell has no position and a source."""
+    expected = s.MARK_DIMS[s.HIDDEN]
+    if ds[s.HIDDEN].dims != expected:
+        raise _fail(where, f"variable 'hidden' has dims {ds[s.HIDDEN].dims}, expected {expected}")
+    if ds[s.HIDDEN].dtype != bool:
+        raise _fail(where, f"hidden must be boolean, got {ds[s.HIDDEN].dtype}")
+    hidden = ds[s.HIDDEN].transpose(*expected).values
+    position = ds[s.POSITION].transpose(*s.LABEL_DIMS[s.POSITION]).values  # (T, V, 2, K, I)
+    source = ds[s.SOURCE].transpose(*expected).values
+    problems = (
+        (hidden & ~np.isnan(position).all(axis=2), "holds a point", "a hidden keypoint has no "
+         "position: delete the point or the hidden mark"),
+        (hidden & (source == s.PointSource.NONE), "has source none", "a hidden mark says who "
+         "made it (source manual, tracked, imported or reprojected)"),
+    )  # fmt: skip
+    for bad, found, rule in problems:
+        if bad.any():
+            t, v, k, i = (int(j) for j in np.argwhere(bad)[0])
+            raise _fail(
+                where,
+                f"hidden is true at {int(bad.sum())} cells whose point {found} (first: frame "
+                f"{ds[s.TIME].values[t]}, view {_name(ds, s.VIEW, v)}, keypoint "
+                f"{_name(ds, s.KEYPOINT, k)}, individual {_name(ds, s.INDIVIDUAL, i)}); {rule}",
+            )
+
+
+def _name(ds: xr.Dataset, dim: str, j: int) -> str:
+    return shown(repr(str(ds[dim].values[j])))
 
 
 def validate_poses(ds: xr.Dataset, where: str = "poses") -> None:
@@ -177,8 +210,9 @@ def save_labels(path: str | os.PathLike[str], ds: xr.Dataset, keep_journal: bool
 
 def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:
     """Read and validate a labels.nc file (loaded into memory; the file is closed), with the
-    edits of its journal, if one is beside it, replayed (pose3d.io.label_journal)."""
-    ds = read_netcdf(path, "labels file")
+    edits of its journal, if one is beside it, replayed (pose3d.io.label_journal). A file
+    written before labels had ``hidden`` gets it, all False (nothing is hidden)."""
+    ds = with_hidden(read_netcdf(path, "labels file"))  # older files: nothing hidden
     journal = journal_path(path)
     if journal.is_file():
         ds = apply_journal(ds, journal)

@@ -20,7 +20,8 @@ Layout of a file::
                                      unit = the poses' space_unit (e.g. "mm"), confidence
         <view>/                      PoseEstimation per camera view: device, source_video, skeleton
           <keypoint> ...             PoseEstimationSeries (T, 2) of labels.nc, unit "pixels",
-                                     confidence; NaN = no point
+                                     confidence; NaN = no point: with confidence 0 the
+                                     keypoint is hidden, with confidence NaN not labelled
 
 Positions are float64 as in the netCDF files (the ndx-pose spec's float32 is a minimum).
 Timestamps are seconds: a label's session frame / the session's fps; the poses' own time when
@@ -57,7 +58,8 @@ VIDEO_PREFIX = "video_"
 PIXELS = "pixels"
 CONFIDENCE_2D = (
     "labels.nc confidence: 1 for manual labels, the tracker's confidence for tracked points, "
-    "the other tool's score for imported points; NaN where there is no point"
+    "the other tool's score for imported points; 0 where the keypoint is marked hidden (not "
+    "visible, position NaN); NaN where there is no point (not labelled)"
 )
 CONFIDENCE_3D = "poses3d.nc confidence of the triangulated point (0-1); NaN where there is none"
 
@@ -290,7 +292,18 @@ def _series_2d(one: xr.Dataset, view: str, fps: float) -> list[Any]:
     """One PoseEstimationSeries (T, 2) px per keypoint of one view and individual."""
     timestamps = one[s.TIME].values / fps  # session frames -> s
     frame = f"(0, 0) is the centre of the top-left pixel of camera {view}'s image"
+    one = one.assign({s.CONFIDENCE: _confidence_2d(one)})
     return _series(one, timestamps, PIXELS, frame, f" in camera {view}", CONFIDENCE_2D)
+
+
+def _confidence_2d(one: xr.Dataset) -> xr.DataArray:
+    """labels.nc's confidence with NWB's two kinds of NaN point told apart (ndx-pose has no
+    visibility field): 0 where the keypoint is hidden, NaN where it is not labelled."""
+    has = one[s.POSITION].notnull().all(s.SPACE)
+    confidence = one[s.CONFIDENCE].where(has)
+    if s.HIDDEN in one.data_vars:
+        confidence = confidence.where(~one[s.HIDDEN], 0.0)
+    return confidence
 
 
 def _series_3d(one: xr.Dataset, fps: float) -> list[Any]:

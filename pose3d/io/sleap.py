@@ -3,15 +3,19 @@
 ``.slp`` (SLEAP >= 1.0 labels, HDF5): one video per file (the view's), one skeleton. In each
 frame and track a *user* instance (instance_type 0, placed or corrected in SLEAP's GUI) wins over
 a *predicted* one (instance_type 1, model output): user points are MANUAL, predicted points are
-IMPORTED with the point score (clipped to 0-1) as confidence. Points marked not visible are
-missing (NaN). Tracks become individuals (``track_0`` ...); untracked instances belong to
-``untracked``, at most one per frame.
+IMPORTED with the point score (clipped to 0-1) as confidence. A node whose ``visible`` flag is
+false (SLEAP's "not visible", set by the labeller or by a model that found no peak) is a
+*hidden* keypoint of the instance's source: no position, ``hidden`` True (pose3d.labels); a
+visible node without coordinates (NaN, as sleap-anipose's proofread files hold) is no point.
+Tracks become individuals (``track_0`` ...); untracked instances belong to ``untracked``, at
+most one per frame.
 
 ``.analysis.h5`` (SLEAP's "Export Analysis HDF5"): ``tracks`` read by h5py as
 (n_tracks, 2, n_nodes, n_frames), ``point_scores`` (n_tracks, n_nodes, n_frames), ``node_names``,
 ``track_names``; column f is video frame f. The file does not say which instances a human made,
 so its points are IMPORTED (point score, clipped to 0-1, as confidence) unless imported
-``--as labels``.
+``--as labels``. It writes an invisible node as NaN, like a missing one, so it has no hidden
+keypoints: NaN is no point.
 
 Coordinates: SLEAP files of format 1.1 and later put the centre of the top-left pixel at (0, 0),
 as pose3d does, and are copied unchanged; older .slp files (format < 1.1) are shifted by -0.5 px.
@@ -118,6 +122,7 @@ def read_analysis(path: Path) -> ImportedPoints:
         position[frames],
         confidence[frames],
         np.zeros(position[frames].shape[:3], bool),
+        np.zeros(position[frames].shape[:3], bool),  # NaN: missing or invisible, unsaid
     )
 
 
@@ -164,6 +169,7 @@ def _read_slp(path: Path) -> ImportedPoints:
     position = np.full((*shape, 2), np.nan)
     confidence = np.full(shape, np.nan)
     manual = np.zeros(shape, bool)
+    hidden = np.zeros(shape, bool)
     for (frame, key), inst in rows.items():
         a, b = int(np.searchsorted(frames, frame)), individuals.index(key)
         table = data["points"] if inst["instance_type"] == USER else data["pred_points"]
@@ -174,14 +180,16 @@ def _read_slp(path: Path) -> ImportedPoints:
                 f"{len(nodes)} nodes; the file is damaged"
             )
         xy = np.stack([pts["x"], pts["y"]], -1).astype(np.float64)
-        xy[~pts["visible"].astype(bool)] = np.nan
+        invisible = ~pts["visible"].astype(bool)
+        xy[invisible] = np.nan
+        hidden[a, b] = invisible
         with np.errstate(invalid="ignore"):  # a signalling NaN in a damaged file
             position[a, b] = xy - (0.5 if format_id < 1.1 else 0.0)
         if inst["instance_type"] == USER:
             manual[a, b] = True
         else:
             confidence[a, b] = _score(pts["score"])
-    return ImportedPoints(path, frames, individuals, nodes, position, confidence, manual)
+    return ImportedPoints(path, frames, individuals, nodes, position, confidence, manual, hidden)
 
 
 def _score(score: Any) -> NDArray[np.float64]:

@@ -5,8 +5,10 @@ names and camera frames); keypoints and individuals are renamed through a `NameM
 against the session, camera frames against the view's video, converted to session frames
 (session frame = camera frame + offset) and merged into labels.nc by the labels merge policy
 (pose3d.labels): prelabels (source IMPORTED) never replace a manual point; hand labels (source
-MANUAL) that would change one are refused as a whole. Everything is checked before labels.nc is
-written, once, atomically: a failed import leaves it byte-identical.
+MANUAL) that would change one are refused as a whole. A keypoint the file marks not visible
+(SLEAP's ``visible`` false) becomes a hidden mark with the same provenance. Everything is
+checked before labels.nc is written, once, atomically: a failed import leaves it
+byte-identical.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ class ImportReport:
     file_format: str
     view: str
     frames: int  # frames of the file holding at least one point
-    manual: int  # points written as MANUAL
-    imported: int  # points written as IMPORTED
+    manual: int  # points (and hidden marks) written as MANUAL
+    imported: int  # points (and hidden marks) written as IMPORTED
     kept: int  # imported points skipped because a manual point was there
+    hidden: int = 0  # of those written, hidden marks (the file says: not visible here)
 
 
 def import_labels(
@@ -125,19 +128,24 @@ def _merge(
         )
     position, confidence = _on_labels(labels, view, frames, points)
     is_manual = xr.DataArray(manual.transpose(0, 2, 1)[:, None], dims=confidence.dims)
+    hidden = xr.DataArray(points.hidden.transpose(0, 2, 1)[:, None], dims=confidence.dims)
     by_hand = position.where(is_manual)
-    conflicts = manual_conflicts(labels, by_hand)
+    conflicts = manual_conflicts(labels, by_hand, hidden & is_manual)
     if conflicts.any():
         _refuse(points, view, conflicts)
-    has = position.notnull().all(s.SPACE)
+    has = position.notnull().all(s.SPACE) | hidden
     was_manual = labels[s.SOURCE].loc[{d: confidence[d].values for d in confidence.dims}] == (
         s.PointSource.MANUAL
     )
     labels, wrote_manual = merge_points(
-        labels, by_hand, xr.ones_like(confidence), s.PointSource.MANUAL
+        labels, by_hand, xr.ones_like(confidence), s.PointSource.MANUAL, hidden=hidden & is_manual
     )
     labels, wrote_imported = merge_points(
-        labels, position.where(~is_manual), confidence, s.PointSource.IMPORTED
+        labels,
+        position.where(~is_manual),
+        confidence,
+        s.PointSource.IMPORTED,
+        hidden=hidden & ~is_manual,
     )
     report = ImportReport(
         points.path,
@@ -147,6 +155,7 @@ def _merge(
         int(wrote_manual.sum()),
         int(wrote_imported.sum()),
         int((has & ~is_manual & was_manual.values).sum()),
+        int(((wrote_manual | wrote_imported) & hidden).sum()),
     )
     return labels, report
 
@@ -156,9 +165,9 @@ def _refuse(points: ImportedPoints, view: str, conflicts: xr.DataArray) -> None:
     cells = where[s.TIME].values[where.values][:5], where[s.KEYPOINT].values[where.values][:5]
     shown = ", ".join(f"frame {f} {k}" for f, k in zip(*cells, strict=True))
     raise Pose3dError(
-        f"{points.path}: {int(conflicts.sum())} points would replace manual points already in "
-        f"view {view} ({shown}); nothing was imported. Delete those points first, or import "
-        "with --as prelabels, which keeps the existing manual points"
+        f"{points.path}: {int(conflicts.sum())} points would replace manual points (or hidden "
+        f"marks) already in view {view} ({shown}); nothing was imported. Delete those points "
+        "first, or import with --as prelabels, which keeps the existing manual points"
     )
 
 

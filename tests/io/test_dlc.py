@@ -204,6 +204,37 @@ def test_export_several_individuals_uses_multi_animal_columns(tmp_path: Path) ->
     )
 
 
+def test_hidden_marks_export_as_nan_and_dlc_imports_none(tmp_path: Path) -> None:
+    """DeepLabCut has no hidden state: a hidden keypoint is a NaN cell of a labelled frame (as a
+    DeepLabCut labeller leaves an occluded part), and a frame holding only hidden marks is
+    exported too (every keypoint labelled not visible); reading back gives NaN, never hidden."""
+    from pose3d.io.netcdf import save_labels
+    from pose3d.labels import new_labels, set_hidden, set_point
+
+    session = _session(tmp_path / "s", ["nose", "tail"], 20)
+    labels = new_labels(20, session.camera_names, ["nose", "tail"], ["individual_0"])
+    labels = set_point(labels, 4, "cam0", "nose", "individual_0", (1.5, 2.5))
+    labels = set_hidden(labels, 4, "cam0", "tail", "individual_0")
+    labels = set_hidden(labels, 9, "cam0", "nose", "individual_0")
+    labels = set_hidden(labels, 12, "cam0", "tail", "individual_0", s.PointSource.TRACKED)
+    save_labels(session.paths.labels, labels)
+    out = tmp_path / "out"
+    export_session(SessionFolder(session, write=False), "dlc", out)
+    h5 = out / "labeled-data" / "cam0" / "CollectedData_pose3d.h5"
+    table = pd.read_hdf(h5, "df_with_missing")
+    assert [row[-1] for row in table.index] == ["img04.png", "img09.png"]  # manual frames only
+    assert table.loc[("labeled-data", "cam0", "img04.png"), ("pose3d", "nose", "x")] == 1.5
+    assert np.isnan(table.loc[("labeled-data", "cam0", "img04.png"), ("pose3d", "tail")]).all()
+    assert np.isnan(table.loc[("labeled-data", "cam0", "img09.png")].to_numpy()).all()
+    back = read_dlc(h5)
+    assert not back.hidden.any() and back.hidden.shape == back.confidence.shape
+    again = _session(tmp_path / "s2", ["nose", "tail"], 20)
+    import_into(again, "cam0", h5)
+    loaded = load_labels(again.paths.labels)
+    assert not loaded[s.HIDDEN].values.any()
+    assert int((loaded[s.SOURCE].values != 0).sum()) == 1  # the one point
+
+
 def test_predictions_import_as_prelabels_with_likelihood(shared_data: Path, tmp_path: Path) -> None:
     table = pd.read_hdf(_collected(shared_data, OPENFIELD, ".h5"), "df_with_missing")
     frames = [int(Path(p).stem[3:]) for p in table.index]

@@ -129,6 +129,25 @@ def test_movement(full_session: Session, tmp_path: Path) -> None:
             xr.testing.assert_identical(got.load(), want.load())
 
 
+def test_movement_carries_hidden_marks(full_session: Session, tmp_path: Path) -> None:
+    """The movement export is labels.nc itself: the hidden variable travels, and in movement's
+    own terms a hidden keypoint is a NaN position with confidence 0 (not labelled: NaN, NaN)."""
+    from pose3d.labels import set_hidden
+
+    labels = load_labels(full_session.paths.labels)
+    labels = set_hidden(labels, 5, "cam0", "nose", "individual_0")
+    save_labels(full_session.paths.labels, labels)
+    out = tmp_path / "movement"
+    assert _export(full_session, "movement", out) == 0
+    back = load_labels(out / "labels.nc")
+    xr.testing.assert_identical(back, labels)
+    cell = {s.TIME: 5, s.VIEW: "cam0", s.KEYPOINT: "nose", s.INDIVIDUAL: "individual_0"}
+    with xr.open_dataset(out / "labels.nc") as plain:  # what movement opens
+        assert np.isnan(plain[s.POSITION].sel(cell).values).all()
+        assert float(plain[s.CONFIDENCE].sel(cell)) == 0.0
+        assert bool(plain[s.HIDDEN].sel(cell)) and int(plain[s.HIDDEN].sum()) == 1
+
+
 def test_nwb(full_session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("ndx_pose", reason="NWB export needs ndx-pose (pip install '.[nwb]')")
     out = tmp_path / "nwb"

@@ -11,7 +11,7 @@ from pose3d import schema as s
 from pose3d.errors import SchemaError
 from pose3d.io.label_journal import LabelJournal, apply_journal, journal_path
 from pose3d.io.netcdf import load_labels, save_labels
-from pose3d.labels import new_labels, set_point
+from pose3d.labels import new_labels, set_hidden, set_point
 
 VIEWS, KEYPOINTS, INDIVIDUALS = ["cam0", "cam1"], ["nose", "tail"], ["a", "b"]
 
@@ -47,6 +47,58 @@ def test_edits_in_the_journal_are_replayed_on_load(saved: Path) -> None:
     assert loaded[s.SOURCE].sel(time=11, view="cam1", keypoint="tail", individual="b") == 0
     twice = apply_journal(loaded.copy(deep=True), journal.path)  # a line sets an absolute state
     np.testing.assert_array_equal(twice[s.POSITION].values, loaded[s.POSITION].values)
+
+
+def test_hidden_marks_are_journaled_and_replayed(saved: Path) -> None:
+    """A person's "not visible here" is one more variable of the cell's state: it replays, and
+    a later delete (or a placed point) of the same cell clears it."""
+    edited = load_labels(saved)
+    journal = LabelJournal(journal_path(saved))
+    set_hidden(edited, 11, "cam1", "tail", "b", inplace=True)  # over the tracked point
+    journal.append(11, "cam1", "tail", "b", _state(edited, 11, "cam1", "tail", "b"))
+    set_hidden(edited, 13, "cam0", "nose", "a", inplace=True)
+    journal.append(13, "cam0", "nose", "a", _state(edited, 13, "cam0", "nose", "a"))
+    set_point(edited, 13, "cam0", "nose", "a", None, inplace=True)  # deleted again
+    journal.append(13, "cam0", "nose", "a", _state(edited, 13, "cam0", "nose", "a"))
+    assert '"hidden": true' in journal.path.read_text()
+
+    loaded = load_labels(saved)
+    for name in edited.data_vars:
+        np.testing.assert_array_equal(loaded[name].values, edited[name].values, err_msg=name)
+    at = {s.VIEW: "cam1", s.KEYPOINT: "tail", s.INDIVIDUAL: "b"}
+    assert bool(loaded[s.HIDDEN].sel(time=11, **at))
+    assert int(loaded[s.SOURCE].sel(time=11, **at)) == s.PointSource.MANUAL
+    assert np.isnan(loaded[s.POSITION].sel(time=11, **at).values).all()
+    assert int(loaded[s.HIDDEN].sum()) == 1  # frame 13's mark was deleted
+
+
+def test_a_journal_from_before_hidden_marks_replays(tmp_path: Path) -> None:
+    """labels.nc and journal lines written before ``hidden`` existed: the lines replay (their
+    cells keep hidden False), and a new line with a hidden mark replays onto such a file."""
+    labels = new_labels(3, VIEWS, KEYPOINTS, INDIVIDUALS).drop_vars(s.HIDDEN)
+    path = tmp_path / "labels.nc"
+    save_labels(path, labels)
+    old_line = {
+        "frame": 1,
+        "view": "cam0",
+        "keypoint": "nose",
+        "individual": "a",
+        "state": {"position": [1.0, 2.0], "confidence": 1.0, "source": 1, "review": False},
+    }
+    new_line = {
+        **old_line,
+        "keypoint": "tail",
+        "state": {"position": [None, None], "confidence": 0.0, "source": 1, "hidden": True},
+    }
+    import json
+
+    journal_path(path).write_text(json.dumps(old_line) + "\n" + json.dumps(new_line) + "\n")
+    loaded = load_labels(path)
+    cell = {s.TIME: 1, s.VIEW: "cam0", s.INDIVIDUAL: "a"}
+    assert loaded[s.POSITION].sel(keypoint="nose", **cell).values.tolist() == [1.0, 2.0]
+    assert not bool(loaded[s.HIDDEN].sel(keypoint="nose", **cell))
+    assert bool(loaded[s.HIDDEN].sel(keypoint="tail", **cell))
+    assert int(loaded[s.HIDDEN].sum()) == 1
 
 
 def test_a_line_cut_short_by_a_crash_is_the_only_edit_lost(saved: Path) -> None:
@@ -159,6 +211,20 @@ BAD_LINES = {
     "unknown-individual": (_with(individual="z"), r"unknown individual 'z'"),
     "no-state": (_with(state=None), r"missing key\(s\) state"),
     "not-an-object": ([12, "cam0"], r"expected an object with frame, view, keypoint, individual"),
+    "hidden-string": (_with(state_hidden="true"), r"hidden must be true or false, got 'true'"),
+    "hidden-int": (_with(state_hidden=1), r"hidden must be true or false, got 1"),
+    "hidden-with-a-point": (
+        _with(state_hidden=True, state_position=[1.5, 2.0]),
+        r"hidden is true but position is \[1.5, 2.0\]; a hidden keypoint has no position",
+    ),
+    "hidden-half-a-point": (
+        _with(state_hidden=True),
+        r"hidden is true but position is \[1.5, None\]",
+    ),
+    "hidden-without-source": (
+        _with(state_hidden=True, state_position=[None, None], state_source=0),
+        r"hidden is true but source is 0 \(none\); a hidden mark says who made it",
+    ),
 }
 
 

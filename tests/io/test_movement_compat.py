@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 
 from pose3d.io.netcdf import save_labels, save_poses
-from pose3d.labels import new_labels, set_point
+from pose3d.labels import new_labels, set_hidden, set_point
 from pose3d.poses import poses_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,7 +64,8 @@ def test_poses_and_labels_open_in_movement(movement_python: Path, tmp_path: Path
     save_poses(with_fps, _poses(30.0))
     save_poses(without_fps, _poses(None))
     ds = new_labels(8, ["cam0", "cam1"], ["nose", "tail"], ["m0"])
-    save_labels(labels, set_point(ds, 2, "cam1", "tail", "m0", (10.5, 3.0)))
+    ds = set_point(ds, 2, "cam1", "tail", "m0", (10.5, 3.0))
+    save_labels(labels, set_hidden(ds, 3, "cam1", "tail", "m0"))  # movement: NaN, confidence 0
 
     result = _check(movement_python, with_fps, without_fps, labels)
 

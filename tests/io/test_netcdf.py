@@ -16,7 +16,7 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError, SchemaError
 from pose3d.io.netcdf import load_labels, load_poses, save_labels, save_poses
 from pose3d.io.netcdf_digest import GROUP as DIGEST_GROUP
-from pose3d.labels import merge_points, new_labels, set_point
+from pose3d.labels import merge_points, new_labels, set_hidden, set_point
 from pose3d.poses import poses_dataset
 
 VIEWS = ["back", "mid", "side"]
@@ -33,6 +33,19 @@ def filled_labels() -> xr.Dataset:
     ds = set_point(ds, 3, "side", "ear", "mouse_b", (1279.0, 0.125), P.IMPORTED, 0.5)
     ds = set_point(ds, 4, "side", "nose", "mouse_a", (640.5, 512.0), P.REPROJECTED, 0.0)
     ds[s.REVIEW].loc[{s.TIME: 2, s.VIEW: "mid", s.KEYPOINT: "ear", s.INDIVIDUAL: "mouse_b"}] = True
+    ds = set_hidden(ds, 1, "back", "tail", "mouse_a")  # a person: "not visible here"
+    ds = set_hidden(ds, 2, "side", "nose", "mouse_b", P.TRACKED)  # the tracker says so
+    return ds
+
+
+def _hidden_at(ds: xr.Dataset, var: str, value: object, xy: bool = False) -> xr.Dataset:
+    """``ds`` with a hidden mark set behind set_hidden's back on an empty cell (frame 0, mid,
+    nose, mouse_a) whose ``var`` is then ``value``."""
+    ds = ds.copy(deep=True)
+    cell = {s.TIME: 0, s.VIEW: "mid", s.KEYPOINT: "nose", s.INDIVIDUAL: "mouse_a"}
+    ds[s.HIDDEN].loc[cell] = True
+    ds[s.SOURCE].loc[cell] = int(P.MANUAL)
+    ds[var].loc[cell] = value
     return ds
 
 
@@ -215,6 +228,23 @@ BAD_LABELS = {
         r"damaged \(restore it from a backup\)",
     ),
     "far-position": (lambda ds: _set(ds, s.POSITION, -2e6), r"position holds 2e\+06, beyond"),
+    "hidden-with-a-point": (
+        lambda ds: _hidden_at(ds, s.POSITION, [3.0, 4.0]),
+        r"hidden is true at 1 cells whose point holds a point \(first: frame 0, view 'mid', "
+        r"keypoint 'nose', individual 'mouse_a'\); a hidden keypoint has no position",
+    ),
+    "hidden-without-source": (
+        lambda ds: _hidden_at(ds, s.SOURCE, int(P.NONE)),
+        r"hidden is true at 1 cells whose point has source none .*a hidden mark says who",
+    ),
+    "int-hidden": (
+        lambda ds: ds.assign(hidden=ds[s.HIDDEN].astype(np.int8)),
+        r"hidden must be boolean, got int8",
+    ),
+    "hidden-dims": (
+        lambda ds: ds.assign(hidden=ds[s.HIDDEN].transpose("view", "time", ...)),
+        r"variable 'hidden' has dims \('view', 'time', 'keypoint', 'individual'\), expected",
+    ),
 }
 
 
@@ -368,7 +398,7 @@ def test_every_numeric_variable_is_written_with_a_checksum(tmp_path):
             assert set(h5[DIGEST_GROUP].attrs) == {"algorithm", *numeric}
 
 
-LABEL_VARIABLES = [s.POSITION, s.CONFIDENCE, s.SOURCE, s.REVIEW, s.TIME]
+LABEL_VARIABLES = [s.POSITION, s.CONFIDENCE, s.SOURCE, s.REVIEW, s.HIDDEN, s.TIME]
 
 
 @pytest.mark.parametrize("variable", LABEL_VARIABLES)
@@ -493,6 +523,42 @@ def test_files_written_without_checksums_still_load(tmp_path):
         assert h5[s.POSITION].fletcher32
 
 
+def test_a_file_written_before_hidden_marks_loads_with_nothing_hidden(tmp_path):
+    """labels.nc without the ``hidden`` variable (pose3d before it): every cell not hidden, and
+    the next save writes the variable."""
+    labels = filled_labels()
+    older = labels.drop_vars(s.HIDDEN)
+    older[s.SOURCE].values[labels[s.HIDDEN].values] = int(P.NONE)  # no hidden marks then
+    save_labels(tmp_path / "labels.nc", older)
+    with h5py.File(tmp_path / "labels.nc", "r") as h5:
+        assert s.HIDDEN not in h5
+    loaded = load_labels(tmp_path / "labels.nc")
+    assert loaded[s.HIDDEN].dtype == bool and not loaded[s.HIDDEN].values.any()
+    assert loaded[s.HIDDEN].dims == s.MARK_DIMS[s.HIDDEN]
+    xr.testing.assert_identical(loaded.drop_vars(s.HIDDEN), older)
+    save_labels(tmp_path / "labels.nc", loaded)
+    with h5py.File(tmp_path / "labels.nc", "r") as h5:
+        assert s.HIDDEN in h5 and h5[s.HIDDEN].fletcher32
+
+
+def test_hidden_marks_round_trip_as_their_own_state(tmp_path):
+    """Not labelled, a manual hidden mark and a tracked one stay three different things."""
+    save_labels(tmp_path / "labels.nc", filled_labels())
+    loaded = load_labels(tmp_path / "labels.nc")
+    cells = {
+        (1, "back", "tail", "mouse_a"): (P.MANUAL, True, 0.0),
+        (2, "side", "nose", "mouse_b"): (P.TRACKED, True, 0.0),
+        (1, "back", "nose", "mouse_a"): (P.NONE, False, np.nan),
+    }
+    for (t, v, k, i), (source, hidden, confidence) in cells.items():
+        cell = {s.TIME: t, s.VIEW: v, s.KEYPOINT: k, s.INDIVIDUAL: i}
+        assert np.isnan(loaded[s.POSITION].loc[cell].values).all()
+        assert int(loaded[s.SOURCE].loc[cell]) == source
+        assert bool(loaded[s.HIDDEN].loc[cell]) is hidden
+        np.testing.assert_equal(float(loaded[s.CONFIDENCE].loc[cell]), confidence)
+    assert int(loaded[s.HIDDEN].sum()) == 2
+
+
 def test_the_committed_sample_files_load():
     sample = Path(__file__).resolve().parents[2] / "sample_data" / "session" / "truth"
     assert load_labels(sample / "labels.nc").sizes[s.TIME] > 0
@@ -598,7 +664,8 @@ def test_merge_never_overwrites_manual_points():
     merged, written = merge_points(ds, position, confidence, P.TRACKED)
     xr.testing.assert_identical(ds, pristine)
     manual = ds[s.SOURCE] == P.MANUAL
-    assert int(manual.sum()) == 1
+    assert int(manual.sum()) == 2  # a point and a hidden mark
+    assert merged[s.HIDDEN].sel({**WHERE, s.TIME: 1, s.KEYPOINT: "tail"})  # still hidden
     kept = merged.where(manual)
     xr.testing.assert_identical(kept[s.POSITION], ds[s.POSITION].where(manual))
     assert kept[s.POSITION].sel(WHERE).values.tolist() == [10.25, 20.5]

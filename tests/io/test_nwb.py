@@ -104,6 +104,39 @@ def export_session_to(session: Session, out: Path, **options: str) -> list[Path]
     return export_session(SessionFolder(session, write=False), "nwb", out, options)
 
 
+def test_hidden_marks_are_nan_points_with_confidence_zero(
+    full_session: Session, tmp_path: Path
+) -> None:
+    """ndx-pose has no visibility field: a hidden keypoint is a NaN point with confidence 0, a
+    point not labelled a NaN point with confidence NaN, so the file tells them apart and the
+    hidden marks come back from it."""
+    from pose3d.labels import set_hidden
+
+    session = full_session
+    labels = load_labels(session.paths.labels)
+    marks = [(3, "cam0", "nose"), (30, "cam2", "tail_base"), (45, "cam2", "nose")]
+    for frame, view, keypoint in marks[:2]:
+        labels = set_hidden(labels, frame, view, keypoint, "individual_0")
+    labels = set_hidden(labels, *marks[2], "individual_0", s.PointSource.TRACKED)
+    save_labels(session.paths.labels, labels)
+    keypoints = [str(k) for k in labels[s.KEYPOINT].values]
+    (path,) = export_session_to(session, tmp_path / "out")
+    assert pynwb.validate(path=str(path)) == []
+    with _read(path) as nwbfile:
+        _check_2d(nwbfile, session, labels, "individual_0")  # confidence 0 there already
+        multi = nwbfile.processing["behavior"]["MultiCameraPoseEstimation"]
+        found = []
+        for view in session.camera_names:
+            for keypoint in keypoints:
+                series = multi.pose_estimations[view].pose_estimation_series[keypoint]
+                data, confidence = series.data[:], series.confidence[:]
+                nan = np.isnan(data).all(axis=1)
+                hidden = nan & (confidence == 0)
+                found += [(int(t), view, keypoint) for t in np.flatnonzero(hidden)]
+                assert np.isnan(confidence[nan & ~hidden]).all()  # not labelled
+    assert sorted(found) == sorted(marks)
+
+
 def test_two_individuals_one_file_each(full_session: Session, tmp_path: Path) -> None:
     """An NWB file describes one subject: each individual gets its own file."""
     session = replace(full_session, individuals=("mouse", "rat"))

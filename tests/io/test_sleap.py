@@ -150,6 +150,72 @@ def test_user_instance_wins_and_is_manual(
     assert (at[s.SOURCE].values[visible] == s.PointSource.MANUAL).all()
 
 
+def _with_invisible_nodes(minimal_session: Path, path: Path) -> None:
+    """back's .slp, with frame 0's instance made a user instance whose nodes 2 and 5 the
+    labeller marked not visible (SLEAP keeps their coordinates), and frame 1's predicted node 3
+    not visible (a model that found no peak)."""
+    shutil.copyfile(_slp(minimal_session, "back"), path)
+    with h5py.File(path, "r+") as fh:
+        pred = fh["pred_points"][()]
+        instances = fh["instances"][()]
+        user_dtype = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?")])
+        user = np.zeros(15, user_dtype)
+        for name in ("x", "y", "visible", "complete"):
+            user[name] = pred[name][0:15]
+        user["visible"][[2, 5]] = False
+        del fh["points"]
+        fh.create_dataset("points", data=user, maxshape=(None,))
+        instances[0]["instance_type"] = 0
+        fh["instances"][...] = instances
+        start = int(instances[1]["point_id_start"])
+        pred["visible"][start + 3] = False
+        fh["pred_points"][...] = pred
+
+
+def test_real_files_hold_no_hidden_keypoints(minimal_session: Path) -> None:
+    """sleap-anipose's proofread files mark every node visible; their missing nodes have NaN
+    coordinates: no point, not a hidden keypoint (and the analysis export has no flag)."""
+    for cam in CAMERAS:
+        points = read_slp(_slp(minimal_session, cam))
+        assert not points.hidden.any() and points.hidden.shape == points.confidence.shape
+        assert not read_analysis(_analysis(minimal_session, cam)).hidden.any()
+
+
+def test_not_visible_nodes_import_as_hidden_marks_of_their_source(
+    session: Session, minimal_session: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "invisible.slp"
+    _with_invisible_nodes(minimal_session, path)
+    points = read_slp(path)
+    assert np.argwhere(points.hidden).tolist() == [[0, 0, 2], [0, 0, 5], [1, 0, 3]]
+    assert np.isnan(points.position[points.hidden]).all()
+
+    report = import_into(session, "back", path)
+    assert report.hidden == 3
+    view = load_labels(session.paths.labels).sel({s.VIEW: "back", s.INDIVIDUAL: "mouse"})
+    hidden = view[s.HIDDEN].transpose(s.TIME, s.KEYPOINT).values
+    assert np.argwhere(hidden).tolist() == [[0, 2], [0, 5], [1, 3]]
+    source = view[s.SOURCE].transpose(s.TIME, s.KEYPOINT).values
+    assert source[0, 2] == source[0, 5] == s.PointSource.MANUAL  # the labeller's mark
+    assert source[1, 3] == s.PointSource.IMPORTED  # the model's
+    assert (view[s.CONFIDENCE].transpose(s.TIME, s.KEYPOINT).values[hidden] == 0).all()
+    assert np.isnan(view[s.POSITION].transpose(s.TIME, s.KEYPOINT, s.SPACE).values[hidden]).all()
+
+    # the predictions again (prelabels): a manual hidden mark stays, an imported one is replaced
+    import_into(session, "back", _slp(minimal_session, "back"))
+    again = load_labels(session.paths.labels).sel({s.VIEW: "back", s.INDIVIDUAL: "mouse"})
+    assert np.argwhere(again[s.HIDDEN].transpose(s.TIME, s.KEYPOINT).values).tolist() == [
+        [0, 2],
+        [0, 5],
+    ]
+    # as hand labels, the predictions would put points on manual hidden marks: refused whole
+    before = session.paths.labels.read_bytes()
+    refused = r"1 points would replace manual points \(or hidden marks\) .*\(frame 0 Head\)"
+    with pytest.raises(Pose3dError, match=refused):
+        import_into(session, "back", _slp(minimal_session, "back"), as_="labels")
+    assert session.paths.labels.read_bytes() == before
+
+
 def test_other_skeleton_and_corrupt_files_leave_labels_untouched(
     session: Session, minimal_session: Path, tmp_path: Path
 ) -> None:

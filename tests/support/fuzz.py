@@ -118,7 +118,7 @@ def _build_labels(folder: Path, _shared: Path | None) -> None:
 JOURNAL_EDITS: tuple[tuple[int, str, str, dict[str, Any]], ...] = (
     # (frame, view, keypoint, state): a click, a hidden mark, a review flag, a corner, a redo
     (0, "cam0", "nose", {"position": [100.5, 200.25], "confidence": 1.0, "source": 1}),
-    (3, "cam1", "tail_tip", {"position": [None, None], "source": 1, "visible": False}),
+    (3, "cam1", "tail_tip", {"position": [None, None], "source": 1, "hidden": True}),
     (10, "cam2", "neck", {"review": True, "review_reason": 1, "review_score": 2.5}),
     (59, "cam3", "paw_back_right", {"position": [639.0, 0.0], "source": 1, "review": False}),
     (0, "cam0", "nose", {"position": [101.0, 201.0], "confidence": 0.75, "source": 1}),
@@ -291,7 +291,7 @@ def _implausible_points(points: Any) -> str | None:
 
 
 def _points_content(points: Any) -> Content:
-    names = ("frames", "individuals", "keypoints", "position", "confidence", "manual")
+    names = ("frames", "individuals", "keypoints", "position", "confidence", "manual", "hidden")
     return {name: getattr(points, name) for name in names}, {}
 
 

@@ -57,6 +57,7 @@ def labelled(session_dir: Path) -> Path:
     labels[s.REVIEW].values[12:] = False
     labels[s.SOURCE] = labels[s.SOURCE].astype(np.int8)
     labels[s.REVIEW] = labels[s.REVIEW].astype(bool)
+    labels[s.HIDDEN] = labels[s.HIDDEN].fillna(False).astype(bool)  # reindex made it float
     save_labels(session_dir / "labels.nc", labels)
     return session_dir
 
