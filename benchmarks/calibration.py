@@ -345,16 +345,6 @@ def report(ours: Run, theirs: Run, reference: str) -> None:
 
 # ---------------------------------------------------------------- board detection
 
-# Degradations of the "degraded" sets (ranges each frame draws from), per image scale.
-DEGRADED_VGA = dict(
-    defocus_px=(0.0, 2.5),
-    motion_px=(0.0, 6.0),
-    light_gradient=(0.0, 0.6),
-    vignetting=(0.0, 0.5),
-    contrast=(0.3, 1.0),
-    noise_sigma=(0.0, 6.0),
-)
-DEGRADED_LARGE = dict(DEGRADED_VGA, defocus_px=(0.0, 4.0), motion_px=(0.0, 10.0))
 WRONG_PX = 5.0  # a found board whose median corner error exceeds this is in the wrong order
 SHARED_DATA = Path(
     os.environ.get("POSE3D_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -417,12 +407,11 @@ def detection_board(spec: DetectionSet) -> Any:
 
 def render_set(spec: DetectionSet, n_frames: int, seed: int) -> Any:
     from pose3d.synthetic.board_views import Placement, board_views
-    from pose3d.synthetic.degrade import Degradation
+    from pose3d.synthetic.degrade import DEGRADED_LARGE, DEGRADED_VGA
 
     degradation = None
     if spec.degraded:
-        ranges = DEGRADED_LARGE if max(spec.image_size) > 1000 else DEGRADED_VGA
-        degradation = Degradation(**ranges)  # type: ignore[arg-type]
+        degradation = DEGRADED_LARGE if max(spec.image_size) > 1000 else DEGRADED_VGA
     placement = Placement(75.0, 45.0, 300.0) if spec.small else None
     board = detection_board(spec)
     return board_views(board, n_frames, seed, 4, spec.image_size, degradation, placement)

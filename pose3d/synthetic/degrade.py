@@ -13,7 +13,7 @@ uint8; the default ``Degradation()`` changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -47,6 +47,19 @@ class Degradation:
         low, high = self.contrast
         if not 0 < low <= high <= 1:
             raise Pose3dError(f"contrast must be a range 0 < low <= high <= 1, got {self.contrast}")
+
+
+# The "degraded" board sets of benchmarks/calibration.py --detection and its tests: what a lab's
+# calibration footage suffers, at 640x480 and (with more blur) at 1088x1920.
+DEGRADED_VGA = Degradation(
+    defocus_px=(0.0, 2.5),
+    motion_px=(0.0, 6.0),
+    light_gradient=(0.0, 0.6),
+    vignetting=(0.0, 0.5),
+    contrast=(0.3, 1.0),
+    noise_sigma=(0.0, 6.0),
+)
+DEGRADED_LARGE = replace(DEGRADED_VGA, defocus_px=(0.0, 4.0), motion_px=(0.0, 10.0))
 
 
 def degrade(image: Image, degradation: Degradation, rng: np.random.Generator) -> Image:

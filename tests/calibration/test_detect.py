@@ -17,18 +17,11 @@ from pose3d.calibration.chessboard import find_checkerboard, oriented, subpix_wi
 from pose3d.calibration.detect import charuco_detector, make_detector
 from pose3d.io.board_toml import load_board
 from pose3d.synthetic.board_views import BoardViews, board_views
-from pose3d.synthetic.degrade import Degradation
+from pose3d.synthetic.degrade import DEGRADED_VGA
 
 CHECKERBOARD = Checkerboard(9, 6, 40.0)  # one odd, one even: its order is unambiguous
 # the degraded set of benchmarks/calibration.py --detection at 640x480
-DEGRADED = Degradation(
-    defocus_px=(0.0, 2.5),
-    motion_px=(0.0, 6.0),
-    light_gradient=(0.0, 0.6),
-    vignetting=(0.0, 0.5),
-    contrast=(0.3, 1.0),
-    noise_sigma=(0.0, 6.0),
-)
+DEGRADED = DEGRADED_VGA
 # A ChArUco board with small markers: 15 mm squares, 11.25 mm 4x4 markers
 SMALL_CHARUCO = CharucoBoard(7, 5, 15.0, 11.25, "DICT_4X4_50")
 # In that set (seed 0, 4 cameras, 8 poses) SB misses the board in cam3's view of pose 2, which
