@@ -106,8 +106,10 @@ def refine_from_labels(
     """Refine ``cameras`` from labelled keypoints ``pixels`` [n_views, n_points, 2] (views in
     ``cameras`` order, NaN = not labelled there) with the board ``detections`` as a prior;
     ``keypoints`` [n_points] names each point's keypoint (for the per-keypoint diagnosis);
-    ``on_iteration(stage, iteration, max_iterations)`` reports the solver's progress ("before":
-    the board poses fitted to the calibration as it is; "refine"), and may raise to cancel."""
+    ``on_iteration(stage, iteration, max_iterations)`` reports the solver's progress ("board":
+    the board's own fit, for its noise and outliers; "before": the board poses fitted to the
+    calibration as it is; "labels": the labels' own fit, for their noise; "refine"), and may
+    raise to cancel."""
     if tuple(detections.views) != tuple(cameras.names):
         raise CalibrationError(
             f"the board detections are of cameras {', '.join(detections.views)}, the "
@@ -131,7 +133,6 @@ def refine_from_labels(
     usable = np.isfinite(poses[:, 0])
     obs = obs.select(usable[obs.frame])
     frames0 = np.where(usable[:, None], poses, 0.0)
-    cams0 = np.stack([camera_vector(c) for c in cameras])
     problem: _Problem = _Problem(cameras, frames0, board_points, obs, pixels)
 
     def stage(name: str) -> Callable[[int, int], None] | None:
@@ -140,7 +141,7 @@ def refine_from_labels(
         report = on_iteration
         return lambda done, total: report(name, done, total)
 
-    free = np.zeros(cams0.shape, dtype=bool)
+    free = np.zeros(problem.cams0.shape, dtype=bool)
     free[:, :6] = True
     free[ref, :6] = False
     if refine_intrinsics:  # a distortion coefficient the calibration held at 0 stays there
@@ -161,13 +162,16 @@ def refine_from_labels(
         cameras.unit,
         cameras.metadata,
     )
-    before = _view_fits(cameras, before_fit.board_rms(obs, len(cameras)), pixels)
+    disagreement = leave_one_out(cameras, pixels)
+    before = _view_fits(cameras.names, before_fit.board_rms(obs, len(cameras)), disagreement)
     by_keypoint = {
-        str(name): float(np.nanmedian(leave_one_out(cameras, pixels[:, names == name])))
+        str(name): float(np.nanmedian(disagreement[:, names == name]))
         for name in dict.fromkeys(names.tolist())
         if keypoints is not None
     }
-    after = _view_fits(refined, after_fit.board_rms(obs, len(cameras)), pixels)
+    after = _view_fits(
+        refined.names, after_fit.board_rms(obs, len(cameras)), leave_one_out(refined, pixels)
+    )
     problems = [
         f"camera {name}: the board's RMS would grow from {before[name].board_rms_px:.2f} to "
         f"{after[name].board_rms_px:.2f} px (more than {MAX_BOARD_RMS_RATIO}x): the labels "
@@ -356,12 +360,12 @@ def leave_one_out(cameras: CameraGroup, pixels: FloatArray) -> FloatArray:
 
 
 def _view_fits(
-    cameras: CameraGroup, board_rms: FloatArray, pixels: FloatArray
+    names: Sequence[str], board_rms: FloatArray, distance: FloatArray
 ) -> dict[str, ViewFit]:
-    """Per camera: board RMS and the keypoints' leave-one-view-out median distance."""
-    distance = leave_one_out(cameras, pixels)
+    """Per camera: board RMS and the median of its points' leave-one-view-out ``distance``
+    [n_views, n_points]."""
     fits = {}
-    for v, name in enumerate(cameras.names):
+    for v, name in enumerate(names):
         mine = distance[v][np.isfinite(distance[v])]
         median = float(np.median(mine)) if mine.size else float("nan")
         fits[name] = ViewFit(float(board_rms[v]), median, int(mine.size))
