@@ -282,14 +282,11 @@ def _session_rig(
     )
     print_report(result.report)
     if folder.paths.intrinsics.is_file() and not args.refit_intrinsics:
-        held = [c.name for c in result.report.cameras if c.name in _names(folder)]
+        given = folder.intrinsics_or_none()
+        names = set() if given is None else set(given.names)
+        held = [c.name for c in result.report.cameras if c.name in names]
         print(f"intrinsics of {', '.join(held)} held from {folder.paths.intrinsics}")
     print(f"wrote {folder.paths.calibration_dir}")
-
-
-def _names(folder: SessionFolder) -> set[str]:
-    intrinsics = folder.intrinsics_or_none()
-    return set() if intrinsics is None else set(intrinsics.names)
 
 
 def _next_step_standalone(out: Path) -> str:
