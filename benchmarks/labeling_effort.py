@@ -16,8 +16,10 @@ The protocol (tests/support/labeling_effort.py has it in full, and the code):
 - **Queue** (``--mode queue``): walk the review queue in the project's order (worst run not
   visited yet, as the TUI's ``f`` key); at each run's image fix every point: place it at the
   truth where the truth is visible and the point is missing or > 5 px off (one action per
-  point, source manual), delete it where the truth is not visible (one action each); when
-  something was placed, re-track that view from that frame as the TUI's ``r`` does
+  point, source manual), mark the keypoint hidden where the truth is not visible and a point
+  is there (one action each; ``--delete``: delete the point instead, the protocol before
+  hidden marks); when something was placed or marked, re-track that view from that frame as
+  the TUI's ``r`` does
   (``from_frames=(frame,)``). Stop when every run was visited (a run is visited once; a run on
   an image seen before and unchanged since is skipped); at most 10 visits per image (``capped``
   says when the cap stopped it). ``--follow-runs``: where a run's first image needs nothing,
@@ -25,12 +27,12 @@ The protocol (tests/support/labeling_effort.py has it in full, and the code):
 - **Scan** (``--mode scan``, ``--every K``, default 10): look at every K-th frame after the
   seed frame in every view, fix and re-track as above.
 
-Reported per dataset and mode: hand actions (seed + placed + deleted; placed split into moved
-and missing), re-deletions, the frame-by-frame baseline (truly visible points: one click
-each), the ratio baseline / actions, the share of truly visible points within 3 and 5 px at
-the end, points left where the truth is not visible, wrong points (> 5 px) at the end and how
-many of them are not flagged, the flags after the first propagation (tracked points > 5 px off
-and tracked points where the truth is hidden: how many flagged), images visited and visited
+Reported per dataset and mode: hand actions (seed + placed + hidden marks + deleted; placed
+split into moved and missing), re-deletions, the frame-by-frame baseline (truly visible points:
+one click each), the ratio baseline / actions, the share of truly visible points within 3 and 5
+px at the end, points left where the truth is not visible, wrong points (> 5 px) at the end and
+how many of them are not flagged, the flags after the first propagation (tracked points > 5 px
+off and tracked points where the truth is hidden: how many flagged), images visited and visited
 with nothing to fix, re-tracks, wall and CPU time (CPU: this process, all threads).
 
 Datasets:
@@ -178,6 +180,7 @@ def measure(
             frames=frames,
             scan_every=args.every if mode == "scan" else None,
             follow_runs=args.follow_runs,
+            hide=not args.delete,
         )
 
 
@@ -187,11 +190,11 @@ def show(name: str, effort: Effort) -> None:
     rows = [
         ("frame-by-frame points (baseline)", f"{e.baseline:,}"),
         (
-            "hand actions (seed + placed + deleted)",
-            f"{e.actions:,} ({e.seed} + {e.placed} + {e.deleted})",
+            "hand actions (seed + placed + hidden + deleted)",
+            f"{e.actions:,} ({e.seed} + {e.placed} + {e.hidden} + {e.deleted})",
         ),
         ("  placed: moved / missing", f"{e.placed_moved} / {e.placed_missing}"),
-        ("  re-deletions", f"{e.redeleted}"),
+        ("  re-deletions / re-marks", f"{e.redeleted}"),
         ("ratio", f"{e.ratio:.1f}x"),
         ("visible points within 3 / 5 px at the end", f"{e.within_3px:.1%} / {e.within_5px:.1%}"),
         (
@@ -251,6 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--follow-runs",
         action="store_true",
         help="queue: step through a run whose first image needs nothing to the first that does",
+    )
+    parser.add_argument(
+        "--delete",
+        action="store_true",
+        help="the person deletes points where the keypoint is hidden (no hidden marks)",
     )
     parser.add_argument("--every", type=int, default=10, help="K of the scan (default 10)")
     parser.add_argument("--tracker", default="classical", help="classical (default), cotracker3")

@@ -311,9 +311,7 @@ def bundle_adjust(
     marks keep all their intrinsics (calibrated apart, e.g. ``pose3d calibrate
     --intrinsics-only``) and only their extrinsics move; each camera keeps its lens model."""
     n_views = len(cameras)
-    fixed = _held(
-        cameras, reference, held or [()] * n_views, fixed_intrinsics or [False] * n_views
-    )
+    fixed = _held(cameras, reference, held or [()] * n_views, fixed_intrinsics or [False] * n_views)
     models = [c.lens_model for c in cameras]
     usable = np.isfinite(board_poses[:, 0])
     obs = obs.select(usable[obs.frame])

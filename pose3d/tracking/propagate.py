@@ -1,17 +1,19 @@
-"""``propagate_labels``: manual points -> tracker queries -> tracks merged into the labels.
+"""``propagate_labels``: manual anchors -> tracker queries -> gaps filled -> merged into labels.
 
-For each view: the manual points of the session frames ``[start, stop)`` become queries (see
-pose3d.tracking.queries: several per keypoint when it was labelled on several frames, each
-governing the frames nearest to it), the tracker follows them forward and backward through the
-camera's video, and the tracks are merged into the labels by the merge policy of pose3d.labels
-(manual and imported points are never replaced; tracked points get ``source = TRACKED``,
-``confidence = visibility × confidence`` of the tracker, ``visibility`` and ``fb_error``).
-Then the review flags of the range are recomputed (pose3d.tracking.review; multi-view when
-cameras are given). Data in, data out: the session verb that reads and writes labels.nc is
-pose3d.pipeline.track.
+For each view: the manual labels of the session frames ``[start, stop)`` are anchors (points
+and hidden marks; see pose3d.tracking.queries), the point anchors become queries the tracker
+follows forward and backward through the camera's video, and each gap between anchors is
+filled from the tracks of the anchors around it (pose3d.tracking.fill: the two tracks blended,
+hidden after a hidden mark until the point has reappeared). The result is merged into the
+labels by the merge policy of pose3d.labels (manual and imported labels are never replaced;
+tracked points get ``source = TRACKED``, ``confidence = visibility × confidence`` of the
+tracker, ``visibility`` and ``fb_error``; frames the tracker says are hidden get a hidden mark
+of source TRACKED). Then the review flags of the range are recomputed
+(pose3d.tracking.review; multi-view when cameras are given). Data in, data out: the session
+verb that reads and writes labels.nc is pose3d.pipeline.track.
 
 Frames: labels' ``time`` counts session frames; camera frame = session frame − the camera's
-offset. Points that leave the image are not written.
+offset. A point that leaves the image is hidden there (it is not in view).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pose3d.io.video_reading import VideoReader
 from pose3d.labels import merge_points
 from pose3d.progress import ProgressCallback
 from pose3d.session import ViewVideo
+from pose3d.tracking import fill
 from pose3d.tracking import queries as plan_queries
 from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
 from pose3d.tracking.consensus import MultiViewStatus
@@ -64,6 +67,7 @@ class _ViewTracks:
     """The tracked values of one view on the labels' grid (cells not written are NaN)."""
 
     position: FloatArray  # (T, 2, K, I) px
+    hidden: NDArray[np.bool_]  # (T, K, I) the tracker's hidden marks
     confidence: FloatArray  # (T, K, I)
     visibility: FloatArray  # (T, K, I)
     fb_error: FloatArray  # (T, K, I) px
@@ -91,8 +95,9 @@ def propagate_labels(
 
     ``videos``: each view's video and frame offset; ``cameras`` (the calibration, or None)
     enables the multi-view review flag. ``keypoints`` limits the work to those keypoints;
-    ``from_frames`` re-tracks only the queries on those session frames (after a correction), so
-    only the frames they govern change. Setting ``cancel`` raises TrackingCancelled.
+    ``from_frames`` fills again only the gaps next to the anchors on those session frames
+    (after a correction), so only the frames up to the neighbouring anchors change. Setting
+    ``cancel`` raises TrackingCancelled.
     """
     names = (views,) if isinstance(views, str) else tuple(views)
     report = progress or _no_progress
@@ -193,7 +198,7 @@ def _track_view(
     cancel: threading.Event | None,
     cameras: CameraGroup | None,
 ) -> _ViewTracks | None:
-    """Track one view; None when it has no manual point to track in the range. Raises when the
+    """Track one view; None when it has no anchor to fill from in the range. Raises when the
     calibration (``cameras``) was made for images of another size than the video's."""
     start, stop = span
     first = int(labels[s.TIME].values[0])
@@ -202,11 +207,13 @@ def _track_view(
     position = labels[s.POSITION].values[rows, v]  # (R, 2, K, I)
     manual = labels[s.SOURCE].values[rows, v] == s.PointSource.MANUAL  # (R, K, I)
     manual &= keep[None, :, None]
-    series = plan_queries.manual_series(position, manual, start)
-    governed = plan_queries.plan(series, start, stop, from_frames)
-    window = plan_queries.window(governed, start, stop)
+    hidden = labels[s.HIDDEN].values[rows, v] if s.HIDDEN in labels else None
+    series = plan_queries.manual_series(position, manual, start, hidden)
+    gaps = plan_queries.plan(series, start, stop, from_frames)
+    window = plan_queries.window(gaps, start, stop)
     if window is None:
         return None
+    shape = labels[s.CONFIDENCE].values.shape
     offset = video.offset
     with VideoReader(video.path) as reader:
         mismatch = size_mismatches(cameras, {view: reader.size}) if cameras is not None else ""
@@ -216,32 +223,31 @@ def _track_view(
         hi = min(window[1] - offset, reader.n_frames)
         if lo >= hi:
             return None
-        columns, queries = _queries(governed, lo + offset, hi + offset)
-        if not any((g.series.keypoint, g.series.individual, g.query) in columns for g in governed):
-            return None  # every query to track lies on frames the camera did not record
+        columns, queries = _queries(gaps, lo + offset, hi + offset)
+        result = None
+        if len(queries):
 
-        def tick(done: int, total: int) -> None:
-            progress(f"track {view}", done, total)
+            def tick(done: int, total: int) -> None:
+                progress(f"track {view}", done, total)
 
-        clip = FrameWindow(reader, lo, hi)
-        queries[:, 0] -= lo + offset  # session frame -> clip frame
-        result = tracker.track(clip, queries, progress=tick, cancel=cancel)
+            clip = FrameWindow(reader, lo, hi)
+            queries[:, 0] -= lo + offset  # session frame -> clip frame
+            result = tracker.track(clip, queries, progress=tick, cancel=cancel)
         size = reader.size
-    shape = labels[s.CONFIDENCE].values.shape
-    return _on_grid(governed, columns, result, (first, lo + offset, size), shape[0], shape[2:])
+    grid = _Grid(first, lo + offset, hi + offset, size, shape[0], shape[2:])
+    return _on_grid(gaps, columns, result, grid)
 
 
 def _queries(
-    governed: Sequence[plan_queries.Governed], lo: int, hi: int
+    gaps: Sequence[plan_queries.Gap], lo: int, hi: int
 ) -> tuple[dict[tuple[int, int, int], int], FloatArray]:
-    """The queries (session frame, x, y) of every manual point the plan uses inside the clip
-    [lo, hi) (session frames), and their columns keyed by (keypoint, individual, manual index)."""
+    """The queries (session frame, x, y) of every point anchor the gaps use inside the clip
+    [lo, hi) (session frames), and their columns keyed by (keypoint, individual, anchor index)."""
     columns: dict[tuple[int, int, int], int] = {}
     rows: list[tuple[float, float, float]] = []
-    for g in governed:
+    for g in gaps:
         one = g.series
-        needed = {g.query, *(o for o in g.other.tolist() if o >= 0)}
-        for j in sorted(needed):
+        for j in g.queries():
             key = (one.keypoint, one.individual, j)
             frame = int(one.frames[j])
             if key not in columns and lo <= frame < hi:
@@ -250,61 +256,92 @@ def _queries(
     return columns, np.asarray(rows, dtype=np.float64).reshape(-1, 3)
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """Where a clip's tracks go on the labels' grid."""
+
+    first: int  # session frame of the labels' first row
+    clip_start: int  # session frame of the clip's first frame
+    clip_stop: int  # session frame after the clip's last
+    size: tuple[int, int]  # image (width, height)
+    n_rows: int
+    cells: tuple[int, int]  # (K, I)
+
+
 def _on_grid(
-    governed: Sequence[plan_queries.Governed],
+    gaps: Sequence[plan_queries.Gap],
     columns: dict[tuple[int, int, int], int],
-    result: TrackResult,
-    frames: tuple[int, int, tuple[int, int]],  # first labels frame, first clip frame, (w, h)
-    n_rows: int,
-    cells: tuple[int, int],  # (K, I)
+    result: TrackResult | None,
+    grid: _Grid,
 ) -> _ViewTracks:
-    """Place each governed frame's track (of its governing query) on the labels' grid."""
-    first, clip_start, (width, height) = frames
-    position = np.full((n_rows, 2, *cells), np.nan)
-    confidence = np.full((n_rows, *cells), np.nan)
-    visibility = np.full((n_rows, *cells), np.nan)
-    fb_error = np.full((n_rows, *cells), np.nan)
-    written = np.zeros((n_rows, *cells), bool)
-    n_clip = result.n_frames
-    for g in governed:
-        k, i = g.series.keypoint, g.series.individual
-        a = columns.get((k, i, g.query))
-        if a is None:
+    """Fill each gap (pose3d.tracking.fill) and place it on the labels' grid."""
+    position = np.full((grid.n_rows, 2, *grid.cells), np.nan)
+    hidden = np.zeros((grid.n_rows, *grid.cells), bool)
+    confidence = np.full((grid.n_rows, *grid.cells), np.nan)
+    visibility = np.full((grid.n_rows, *grid.cells), np.nan)
+    fb_error = np.full((grid.n_rows, *grid.cells), np.nan)
+    written = np.zeros((grid.n_rows, *grid.cells), bool)
+    for g in gaps:
+        frames = g.frames[(g.frames >= grid.clip_start) & (g.frames < grid.clip_stop)]
+        if frames.size == 0:
             continue
-        t = g.frames - clip_start  # clip frames
-        inside = (t >= 0) & (t < n_clip)
-        t, other = t[inside], g.other[inside]
-        rows = g.frames[inside] - first
-        xy = result.tracks[t, a].astype(np.float64)  # (F, 2)
-        off = (xy < -0.5).any(axis=1) | (xy[:, 0] > width - 0.5) | (xy[:, 1] > height - 0.5)
-        xy[off] = np.nan
-        position[rows, :, k, i] = xy
-        vis = result.visibility[t, a]
-        visibility[rows, k, i] = vis
-        confidence[rows, k, i] = np.clip(vis * result.confidence[t, a], 0.0, 1.0)
-        fb_error[rows, k, i] = _disagreement(result, columns, (k, i), t, other, xy)
+        one = g.series
+        k, i = one.keypoint, one.individual
+        mark = int(one.frames[g.before]) if g.before != plan_queries.NONE else None
+        mark = mark if mark is not None and one.hidden[g.before] else None
+        tracks = {
+            j: _anchor_track(g, j, columns, result, (frames, mark), grid) for j in g.queries()
+        }
+        if any(t is None for t in tracks.values()):
+            continue  # an anchor the gap needs lies outside the frames the camera recorded
+        ends = [int(one.frames[j]) if j != plan_queries.NONE else None for j in (g.before, g.after)]
+        marks = [j != plan_queries.NONE and bool(one.hidden[j]) for j in (g.before, g.after)]
+        done = fill.fill_gap(
+            frames, (ends[0], ends[1]), (marks[0], marks[1]),
+            tracks.get(g.before), tracks.get(g.after), tracks.get(g.carrier),
+        )  # fmt: skip
+        rows = frames - grid.first
+        position[rows, :, k, i] = done.xy
+        hidden[rows, k, i] = done.hidden
+        visibility[rows, k, i] = done.visibility
+        confidence[rows, k, i] = done.confidence
+        fb_error[rows, k, i] = done.fb_error
         written[rows, k, i] = True
-    return _ViewTracks(position, confidence, visibility, fb_error, written, len(columns))
+    return _ViewTracks(position, hidden, confidence, visibility, fb_error, written, len(columns))
 
 
-def _disagreement(
-    result: TrackResult,
+def _anchor_track(
+    gap: plan_queries.Gap,
+    j: int,
     columns: dict[tuple[int, int, int], int],
-    series: tuple[int, int],
-    t: NDArray[np.int64],
-    other: NDArray[np.int64],
-    xy: FloatArray,
-) -> FloatArray:
-    """Distance (px) between each frame's track and the track of the manual frame on its other
-    side (NaN where there is none)."""
-    out = np.full(len(t), np.nan)
-    for o in set(other.tolist()) - {-1}:
-        b = columns.get((*series, o))
-        if b is None:
-            continue
-        mine = other == o
-        out[mine] = np.linalg.norm(result.tracks[t[mine], b] - xy[mine], axis=1)
-    return out
+    result: TrackResult | None,
+    where: tuple[NDArray[np.int64], int | None],  # the gap's frames; a hidden anchor's before
+    grid: _Grid,
+) -> fill.Track | None:
+    """The track of the gap's point anchor ``j`` over the gap's frames, with its visibility on
+    the frame of the hidden anchor before the gap (None: not tracked)."""
+    column = columns.get((gap.series.keypoint, gap.series.individual, j))
+    if column is None or result is None:
+        return None
+    frames, mark = where
+    track = _clip_track(result, column, frames - grid.clip_start, grid.size)
+    if mark is not None and grid.clip_start <= mark < grid.clip_stop:
+        at_mark = float(result.visibility[mark - grid.clip_start, column])
+        track = replace(track, at_mark=at_mark)
+    return track
+
+
+def _clip_track(
+    result: TrackResult, column: int, t: NDArray[np.int64], size: tuple[int, int]
+) -> fill.Track:
+    """One query's track at clip frames ``t``; positions outside the image are NaN."""
+    width, height = size
+    xy = result.tracks[t, column].astype(np.float64)
+    off = (xy < -0.5).any(axis=1) | (xy[:, 0] > width - 0.5) | (xy[:, 1] > height - 0.5)
+    xy[off] = np.nan
+    visibility = result.visibility[t, column].astype(np.float64)
+    confidence = result.confidence[t, column].astype(np.float64)
+    return fill.Track(xy, visibility, confidence)
 
 
 def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Dataset, int]:
@@ -326,9 +363,10 @@ def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Datas
         cells(tracks.confidence),
         s.PointSource.TRACKED,
         governed=cells(tracks.written),
+        hidden=cells(tracks.hidden),
         extra={s.VISIBILITY: cells(tracks.visibility), s.FB_ERROR: cells(tracks.fb_error)},
     )
-    return out, int(written.sum())
+    return out, int((written.values & ~tracks.hidden[:, None]).sum())
 
 
 def _report(

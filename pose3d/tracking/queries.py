@@ -1,14 +1,22 @@
-"""Manual points -> tracker queries, and which frames each query governs.
+"""Manual anchors -> tracker queries, and the gaps between anchors each query helps fill.
 
-A keypoint of one individual in one view is a *series*. Its manual frames ``m_0 < m_1 < ...``
-in the tracking range each become a query, and each query governs the frames nearer to it than
-to any other manual frame of the series (ties go to the earlier manual frame): with manual
-frames 0 and 10, frames 1-5 follow the query of frame 0 and frames 6-9 the query of frame 10.
-Frames between two manual frames are covered by the forward track of the earlier query and the
-backward track of the later one; their distance is the series' forward-backward disagreement.
+A keypoint of one individual in one view is a *series*. Its manual labels in the tracking range
+are its *anchors*, at frames ``m_0 < m_1 < ...``: a point (the keypoint is here) or a hidden
+mark (the keypoint is not visible here). The frames between two neighbouring anchors form a
+*gap*, and so do the frames before the first anchor and after the last one. Each gap is filled
+from the anchors that bound it (pose3d.tracking.fill):
 
-Re-tracking from a correction tracks only the queries on the corrected frames
-(``from_frames``): only the frames they govern change. Everything here is in session frames.
+- a point anchor is a query: the forward track of the anchor before the gap and the backward
+  track of the anchor after it are blended, each weighed by how near its anchor is;
+- a hidden anchor says the keypoint is hidden from there on (until the next anchor, or until the
+  tracker is confident it has reappeared), or, as the gap's end, that it was hidden before it.
+  Re-appearance is judged on the forward track of the series' last point anchor before the
+  hidden one (the gap's *carrier*), which the tracker follows through the whole clip anyway;
+- the frames before a first anchor that is hidden are left alone (nothing is known there).
+
+Re-tracking from a correction (``from_frames``) fills only the gaps next to the anchors on those
+frames: a correction changes the frames between its neighbouring anchors, and nothing beyond
+them. Everything here is in session frames.
 """
 
 from __future__ import annotations
@@ -20,88 +28,107 @@ import numpy as np
 from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
+NONE = -1  # no anchor on that side
 
 
 @dataclass(frozen=True)
 class Series:
-    """The manual points of one keypoint of one individual in one view, in the range."""
+    """The manual anchors of one keypoint of one individual in one view, in the range."""
 
     keypoint: int  # index into the labels' keypoint coordinate
     individual: int  # index into the labels' individual coordinate
-    frames: IntArray  # (M,) session frames of the manual points, increasing
-    xy: NDArray[np.float64]  # (M, 2) (x, y) px
+    frames: IntArray  # (M,) session frames of the anchors, increasing
+    xy: NDArray[np.float64]  # (M, 2) (x, y) px; NaN where the anchor is a hidden mark
+
+    @property
+    def hidden(self) -> NDArray[np.bool_]:
+        """(M,) True where the anchor is a hidden mark."""
+        return np.asarray(~np.isfinite(self.xy).all(axis=1))
+
+    def point_before(self, j: int) -> int:
+        """Index of the last point anchor before anchor ``j`` (NONE if there is none)."""
+        points = np.flatnonzero(~self.hidden[:j])
+        return int(points[-1]) if points.size else NONE
 
 
 @dataclass(frozen=True)
-class Governed:
-    """Frames of one series written from one tracked query."""
+class Gap:
+    """Frames of one series between two neighbouring anchors (or before the first, after the
+    last), filled from the anchors around them."""
 
     series: Series
-    query: int  # index into series.frames of the governing query
-    frames: IntArray  # (F,) session frames it governs (its own frame excluded: it is manual)
-    other: NDArray[np.int64]  # (F,) index of the manual frame on the other side, -1 if none
+    before: int  # index into series.frames of the anchor before the frames (NONE: none)
+    after: int  # index of the anchor after them (NONE: none)
+    frames: IntArray  # (F,) session frames strictly between them, inside the range
+    carrier: int = NONE  # the last point anchor before a hidden ``before`` (NONE: none)
+
+    def queries(self) -> list[int]:
+        """The anchors whose tracks fill this gap (point anchors only)."""
+        hidden = self.series.hidden
+        used = [j for j in (self.before, self.after) if j != NONE and not hidden[j]]
+        return used + ([self.carrier] if self.carrier != NONE else [])
 
 
 def manual_series(
-    position: NDArray[np.float64], manual: NDArray[np.bool_], first_frame: int
+    position: NDArray[np.float64],
+    manual: NDArray[np.bool_],
+    first_frame: int,
+    hidden: NDArray[np.bool_] | None = None,
 ) -> list[Series]:
-    """Series of every (keypoint, individual) with at least one manual point.
+    """Series of every (keypoint, individual) with at least one anchor.
 
     position  # (T, 2, K, I) (x, y) px of one view over the range;  manual  # (T, K, I)
-    first_frame: the session frame of row 0.
+    hidden  # (T, K, I) hidden marks (None: none); first_frame: the session frame of row 0.
     """
-    has = manual & np.isfinite(position).all(axis=1)
+    point = manual & np.isfinite(position).all(axis=1)
+    mark = manual & ~point & (hidden if hidden is not None else False)
+    has = point | mark
     series = []
     for k in range(has.shape[1]):
         for i in range(has.shape[2]):
             rows = np.flatnonzero(has[:, k, i])
             if rows.size:
-                xy = position[rows, :, k, i]
+                xy = np.where(point[rows, k, i, None], position[rows, :, k, i], np.nan)
                 series.append(Series(k, i, rows.astype(np.int64) + first_frame, xy))
     return series
 
 
-def governing(manual_frames: IntArray, frames: IntArray) -> IntArray:
-    """Index of the manual frame nearest to each frame (ties: the earlier one).
-
-    manual_frames  # (M,) increasing;  frames  # (F,)  ->  (F,) indices into manual_frames
-    """
-    # the boundary between m_j and m_j+1 is their midpoint; a frame on it goes to m_j
-    midpoints = (manual_frames[:-1] + manual_frames[1:]) / 2.0
-    return np.searchsorted(midpoints, frames, side="left").astype(np.int64)
-
-
 def plan(
     series: Sequence[Series], start: int, stop: int, from_frames: Sequence[int] | None = None
-) -> list[Governed]:
-    """The frames of ``[start, stop)`` each tracked query writes.
+) -> list[Gap]:
+    """The gaps of ``[start, stop)`` to fill (those with frames inside the range).
 
-    ``from_frames`` None tracks every query; otherwise only the queries on those session frames
-    (re-tracking after a correction), whose governed frames are then the only ones written.
+    ``from_frames`` None fills every gap; otherwise only the gaps next to the anchors on those
+    session frames (re-tracking after a correction).
     """
     chosen = None if from_frames is None else {int(f) for f in from_frames}
-    frames = np.arange(start, stop, dtype=np.int64)
     out = []
     for one in series:
-        owner = governing(one.frames, frames)
-        for j, frame in enumerate(one.frames.tolist()):
-            if chosen is not None and frame not in chosen:
+        m = len(one.frames)
+        hidden = one.hidden
+        for before in range(-1, m):
+            after = before + 1 if before + 1 < m else NONE
+            if before == NONE and hidden[0]:
+                continue  # nothing is known before a first anchor that is a hidden mark
+            ends = [one.frames[j] for j in (before, after) if j != NONE]
+            if chosen is not None and not chosen.intersection(int(e) for e in ends):
                 continue
-            mine = frames[(owner == j) & (frames != frame)]
-            after = mine > frame
-            other = np.where(after, j + 1, j - 1)
-            other[(other < 0) | (other >= len(one.frames))] = -1
-            out.append(Governed(one, j, mine, other.astype(np.int64)))
+            lo = int(one.frames[before]) + 1 if before != NONE else start
+            hi = int(one.frames[after]) if after != NONE else stop
+            frames = np.arange(max(lo, start), min(hi, stop), dtype=np.int64)
+            if frames.size == 0:
+                continue
+            carrier = one.point_before(before) if before != NONE and hidden[before] else NONE
+            out.append(Gap(one, before, after, frames, carrier))
     return out
 
 
-def window(governed: Sequence[Governed], start: int, stop: int) -> tuple[int, int] | None:
-    """Session frames ``[lo, hi)`` a tracker must see: every written frame and the manual frames
-    of the queries involved (the tracked ones and their neighbours); None if nothing to do."""
+def window(gaps: Sequence[Gap], start: int, stop: int) -> tuple[int, int] | None:
+    """Session frames ``[lo, hi)`` a tracker must see: every gap's frames and the frames of the
+    anchors whose tracks fill it; None if nothing to do."""
     lo, hi = stop, start
-    for g in governed:
-        frames = g.series.frames
-        used = [frames[g.query], *g.frames.tolist()]
-        used += [frames[o] for o in set(g.other.tolist()) if o >= 0]
-        lo, hi = min(lo, *used), max(hi, *used)
+    for g in gaps:
+        used = [int(g.series.frames[j]) for j in g.queries()]
+        lo = min(lo, int(g.frames[0]), *used)
+        hi = max(hi, int(g.frames[-1]), *used)
     return None if lo > hi else (lo, hi + 1)

@@ -2,7 +2,7 @@
 to get every keypoint of a recording right with pose3d, against labelling every frame by hand.
 
 It uses only what a person has (the pictures' truth stands for the person's eyes), and counts
-one action per point placed and per point deleted:
+one action per point placed, per hidden mark and per point deleted:
 
 1. **Seed.** On the first frame of the range, in every view, click every keypoint the truth
    says is visible (one action each, source MANUAL).
@@ -14,13 +14,15 @@ one action per point placed and per point deleted:
    pose3d.tui.logic.propagation.next_review). At the run's image (its first frame, its view)
    fix *every* point of that image: where the truth is visible and the point is missing or more
    than ``tolerance_px`` (5 px) off, place it at the truth (one action, source MANUAL); where
-   the truth is hidden and a point is there, delete it (one action). A point within 5 px is
-   left alone (there is no "accept" action).
+   the truth is hidden and a point is there, mark the keypoint hidden there (one action; a
+   manual hidden mark, pose3d.labels.set_hidden), or, with ``hide=False`` (the protocol before
+   hidden marks existed), delete the point. A point within 5 px is left alone (there is no
+   "accept" action).
 4. **Re-track as the TUI does after a correction** (its ``r`` key): when something was placed
-   on the image, re-track that view over the range from that frame's manual points
-   (``from_frames=(frame,)``; the flags of every view are recomputed). An image with only
-   deletions is not re-tracked: there would be nothing new to track from (and the project
-   refuses a re-track from a frame without manual points).
+   or marked hidden on the image, re-track that view over the range from that frame's anchors
+   (``from_frames=(frame,)``; the flags of every view are recomputed): a hidden mark is an
+   anchor, which hides the keypoint until the tracker sees it again. An image with only
+   deletions is not re-tracked: a deletion is no anchor.
    Variant (``follow_runs``): where the run's first image needs nothing, the person steps
    through the run's frames (the TUI names them) to the first image that does, fixes it and
    re-tracks; each image looked at is a visit.
@@ -57,7 +59,7 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
-from pose3d.labels import new_labels, set_point
+from pose3d.labels import new_labels, set_hidden, set_point
 from pose3d.session import ViewVideo
 from pose3d.tracking.base import PointTracker
 from pose3d.tracking.propagate import propagate_labels
@@ -120,7 +122,7 @@ def truth_from_labels(ds: xr.Dataset) -> Truth:
 
 @dataclass(frozen=True)
 class Action:
-    """One hand action: ``kind`` "seed", "place" or "delete" of one cell."""
+    """One hand action: ``kind`` "seed", "place", "hide" or "delete" of one cell."""
 
     kind: str
     frame: int
@@ -145,8 +147,9 @@ class Effort:
     placed_moved: int  # a point was there, > 5 px off
     placed_missing: int  # no point was there (never seeded, lost, or deleted earlier)
     deleted: int
-    redeleted: int  # deletions of a cell the person had deleted before
-    actions: int  # seed + placed + deleted
+    redeleted: int  # deletions (or hidden marks) of a cell the person had deleted / marked before
+    hidden: int  # hidden marks placed (the person says "not visible here")
+    actions: int  # seed + placed + deleted + hidden
     ratio: float  # baseline / actions
     visits: int  # images looked at
     visits_nothing_to_fix: int
@@ -190,6 +193,7 @@ class Annotator:
         views: Sequence[str] | None = None,
         frames: tuple[int, int] | None = None,
         tolerance_px: float = TOLERANCE_PX,
+        hide: bool = True,
     ) -> None:
         self.truth = truth
         self.videos = videos
@@ -209,6 +213,7 @@ class Annotator:
                 f"frames {self.span[0]}:{self.span[1]} are outside the truth's {first}:{end}"
             )
         self.tolerance_px = tolerance_px
+        self.hide = hide
         self.labels = new_labels(len(truth.time), truth.views, truth.keypoints, truth.individuals)
         self.labels = self.labels.assign_coords({s.TIME: truth.time})
         self._rows = slice(self.span[0] - first, self.span[1] - first)
@@ -218,7 +223,7 @@ class Annotator:
         self.visited: set[ItemKey] = set()  # the queue's runs seen (the TUI's tour)
         self._checked: dict[tuple[int, int], FloatArray] = {}  # image -> its points when seen
         self.counts = dict.fromkeys(
-            ("placed_moved", "placed_missing", "deleted", "redeleted", "visits",
+            ("placed_moved", "placed_missing", "deleted", "redeleted", "hidden", "visits",
              "visits_nothing_to_fix", "skipped_unchanged", "retracks", "retracks_failed"),
             0,
         )  # fmt: skip
@@ -285,7 +290,7 @@ class Annotator:
         placed, deleted = self._fix_image(t, v)
         if not placed and not deleted:
             self.counts["visits_nothing_to_fix"] += 1
-        if placed:
+        if placed or (deleted and self.hide):  # hidden marks are anchors too
             self._retrack(t, v)
         self._checked[(t, v)] = self._image(t, v)
         return bool(placed or deleted)
@@ -304,7 +309,7 @@ class Annotator:
         c = self.counts
         seed = sum(a.kind == "seed" for a in self.log)
         placed = c["placed_moved"] + c["placed_missing"]
-        actions = seed + placed + c["deleted"]
+        actions = seed + placed + c["deleted"] + c["hidden"]
         return Effort(
             mode=mode,
             frames=self.span,
@@ -317,6 +322,7 @@ class Annotator:
             placed_missing=c["placed_missing"],
             deleted=c["deleted"],
             redeleted=c["redeleted"],
+            hidden=c["hidden"],
             actions=actions,
             ratio=baseline / actions if actions else float("inf"),
             visits=c["visits"],
@@ -369,7 +375,7 @@ class Annotator:
                         self._place("place", t, v, k, i)
                         placed += 1
                 elif has:
-                    self._delete(t, v, k, i)
+                    (self._hide if self.hide else self._delete)(t, v, k, i)
                     deleted += 1
         return placed, deleted
 
@@ -390,6 +396,15 @@ class Annotator:
             self.counts["redeleted"] += 1
         self._deleted.add((t, v, k, i))
         self.log.append(Action("delete", *self._names(t, v, k, i), before, None))
+
+    def _hide(self, t: int, v: int, k: int, i: int) -> None:
+        before = self._point(t, v, k, i)
+        set_hidden(self.labels, *self._names(t, v, k, i), inplace=True)
+        self.counts["hidden"] += 1
+        if (t, v, k, i) in self._deleted:
+            self.counts["redeleted"] += 1
+        self._deleted.add((t, v, k, i))
+        self.log.append(Action("hide", *self._names(t, v, k, i), before, None))
 
     def _retrack(self, t: int, v: int) -> None:
         """The TUI's ``r``: this view, the whole range, from this frame's manual points."""
@@ -450,11 +465,12 @@ def run_annotator(
     scan_every: int | None = None,
     max_visits: int | None = None,
     follow_runs: bool = False,
+    hide: bool = True,
 ) -> Effort:
     """Seed, propagate, then walk the review queue (``scan_every`` None) or scan every k-th
     frame; returns the bookkeeping. ``max_visits`` defaults to 10 visits per image."""
     wall, cpu = time.perf_counter(), time.process_time()
-    person = Annotator(truth, videos, cameras, tracker, views=views, frames=frames)
+    person = Annotator(truth, videos, cameras, tracker, views=views, frames=frames, hide=hide)
     person.seed()
     person.propagate()
     if scan_every is None:

@@ -1,6 +1,6 @@
 """The simulated annotator of benchmarks/labeling_effort.py (tests/support/labeling_effort.py):
 its bookkeeping on a small synthetic clip (2 cameras, 30 frames of 320 × 240; seed 1 has hidden
-points and tracks that go wrong, so the person places, deletes and re-tracks), not its figures
+points and tracks that go wrong, so the person places, marks hidden and re-tracks), not its figures
 (a benchmark's targets are not asserted)."""
 
 from __future__ import annotations
@@ -57,18 +57,19 @@ def walked(clip: tuple[Path, Truth]) -> tuple[Annotator, Effort]:
     return person, person.effort("queue", 0.0, 0.0)
 
 
-def test_actions_are_seed_plus_placed_plus_deleted(walked: tuple[Annotator, Effort]) -> None:
+def test_actions_are_seed_plus_placed_plus_marked(walked: tuple[Annotator, Effort]) -> None:
     _, effort = walked
     kinds = [a.kind for a in effort.log]
-    assert effort.actions == effort.seed + effort.placed + effort.deleted == len(effort.log)
-    assert (kinds.count("seed"), kinds.count("place"), kinds.count("delete")) == (
+    assert effort.actions == effort.seed + effort.placed + effort.hidden == len(effort.log)
+    assert (kinds.count("seed"), kinds.count("place"), kinds.count("hide")) == (
         effort.seed,
         effort.placed,
-        effort.deleted,
+        effort.hidden,
     )
+    assert effort.deleted == 0  # the person marks hidden points, deletes nothing
     assert effort.placed == effort.placed_moved + effort.placed_missing
     assert effort.ratio == pytest.approx(effort.baseline / effort.actions)
-    assert effort.placed + effort.deleted > 0  # the clip has hidden points: there is work
+    assert effort.placed > 0 and effort.hidden > 0  # the clip has hidden points: there is work
     assert not effort.capped
 
 
@@ -81,7 +82,7 @@ def test_every_action_changes_a_point(walked: tuple[Annotator, Effort]) -> None:
         v = truth.views.index(action.view)
         k = truth.keypoints.index(action.keypoint)
         i = truth.individuals.index(action.individual)
-        if action.kind == "delete":
+        if action.kind in ("delete", "hide"):
             assert action.after is None and not truth.visible[t, v, k, i]
             continue
         assert truth.visible[t, v, k, i]
@@ -99,19 +100,19 @@ def test_the_final_state_holds_what_the_person_did(walked: tuple[Annotator, Effo
     truth, labels = person.truth, person.labels
     position = labels[s.POSITION].values
     source = labels[s.SOURCE].values
-    came_back = 0
+    hidden = labels[s.HIDDEN].values
     for action in effort.log:
         t = action.frame - int(truth.time[0])
         v = truth.views.index(action.view)
         k = truth.keypoints.index(action.keypoint)
         i = truth.individuals.index(action.individual)
         xy = position[t, v, :, k, i]
-        if action.kind == "delete":
-            came_back += int(np.isfinite(xy).all())  # a re-track may bring it back
+        assert source[t, v, k, i] == s.PointSource.MANUAL  # a re-track never undoes it
+        if action.kind == "hide":
+            assert hidden[t, v, k, i] and np.isnan(xy).all()
             continue
-        assert source[t, v, k, i] == s.PointSource.MANUAL  # a re-track never moves it
         assert np.hypot(*(xy - truth.position[t, v, :, k, i])) <= TOLERANCE_PX
-    assert came_back <= effort.left_hidden
+    assert effort.redeleted == 0  # so no point the person marked hidden came back
 
 
 def test_the_counts_are_consistent(walked: tuple[Annotator, Effort]) -> None:
@@ -122,7 +123,7 @@ def test_the_counts_are_consistent(walked: tuple[Annotator, Effort]) -> None:
     assert 0 <= effort.within_3px <= effort.within_5px <= 1
     assert 0 <= effort.visits_nothing_to_fix <= effort.visits
     assert effort.retracks <= effort.visits and effort.retracks_failed == 0
-    assert effort.redeleted <= effort.deleted
+    assert effort.redeleted <= effort.deleted + effort.hidden
     assert effort.wrong_at_end_unflagged <= effort.wrong_at_end
     assert effort.initial_wrong_flagged <= effort.initial_wrong
     assert effort.initial_hidden_flagged <= effort.initial_hidden_tracked
@@ -155,11 +156,14 @@ def test_scanning_every_kth_frame_visits_those_images(clip: tuple[Path, Truth]) 
     root, truth = clip
     with SessionFolder(root, write=False) as folder:
         effort = run_annotator(
-            truth, folder.videos(), None, ClassicalTracker(), frames=(2, 11), scan_every=4
-        )
+            truth, folder.videos(), None, ClassicalTracker(), frames=(2, 11), scan_every=4,
+            hide=False,
+        )  # fmt: skip
     assert effort.mode == "scan k=4" and effort.frames == (2, 11)
+    assert effort.hidden == 0  # the protocol before hidden marks: the person deletes
     assert effort.visits == 2 * len(truth.views)  # frames 6 and 10
     assert {a.frame for a in effort.log if a.kind != "seed"} <= {6, 10}
+    assert {a.kind for a in effort.log} <= {"seed", "place", "delete"}
     assert effort.baseline == int(truth.visible[2:11].sum())
     assert effort.actions == effort.seed + effort.placed + effort.deleted
 
@@ -196,6 +200,6 @@ def test_following_runs_keeps_the_books(clip: tuple[Path, Truth]) -> None:
             truth, folder.videos(), folder.cameras_or_none(), ClassicalTracker(), follow_runs=True
         )
     assert effort.mode == "queue, following runs" and not effort.capped
-    assert effort.actions == effort.seed + effort.placed + effort.deleted == len(effort.log)
+    assert effort.actions == effort.seed + effort.placed + effort.hidden == len(effort.log)
     assert all(action.before != action.after for action in effort.log)
     assert 0 <= effort.visits_nothing_to_fix <= effort.visits

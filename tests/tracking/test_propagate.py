@@ -1,6 +1,6 @@
 """propagate (pose3d.pipeline.track): manual labels -> tracks merged into labels.nc, under the
-lock, atomically; manual points never change; a correction re-tracks only the frames it
-governs; offsets are honoured."""
+lock, atomically; manual points never change; a correction re-tracks only the frames between
+its neighbouring anchors; a hidden mark hides the keypoint; offsets are honoured."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError, SessionLockedError
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels, save_labels
-from pose3d.labels import new_labels, set_point
+from pose3d.labels import new_labels, set_hidden, set_point
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.pipeline.track import propagate as propagate_folder
 from pose3d.tracking.base import TrackingCancelled
@@ -58,7 +58,7 @@ def test_tracks_are_merged_and_manual_points_kept(seeded: Seeder, truth: xr.Data
     assert sorted(p.name for p in root.iterdir() if p.name.startswith(".labels")) == []
 
 
-def test_a_correction_retracks_only_the_frames_it_governs(
+def test_a_correction_retracks_only_the_frames_between_its_neighbours(
     seeded: Seeder, truth: xr.Dataset
 ) -> None:
     root = seeded([0])
@@ -75,15 +75,52 @@ def test_a_correction_retracks_only_the_frames_it_governs(
         second[s.POSITION].values, first[s.POSITION].values, equal_nan=True, atol=0
     ).all(axis=2)  # (T, V, K, I)
     affected = np.zeros_like(changed)
-    affected[11:40, 0, k, 0] = True  # nearer to 20 than to 0 (10 is a tie: it stays with 0)
+    affected[1:40, 0, k, 0] = True  # the gaps on both sides of 20, up to the anchors around it
     assert not (changed & ~affected).any()
-    assert changed[11:40, 0, k, 0].sum() >= 25
+    assert changed[1:40, 0, k, 0].sum() >= 35
     assert second[s.SOURCE].values[20, 0, k, 0] == s.PointSource.MANUAL
-    # between the two manual frames both tracks exist: their disagreement is measured
-    assert np.isfinite(second[s.FB_ERROR].values[11:20, 0, k, 0]).all()
+    # between the two manual frames both tracks are blended: their disagreement is measured
+    assert np.isfinite(second[s.FB_ERROR].values[1:20, 0, k, 0]).all()
     assert np.isnan(second[s.FB_ERROR].values[21:40, 0, k, 0]).all()
     next_xy = truth[s.POSITION].values[21, 0, :, k, 0]
     assert np.linalg.norm(second[s.POSITION].values[21, 0, :, k, 0] - next_xy) < 3.0
+
+
+def test_a_hidden_mark_hides_the_keypoint_and_no_retrack_undoes_it(
+    seeded: Seeder, truth: xr.Dataset
+) -> None:
+    # a keypoint seen on frame 0 that goes out of sight for good (at least 8 frames at the end)
+    visible = truth["visible"].values[:, :, :, 0]  # (T, V, K)
+    gone = [
+        (v, k, int(np.flatnonzero(visible[:, v, k])[-1]) + 1)
+        for v in range(visible.shape[1])
+        for k in range(visible.shape[2])
+        if visible[0, v, k] and 1 < np.flatnonzero(visible[:, v, k])[-1] + 1 <= len(visible) - 8
+    ]
+    assert gone, "the synthetic clip should hold a keypoint that disappears"
+    v, k, h = gone[0]
+    view, keypoint = str(truth[s.VIEW].values[v]), str(truth[s.KEYPOINT].values[k])
+    root = seeded([0])
+    propagate(root, view, (0, 40), TRACKER)
+    carried = load_labels(root / "labels.nc")
+    assert np.isfinite(carried[s.POSITION].values[h:, v, :, k, 0]).all()  # carried through
+    save_labels(root / "labels.nc", set_hidden(carried, h, view, keypoint, "individual_0"))
+    propagate(root, view, (0, 40), TRACKER, from_frames=[h])  # a frame holding only the mark
+    marked = load_labels(root / "labels.nc")
+    after = slice(h + 1, 40)
+    assert marked[s.SOURCE].values[h, v, k, 0] == s.PointSource.MANUAL
+    assert marked[s.HIDDEN].values[h, v, k, 0]
+    assert marked[s.HIDDEN].values[after, v, k, 0].all()  # hidden from the mark on
+    assert (marked[s.SOURCE].values[after, v, k, 0] == s.PointSource.TRACKED).all()
+    assert np.isnan(marked[s.POSITION].values[after, v, :, k, 0]).all()
+    # re-tracking from the seed frame, or everything, never brings the point back
+    propagate(root, view, (0, 40), TRACKER, from_frames=[0])
+    again = load_labels(root / "labels.nc")
+    np.testing.assert_array_equal(again[s.HIDDEN].values[h:], marked[s.HIDDEN].values[h:])
+    propagate(root, view, (0, 40), TRACKER)
+    again = load_labels(root / "labels.nc")
+    assert again[s.HIDDEN].values[h:, v, k, 0].all()
+    assert again[s.SOURCE].values[h, v, k, 0] == s.PointSource.MANUAL
 
 
 def test_camera_offsets_are_honoured(tmp_path: Path) -> None:

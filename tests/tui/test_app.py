@@ -190,6 +190,34 @@ async def test_label_screen_nudge_delete_undo_zoom(session_dir: Path, recent_fil
     assert int((on_disk[s.SOURCE].values == s.PointSource.MANUAL).sum()) == 2
 
 
+async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:
+    from pose3d.tui.widgets.keypoint_list import KeypointList
+
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        editor = app.workspace.editor
+        first = editor.cursor
+        await pilot.press("h")  # not visible here; on to the next keypoint, as a click does
+        assert editor.cursor.keypoint == editor.keypoints[1]
+        assert editor.hidden(first) and editor.point(first) is None
+        assert editor.source(first) == s.PointSource.MANUAL
+        listed = app.screen.query_one("#keypoints", KeypointList).render().plain.splitlines()
+        assert "⊘" in listed[0] and listed[0].rstrip().endswith("hidden")
+        await pilot.press("p", "h")  # h on one's own mark takes it away
+        assert not editor.hidden(first) and editor.source(first) == s.PointSource.NONE
+        await pilot.press("ctrl+z")
+        assert editor.hidden(first)
+        await pilot.press("escape", "escape")
+    on_disk = load_labels(session_dir / "labels.nc")
+    where = {"time": first.frame, "view": first.view, "keypoint": first.keypoint}
+    assert bool(on_disk[s.HIDDEN].sel(where).values[0])
+    assert int(on_disk[s.SOURCE].sel(where).values[0]) == s.PointSource.MANUAL
+
+
 async def test_sessions_screen_lists_recent_and_shows_info(
     session_dir: Path, recent_file: Path
 ) -> None:

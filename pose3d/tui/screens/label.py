@@ -64,6 +64,7 @@ class LabelScreen(Screen[None]):
         Binding("shift+up", "nudge(0, -10)", show=False),
         Binding("shift+down", "nudge(0, 10)", show=False),
         Binding("delete,backspace", "delete", "Delete"),
+        Binding("h", "hide", "Hidden"),
         Binding("ctrl+z,u", "undo", "Undo"),
         Binding("ctrl+y,ctrl+r", "redo", "Redo"),
         Binding("n", "next_keypoint(1)", "Next kp"),
@@ -149,7 +150,8 @@ class LabelScreen(Screen[None]):
         view.border_title = f"{cursor.view} · frame {cursor.frame}"
         view.curves = curves
         view.show(image, markers, note, position)
-        self._update_side(source[:, i], review[:, i], view.zoom)
+        hidden = editor.frame_hidden(cursor.frame, cursor.view)
+        self._update_side(source[:, i], review[:, i], hidden[:, i], view.zoom)
         self.call_after_refresh(self._draw_ahead, cursor)  # once this frame is on screen
 
     def _inputs(self, cursor: Cell) -> _Inputs:
@@ -207,9 +209,11 @@ class LabelScreen(Screen[None]):
             )
             self.pictures.put(key, Picture(image, canvas, halfcell_strips(canvas, truecolor)))
 
-    def _update_side(self, source: np.ndarray, review: np.ndarray, zoom: float) -> None:
-        """The keypoint list and the info panel: source / review of the cursor's individual's
-        keypoints on this frame and view, ``(K,)`` each."""
+    def _update_side(
+        self, source: np.ndarray, review: np.ndarray, hidden: np.ndarray, zoom: float
+    ) -> None:
+        """The keypoint list and the info panel: source / review / hidden mark of the cursor's
+        individual's keypoints on this frame and view, ``(K,)`` each."""
         editor = self.workspace.editor
         cursor = editor.cursor
         self.query_one("#keypoints", KeypointList).update_points(
@@ -217,9 +221,13 @@ class LabelScreen(Screen[None]):
             [s.PointSource(int(v)) for v in source],
             [bool(v) for v in review],
             editor.individuals.index(cursor.individual),
+            hidden=[bool(v) for v in hidden],
         )
         point = editor.point()
         where = "not placed" if point is None else f"({point[0]:.1f}, {point[1]:.1f}) px"
+        if point is None and editor.hidden():
+            who = "you" if editor.source() == s.PointSource.MANUAL else "the tracker"
+            where = f"hidden here (said by {who}; h: take the mark away)"
         flag = ""
         if bool(review[editor.keypoints.index(cursor.keypoint)]):
             reason = editor.labels.get(s.REVIEW_REASON)
@@ -296,6 +304,21 @@ class LabelScreen(Screen[None]):
         editor = self.workspace.editor
         self._edit(editor.delete, f"{editor.cursor.keypoint} is not placed here")
 
+    def action_hide(self) -> None:
+        """Mark the current keypoint as not visible here and go to the next keypoint; on a
+        person's hidden mark, take the mark away (the keypoint is unlabelled again)."""
+        editor = self.workspace.editor
+        if editor.hidden() and editor.source() == s.PointSource.MANUAL:
+            self._edit(editor.delete)
+            return
+
+        def hide() -> Edit | None:
+            edit = editor.hide()
+            editor.next_keypoint()
+            return edit
+
+        self._edit(hide)
+
     def action_undo(self) -> None:
         self._edit(self.workspace.editor.undo, "nothing to undo")
 
@@ -357,8 +380,8 @@ class LabelScreen(Screen[None]):
         self._run_propagation(None)
 
     def action_retrack(self) -> None:
-        """Re-track the current view from the manual points of this frame (after a correction):
-        only the frames those points govern change."""
+        """Re-track the current view from this frame's anchors (manual points and hidden marks,
+        after a correction): only the frames up to the neighbouring anchors change."""
         editor = self.workspace.editor
         cursor = editor.cursor
         end = editor.first_frame + editor.n_frames

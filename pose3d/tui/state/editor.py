@@ -2,7 +2,8 @@
 
 An edit changes one point, a *cell* ``(frame, view, keypoint, individual)``
 (pose3d.label_cells): place it (source MANUAL, through :func:`pose3d.labels.set_point`, which
-also clears the tracker's guess), nudge it or delete it. A propagation is one edit of many
+also clears the tracker's guess), nudge it, delete it, or mark the keypoint hidden there (a
+manual hidden mark, :func:`pose3d.labels.set_hidden`). A propagation is one edit of many
 cells (:meth:`LabelEditor.apply`). Each edit records its cells' every variable before and
 after, so undo and redo restore them exactly (a deleted tracked point comes back as tracked,
 with its flags; an undone propagation takes its tracks away).
@@ -31,8 +32,8 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from pose3d import schema as s
-from pose3d.label_cells import Cell, CellIndex, CellState, read_cell
-from pose3d.labels import set_point
+from pose3d.label_cells import Cell, CellIndex, CellState, read_cell, with_hidden
+from pose3d.labels import set_hidden, set_point
 
 Cells = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]  # t, v, k, i
 Values = dict[str, NDArray[Any]]  # variable -> its values at the cells: (n,) or (n, 2)
@@ -56,7 +57,8 @@ class _NoSave:
 
 @dataclass(frozen=True)
 class Edit:
-    """One undoable change: "place", "nudge" or "delete" of one cell, or "propagate" of many.
+    """One undoable change: "place", "nudge", "hide" or "delete" of one cell, or "propagate" of
+    many.
 
     ``cell`` is where the cursor goes on undo / redo; ``cells`` the array positions of every
     changed cell; ``before`` / ``after`` their values."""
@@ -119,6 +121,19 @@ class LabelEditor:
     def source(self, cell: Cell | None = None) -> s.PointSource:
         return s.PointSource(int(self._labels[s.SOURCE].values[self._cells(cell or self.cursor)]))
 
+    def hidden(self, cell: Cell | None = None) -> bool:
+        """Whether a cell (default: the cursor's) holds a hidden mark (anyone's)."""
+        if s.HIDDEN not in self._labels.data_vars:
+            return False
+        return bool(self._labels[s.HIDDEN].values[self._cells(cell or self.cursor)])
+
+    def frame_hidden(self, frame: int, view: str) -> np.ndarray:
+        """The hidden marks of one view on one frame, (K, I) bool."""
+        t, v, _, _ = self._cells(Cell(frame, view, self.keypoints[0], self.individuals[0]))
+        if s.HIDDEN not in self._labels.data_vars:
+            return np.zeros(self._labels[s.SOURCE].values.shape[2:], bool)
+        return np.asarray(self._labels[s.HIDDEN].values[t, v])
+
     def frame_points(self, frame: int, view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The points of one view on one frame: position (2, K, I), source and review (K, I)."""
         t, v, _, _ = self._cells(Cell(frame, view, self.keypoints[0], self.individuals[0]))
@@ -155,6 +170,14 @@ class LabelEditor:
         if self.point(cell) is None and self.source(cell) == s.PointSource.NONE:
             return None
         return self._apply("delete", cell, None)
+
+    def hide(self, cell: Cell | None = None) -> Edit | None:
+        """Mark a cell's keypoint as not visible there (a manual hidden mark; its point, if
+        any, goes). None where a person already said so."""
+        cell = cell or self.cursor
+        if self.hidden(cell) and self.source(cell) == s.PointSource.MANUAL:
+            return None
+        return self._apply("hide", cell, None)
 
     def undo(self) -> Edit | None:
         """Undo the last edit (the cursor moves to its cell); None when there is nothing."""
@@ -214,17 +237,16 @@ class LabelEditor:
     def _apply(self, what: str, cell: Cell, xy: tuple[float, float] | None) -> Edit:
         index = self._cells(cell)  # an unknown cell is refused before anything changes
         cells: Cells = tuple(np.array([j], np.intp) for j in index)  # type: ignore[assignment]
+        if s.HIDDEN not in self._labels.data_vars:  # labels from before hidden marks existed
+            with self._lock:
+                self._add_variables(with_hidden(self._labels))
         before = self._values(cells)
         with self._lock:
-            set_point(
-                self._labels,
-                cell.frame,
-                cell.view,
-                cell.keypoint,
-                cell.individual,
-                xy,
-                inplace=True,
-            )
+            where = (cell.frame, cell.view, cell.keypoint, cell.individual)
+            if what == "hide":
+                set_hidden(self._labels, *where, inplace=True)
+            else:
+                set_point(self._labels, *where, xy, inplace=True)
             edit = Edit(what, cell, cells, before, self._values(cells))
             self._push(edit)
             self._saver.record(self._labels, cell, read_cell(self._labels, index))

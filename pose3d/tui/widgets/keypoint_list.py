@@ -1,7 +1,7 @@
 """The keypoints in their colours, the current one highlighted, each with where its point came
 from on this frame and view, drawn with the current individual's marker glyph (filled: manual,
-hollow: a tool's); below, the legend of the individuals' marker shapes. A click on a keypoint
-posts KeypointChosen."""
+hollow: a tool's; ⊘ and "hidden" where someone said the keypoint is not visible here); below,
+the legend of the individuals' marker shapes. A click on a keypoint posts KeypointChosen."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ class KeypointList(Widget):
         self.current = self.keypoints[0]
         self.sources: tuple[s.PointSource, ...] = (s.PointSource.NONE,) * len(self.keypoints)
         self.flagged: tuple[bool, ...] = (False,) * len(self.keypoints)
+        self.hidden: tuple[bool, ...] = (False,) * len(self.keypoints)
 
     def update_points(
         self,
@@ -50,8 +51,10 @@ class KeypointList(Widget):
         sources: Sequence[s.PointSource],
         flagged: Sequence[bool],
         individual: int = 0,
+        hidden: Sequence[bool] | None = None,
     ) -> None:
         self.current, self.sources, self.flagged = current, tuple(sources), tuple(flagged)
+        self.hidden = tuple(hidden) if hidden is not None else (False,) * len(self.keypoints)
         self.individual = individual
         self.refresh()  # one line per keypoint and the legend: the height never changes
 
@@ -64,10 +67,10 @@ class KeypointList(Widget):
             mark = "▶ " if name == self.current else "  "
             line = Text(mark, style="bold")
             tools = self.sources[k] not in (s.PointSource.NONE, s.PointSource.MANUAL)
-            glyph = individual_glyph(self.individual, filled=not tools)
+            glyph = "⊘" if self.hidden[k] else individual_glyph(self.individual, filled=not tools)
             line.append(f"{glyph} ", style=hex_color(self.keypoint_colors[k]))
             line.append(f"{name:<18.18}", style="reverse bold" if name == self.current else "")
-            line.append(f" {SOURCE_TEXT[self.sources[k]]}", style="dim")
+            line.append(f" {_state(self.sources[k], self.hidden[k])}", style="dim")
             if self.flagged[k]:
                 line.append(" ⚑", style="red")
             out.append_text(line)
@@ -83,3 +86,10 @@ class KeypointList(Widget):
         event.stop()
         if 0 <= event.y < len(self.keypoints):
             self.post_message(KeypointChosen(self.keypoints[event.y]))
+
+
+def _state(source: s.PointSource, hidden: bool) -> str:
+    """What the list says of one keypoint: its point's source, or who said it is hidden."""
+    if not hidden:
+        return SOURCE_TEXT[source]
+    return "hidden" if source == s.PointSource.MANUAL else f"hidden ({SOURCE_TEXT[source]})"
