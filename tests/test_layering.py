@@ -59,9 +59,7 @@ MODULES = _modules()
 def test_no_import_runs_up_the_layers(module: str, path: Path) -> None:
     mine = LAYERS[_room(module)]
     upward = [
-        name
-        for name in _imports(path)
-        if name.startswith("pose3d.") and LAYERS[_room(name)] > mine
+        name for name in _imports(path) if name.startswith("pose3d.") and LAYERS[_room(name)] > mine
     ]
     assert not upward, f"{module} (layer {mine}) imports {upward}"
 
@@ -83,7 +81,6 @@ def test_heavy_libraries_stay_in_their_rooms() -> None:
         for module, path in MODULES
         for name in _imports(path)
         for library, rooms in ROOMS.items()
-        if name.split(".")[0] == library
-        and _room(module) not in rooms
+        if name.split(".")[0] == library and _room(module) not in rooms
     ]
     assert not offenders

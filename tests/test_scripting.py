@@ -42,9 +42,7 @@ def test_the_scripting_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(tmp_path)
     script = tmp_path / "example.py"
     script.write_text(blocks[0], encoding="utf-8")
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
-    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "calibration trusted: True" in out.stdout
     tracked = int(re.search(r"tracked (\d+) points", out.stdout).group(1))  # type: ignore[union-attr]
