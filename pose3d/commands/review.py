@@ -46,12 +46,13 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("nothing is flagged for review")
         return 0
     print(f"{len(items)} runs flagged for review, worst first (each: one correction)")
-    print(f"{'#':>4}  {'frames':<11} {'view':<10} {'keypoint':<16} {'individual':<12} "
-          f"{'score':>6}  reason")  # fmt: skip
+    print(f"{'#':>4}  {'frames':<11} {'worst':>5}  {'view':<10} {'keypoint':<16} "
+          f"{'individual':<12} {'score':>6}  reason")  # fmt: skip
     for rank, item in enumerate(shown, 1):
         frames = f"{item.frame}" if item.frames == 1 else f"{item.frame}-{item.last_frame}"
         print(
-            f"{rank:>4}  {frames:<11} {item.view:<10.10} {item.keypoint:<16.16} "
+            f"{rank:>4}  {frames:<11} {item.worst_frame:>5}  {item.view:<10.10} "
+            f"{item.keypoint:<16.16} "
             f"{item.individual:<12.12} {item.score:>6.1f}  {item.reason.name.lower()}"
         )
     if len(shown) < len(items):

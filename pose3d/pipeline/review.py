@@ -142,6 +142,7 @@ def item_dict(rank: int, item: ReviewItem) -> dict[str, object]:
         "frame": item.frame,
         "last_frame": item.last_frame,
         "frames": item.frames,
+        "worst_frame": item.worst_frame,
         "view": item.view,
         "keypoint": item.keypoint,
         "individual": item.individual,

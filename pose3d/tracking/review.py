@@ -83,10 +83,13 @@ class ReviewItem:
     score: float  # >= 1; how many times over its threshold (the run's worst point)
     reason: s.ReviewReason  # of the run's worst point
     last_frame: int = -1  # the run's last flagged frame (inclusive); -1: ``frame``
+    worst_frame: int = -1  # the frame of the run's worst point (where to look); -1: ``frame``
 
     def __post_init__(self) -> None:
         if self.last_frame < 0:
             object.__setattr__(self, "last_frame", self.frame)
+        if self.worst_frame < 0:
+            object.__setattr__(self, "worst_frame", self.frame)
 
     @property
     def frames(self) -> int:
@@ -202,6 +205,7 @@ def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
                 score=float(score[worst, v, k, i]),
                 reason=s.ReviewReason(int(reason[worst, v, k, i])),
                 last_frame=int(coords[0][stop - 1]),
+                worst_frame=int(coords[0][worst]),
             )
         )
     items.sort(key=lambda item: (-item.score, item.frame))

@@ -11,7 +11,7 @@ one action per point placed, per hidden mark and per point deleted:
    ``t`` run), flags included (multi-view when the session has a calibration).
 3. **Walk the review queue in the project's order**: the worst run not visited yet
    (pose3d.tracking.review.review_queue, taken as the TUI's ``f`` key takes it:
-   pose3d.tui.logic.propagation.next_review). At the run's image (its first frame, its view)
+   pose3d.tui.logic.propagation.next_review). At the run's image (its worst frame, its view)
    fix *every* point of that image: where the truth is visible and the point is missing or more
    than ``tolerance_px`` (5 px) off, place it at the truth (one action, source MANUAL); where
    the truth is hidden and a point is there, mark the keypoint hidden there (one action; a
@@ -23,7 +23,7 @@ one action per point placed, per hidden mark and per point deleted:
    (``from_frames=(frame,)``; the flags of every view are recomputed): a hidden mark is an
    anchor, which hides the keypoint until the tracker sees it again. An image with only
    deletions is not re-tracked: a deletion is no anchor.
-   Variant (``follow_runs``): where the run's first image needs nothing, the person steps
+   Variant (``follow_runs``): where the run's worst image needs nothing, the person steps
    through the run's frames (the TUI names them) to the first image that does, fixes it and
    re-tracks; each image looked at is a visit.
 5. **Stop** when every run of the queue has been visited. The person remembers what was seen:
@@ -249,16 +249,17 @@ class Annotator:
 
     def walk_queue(self, max_visits: int, follow_runs: bool = False) -> None:
         """Visit the worst unvisited run of the review queue, fix its image, re-track, until
-        every run was visited (or ``max_visits`` images were looked at). ``follow_runs``: where
-        the run's first image needs nothing, step through the run's frames to the first image
-        that does (each image one visit)."""
+        every run was visited (or ``max_visits`` images were looked at). The run's image is its
+        worst frame (where the TUI's ``f`` goes). ``follow_runs``: where that image needs
+        nothing, step through the run's frames from its first to the first image that does
+        (each image one visit)."""
         visited = self.visited
         while True:
             item = self._next_item(visited)
             if item is None:
                 return
             visited.add(_key(item))
-            t = item.frame - int(self.truth.time[0])
+            t = item.worst_frame - int(self.truth.time[0])
             v = self.truth.views.index(item.view)
             if self._unchanged_since_checked(t, v):
                 self.counts["skipped_unchanged"] += 1
@@ -267,7 +268,10 @@ class Annotator:
                 self.capped = True
                 return
             fixed = self.visit(t, v)
-            for later in range(t + 1, t + item.frames if follow_runs else t):
+            start = item.frame - int(self.truth.time[0])
+            for later in range(start, start + item.frames if follow_runs else start):
+                if later == t:
+                    continue
                 if fixed:
                     break
                 if self.counts["visits"] >= max_visits:

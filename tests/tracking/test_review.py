@@ -135,6 +135,7 @@ def test_the_other_views_decide_where_they_can(truth: xr.Dataset, synthetic_temp
 def test_queue_is_runs_worst_first(truth: xr.Dataset) -> None:
     labels = tracked_truth(truth)
     labels[s.VISIBILITY].values[[1, 2, 3, 7], 0, 0, 0] = 0.2  # runs 1-3 and 7 (score 1.6)
+    labels[s.VISIBILITY].values[2, 0, 0, 0] = 0.1  # the run's worst frame (score 1.8)
     labels[s.VISIBILITY].values[5, 1, 4, 0] = 0.0  # score 2
     labels[s.FB_ERROR].values[8, 2, 4, 0] = 6.0  # score 1.5
     queue = review_queue(flag_points(labels))
@@ -144,7 +145,8 @@ def test_queue_is_runs_worst_first(truth: xr.Dataset) -> None:
         (7, 7, "cam0"),
         (8, 8, "cam2"),
     ]
-    assert [q.score for q in queue] == pytest.approx([2.0, 1.6, 1.6, 1.5])
+    assert [q.score for q in queue] == pytest.approx([2.0, 1.8, 1.6, 1.5])
+    assert [q.worst_frame for q in queue] == [5, 2, 7, 8]  # where to look: the worst point
 
 
 def test_flags_outside_the_frames_are_left_alone(truth: xr.Dataset) -> None:

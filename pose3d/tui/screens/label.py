@@ -410,7 +410,8 @@ class LabelScreen(Screen[None]):
         self.app.push_screen(PropagateScreen(self.workspace, request, self.tracker), done)
 
     def action_next_flagged(self) -> None:
-        """Go to the worst flagged run not visited yet (review queue, worst first)."""
+        """Go to the worst flagged run not visited yet (review queue, worst first), at the
+        run's worst frame (where its error is largest, not its first frame)."""
         from pose3d.tracking.review import review_queue
 
         editor = self.workspace.editor
@@ -419,10 +420,14 @@ class LabelScreen(Screen[None]):
             self.notify("nothing is flagged for review", timeout=3)
             return
         editor.move_to(
-            frame=item.frame, view=item.view, keypoint=item.keypoint, individual=item.individual
+            frame=item.worst_frame,
+            view=item.view,
+            keypoint=item.keypoint,
+            individual=item.individual,
         )
         self.notify(
-            f"{item.keypoint} in {item.view}, frames {item.frame}-{item.last_frame}: "
+            f"{item.keypoint} in {item.view}, frames {item.frame}-{item.last_frame} (worst "
+            f"{item.worst_frame}): "
             f"{item.reason.name.lower().replace('_', ' ')} ({item.score:.1f}x the threshold)",
             timeout=4,
         )
