@@ -92,6 +92,33 @@ def test_nudge_delete_undo_redo_restore_cells_exactly() -> None:
     assert editor.nudge(1, 1, Cell(4, "cam1", "tail", "a")) is None  # no point to nudge
 
 
+def test_accept_and_hide_are_undoable_edits_of_one_cell() -> None:
+    from pose3d.labels import set_point
+
+    saved: list = []
+    editor = _editor(saved)
+    cell = Cell(1, "cam0", "ear", "b")
+    set_point(editor.labels, *cell.__dict__.values(), (5.0, 6.0), s.PointSource.TRACKED,
+              confidence=0.3, inplace=True)  # fmt: skip
+    assert editor.accept(cell) is not None
+    assert editor.point(cell) == (5.0, 6.0) and editor.source(cell) == s.PointSource.MANUAL
+    assert editor.accept(cell) is None  # a manual point is accepted already
+    assert editor.accept(Cell(1, "cam0", "nose", "b")) is None  # no point to accept
+    assert editor.hide(cell) is not None
+    assert editor.hidden(cell) and editor.point(cell) is None
+    assert editor.source(cell) == s.PointSource.MANUAL
+    assert editor.hide(cell) is None  # said already
+    assert saved[-1][1][s.HIDDEN]  # the journal gets the mark
+    editor.undo()
+    assert not editor.hidden(cell) and editor.point(cell) == (5.0, 6.0)
+    editor.undo()
+    assert editor.source(cell) == s.PointSource.TRACKED
+    assert editor.labels[s.CONFIDENCE].values[1, 0, 1, 1] == pytest.approx(0.3)
+    editor.redo()
+    editor.redo()
+    assert editor.hidden(cell)
+
+
 def test_cursor_checks_names_and_cycles_individuals() -> None:
     editor = _editor()
     editor.next_individual()

@@ -65,6 +65,7 @@ class LabelScreen(Screen[None]):
         Binding("shift+down", "nudge(0, 10)", show=False),
         Binding("delete,backspace", "delete", "Delete"),
         Binding("h", "hide", "Hidden"),
+        Binding("y", "accept_point", "Accept point"),
         Binding("ctrl+z,u", "undo", "Undo"),
         Binding("ctrl+y,ctrl+r", "redo", "Redo"),
         Binding("n", "next_keypoint(1)", "Next kp"),
@@ -318,6 +319,19 @@ class LabelScreen(Screen[None]):
             return edit
 
         self._edit(hide)
+
+    def action_accept_point(self) -> None:
+        """The current point is right (a tracked, imported or reprojected one): it becomes a
+        manual anchor where it is, and the next keypoint is current."""
+        editor = self.workspace.editor
+
+        def accept() -> Edit | None:
+            edit = editor.accept()
+            if edit is not None:
+                editor.next_keypoint()
+            return edit
+
+        self._edit(accept, f"{editor.cursor.keypoint} has no point here that is not manual")
 
     def action_undo(self) -> None:
         self._edit(self.workspace.editor.undo, "nothing to undo")

@@ -2,8 +2,9 @@
 
 An edit changes one point, a *cell* ``(frame, view, keypoint, individual)``
 (pose3d.label_cells): place it (source MANUAL, through :func:`pose3d.labels.set_point`, which
-also clears the tracker's guess), nudge it, delete it, or mark the keypoint hidden there (a
-manual hidden mark, :func:`pose3d.labels.set_hidden`). A propagation is one edit of many
+also clears the tracker's guess), nudge it, accept it (a tool's point becomes manual where it
+is), delete it, or mark the keypoint hidden there (a manual hidden mark,
+:func:`pose3d.labels.set_hidden`). A propagation is one edit of many
 cells (:meth:`LabelEditor.apply`). Each edit records its cells' every variable before and
 after, so undo and redo restore them exactly (a deleted tracked point comes back as tracked,
 with its flags; an undone propagation takes its tracks away).
@@ -57,8 +58,8 @@ class _NoSave:
 
 @dataclass(frozen=True)
 class Edit:
-    """One undoable change: "place", "nudge", "hide" or "delete" of one cell, or "propagate" of
-    many.
+    """One undoable change: "place", "nudge", "accept", "hide" or "delete" of one cell, or
+    "propagate" of many.
 
     ``cell`` is where the cursor goes on undo / redo; ``cells`` the array positions of every
     changed cell; ``before`` / ``after`` their values."""
@@ -178,6 +179,15 @@ class LabelEditor:
         if self.hidden(cell) and self.source(cell) == s.PointSource.MANUAL:
             return None
         return self._apply("hide", cell, None)
+
+    def accept(self, cell: Cell | None = None) -> Edit | None:
+        """Say a tool's (or a file's) point is right: it becomes manual where it is, an anchor
+        for the tracker. None where there is no point or it is manual already."""
+        cell = cell or self.cursor
+        xy = self.point(cell)
+        if xy is None or self.source(cell) == s.PointSource.MANUAL:
+            return None
+        return self._apply("accept", cell, xy)
 
     def undo(self) -> Edit | None:
         """Undo the last edit (the cursor moves to its cell); None when there is nothing."""
