@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -263,10 +265,12 @@ def _write_calibration_media(
     )
     texture = board_media.board_texture(board, rig, margin)
     placed = list(board_media.placed_boards(texture, poses))
-    total = len(rig) * n_frames
-    for j, view in enumerate(views):
+    count = _Count(report, "calibration media", len(rig) * n_frames)
+
+    def one_camera(j: int) -> None:
+        view = views[j]
         folder = root / CALIBRATION_DIR / view.camera.name
-        frames = _board_frames(view, placed, seed, j, report, total)
+        frames = _board_frames(view, placed, seed, j, count)
         width, height = view.camera.size
         if not image_folders:
             write_video(folder / "board.mp4", frames, fps)
@@ -277,6 +281,8 @@ def _write_calibration_media(
         else:  # long media: write the images, then read them back for the video
             paths = write_image_folder(folder / "frames", frames)
             write_video(folder / "board.mp4", _read_pngs(paths), fps)
+
+    _per_camera(one_camera, len(views))
     world, pixels, visible = board_media.corner_truth(rig, board, poses)
     front = board_media.front_facing(rig, poses)
     ds = truth.board_truth(board, poses, world, pixels, visible, front, rig.names)
@@ -297,13 +303,12 @@ def _board_frames(
     placed: list[PlacedBoard],
     seed: int,
     j: int,
-    report: Progress,
-    total: int,
+    count: _Count,
 ) -> Iterator[Frame]:
     for i, sheet in enumerate(placed):
         noise = (stream(seed, "board_noise", j, i), NOISE_SIGMA)
         yield render(view, board=sheet, noise=noise).image
-        report("calibration media", j * len(placed) + i + 1, total)
+        count.tick()
 
 
 def _read_pngs(paths: list[Path]) -> Iterator[Frame]:
@@ -315,13 +320,12 @@ def _read_pngs(paths: list[Path]) -> Iterator[Frame]:
 
 
 def _subject_frames(
-    view: CameraView, shown: Subjects, seed: int, j: int, report: Progress, total: int
+    view: CameraView, shown: Subjects, seed: int, j: int, count: _Count
 ) -> Iterator[Frame]:
-    n_frames = len(shown.times)
-    for i in range(n_frames):
+    for i in range(len(shown.times)):
         noise = (stream(seed, "video_noise", j, i), NOISE_SIGMA)
         yield render(view, bodies=shown.frame(i), noise=noise).image
-        report("videos", j * n_frames + i + 1, total)
+        count.tick()
 
 
 def _write_subject(
@@ -337,11 +341,17 @@ def _write_subject(
 ) -> None:
     walkers = make_walkers(stream(seed, "subject"), len(individuals))
     frames_index = np.arange(n_frames)
-    total = len(rig) * n_frames
-    for j, (view, shift) in enumerate(zip(views, shifts, strict=True)):
-        shown = simulate(walkers, (frames_index + shift) / fps)  # camera frame i: session i + shift
-        frames = _subject_frames(view, shown, seed, j, report, total)
+    count = _Count(report, "videos", len(rig) * n_frames)
+
+    def one_camera(j: int) -> None:
+        view = views[j]
+        shown = simulate(
+            walkers, (frames_index + shifts[j]) / fps
+        )  # camera frame i: session i + shift
+        frames = _subject_frames(view, shown, seed, j, count)
         write_video(root / VIDEOS_DIR / f"{view.camera.name}.mp4", frames, fps)
+
+    _per_camera(one_camera, len(views))
     report("ground truth", 0, 1)
     session_subjects = simulate(walkers, frames_index / fps)
     camera_frames = frames_index[:, None] - np.asarray(shifts)[None, :]  # [T, V]
@@ -357,6 +367,34 @@ def _write_subject(
         truth.poses_truth(session_subjects.keypoints(), visible, KEYPOINTS, individuals, fps),
     )
     report("ground truth", 1, 1)
+
+
+class _Count:
+    """Progress of one step whose frames several threads render: each tick is one frame."""
+
+    def __init__(self, report: Progress, step: str, total: int) -> None:
+        self._report, self._step, self._total = report, step, total
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        with self._lock:
+            self._done += 1
+            self._report(self._step, self._done, self._total)
+
+
+def _per_camera(work: Callable[[int], None], n: int) -> None:
+    """``work(j)`` for every camera j, on as many threads as there are cores (rendering, PNG and
+    video encoding release the GIL; each camera's noise has its own seed, so the media are the
+    same whatever the order)."""
+    workers = min(n, os.cpu_count() or 1)
+    if workers <= 1:
+        for j in range(n):
+            work(j)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done in [pool.submit(work, j) for j in range(n)]:
+            done.result()
 
 
 def _synthetic_table(seed: int, names: tuple[str, ...], image_folders: bool) -> dict[str, object]:

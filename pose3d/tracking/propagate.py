@@ -120,7 +120,10 @@ def propagate_labels(
         n_queries += result.queries
         n_written += written
     if not tracked_views:
-        raise Pose3dError(_nothing_to_track(names, start, stop, from_frames))
+        if not _anchored(labels, names, from_frames, keep):
+            raise Pose3dError(_nothing_to_track(names, start, stop, from_frames))
+        # anchors on the frames re-tracked from, anchors right next to them: nothing between
+        tracked_views, skipped = list(names), []
     check_cancel(cancel)
     report("review flags", 0, 1)
     labels, multiview = review_points(labels, (start, stop), cameras, thresholds)
@@ -171,6 +174,23 @@ def _keypoint_mask(labels: xr.Dataset, keypoints: Sequence[str] | None) -> NDArr
     if unknown:
         raise Pose3dError(f"unknown keypoint(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return np.isin(known, list(keypoints))
+
+
+def _anchored(
+    labels: xr.Dataset,
+    names: tuple[str, ...],
+    from_frames: Sequence[int] | None,
+    keep: NDArray[np.bool_],
+) -> bool:
+    """Whether ``from_frames`` hold a manual label (point or hidden mark) of ``keep``'s
+    keypoints in one of the views: a re-track from them is then no error even when no frame
+    lies between them and their neighbouring anchors."""
+    if from_frames is None:
+        return False
+    part = labels[s.SOURCE].sel({s.VIEW: list(names)})
+    frames = [f for f in from_frames if f in set(labels[s.TIME].values.tolist())]
+    manual = part.sel({s.TIME: frames}).values == s.PointSource.MANUAL  # (F, V, K, I)
+    return bool(manual[:, :, keep].any())
 
 
 def _nothing_to_track(

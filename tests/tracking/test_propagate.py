@@ -123,6 +123,19 @@ def test_a_hidden_mark_hides_the_keypoint_and_no_retrack_undoes_it(
     assert again[s.SOURCE].values[h, v, k, 0] == s.PointSource.MANUAL
 
 
+def test_a_retrack_from_an_anchor_next_to_another_changes_nothing(seeded: Seeder) -> None:
+    root = seeded([0, 1])  # the keypoints seen on frames 0 and 1: no frame between them
+    before = load_labels(root / "labels.nc")
+    manual = before[s.SOURCE].values[:2, 0, :, 0] == s.PointSource.MANUAL
+    both = [str(k) for k in before[s.KEYPOINT].values[manual.all(axis=0)]]
+    assert both
+    report = propagate(root, "cam0", (0, 2), TRACKER, from_frames=[0], keypoints=both)
+    after = load_labels(root / "labels.nc")
+    assert report.tracked == 0 and report.views == ("cam0",) and report.skipped == ()
+    np.testing.assert_array_equal(after[s.POSITION].values, before[s.POSITION].values)
+    np.testing.assert_array_equal(after[s.SOURCE].values, before[s.SOURCE].values)
+
+
 def test_camera_offsets_are_honoured(tmp_path: Path) -> None:
     from pose3d.synthetic import write_sample_session
 
