@@ -46,6 +46,7 @@ _LAZY = {
     "CameraGroup": "pose3d.cameras",
     "new_labels": "pose3d.labels",
     "set_point": "pose3d.labels",
+    "set_hidden": "pose3d.labels",
     "merge_points": "pose3d.labels",
     "propagate_labels": "pose3d.tracking.propagate",
     "make_tracker": "pose3d.tracking.registry",
@@ -78,6 +79,7 @@ __all__ = [  # a literal list, so that linters and IDEs see it; equal to _LAZY (
     "save_labels",
     "save_poses",
     "session_info",
+    "set_hidden",
     "set_point",
     "sync_session",
     "triangulate",
@@ -91,7 +93,7 @@ if TYPE_CHECKING:
     from pose3d.io.calibration_toml import load_calibration, save_calibration
     from pose3d.io.netcdf import load_labels, load_poses, save_labels, save_poses
     from pose3d.io.session_toml import load_session
-    from pose3d.labels import merge_points, new_labels, set_point
+    from pose3d.labels import merge_points, new_labels, set_hidden, set_point
     from pose3d.pipeline.calibrate import calibrate_media, calibrate_session
     from pose3d.pipeline.folder import SessionFolder
     from pose3d.pipeline.labels_io import export_session, import_labels

@@ -297,3 +297,16 @@ def test_manual_conflicts_count_hidden_marks() -> None:
     assert not bool(manual_conflicts(hidden_mark, nothing, says_hidden).any())
     assert bool(manual_conflicts(hidden_mark, moved).loc[CELL])
     assert not bool(manual_conflicts(_labels(S.TRACKED), nothing, says_hidden).any())
+
+
+def test_the_summary_counts_points_and_hidden_marks_apart() -> None:
+    from pose3d.io.summary import summarize_labels
+    from pose3d.labels import set_hidden
+
+    labels = new_labels(3, ["cam0"], ["nose", "tail"], ["a"])
+    labels = set_point(labels, 0, "cam0", "nose", "a", (1.0, 2.0))
+    labels = set_hidden(labels, 1, "cam0", "nose", "a")
+    labels = set_hidden(labels, 2, "cam0", "tail", "a", source=s.PointSource.TRACKED)
+    text = summarize_labels(labels)
+    assert "points: 1 manual;" in text  # a hidden mark is no point
+    assert "2 hidden marks (1 manual)" in text

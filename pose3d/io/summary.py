@@ -10,12 +10,17 @@ from pose3d import schema as s
 
 def summarize_labels(ds: xr.Dataset) -> str:
     source = ds[s.SOURCE].values
-    counts = {p.name.lower(): int(np.sum(source == p)) for p in s.PointSource if p}
+    hidden = ds[s.HIDDEN].values if s.HIDDEN in ds.data_vars else np.zeros(source.shape, bool)
+    counts = {p.name.lower(): int(np.sum((source == p) & ~hidden)) for p in s.PointSource if p}
     parts = [f"{n} {name}" for name, n in counts.items() if n]
+    marks = ""
+    if hidden.any():
+        by_hand = int((hidden & (source == s.PointSource.MANUAL)).sum())
+        marks = f"; {int(hidden.sum())} hidden marks ({by_hand} manual)"
     flagged = int(ds[s.REVIEW].values.sum())
     return (
         f"{ds.sizes[s.TIME]} frames x {ds.sizes[s.VIEW]} views x {ds.sizes[s.KEYPOINT]} keypoints"
-        f" x {ds.sizes[s.INDIVIDUAL]} individuals; points: {', '.join(parts) or 'none'}"
+        f" x {ds.sizes[s.INDIVIDUAL]} individuals; points: {', '.join(parts) or 'none'}{marks}"
         f"; {flagged} flagged for review"
     )
 
