@@ -35,6 +35,14 @@ async def _settle(app: Pose3dApp, pilot) -> None:  # type: ignore[no-untyped-def
     await pilot.pause()
 
 
+async def _open_label(app: Pose3dApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the session to open (a worker), then Label on its first camera and frame."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def _propagate_all_views(app: Pose3dApp, pilot) -> None:  # type: ignore[no-untyped-def]
     """From the Label screen: the Propagate dialog, every view, every frame; until it is done."""
     await pilot.press("t")
@@ -145,10 +153,7 @@ async def test_label_screen_places_points_in_two_views_saved_on_disk(
 async def test_label_screen_nudge_delete_undo_zoom(session_dir: Path, recent_file: Path) -> None:
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await _open_label(app, pilot)
         editor = app.workspace.editor
         view = app.screen.query_one("#label-view", FrameView)
         first = editor.cursor
@@ -195,10 +200,7 @@ async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_fi
 
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await _open_label(app, pilot)
         editor = app.workspace.editor
         first = editor.cursor
         await pilot.press("h")  # not visible here; on to the next keypoint, as a click does
@@ -261,10 +263,7 @@ async def test_full_round_label_propagate_review_correct_retrack(
     truth = load_labels(session_dir / "truth" / "labels.nc")
     app = Pose3dApp(session_dir, tracker="classical")
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await _open_label(app, pilot)
         screen = app.screen
         assert isinstance(screen, LabelScreen)
         editor = app.workspace.editor
