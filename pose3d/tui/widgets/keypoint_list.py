@@ -22,6 +22,12 @@ SOURCE_TEXT = {
     s.PointSource.IMPORTED: "imported",
     s.PointSource.REPROJECTED: "reproj.",
 }
+HIDDEN_TEXT = {  # who says the keypoint is hidden (short: the panel is narrow)
+    s.PointSource.MANUAL: "hidden",
+    s.PointSource.TRACKED: "tr. hidden",
+    s.PointSource.IMPORTED: "imp. hidden",
+    s.PointSource.REPROJECTED: "rp. hidden",
+}
 
 
 class KeypointList(Widget):
@@ -92,4 +98,4 @@ def _state(source: s.PointSource, hidden: bool) -> str:
     """What the list says of one keypoint: its point's source, or who said it is hidden."""
     if not hidden:
         return SOURCE_TEXT[source]
-    return "hidden" if source == s.PointSource.MANUAL else f"hidden ({SOURCE_TEXT[source]})"
+    return HIDDEN_TEXT.get(source, "hidden")
