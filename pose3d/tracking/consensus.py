@@ -217,3 +217,45 @@ def multiview_scores(
     tracker_scores[:, vouched | rejected] = 0.0
     score[check.inlier] = np.minimum(score[check.inlier], 0.99)
     return score, MultiViewStatus(spread, threshold, advisory=False)
+
+
+def seen_elsewhere(
+    position: FloatArray,
+    hidden: BoolArray,
+    trusted: BoolArray,
+    views: list[str],
+    cameras: CameraGroup,
+    agree_px: float = 4.0,
+) -> BoolArray:
+    """Where a ``hidden`` cell's keypoint is seen by at least two other calibrated views whose
+    ``trusted`` points agree (each within ``agree_px`` of the reprojection of their
+    triangulation) and would project inside this view's image, (T, V, K, I).
+
+    position  # (T, V, 2, K, I) px; hidden, trusted  # (T, V, K, I)
+    """
+    from pose3d.triangulation import reprojection_errors, triangulate_points
+
+    out = np.zeros(hidden.shape, bool)
+    calibrated = [j for j, name in enumerate(views) if name in cameras.names]
+    if len(calibrated) < 3 or not hidden[:, calibrated].any():
+        return out
+    group = cameras.subset([views[j] for j in calibrated])
+    asked = _by_view(hidden[:, calibrated]).any(axis=0)  # (N,) cells some view hid
+    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))[:, asked]  # (V', N', 2)
+    usable = _by_view(trusted[:, calibrated])[:, asked]
+    pixels = np.where(usable[..., None], pixels, np.nan)
+    enough = usable.sum(axis=0) >= 2
+    points = np.full((pixels.shape[1], 3), np.nan)
+    points[enough], _ = triangulate_points(pixels[:, enough], group)
+    errors = reprojection_errors(points, pixels, group)
+    agree = enough & (np.where(usable, errors, 0.0) <= agree_px).all(axis=0)
+    projected = group.project(points)  # (V', N', 2)
+    sizes = np.array([group[views[j]].size for j in calibrated], np.float64)[:, None, :]
+    inside = np.isfinite(projected).all(axis=2)
+    inside &= (projected >= 0).all(axis=2) & (projected <= sizes - 1).all(axis=2)
+    found = np.zeros((len(calibrated), int(asked.sum())), bool)
+    found[:] = agree[None] & inside
+    full = np.zeros((len(calibrated), asked.size), bool)
+    full[:, asked] = found
+    out[:, calibrated] = _from_view(full, (hidden.shape[0], len(calibrated), *hidden.shape[2:]))
+    return out & hidden

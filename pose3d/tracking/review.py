@@ -19,7 +19,11 @@ MULTI_VIEW              distance to the reprojection of the views' consensus    
 
 The MULTI_VIEW score and the calibrated views' say over the tracker's scores (where the views
 agree they decide, and clear the tracker's doubts) come from pose3d.tracking.consensus. Manual
-points are never flagged.
+points are never flagged. A keypoint the tracker hid (a hidden mark of source TRACKED) is
+flagged MULTI_VIEW with score ``MISSING_SCORE`` where at least two other calibrated views that
+nobody doubts agree on it and it projects into this view's image ("seen by the other views,
+missing here": :func:`pose3d.tracking.consensus.seen_elsewhere`; not while the multi-view check
+only advises).
 
 The review queue groups flags into *runs*: consecutive flagged frames of one keypoint in one
 view are one item, at the run's first frame (where the track went wrong: a correction there
@@ -37,7 +41,7 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError, SchemaError
-from pose3d.tracking.consensus import MultiViewStatus, multiview_scores
+from pose3d.tracking.consensus import MultiViewStatus, multiview_scores, seen_elsewhere
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -49,6 +53,9 @@ _REASONS = (  # score columns, in this order
     s.ReviewReason.JUMP,
     s.ReviewReason.MULTI_VIEW,
 )
+
+
+MISSING_SCORE = 1.0  # a keypoint the tracker hid where the other views see it: after the errors
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,17 @@ def review_points(
     _assign(out, s.REVIEW, rows_slice, touch, flagged)
     _assign(out, s.REVIEW_SCORE, rows_slice, touch, np.where(tracked, worst, np.nan))
     _assign(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
+    if cameras is not None and multiview is not None and not multiview.advisory:
+        hidden = out[s.HIDDEN].values[rows_slice] & (source == s.PointSource.TRACKED)
+        trusted = np.isfinite(position[rows_slice]).all(axis=2) & ~flagged
+        seen = seen_elsewhere(
+            position[rows_slice], hidden, trusted, [str(v) for v in out[s.VIEW].values],
+            cameras, limits.multiview_px,
+        )  # fmt: skip
+        _assign(out, s.REVIEW, rows_slice, hidden, seen)
+        _assign(out, s.REVIEW_SCORE, rows_slice, hidden, np.where(seen, MISSING_SCORE, np.nan))
+        missing = np.where(seen, int(s.ReviewReason.MULTI_VIEW), 0)
+        _assign(out, s.REVIEW_REASON, rows_slice, hidden, missing)
     return out, multiview
 
 
@@ -238,7 +256,9 @@ def _jumps(position: FloatArray, rows: slice, limits: ReviewThresholds) -> Float
     return np.concatenate([np.zeros((1, *score.shape[1:])), score])  # frame 0 has no step
 
 
-def _assign(ds: xr.Dataset, name: str, rows: slice, where: BoolArray, value: FloatArray) -> None:
+def _assign(
+    ds: xr.Dataset, name: str, rows: slice, where: BoolArray, value: NDArray[np.generic]
+) -> None:
     values = ds[name].values
     block = values[rows]
     block[where] = np.asarray(value)[where].astype(values.dtype)

@@ -132,6 +132,32 @@ def test_the_other_views_decide_where_they_can(truth: xr.Dataset, synthetic_temp
     assert item.score == pytest.approx(10.0, abs=0.2)
 
 
+def test_a_keypoint_hidden_here_but_seen_by_the_other_views_is_flagged(
+    truth: xr.Dataset, synthetic_template: Path
+) -> None:
+    """The tracker hid keypoint 2 in cam0 on frames 3-5 while the three other views agree on
+    it: "missing here", one run. Keypoint 4 hidden in three views has one other view left: not
+    flagged. A person's hidden mark is never flagged."""
+    from pose3d.labels import set_hidden
+
+    cameras = load_calibration(synthetic_template / "calibration" / "calibration.toml")
+    labels = tracked_truth(truth)
+    names = [str(k) for k in labels[s.KEYPOINT].values]
+    for t in (3, 4, 5):
+        labels = set_hidden(labels, t, "cam0", names[2], "individual_0", s.PointSource.TRACKED)
+    for view in ("cam0", "cam1", "cam2"):
+        labels = set_hidden(labels, 7, view, names[4], "individual_0", s.PointSource.TRACKED)
+    labels = set_hidden(labels, 8, "cam1", names[5], "individual_0")  # a person's
+    out = flag_points(labels, cameras=cameras)
+    flagged = out[s.REVIEW].values[:, :, :, 0]
+    assert flagged[3:6, 0, 2].all()
+    assert (out[s.REVIEW_REASON].values[3:6, 0, 2, 0] == R.MULTI_VIEW).all()
+    assert not flagged[7, :, 4].any() and not flagged[8, 1, 5]
+    assert flagged.sum() == 3
+    (item,) = review_queue(out)
+    assert (item.frame, item.last_frame, item.view, item.keypoint) == (3, 5, "cam0", names[2])
+
+
 def test_queue_is_runs_worst_first(truth: xr.Dataset) -> None:
     labels = tracked_truth(truth)
     labels[s.VISIBILITY].values[[1, 2, 3, 7], 0, 0, 0] = 0.2  # runs 1-3 and 7 (score 1.6)
