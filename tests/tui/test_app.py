@@ -15,6 +15,7 @@ from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
 from pose3d.io.video_reading import VideoReader
 from pose3d.tui.app import Pose3dApp
+from pose3d.tui.drawing.timeline import FrameStatus
 from pose3d.tui.screens.label import LabelScreen
 from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.views import ViewsScreen
@@ -209,7 +210,11 @@ async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_fi
         assert editor.source(first) == s.PointSource.MANUAL
         listed = app.screen.query_one("#keypoints", KeypointList).render().plain.splitlines()
         assert "⊘" in listed[0] and listed[0].rstrip().endswith("hidden")
-        await pilot.press("p", "h")  # h on one's own mark takes it away
+        await pilot.press("p")
+        timeline = app.screen.query_one("#label-timeline", TimelineBar)
+        assert timeline.status[first.frame] == FrameStatus.MANUAL  # this keypoint, this view
+        assert timeline.status[first.frame + 1] == FrameStatus.EMPTY
+        await pilot.press("h")  # h on one's own mark takes it away
         assert not editor.hidden(first) and editor.source(first) == s.PointSource.NONE
         await pilot.press("ctrl+z")
         assert editor.hidden(first)

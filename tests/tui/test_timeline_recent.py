@@ -26,7 +26,27 @@ def test_frame_status_orders_flagged_manual_tracked_empty() -> None:
         FrameStatus.FLAGGED,
         0,
     ]
-    assert frame_status(labels, ["a"]).tolist() == [0, 1, 1, 0, 0]
+    assert frame_status(labels, ["a"]).tolist() == [0, 2, 2, 0, 0]
+    assert FrameStatus.TRACKED == 2
+
+
+def test_hidden_marks_show_as_hidden_unless_something_else_is_there() -> None:
+    from pose3d.labels import set_hidden, set_point
+    from pose3d.tui.drawing.timeline import keypoint_status
+
+    labels = new_labels(4, ["a", "b"], ["k0", "k1"], ["i"])
+    labels = set_hidden(labels, 1, "a", "k0", "i", s.PointSource.TRACKED)
+    labels = set_hidden(labels, 2, "a", "k0", "i")  # a person's: a manual frame
+    labels = set_hidden(labels, 3, "a", "k0", "i", s.PointSource.TRACKED)
+    labels = set_point(labels, 3, "b", "k1", "i", (1.0, 1.0), s.PointSource.TRACKED)
+    assert frame_status(labels).tolist() == [
+        FrameStatus.EMPTY,
+        FrameStatus.HIDDEN,
+        FrameStatus.MANUAL,
+        FrameStatus.TRACKED,
+    ]
+    assert keypoint_status(labels, "a", "k0", "i").tolist() == [0, 1, 3, 1]
+    assert keypoint_status(labels, "b", "k1", "i").tolist() == [0, 0, 0, 2]
 
 
 def test_binning_keeps_the_worst_frame_and_columns_map_back() -> None:

@@ -1,4 +1,5 @@
-"""Per-frame status of the labels for the timeline: empty, tracked, manual or flagged."""
+"""Per-frame status of the labels for the timelines: empty, hidden, tracked, manual or flagged;
+of every keypoint of the views (Views) or of one keypoint in one view (Label)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,34 @@ from pose3d import schema as s
 class FrameStatus(IntEnum):
     """A frame's status, in increasing order of what the timeline shows first."""
 
-    EMPTY = 0  # no point in any view
-    TRACKED = 1  # points from a tool (tracked, imported, reprojected), none manual
-    MANUAL = 2  # at least one manual point
-    FLAGGED = 3  # at least one point flagged for review
+    EMPTY = 0  # no label
+    HIDDEN = 1  # only hidden marks (the keypoints are not visible there)
+    TRACKED = 2  # points from a tool (tracked, imported, reprojected), no manual label
+    MANUAL = 3  # at least one manual label (a point or a hidden mark)
+    FLAGGED = 4  # at least one point flagged for review
 
 
 def frame_status(labels: xr.Dataset, views: Sequence[str] | None = None) -> NDArray[np.int8]:
     """FrameStatus per labels frame [time] over ``views`` (default: all), as int8."""
     part = labels if views is None else labels.sel({s.VIEW: list(views)})
+    return _status(part, tuple(range(1, part[s.SOURCE].ndim)))
+
+
+def keypoint_status(
+    labels: xr.Dataset, view: str, keypoint: str, individual: str
+) -> NDArray[np.int8]:
+    """FrameStatus per labels frame [time] of one keypoint of one individual in one view."""
+    part = labels.sel({s.VIEW: [view], s.KEYPOINT: [keypoint], s.INDIVIDUAL: [individual]})
+    return _status(part, (1, 2, 3))
+
+
+def _status(part: xr.Dataset, axes: tuple[int, ...]) -> NDArray[np.int8]:
     source = part[s.SOURCE].values  # (T, V, K, I)
-    axes = tuple(range(1, source.ndim))
+    labelled = source != s.PointSource.NONE
+    hidden = part[s.HIDDEN].values if s.HIDDEN in part.data_vars else np.zeros_like(labelled)
     status = np.zeros(source.shape[0], np.int8)
-    status[(source != s.PointSource.NONE).any(axis=axes)] = FrameStatus.TRACKED
+    status[labelled.any(axis=axes)] = FrameStatus.HIDDEN
+    status[(labelled & ~hidden).any(axis=axes)] = FrameStatus.TRACKED
     status[(source == s.PointSource.MANUAL).any(axis=axes)] = FrameStatus.MANUAL
     status[part[s.REVIEW].values.any(axis=axes)] = FrameStatus.FLAGGED
     return status

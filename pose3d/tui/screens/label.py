@@ -1,6 +1,8 @@
 """The Label screen: one view large with zoom and pan, the keypoint list with the current one
 highlighted; a click places the current keypoint (source manual) and moves to the next; arrows
-nudge by 1 px (shift: 10 px); delete, undo, redo; next / previous individual. Every edit is saved
+nudge by 1 px (shift: 10 px); delete, hide (the keypoint is not visible here), accept, undo,
+redo; next / previous individual. Below, the timeline of the current keypoint in this view
+(empty / hidden / tracked / manual / flagged; a click goes to that frame). Every edit is saved
 to labels.nc before the screen redraws (pose3d.tui.state.editor)."""
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ from pose3d.tui.dialogs.propagate import PropagateScreen
 from pose3d.tui.drawing.canvas import Marker, label_markers
 from pose3d.tui.drawing.palette import RGB8, individual_glyph, keypoint_rgb
 from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
+from pose3d.tui.drawing.timeline import keypoint_status
 from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, next_review
-from pose3d.tui.messages import KeypointChosen, PixelClicked, ZoomAt
+from pose3d.tui.messages import KeypointChosen, PixelClicked, Seek, ZoomAt
 from pose3d.tui.state.editor import Edit
 from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.graphics import IMAGE_WIDGET, PX_PER_CELL
 from pose3d.tui.widgets.halfcell import HalfcellCanvas, halfcell_strips, truecolor
 from pose3d.tui.widgets.keypoint_list import KeypointList
+from pose3d.tui.widgets.timeline_bar import TimelineBar
 
 if TYPE_CHECKING:
     from pose3d.tracking.propagate import PropagationReport
@@ -114,6 +118,7 @@ class LabelScreen(Screen[None]):
                 yield KeypointList(
                     editor.keypoints, self.keypoint_colors, editor.individuals, id="keypoints"
                 )
+        yield TimelineBar(self.workspace.n_frames, id="label-timeline")
         yield Footer()
 
     def _frame_view(self) -> FrameView:
@@ -142,6 +147,8 @@ class LabelScreen(Screen[None]):
             self._decode(cursor.view, cursor.frame)
             return
         ws.frames.prefetch(cursor.frame, [cursor.view])
+        status = keypoint_status(editor.labels, cursor.view, cursor.keypoint, cursor.individual)
+        self.query_one("#label-timeline", TimelineBar).update_status(status, cursor.frame)
         inputs = self._inputs(cursor)
         position, source, review = editor.frame_points(cursor.frame, cursor.view)
         i = editor.individuals.index(cursor.individual)
@@ -448,6 +455,14 @@ class LabelScreen(Screen[None]):
         self.refresh_view()
 
     # --- messages ----------------------------------------------------------------------------
+
+    @on(Seek)
+    def _seek(self, message: Seek) -> None:
+        """A click on the timeline (the current keypoint's labels in this view): go there."""
+        editor = self.workspace.editor
+        last = editor.first_frame + editor.n_frames - 1
+        editor.move_to(frame=min(max(int(message.frame), editor.first_frame), last))
+        self.refresh_view()
 
     @on(PixelClicked)
     def _clicked(self, message: PixelClicked) -> None:

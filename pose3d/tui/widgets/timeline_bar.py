@@ -1,4 +1,5 @@
-"""The timeline: one coloured column per group of frames (empty / tracked / manual / flagged),
+"""The timeline: one coloured column per group of frames (empty / hidden / tracked / manual /
+flagged),
 the current frame marked; a click posts Seek."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pose3d.tui.messages import Seek
 
 STATUS_STYLE = {
     FrameStatus.EMPTY: "grey23",
+    FrameStatus.HIDDEN: "grey50",
     FrameStatus.TRACKED: "dodger_blue2",
     FrameStatus.MANUAL: "green3",
     FrameStatus.FLAGGED: "red1",
