@@ -56,7 +56,7 @@ class Filled:
 
     xy: FloatArray  # (F, 2) px, NaN where hidden
     hidden: BoolArray  # (F,)
-    visibility: FloatArray  # (F,) NaN where hidden
+    visibility: FloatArray  # (F,); where hidden, the best of the tracks' (NaN: no track)
     confidence: FloatArray  # (F,) 0 where hidden
     fb_error: FloatArray  # (F,) px, NaN where fewer than two tracks count
 
@@ -112,9 +112,12 @@ def _blend(n: int, candidates: list[tuple[Track, FloatArray, BoolArray]]) -> Fil
         visibility += weight * track.visibility
         confidence += weight * track.visibility * track.confidence
     hidden = total <= 0
+    likeness = np.full(n, np.nan)  # where hidden: how much the tracks still look like the point
+    for track, _, _ in candidates:
+        likeness = np.fmax(likeness, track.visibility)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = np.where(hidden[:, None], np.nan, xy / total[:, None])
-        visibility = np.where(hidden, np.nan, visibility / total)
+        visibility = np.where(hidden, likeness, visibility / total)
         confidence = np.where(hidden, 0.0, np.clip(confidence / total, 0.0, 1.0))
     fb_error = np.full(n, np.nan)
     used = [(track, use) for track, _, use in candidates]

@@ -20,7 +20,8 @@ MULTI_VIEW              distance to the reprojection of the views' consensus    
 The MULTI_VIEW score and the calibrated views' say over the tracker's scores (where the views
 agree they decide, and clear the tracker's doubts) come from pose3d.tracking.consensus. Manual
 points are never flagged. A keypoint the tracker hid (a hidden mark of source TRACKED) is
-flagged MULTI_VIEW with score ``MISSING_SCORE`` where at least two other calibrated views that
+flagged MULTI_VIEW with score ``MISSING_SCORE`` (up to ``MISSING_SPREAD`` more where the tracks
+through the gap still look like the keypoint) where at least two other calibrated views that
 nobody doubts agree on it and it projects into this view's image ("seen by the other views,
 missing here": :func:`pose3d.tracking.consensus.seen_elsewhere`; not while the multi-view check
 only advises).
@@ -55,7 +56,10 @@ _REASONS = (  # score columns, in this order
 )
 
 
-MISSING_SCORE = 1.0  # a keypoint the tracker hid where the other views see it: after the errors
+# a keypoint the tracker hid where the other views see it: 1 to 1.5, higher where the tracks
+# still look like it (its run's worst frame: where it most likely came back)
+MISSING_SCORE = 1.0
+MISSING_SPREAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,9 @@ def review_points(
             cameras, limits.multiview_px,
         )  # fmt: skip
         _assign(out, s.REVIEW, rows_slice, hidden, seen)
-        _assign(out, s.REVIEW_SCORE, rows_slice, hidden, np.where(seen, MISSING_SCORE, np.nan))
+        likeness = np.clip(np.nan_to_num(out[s.VISIBILITY].values[rows_slice]), 0.0, 1.0)
+        score = np.where(seen, MISSING_SCORE + MISSING_SPREAD * likeness, np.nan)
+        _assign(out, s.REVIEW_SCORE, rows_slice, hidden, score)
         missing = np.where(seen, int(s.ReviewReason.MULTI_VIEW), 0)
         _assign(out, s.REVIEW_REASON, rows_slice, hidden, missing)
     return out, multiview

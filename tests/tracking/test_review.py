@@ -148,6 +148,7 @@ def test_a_keypoint_hidden_here_but_seen_by_the_other_views_is_flagged(
     for view in ("cam0", "cam1", "cam2"):
         labels = set_hidden(labels, 7, view, names[4], "individual_0", s.PointSource.TRACKED)
     labels = set_hidden(labels, 8, "cam1", names[5], "individual_0")  # a person's
+    labels[s.VISIBILITY].values[3:6, 0, 2, 0] = [0.1, 0.6, 0.3]  # the tracks' likeness there
     out = flag_points(labels, cameras=cameras)
     flagged = out[s.REVIEW].values[:, :, :, 0]
     assert flagged[3:6, 0, 2].all()
@@ -156,6 +157,7 @@ def test_a_keypoint_hidden_here_but_seen_by_the_other_views_is_flagged(
     assert flagged.sum() == 3
     (item,) = review_queue(out)
     assert (item.frame, item.last_frame, item.view, item.keypoint) == (3, 5, "cam0", names[2])
+    assert item.worst_frame == 4 and item.score == pytest.approx(1.3)  # where it looks most alike
 
 
 def test_queue_is_runs_worst_first(truth: xr.Dataset) -> None:

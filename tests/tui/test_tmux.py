@@ -81,8 +81,9 @@ def test_the_app_labels_in_tmux(session_dir: Path, tmp_path: Path, tmux: Tmux) -
     tmux.wait_for(lambda t: "frame 2 / 13 · paused" in t, "two steps forward")
     tmux("send-keys", "-t", "tui", "Home", "Enter")
     tmux.wait_for(lambda t: "nose: not placed" in t, "the Label screen")
-    # the middle of the image: the view spans columns 0 .. WIDTH - 37 (side panel 36 wide)
-    tmux.click((WIDTH - 36) // 2, HEIGHT // 2)
+    # the middle of the image: the view spans columns 0 .. WIDTH - 37 (side panel 36 wide) and
+    # the rows between the header and the keypoint's timeline (2 rows) above the footer
+    tmux.click((WIDTH - 36) // 2, HEIGHT // 2 - 1)
     screen = tmux.wait_for(lambda t: "ear_left: not placed" in t, "the click to place nose")
     assert "manual" in screen
     tmux("send-keys", "-t", "tui", "p", "S-Right")
