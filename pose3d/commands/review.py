@@ -88,6 +88,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
             print(
                 f"{report.tracker}: re-tracked {args.view} from frame {args.frame}: "
                 f"{report.tracked} points; {report.flagged} flagged, in {report.runs} runs"
+                f"{report.repairs()}"
             )
         print(f"wrote {folder.session.paths.labels}")
     return 0

@@ -72,7 +72,7 @@ def cmd_track(args: argparse.Namespace) -> int:
     print(
         f"{report.tracker}: tracked {report.tracked} points of {', '.join(report.views)} in "
         f"frames {start}:{stop} from {report.queries} manual points; {report.flagged} flagged "
-        f"for review, in {report.runs} runs (one correction each)"
+        f"for review, in {report.runs} runs (one correction each){report.repairs()}"
     )
     for view in report.skipped:
         print(f"{view}: no manual labels in frames {start}:{stop}, not tracked")

@@ -9,7 +9,10 @@ labels by the merge policy of pose3d.labels (manual and imported labels are neve
 tracked points get ``source = TRACKED``, ``confidence = visibility × confidence`` of the
 tracker, ``visibility`` and ``fb_error``; frames the tracker says are hidden get a hidden mark
 of source TRACKED). Then the review flags of the range are recomputed
-(pose3d.tracking.review; multi-view when cameras are given). Data in, data out: the session
+(pose3d.tracking.review; multi-view when cameras are given) and, with a calibration the views
+agree with, the flagged points the other views settle are moved to their consensus
+(pose3d.tracking.repair; source REPROJECTED, which a later run's track replaces in the cells it
+governs). Data in, data out: the session
 verb that reads and writes labels.nc is pose3d.pipeline.track.
 
 Frames: labels' ``time`` counts session frames; camera frame = session frame − the camera's
@@ -37,6 +40,7 @@ from pose3d.tracking import fill
 from pose3d.tracking import queries as plan_queries
 from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
 from pose3d.tracking.consensus import MultiViewStatus
+from pose3d.tracking.repair import repair_views
 from pose3d.tracking.review import (
     ReviewThresholds,
     review_points,
@@ -60,6 +64,11 @@ class PropagationReport:
     runs: int = 0  # review-queue items (runs of flags) among them
     skipped: tuple[str, ...] = ()  # views without manual points in the range
     multiview: MultiViewStatus | None = None  # how the multi-view flag ran (None: no calibration)
+    repaired: int = 0  # tracked points moved to the other views' consensus (source REPROJECTED)
+
+    def repairs(self) -> str:
+        """'; N set by the other views' for a message ('' when none was)."""
+        return f"; {self.repaired} set by the other views (reprojected)" if self.repaired else ""
 
 
 @dataclass(frozen=True)
@@ -127,11 +136,14 @@ def propagate_labels(
     check_cancel(cancel)
     report("review flags", 0, 1)
     labels, multiview = review_points(labels, (start, stop), cameras, thresholds)
+    repaired = 0
+    if cameras is not None and multiview is not None and not multiview.advisory:
+        labels, repaired = repair_views(labels, (start, stop), cameras, thresholds)
     report("review flags", 1, 1)
     check_cancel(cancel)
     counts = (n_queries, n_written)
     done = _report(labels, tracked_views, skipped, (start, stop), tracker.name, counts)
-    return labels, replace(done, multiview=multiview)
+    return labels, replace(done, multiview=multiview, repaired=repaired)
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -367,6 +379,7 @@ def _clip_track(
 def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Dataset, int]:
     """Merge one view's tracks by the merge policy (a lost track clears the view's earlier
     tracked point on the frames this run governs); returns the labels and the points written."""
+    labels = _yield_reprojected(labels, view, tracks.written)
     coords = {d: labels[d].values for d in (s.TIME, s.KEYPOINT, s.INDIVIDUAL)}
     coords[s.VIEW] = np.array([view])
     dims = s.LABEL_DIMS[s.POSITION]
@@ -387,6 +400,22 @@ def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Datas
         extra={s.VISIBILITY: cells(tracks.visibility), s.FB_ERROR: cells(tracks.fb_error)},
     )
     return out, int((written.values & ~tracks.hidden[:, None]).sum())
+
+
+def _yield_reprojected(labels: xr.Dataset, view: str, written: NDArray[np.bool_]) -> xr.Dataset:
+    """``labels`` where the reprojected points of the cells a run governs in ``view`` rank as
+    tracked ones, so that the new track replaces them (pose3d.tracking.repair decides again)."""
+    v = [str(x) for x in labels[s.VIEW].values].index(view)
+    source = labels[s.SOURCE].values[:, v]
+    yields = written & (source == s.PointSource.REPROJECTED)
+    if not yields.any():
+        return labels
+    out = labels.copy()
+    out[s.SOURCE] = out[s.SOURCE].copy(deep=True)
+    column = out[s.SOURCE].values[:, v]
+    column[yields] = s.PointSource.TRACKED
+    out[s.SOURCE].values[:, v] = column
+    return out
 
 
 def _report(

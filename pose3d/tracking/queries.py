@@ -12,7 +12,9 @@ from the anchors that bound it (pose3d.tracking.fill):
   tracker is confident it has reappeared), or, as the gap's end, that it was hidden before it.
   Re-appearance is judged on the forward track of the series' last point anchor before the
   hidden one (the gap's *carrier*), which the tracker follows through the whole clip anyway;
-- the frames before a first anchor that is hidden are left alone (nothing is known there).
+- the frames before a first anchor that is hidden are hidden: no track reaches them but through
+  the occlusion the mark starts, and an older fill's points there would be stale (a person
+  marks the first frame of an occlusion they see; a track from a later point anchor led there).
 
 Re-tracking from a correction (``from_frames``) fills only the gaps next to the anchors on those
 frames: a correction changes the frames between its neighbouring anchors, and nothing beyond
@@ -108,8 +110,6 @@ def plan(
         hidden = one.hidden
         for before in range(-1, m):
             after = before + 1 if before + 1 < m else NONE
-            if before == NONE and hidden[0]:
-                continue  # nothing is known before a first anchor that is a hidden mark
             ends = [one.frames[j] for j in (before, after) if j != NONE]
             if chosen is not None and not chosen.intersection(int(e) for e in ends):
                 continue

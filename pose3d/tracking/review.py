@@ -19,12 +19,13 @@ MULTI_VIEW              distance to the reprojection of the views' consensus    
 
 The MULTI_VIEW score and the calibrated views' say over the tracker's scores (where the views
 agree they decide, and clear the tracker's doubts) come from pose3d.tracking.consensus. Manual
-points are never flagged. A keypoint the tracker hid (a hidden mark of source TRACKED) is
-flagged MULTI_VIEW with score ``MISSING_SCORE`` (up to ``MISSING_SPREAD`` more where the tracks
-through the gap still look like the keypoint) where at least two other calibrated views that
-nobody doubts agree on it and it projects into this view's image ("seen by the other views,
-missing here": :func:`pose3d.tracking.consensus.seen_elsewhere`; not while the multi-view check
-only advises).
+points are never flagged; reprojected points (pose3d.tracking.repair) are no evidence for the
+multi-view check, and their flags are that module's. A keypoint the tracker hid (a hidden mark
+of source TRACKED) is flagged MULTI_VIEW with score ``MISSING_SCORE`` (up to ``MISSING_SPREAD``
+more where the tracks through the gap still look like the keypoint) where at least two other
+calibrated views that nobody doubts agree on it and it projects into this view's image ("seen
+by the other views, missing here": :func:`pose3d.tracking.consensus.seen_elsewhere`; not while
+the multi-view check only advises).
 
 The review queue groups flags into *runs*: consecutive flagged frames of one keypoint in one
 view are one item, at the run's first frame (where the track went wrong: a correction there
@@ -165,11 +166,13 @@ def review_points(
     scores[2] = np.nan_to_num(out[s.FB_ERROR].values[rows_slice] / limits.max_fb_px)
     scores[3] = _jumps(position, rows_slice, limits)
     multiview = None
+    echo = source == s.PointSource.REPROJECTED  # the views' own consensus: never evidence
+    evidence = np.where(echo[:, :, None], np.nan, position[rows_slice])
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
         visibility = np.nan_to_num(out[s.VISIBILITY].values[rows_slice], nan=1.0)
         scores[4], multiview = multiview_scores(
-            position[rows_slice],
+            evidence,
             views,
             cameras,
             scores[:4],  # a view: the tracker's reasons, cleared where the views decide
@@ -188,9 +191,9 @@ def review_points(
     _assign(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
     if cameras is not None and multiview is not None and not multiview.advisory:
         hidden = out[s.HIDDEN].values[rows_slice] & (source == s.PointSource.TRACKED)
-        trusted = np.isfinite(position[rows_slice]).all(axis=2) & ~flagged
+        trusted = np.isfinite(evidence).all(axis=2) & ~flagged
         seen = seen_elsewhere(
-            position[rows_slice], hidden, trusted, [str(v) for v in out[s.VIEW].values],
+            evidence, hidden, trusted, [str(v) for v in out[s.VIEW].values],
             cameras, limits.multiview_px,
         )  # fmt: skip
         _assign(out, s.REVIEW, rows_slice, hidden, seen)
@@ -208,7 +211,8 @@ def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
     time order."""
     if s.REVIEW_SCORE not in labels.data_vars:
         return []
-    flagged = labels[s.REVIEW].values & (labels[s.SOURCE].values == s.PointSource.TRACKED)
+    tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
+    flagged = labels[s.REVIEW].values & np.isin(labels[s.SOURCE].values, tools)
     score = np.where(flagged, np.nan_to_num(labels[s.REVIEW_SCORE].values, nan=np.inf), -1.0)
     reason = labels[s.REVIEW_REASON].values
     before = np.zeros_like(flagged)

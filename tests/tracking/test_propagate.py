@@ -123,6 +123,24 @@ def test_a_hidden_mark_hides_the_keypoint_and_no_retrack_undoes_it(
     assert again[s.SOURCE].values[h, v, k, 0] == s.PointSource.MANUAL
 
 
+def test_the_frames_before_a_first_hidden_anchor_lose_the_old_fill(seeded: Seeder) -> None:
+    """The person deletes the seed point of a keypoint and marks it hidden on frame 12: the
+    points an older fill tracked from the seed on frames 1-11 are replaced by hidden marks (no
+    track reaches them now), and nothing after frame 12 is invented."""
+    root = seeded([0])
+    propagate(root, "cam0", (0, 30), TRACKER)
+    first = load_labels(root / "labels.nc")
+    k = int(np.flatnonzero(first[s.SOURCE].values[0, 0, :, 0] == s.PointSource.MANUAL)[0])
+    keypoint = str(first[s.KEYPOINT].values[k])
+    edited = set_point(first, 0, "cam0", keypoint, "individual_0", None)
+    save_labels(root / "labels.nc", set_hidden(edited, 12, "cam0", keypoint, "individual_0"))
+    propagate(root, "cam0", (0, 30), TRACKER, from_frames=[12])
+    after = load_labels(root / "labels.nc")
+    assert np.isnan(after[s.POSITION].values[:30, 0, :, k, 0]).all()
+    assert after[s.HIDDEN].values[:12, 0, k, 0].all()
+    assert (after[s.SOURCE].values[:12, 0, k, 0] == s.PointSource.TRACKED).all()
+
+
 def test_a_retrack_from_an_anchor_next_to_another_changes_nothing(seeded: Seeder) -> None:
     root = seeded([0, 1])  # the keypoints seen on frames 0 and 1: no frame between them
     before = load_labels(root / "labels.nc")

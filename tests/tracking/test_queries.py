@@ -36,11 +36,15 @@ def test_a_hidden_anchor_is_no_query_and_hands_over_to_the_last_point_before_it(
     assert sorted(between[(1, 2)].queries()) == [0, 2]
 
 
-def test_nothing_is_filled_before_a_first_anchor_that_is_hidden() -> None:
+def test_the_frames_before_a_first_anchor_that_is_hidden_are_a_gap_without_a_query() -> None:
+    """They are filled (hidden: no track reaches them), so an older fill's points there go."""
     gaps = plan([series(5, 9, hidden=(5, 9))], 0, 12)
-    assert [(g.before, g.after) for g in gaps] == [(0, 1), (1, NONE)]
+    assert [(g.before, g.after) for g in gaps] == [(NONE, 0), (0, 1), (1, NONE)]
+    assert gaps[0].frames.tolist() == [0, 1, 2, 3, 4]
     assert all(g.queries() == [] for g in gaps)  # all hidden: nothing to track
-    assert window(gaps, 0, 12) == (6, 12)
+    assert window(gaps, 0, 12) == (0, 12)
+    again = plan([series(5, 9, 20, hidden=(5,))], 0, 30, from_frames=[5])
+    assert [(g.before, g.after) for g in again] == [(NONE, 0), (0, 1)]
 
 
 def test_manual_series_reads_manual_points_and_marks_only() -> None:

@@ -26,18 +26,10 @@ from pose3d.tracking.review import (
     review_queue,
     with_track_variables,
 )
+from tests.support.tracked import tracked_truth
 
 Seeder = Callable[[Sequence[int]], Path]
 R = s.ReviewReason
-
-
-def tracked_truth(truth: xr.Dataset, frames: int = 10) -> xr.Dataset:
-    """The true 2D of every view as tracked points: visible, confident, consistent."""
-    labels = with_track_variables(truth.isel({s.TIME: slice(0, frames)}).drop_vars("visible"))
-    labels[s.SOURCE].values[:] = s.PointSource.TRACKED
-    labels[s.CONFIDENCE].values[:] = 1.0
-    labels[s.VISIBILITY].values[:] = 1.0
-    return labels
 
 
 def cell(ds: xr.Dataset, name: str, t: int, v: int, k: int) -> float:

@@ -161,3 +161,23 @@ def test_each_individual_has_its_own_marker_shape_filled_when_manual() -> None:
     assert len({a.tobytes() for a in drawn}) == 3  # three different pictures
     assert square.sum() < circle.sum() or square.sum() < 25  # the square is an outline (tracked)
     assert diamond[20, 20] == 1 and circle[20, 20] == 1 and square[20, 20] == 0
+
+
+def test_a_reprojected_point_is_hollow_with_a_centre_dot() -> None:
+    from dataclasses import replace
+
+    from pose3d.schema import PointSource
+    from pose3d.tui.drawing.canvas import label_markers
+
+    position = np.full((2, 1, 2), 50.0)  # one keypoint, two individuals (both circles)
+    source = np.array([[PointSource.TRACKED, PointSource.REPROJECTED]])
+    markers = label_markers(position, source, np.zeros((1, 2), bool), [(0, 255, 0)])
+    markers = [replace(m, shape="circle") for m in markers]
+    assert [m.reprojected for m in markers] == [False, True]
+    vp = Viewport((100, 100), (40, 20), zoom=4.0, center=(50.0, 50.0))
+    tracked, reprojected = (
+        draw_markers(np.zeros((40, 40, 3), np.uint8), vp, [m], (1, 2))[..., 1] > 0 for m in markers
+    )
+    centre = np.unravel_index(np.argmax(reprojected ^ tracked), tracked.shape)
+    assert (reprojected & ~tracked).sum() == 1 and not tracked[centre]
+    assert (tracked & ~reprojected).sum() == 0

@@ -25,7 +25,8 @@ Image = NDArray[np.uint8]  # (H, W, 3) RGB
 @dataclass(frozen=True)
 class Marker:
     """A label to draw: image position (px), colour (the keypoint's), the shape of its individual
-    (pose3d.tui.drawing.palette.INDIVIDUAL_SHAPES), filled when manual, hollow when a tool's."""
+    (pose3d.tui.drawing.palette.INDIVIDUAL_SHAPES), filled when manual, hollow when a tool's,
+    hollow with a dot in its centre when reprojected from the other views."""
 
     x: float
     y: float
@@ -34,6 +35,7 @@ class Marker:
     flagged: bool = False
     current: bool = False
     suggestion: bool = False  # a proposed position (hollow circle), not a label
+    reprojected: bool = False  # placed by the other views (pose3d.tracking.repair)
     shape: str = "circle"
 
 
@@ -114,6 +116,8 @@ def draw_markers(
             cv2.circle(canvas, c, 0, CURSOR, -1)
             continue
         draw_shape(canvas, c, radius, m.shape, m.color, filled=m.manual)
+        if m.reprojected and not m.manual:
+            cv2.circle(canvas, c, 0, m.color, -1)
         if m.flagged:
             r = radius + 2
             cv2.rectangle(canvas, (c[0] - r, c[1] - r), (c[0] + r, c[1] + r), FLAGGED, 1)
@@ -216,6 +220,7 @@ def label_markers(
                     float(y),
                     colors[k],
                     manual=int(source[k, i]) == PointSource.MANUAL,
+                    reprojected=int(source[k, i]) == PointSource.REPROJECTED,
                     flagged=bool(review[k, i]),
                     current=current == (k, i),
                     shape=individual_shape(i),

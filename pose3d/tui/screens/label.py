@@ -415,7 +415,8 @@ class LabelScreen(Screen[None]):
             if report is not None:
                 self.notify(
                     f"{report.tracker}: tracked {report.tracked} points from {report.queries} "
-                    f"manual points; {report.flagged} flagged for review (f: next flagged)",
+                    f"manual points; {report.flagged} flagged for review (f: next flagged)"
+                    f"{report.repairs()}",
                     timeout=8,
                 )
                 if report.multiview is not None and report.multiview.advisory:
