@@ -33,7 +33,9 @@ one click each), the ratio baseline / actions, the share of truly visible points
 px at the end, points left where the truth is not visible, wrong points (> 5 px) at the end and
 how many of them are not flagged, the flags after the first propagation (tracked points > 5 px
 off and tracked points where the truth is hidden: how many flagged), images visited and visited
-with nothing to fix, re-tracks, wall and CPU time (CPU: this process, all threads).
+with nothing to fix (also per reason of the run visited), re-tracks and the cells they made
+right and wrong (a point within 5 px, or none where the truth is hidden), wall and CPU time
+(CPU: this process, all threads).
 
 Datasets:
 
@@ -220,6 +222,11 @@ def show(name: str, effort: Effort) -> None:
             f"{e.skipped_unchanged} runs on unchanged images skipped)",
         ),
         ("re-tracks (failed)", f"{e.retracks} ({e.retracks_failed})"),
+        ("  cells they made right / made wrong", f"{e.retrack_fixed} / {e.retrack_broke}"),
+        (
+            "visits / nothing to fix, by the run's reason",
+            ", ".join(f"{k} {n} / {z}" for k, (n, z) in e.visits_by_reason.items()) or "-",
+        ),
         ("visit cap hit", "yes" if e.capped else "no"),
         ("wall / CPU s", f"{e.wall_s:.0f} / {e.cpu_s:.0f}"),
     ]

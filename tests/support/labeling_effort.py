@@ -171,6 +171,10 @@ class Effort:
     wall_s: float
     cpu_s: float
     log: tuple[Action, ...] = field(repr=False, default=())
+    # per reason of the run visited (queue walks): [visits, of them with nothing to fix]
+    visits_by_reason: dict[str, list[int]] = field(default_factory=dict)
+    retrack_fixed: int = 0  # cells a re-track made right (within 5 px, or no point where hidden)
+    retrack_broke: int = 0  # cells a re-track made wrong that were right before it
 
     def summary(self) -> dict[str, object]:
         """The figures without the action log (for JSON)."""
@@ -229,6 +233,8 @@ class Annotator:
         )  # fmt: skip
         self.capped = False
         self.initial: dict[str, int] = {}
+        self.by_reason: dict[str, list[int]] = {}
+        self.retrack_effect = [0, 0]  # cells fixed, cells broken by re-tracks
 
     # --- the protocol ------------------------------------------------------------------------
 
@@ -268,6 +274,9 @@ class Annotator:
                 self.capped = True
                 return
             fixed = self.visit(t, v)
+            tally = self.by_reason.setdefault(item.reason.name.lower(), [0, 0])
+            tally[0] += 1
+            tally[1] += not fixed
             start = item.frame - int(self.truth.time[0])
             for later in range(start, start + item.frames if follow_runs else start):
                 if later == t:
@@ -351,6 +360,9 @@ class Annotator:
             wall_s=wall_s,
             cpu_s=cpu_s,
             log=tuple(self.log),
+            visits_by_reason={k: list(v) for k, v in sorted(self.by_reason.items())},
+            retrack_fixed=self.retrack_effect[0],
+            retrack_broke=self.retrack_effect[1],
         )
 
     # --- internals ---------------------------------------------------------------------------
@@ -414,6 +426,7 @@ class Annotator:
         """The TUI's ``r``: this view, the whole range, from this frame's manual points."""
         self.counts["retracks"] += 1
         frame = int(self.truth.time[t])
+        before = self._right()
         try:
             self.labels, _ = propagate_labels(
                 self.labels, self.videos, self.cameras, self.tracker,
@@ -421,6 +434,18 @@ class Annotator:
             )  # fmt: skip
         except Pose3dError:
             self.counts["retracks_failed"] += 1
+        after = self._right()
+        self.retrack_effect[0] += int((after & ~before).sum())
+        self.retrack_effect[1] += int((before & ~after).sum())
+
+    def _right(self) -> BoolArray:
+        """(T, V, K, I) over the range and views: a point within tolerance where the truth is
+        visible, no point where it is hidden."""
+        rows, vi = self._rows, self._view_index
+        present = np.isfinite(self.labels[s.POSITION].values).all(axis=2)[rows][:, vi]
+        visible = self.truth.visible[rows][:, vi]
+        close = np.nan_to_num(self._error()[rows][:, vi], nan=np.inf) <= self.tolerance_px
+        return np.asarray((visible & close) | (~visible & ~present))
 
     def _unchanged_since_checked(self, t: int, v: int) -> bool:
         seen = self._checked.get((t, v))

@@ -122,7 +122,12 @@ def test_the_counts_are_consistent(walked: tuple[Annotator, Effort]) -> None:
     assert effort.images == N_FRAMES * len(truth.views)
     assert 0 <= effort.within_3px <= effort.within_5px <= 1
     assert 0 <= effort.visits_nothing_to_fix <= effort.visits
+    by_reason = effort.visits_by_reason.values()
+    assert sum(n for n, _ in by_reason) == effort.visits  # a queue walk: every visit a run's
+    assert sum(z for _, z in by_reason) == effort.visits_nothing_to_fix
     assert effort.retracks <= effort.visits and effort.retracks_failed == 0
+    if effort.retracks:
+        assert effort.retrack_fixed > 0  # a re-track after a correction mends something
     assert effort.redeleted <= effort.deleted + effort.hidden
     assert effort.wrong_at_end_unflagged <= effort.wrong_at_end
     assert effort.initial_wrong_flagged <= effort.initial_wrong
