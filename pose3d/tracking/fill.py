@@ -13,14 +13,15 @@ other one; both anchors are exact and the nearer one counts more (the blend of i
 switch at the midpoint). ``fb_error`` is the distance between the two tracks where both count.
 
 Visibility: a hidden anchor after the gap hides the trailing frames where the forward track
-already says the point is hidden (visibility below ``VISIBLE``); a hidden anchor before the gap
+already says the point is hidden (visibility below the *bar*, below); a hidden anchor before the gap
 hides every frame until the point has *reappeared*: ``RUN`` frames in a row of the carrier with
 visibility at least the *bar* (from there the carrier is used), or, going back from a point
 anchor after the gap, the frames before the backward track's first ``RUN`` frames in a row below
 the bar. The bar is ``VISIBLE``, raised to ``MARGIN`` above the track's own visibility on the
 hidden anchor's frame: where the person said "hidden", a track that sits on whatever covers the
 point may still look alike (the classical tracker's appearance check compares small patches),
-and only a clearly better match says the point is back. A frame no track may be used on is
+and only a clearly better match says the point is in view (back after the mark; not yet gone
+before it). A frame no track may be used on is
 hidden (a hidden mark from the tracker).
 """
 
@@ -48,6 +49,7 @@ class Track:
     visibility: FloatArray  # (F,)
     confidence: FloatArray  # (F,)
     at_mark: float = float("nan")  # its visibility on the frame of a hidden anchor before
+    at_next: float = float("nan")  # its visibility on the frame of a hidden anchor after
 
 
 @dataclass(frozen=True)
@@ -84,17 +86,17 @@ def fill_gap(
     if forward is not None:
         use = np.ones(n, bool)
         if hidden[1]:
-            use &= ~_trailing_low(forward.visibility)
+            use &= ~_trailing_low(forward.visibility, _bar(forward, forward.at_next))
         candidates.append((forward, near_a, use))
     if carrier is not None:
-        use = _reappeared(carrier.visibility, _bar(carrier))
+        use = _reappeared(carrier.visibility, _bar(carrier, carrier.at_mark))
         if hidden[1]:
-            use &= ~_trailing_low(carrier.visibility)
+            use &= ~_trailing_low(carrier.visibility, _bar(carrier, carrier.at_next))
         candidates.append((carrier, near_a, use))
     if backward is not None:
         use = np.ones(n, bool)
         if hidden[0]:
-            use = _visible_back_from_end(backward.visibility, _bar(backward))
+            use = _visible_back_from_end(backward.visibility, _bar(backward, backward.at_mark))
         candidates.append((backward, near_b, use))
     return _blend(n, candidates)
 
@@ -128,12 +130,13 @@ def _blend(n: int, candidates: list[tuple[Track, FloatArray, BoolArray]]) -> Fil
     return Filled(xy, hidden, visibility, confidence, fb_error)
 
 
-def _bar(track: Track) -> float:
-    """The visibility that says "in view" for a track through a hidden anchor: ``VISIBLE``, or
-    ``MARGIN`` above what the track showed where the person said the point is hidden."""
-    if not np.isfinite(track.at_mark):
+def _bar(track: Track, at_mark: float) -> float:
+    """The visibility that says "in view" for a track next to a hidden anchor: ``VISIBLE``, or
+    ``MARGIN`` above what the track showed (``at_mark``) where the person said the point is
+    hidden."""
+    if not np.isfinite(at_mark):
         return VISIBLE
-    return max(VISIBLE, float(track.at_mark) + MARGIN)
+    return max(VISIBLE, float(at_mark) + MARGIN)
 
 
 def _low_runs(visibility: FloatArray, bar: float) -> BoolArray:
@@ -151,9 +154,10 @@ def _low_runs(visibility: FloatArray, bar: float) -> BoolArray:
     return out
 
 
-def _trailing_low(visibility: FloatArray) -> BoolArray:
-    """The frames at the end where the track already says hidden (before a hidden anchor)."""
-    low = ~(np.nan_to_num(visibility, nan=0.0) >= VISIBLE)
+def _trailing_low(visibility: FloatArray, bar: float) -> BoolArray:
+    """The frames at the end where the track already says hidden (below ``bar``; before a
+    hidden anchor)."""
+    low = ~(np.nan_to_num(visibility, nan=0.0) >= bar)
     out = np.zeros(len(low), bool)
     i = len(low)
     while i > 0 and low[i - 1]:

@@ -319,17 +319,15 @@ def _on_grid(
             continue
         one = g.series
         k, i = one.keypoint, one.individual
-        mark = int(one.frames[g.before]) if g.before != plan_queries.NONE else None
-        mark = mark if mark is not None and one.hidden[g.before] else None
+        marks = (_hidden_frame(one, g.before), _hidden_frame(one, g.after))
         tracks = {
-            j: _anchor_track(g, j, columns, result, (frames, mark), grid) for j in g.queries()
+            j: _anchor_track(g, j, columns, result, (frames, marks), grid) for j in g.queries()
         }
         if any(t is None for t in tracks.values()):
             continue  # an anchor the gap needs lies outside the frames the camera recorded
         ends = [int(one.frames[j]) if j != plan_queries.NONE else None for j in (g.before, g.after)]
-        marks = [j != plan_queries.NONE and bool(one.hidden[j]) for j in (g.before, g.after)]
         done = fill.fill_gap(
-            frames, (ends[0], ends[1]), (marks[0], marks[1]),
+            frames, (ends[0], ends[1]), (marks[0] is not None, marks[1] is not None),
             tracks.get(g.before), tracks.get(g.after), tracks.get(g.carrier),
         )  # fmt: skip
         rows = frames - grid.first
@@ -342,25 +340,33 @@ def _on_grid(
     return _ViewTracks(position, hidden, confidence, visibility, fb_error, written, len(columns))
 
 
+def _hidden_frame(series: plan_queries.Series, j: int) -> int | None:
+    """The session frame of anchor ``j`` when it is a hidden mark (None: none, or a point)."""
+    return int(series.frames[j]) if j != plan_queries.NONE and series.hidden[j] else None
+
+
 def _anchor_track(
     gap: plan_queries.Gap,
     j: int,
     columns: dict[tuple[int, int, int], int],
     result: TrackResult | None,
-    where: tuple[NDArray[np.int64], int | None],  # the gap's frames; a hidden anchor's before
+    where: tuple[NDArray[np.int64], tuple[int | None, int | None]],  # frames; hidden anchors
     grid: _Grid,
 ) -> fill.Track | None:
     """The track of the gap's point anchor ``j`` over the gap's frames, with its visibility on
-    the frame of the hidden anchor before the gap (None: not tracked)."""
+    the frames of the hidden anchors before and after the gap (None: not tracked)."""
     column = columns.get((gap.series.keypoint, gap.series.individual, j))
     if column is None or result is None:
         return None
-    frames, mark = where
+    frames, (before, after) = where
     track = _clip_track(result, column, frames - grid.clip_start, grid.size)
-    if mark is not None and grid.clip_start <= mark < grid.clip_stop:
-        at_mark = float(result.visibility[mark - grid.clip_start, column])
-        track = replace(track, at_mark=at_mark)
-    return track
+
+    def seen(mark: int | None) -> float:
+        if mark is None or not grid.clip_start <= mark < grid.clip_stop:
+            return float("nan")
+        return float(result.visibility[mark - grid.clip_start, column])
+
+    return replace(track, at_mark=seen(before), at_next=seen(after))
 
 
 def _clip_track(

@@ -124,11 +124,15 @@ def plan(
 
 
 def window(gaps: Sequence[Gap], start: int, stop: int) -> tuple[int, int] | None:
-    """Session frames ``[lo, hi)`` a tracker must see: every gap's frames and the frames of the
-    anchors whose tracks fill it; None if nothing to do."""
+    """Session frames ``[lo, hi)`` a tracker must see: every gap's frames, the frames of the
+    anchors whose tracks fill it and, where it has such a track, of its hidden anchors (how the
+    tracks look where the person said hidden); None if nothing to do."""
     lo, hi = stop, start
     for g in gaps:
         used = [int(g.series.frames[j]) for j in g.queries()]
+        if used:
+            ends = [j for j in (g.before, g.after) if j != NONE and g.series.hidden[j]]
+            used += [int(g.series.frames[j]) for j in ends]
         lo = min(lo, int(g.frames[0]), *used)
         hi = max(hi, int(g.frames[-1]), *used)
     return None if lo > hi else (lo, hi + 1)

@@ -3,9 +3,11 @@ hidden stretches a hidden anchor implies, on analytic tracks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from pose3d.tracking.fill import RUN, Track, fill_gap
+from pose3d.tracking.fill import MARGIN, RUN, Track, fill_gap
 
 FRAMES = np.arange(1, 10)  # anchors at frames 0 and 10
 
@@ -36,6 +38,19 @@ def test_a_hidden_anchor_after_hides_the_frames_the_track_already_lost() -> None
     assert done.hidden.tolist() == [False] * 5 + [True] * 4
     np.testing.assert_allclose(done.xy[:5, 0], 3.0)
     assert np.isnan(done.xy[5:]).all() and (done.confidence[5:] == 0).all()
+
+
+def test_before_a_hidden_anchor_the_bar_is_what_the_track_showed_there() -> None:
+    """The track slid onto what hides the point and still looks alike (0.75 at the person's
+    mark): the trailing frames below 0.75 + MARGIN are hidden, those that looked clearly
+    better are kept. Without the mark's visibility the bar is VISIBLE, and all are kept."""
+    visibility = [1.0] * 4 + [0.97, 0.9, 0.88, 0.85, 0.8]
+    track = replace(still(3.0, visibility), at_next=0.75)
+    done = fill_gap(FRAMES, (0, 10), (False, True), track, None)
+    assert done.hidden.tolist() == [False] * 5 + [True] * 4
+    assert MARGIN == 0.2
+    done = fill_gap(FRAMES, (0, 10), (False, True), still(3.0, visibility), None)
+    assert not done.hidden.any()
 
 
 def test_after_a_hidden_anchor_the_point_is_hidden_until_it_reappears() -> None:

@@ -34,6 +34,7 @@ def test_a_hidden_anchor_is_no_query_and_hands_over_to_the_last_point_before_it(
     assert between[(0, 1)].queries() == [0]  # forward from 0 only, hidden at 10
     assert between[(1, 2)].carrier == 0  # after the mark: re-appearance judged on 0's track
     assert sorted(between[(1, 2)].queries()) == [0, 2]
+    assert window([between[(0, 1)]], 0, 30) == (0, 11)  # and the mark: how the track looks there
 
 
 def test_the_frames_before_a_first_anchor_that_is_hidden_are_a_gap_without_a_query() -> None:
