@@ -15,8 +15,11 @@ the consensus, and every view of a point no two views agree on, are flagged. Two
 see an error along their epipolar line, so in a two-view consensus a lost track (visibility <
 lost_visibility) stays flagged. When the points nobody doubts sit a median of more than
 multiview_px / 2 from the consensus (:func:`views_spread`), the calibration is not one the views
-agree with: the tracker's scores keep their say and the multi-view threshold grows to 3 × that
-median (:class:`MultiViewStatus` says so).
+agree with: the tracker's scores keep their say and only the points outside the views'
+consensus are flagged, each keypoint's consensus sought with a threshold of 3 × that keypoint's
+own median (:func:`keypoint_spreads`; at least multiview_px), so that the keypoints the views do
+agree on (an ear, not a haunch) are still checked closely. :class:`MultiViewStatus` says so,
+with 3 × the median of all.
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ class MultiViewStatus:
         return (
             f"the tracked views disagree with {calibration}: a point nobody doubts lies a "
             f"median {self.spread_px:.1f} px from the reprojection of its triangulation, so the "
-            f"multi-view flag only advises (threshold {self.threshold_px:.1f} px instead of "
-            "the normal one); check the cameras' offsets in session.toml or recalibrate"
+            f"multi-view flag only advises (threshold 3 × each keypoint's median, "
+            f"{self.threshold_px:.1f} px for all, instead of the normal one); check the "
+            "cameras' offsets in session.toml or recalibrate"
         )
 
 
@@ -160,6 +164,24 @@ def views_spread(
     return float(np.nanmedian(errors)) if np.isfinite(errors).any() else None
 
 
+def keypoint_spreads(
+    position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
+) -> FloatArray:
+    """:func:`views_spread` of each keypoint, (K,) px (NaN: none of its points is in >= 2
+    calibrated views). Labels of well-defined points (an ear) agree with a calibration much
+    better than those of body-surface points (a haunch), which different views put at different
+    spots.
+
+    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)
+    """
+    out = np.full(position.shape[3], np.nan)
+    for k in range(position.shape[3]):
+        found = views_spread(position[:, :, :, k : k + 1], views, cameras, trusted[:, :, k : k + 1])
+        if found is not None:
+            out[k] = found
+    return out
+
+
 def _cell_shape(position: FloatArray) -> tuple[int, int, int, int]:
     n_time, n_views, _, n_kp, n_ind = position.shape
     return n_time, n_views, n_kp, n_ind
@@ -204,9 +226,17 @@ def multiview_scores(
         return np.zeros(source.shape), MultiViewStatus(typical, typical, advisory=True)
     if typical > threshold / 2:  # the views disagree with this calibration: they only advise
         threshold = 3.0 * typical
-        check = multiview_check(position, views, cameras, threshold, doubted)
-        outlier = check.checked & ~check.inlier & (check.support >= 2)
-        score = np.where(outlier, np.nan_to_num(check.errors / threshold, posinf=0.0), 0.0)
+        own = np.maximum(multiview_px, 3.0 * keypoint_spreads(position, views, cameras, trusted))
+        own = np.where(np.isfinite(own), own, threshold)
+        score = np.zeros(source.shape)
+        for k, limit in enumerate(own):  # each keypoint by how well its labels agree
+            part = slice(k, k + 1)
+            check = multiview_check(
+                position[:, :, :, part], views, cameras, float(limit), doubted[:, :, part]
+            )
+            outlier = check.checked & ~check.inlier & (check.support >= 2)
+            found = np.nan_to_num(check.errors / limit, posinf=0.0)
+            score[:, :, part] = np.where(outlier, found, 0.0)
         return score, MultiViewStatus(spread, threshold, advisory=True)
     check = multiview_check(position, views, cameras, threshold, doubted)
     score = np.nan_to_num(check.errors / threshold, nan=0.0, posinf=0.0)

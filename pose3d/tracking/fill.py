@@ -21,8 +21,9 @@ the bar. The bar is ``VISIBLE``, raised to ``MARGIN`` above the track's own visi
 hidden anchor's frame: where the person said "hidden", a track that sits on whatever covers the
 point may still look alike (the classical tracker's appearance check compares small patches),
 and only a clearly better match says the point is in view (back after the mark; not yet gone
-before it). A frame no track may be used on is
-hidden (a hidden mark from the tracker).
+before it, where the bar is at most ``BEFORE_MAX``: a person may mark a frame whose track still
+looks like the point, and the frames before it that look as good must not all go). A frame
+no track may be used on is hidden (a hidden mark from the tracker).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ BoolArray = NDArray[np.bool_]
 VISIBLE = 0.2  # a track's visibility at or above this says the point is in view
 RUN = 3  # frames in a row that make a change of visibility believed
 MARGIN = 0.2  # above a track's visibility at a hidden mark: the point is back
+BEFORE_MAX = 0.9  # the bar before a hidden mark goes no higher (a track at 0.9 sees the point)
 _FLOOR = 1e-6  # keeps a weight positive where every track's confidence is 0
 
 
@@ -86,12 +88,12 @@ def fill_gap(
     if forward is not None:
         use = np.ones(n, bool)
         if hidden[1]:
-            use &= ~_trailing_low(forward.visibility, _bar(forward, forward.at_next))
+            use &= ~_trailing_low(forward.visibility, _bar_before(forward))
         candidates.append((forward, near_a, use))
     if carrier is not None:
         use = _reappeared(carrier.visibility, _bar(carrier, carrier.at_mark))
         if hidden[1]:
-            use &= ~_trailing_low(carrier.visibility, _bar(carrier, carrier.at_next))
+            use &= ~_trailing_low(carrier.visibility, _bar_before(carrier))
         candidates.append((carrier, near_a, use))
     if backward is not None:
         use = np.ones(n, bool)
@@ -137,6 +139,13 @@ def _bar(track: Track, at_mark: float) -> float:
     if not np.isfinite(at_mark):
         return VISIBLE
     return max(VISIBLE, float(at_mark) + MARGIN)
+
+
+def _bar_before(track: Track) -> float:
+    """The bar before a hidden anchor: :func:`_bar` of the track's visibility on the mark's
+    frame, at most ``BEFORE_MAX``: where the track looked like the point on the mark's frame,
+    a frame that looked clearly like it (a visible point, not its look-alike) still counts."""
+    return min(_bar(track, track.at_next), BEFORE_MAX)
 
 
 def _low_runs(visibility: FloatArray, bar: float) -> BoolArray:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from pose3d.tracking.fill import MARGIN, RUN, Track, fill_gap
+from pose3d.tracking.fill import BEFORE_MAX, MARGIN, RUN, Track, fill_gap
 
 FRAMES = np.arange(1, 10)  # anchors at frames 0 and 10
 
@@ -41,14 +41,17 @@ def test_a_hidden_anchor_after_hides_the_frames_the_track_already_lost() -> None
 
 
 def test_before_a_hidden_anchor_the_bar_is_what_the_track_showed_there() -> None:
-    """The track slid onto what hides the point and still looks alike (0.75 at the person's
-    mark): the trailing frames below 0.75 + MARGIN are hidden, those that looked clearly
-    better are kept. Without the mark's visibility the bar is VISIBLE, and all are kept."""
-    visibility = [1.0] * 4 + [0.97, 0.9, 0.88, 0.85, 0.8]
-    track = replace(still(3.0, visibility), at_next=0.75)
+    """The track slid onto what hides the point and still looks alike (0.65 at the person's
+    mark): the trailing frames below 0.65 + MARGIN are hidden, those that looked clearly
+    better are kept. The bar goes no higher than BEFORE_MAX (a mark where the track looked
+    like the point at 0.85). Without the mark's visibility the bar is VISIBLE: all are kept."""
+    visibility = [1.0] * 4 + [0.95, 0.88, 0.8, 0.75, 0.7]
+    track = replace(still(3.0, visibility), at_next=0.65)
     done = fill_gap(FRAMES, (0, 10), (False, True), track, None)
+    assert done.hidden.tolist() == [False] * 6 + [True] * 3
+    assert MARGIN == 0.2 and BEFORE_MAX == 0.9
+    done = fill_gap(FRAMES, (0, 10), (False, True), replace(track, at_next=0.85), None)
     assert done.hidden.tolist() == [False] * 5 + [True] * 4
-    assert MARGIN == 0.2
     done = fill_gap(FRAMES, (0, 10), (False, True), still(3.0, visibility), None)
     assert not done.hidden.any()
 
