@@ -5,7 +5,8 @@ What the Label screen does with keys, for a script, a test or a benchmark (``pos
 
 - :func:`queue` — the review queue of labels.nc (pose3d.tracking.review.review_queue);
 - :func:`edit_point` — place (or move) a point, mark the keypoint hidden, accept the point that
-  is there (it becomes a manual anchor, as the person says "this is right"), or delete it;
+  is there (it becomes a manual anchor, as the person says "this is right", and the flags of
+  its run are cleared), or delete it;
   labels.nc is written at once, atomically, under the folder's lock;
 - :func:`retrack` — re-track one view from one frame's anchors (the TUI's ``r``).
 """
@@ -29,7 +30,7 @@ from pose3d.pipeline.track import propagate
 from pose3d.progress import ProgressCallback
 from pose3d.tracking.base import PointTracker
 from pose3d.tracking.propagate import PropagationReport
-from pose3d.tracking.review import ReviewItem, review_queue
+from pose3d.tracking.review import ReviewItem, clear_runs, review_queue
 
 
 class Action(Enum):
@@ -37,7 +38,8 @@ class Action(Enum):
 
     PLACE = "place"  # a manual point at the given (x, y): new, or moved
     HIDE = "hide"  # the keypoint is not visible here (a manual hidden mark)
-    ACCEPT = "accept"  # the point there is right: it becomes manual, where it is
+    ACCEPT = "accept"  # the point there is right: it becomes manual, where it is, and the
+    # flags of its run (the frames around it the same track carries) are cleared
     DELETE = "delete"  # no point and no mark (not labelled)
 
 
@@ -110,7 +112,7 @@ def edit_point(
                 f"nothing to accept: {cell.keypoint} has no point in {cell.view} at frame "
                 f"{cell.frame}; place one (--at X,Y) or mark it hidden (--hidden)"
             )
-        out = set_point(labels, *where, before)
+        out = clear_runs(set_point(labels, *where, before), index)
     elif action is Action.HIDE:
         out = set_hidden(labels, *where)
     else:

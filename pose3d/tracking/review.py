@@ -240,6 +240,30 @@ def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
     return items
 
 
+def clear_runs(labels: xr.Dataset, index: tuple[int, int, int, int]) -> xr.Dataset:
+    """``labels`` with the flags of the run(s) of the cell at array ``index`` (time, view,
+    keypoint, individual) cleared: the consecutive flagged frames of that keypoint in that view
+    on both sides of it. What accepting a flagged point as right says of its run: the person
+    looked at it and it is right, so the frames the same track carries around it are taken as
+    right too (until a propagation flags them again). Returns a new dataset."""
+    out = labels.copy()
+    review = out[s.REVIEW].values.copy()
+    reason = out[s.REVIEW_REASON].values.copy() if s.REVIEW_REASON in out else None
+    tools = np.isin(out[s.SOURCE].values, (s.PointSource.TRACKED, s.PointSource.REPROJECTED))
+    t, v, k, i = index
+    for step in (-1, 1):
+        j = t + step
+        while 0 <= j < review.shape[0] and review[j, v, k, i] and tools[j, v, k, i]:
+            review[j, v, k, i] = False
+            if reason is not None:
+                reason[j, v, k, i] = int(s.ReviewReason.NONE)
+            j += step
+    out[s.REVIEW] = (out[s.REVIEW].dims, review)
+    if reason is not None:
+        out[s.REVIEW_REASON] = (out[s.REVIEW_REASON].dims, reason)
+    return out
+
+
 def _below(value: FloatArray, minimum: float) -> FloatArray:
     """Score of a probability that should stay above ``minimum``: 1 at the minimum."""
     return np.nan_to_num((1.0 - value) / (1.0 - minimum), nan=0.0)

@@ -107,6 +107,24 @@ def test_edit_places_accepts_hides_and_deletes(
     assert "marked hidden (was (101.50, 60.25) px, manual)" in out and "deleted" in out
 
 
+def test_accepting_a_flagged_point_clears_its_run(
+    tracked: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = load_labels(tracked / "labels.nc")
+    runs = [item for item in review_queue(labels) if item.frames >= 3]
+    assert runs, "the synthetic clip should have a run of 3 flagged frames or more"
+    run = runs[0]
+    args = ["edit", str(tracked), "--frame", str(run.worst_frame), "--view", run.view]
+    assert main([*args, "--keypoint", run.keypoint, "--accept"]) == 0
+    after = load_labels(tracked / "labels.nc")
+    where = {s.VIEW: run.view, s.KEYPOINT: run.keypoint, s.INDIVIDUAL: run.individual}
+    frames = slice(run.frame, run.last_frame)  # inclusive
+    assert not after[s.REVIEW].sel(where).sel({s.TIME: frames}).values.any()
+    left = [(i.view, i.keypoint) for i in review_queue(after)]
+    assert len(left) == len(review_queue(labels)) - 1  # that run, and only it, is gone
+    assert _cell(after, run.worst_frame, run.view, run.keypoint)["source"] == s.PointSource.MANUAL
+
+
 def test_edit_hidden_then_retrack_hides_the_frames_after_it(
     tracked: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -92,6 +92,24 @@ def test_nudge_delete_undo_redo_restore_cells_exactly() -> None:
     assert editor.nudge(1, 1, Cell(4, "cam1", "tail", "a")) is None  # no point to nudge
 
 
+def test_accepting_a_flagged_point_clears_its_run_in_one_undoable_edit() -> None:
+    from pose3d.labels import set_point
+
+    editor = _editor([])
+    for frame in (1, 2, 3, 4):
+        cell = Cell(frame, "cam0", "ear", "b")
+        set_point(editor.labels, *cell.__dict__.values(), (5.0, frame), s.PointSource.TRACKED,
+                  confidence=0.3, inplace=True)  # fmt: skip
+    t, v, k, i = [1, 2, 3, 4], 0, 1, 1  # the cells of cam0, ear, b
+    editor.labels[s.REVIEW].values[t, v, k, i] = True  # a run of flags (a tool set them)
+    assert editor.accept(Cell(2, "cam0", "ear", "b")) is not None
+    assert not editor.labels[s.REVIEW].values.any()
+    assert editor.source(Cell(2, "cam0", "ear", "b")) == s.PointSource.MANUAL
+    editor.undo()
+    assert editor.labels[s.REVIEW].values[t, v, k, i].all()
+    assert editor.source(Cell(2, "cam0", "ear", "b")) == s.PointSource.TRACKED
+
+
 def test_accept_and_hide_are_undoable_edits_of_one_cell() -> None:
     from pose3d.labels import set_point
 

@@ -182,12 +182,22 @@ class LabelEditor:
 
     def accept(self, cell: Cell | None = None) -> Edit | None:
         """Say a tool's (or a file's) point is right: it becomes manual where it is, an anchor
-        for the tracker. None where there is no point or it is manual already."""
+        for the tracker, and the flags of its run are cleared (pose3d.tracking.review.
+        clear_runs), in one undoable edit. None where there is no point or it is manual
+        already."""
+        from pose3d.tracking.review import clear_runs
+
         cell = cell or self.cursor
         xy = self.point(cell)
         if xy is None or self.source(cell) == s.PointSource.MANUAL:
             return None
-        return self._apply("accept", cell, xy)
+        index = self._cells(cell)
+        where = (cell.frame, cell.view, cell.keypoint, cell.individual)
+        labels = set_point(self.snapshot(), *where, xy)
+        if s.REVIEW in labels.data_vars:
+            labels = clear_runs(labels, index)
+        self.cursor = cell
+        return self.apply(labels, "accept")
 
     def undo(self) -> Edit | None:
         """Undo the last edit (the cursor moves to its cell); None when there is nothing."""
