@@ -12,18 +12,22 @@ Each weight is multiplied by the track's confidence, so a track that went wrong 
 other one; both anchors are exact and the nearer one counts more (the blend of issue 18, not a
 switch at the midpoint). ``fb_error`` is the distance between the two tracks where both count.
 
-Visibility: a hidden anchor after the gap hides the trailing frames where the forward track
-already says the point is hidden (visibility below the *bar*, below); a hidden anchor before the gap
-hides every frame until the point has *reappeared*: ``RUN`` frames in a row of the carrier with
-visibility at least the *bar* (from there the carrier is used), or, going back from a point
-anchor after the gap, the frames before the backward track's first ``RUN`` frames in a row below
-the bar. The bar is ``VISIBLE``, raised to ``MARGIN`` above the track's own visibility on the
-hidden anchor's frame: where the person said "hidden", a track that sits on whatever covers the
-point may still look alike (the classical tracker's appearance check compares small patches),
-and only a clearly better match says the point is in view (back after the mark; not yet gone
-before it, where the bar is at most ``BEFORE_MAX``: a person may mark a frame whose track still
-looks like the point, and the frames before it that look as good must not all go). A frame
-no track may be used on is hidden (a hidden mark from the tracker).
+Visibility: a gap open on one side (before the first anchor, after the last) is hidden from
+the track's first ``RUN`` frames in a row below ``VISIBLE`` on, going away from its anchor:
+nothing on that side can confirm a point the track lost, so the tracker's own occlusion call
+stands (pose3d.tracking.review flags where it made it). A hidden anchor after the gap hides the
+trailing frames where the forward track already says the point is hidden (visibility below the
+*bar*); a hidden anchor before the gap hides every frame until the point has *reappeared*:
+``RUN`` frames in a row of the carrier with visibility at least the bar (from there the carrier
+is used), or, going back from a point anchor after the gap, the frames before the backward
+track's first ``RUN`` frames in a row below the bar. The bar is ``VISIBLE``, raised to
+``MARGIN`` above the track's own visibility on the hidden anchor's frame: where the person said
+"hidden", a track that sits on whatever covers the point may still look alike (the classical
+tracker's appearance check compares small patches), and only a clearly better match says the
+point is in view (back after the mark; not yet gone before it, where the bar is at most
+``BEFORE_MAX``: a person may mark a frame whose track still looks like the point, and the
+frames before it that look as good must not all go). A frame no track may be used on is hidden
+(a hidden mark from the tracker).
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ def fill_gap(
     candidates: list[tuple[Track, FloatArray, BoolArray]] = []
     if forward is not None:
         use = np.ones(n, bool)
+        if b is None:  # nothing after: a track that lost the point is not believed again
+            use &= ~_low_from_first_run(forward.visibility, VISIBLE)
         if hidden[1]:
             use &= ~_trailing_low(forward.visibility, _bar_before(forward))
         candidates.append((forward, near_a, use))
@@ -97,6 +103,8 @@ def fill_gap(
         candidates.append((carrier, near_a, use))
     if backward is not None:
         use = np.ones(n, bool)
+        if a is None:  # nothing before: likewise, going back
+            use = _visible_back_from_end(backward.visibility, VISIBLE)
         if hidden[0]:
             use = _visible_back_from_end(backward.visibility, _bar(backward, backward.at_mark))
         candidates.append((backward, near_b, use))
@@ -160,6 +168,16 @@ def _low_runs(visibility: FloatArray, bar: float) -> BoolArray:
             if i - start >= RUN:
                 out[start:i] = True
             start = None
+    return out
+
+
+def _low_from_first_run(visibility: FloatArray, bar: float) -> BoolArray:
+    """True from the first run of ``RUN`` frames below ``bar`` on."""
+    runs = _low_runs(visibility, bar)
+    out = np.zeros(len(runs), bool)
+    hits = np.flatnonzero(runs)
+    if hits.size:
+        out[hits[0] :] = True
     return out
 
 

@@ -25,7 +25,10 @@ of source TRACKED) is flagged MULTI_VIEW with score ``MISSING_SCORE`` (up to ``M
 more where the tracks through the gap still look like the keypoint) where at least two other
 calibrated views that nobody doubts agree on it and it projects into this view's image ("seen
 by the other views, missing here": :func:`pose3d.tracking.consensus.seen_elsewhere`; not while
-the multi-view check only advises).
+the multi-view check only advises). Without that check (no calibration, or one the views
+disagree with), a tracker's hidden mark next to a tool's point of the same keypoint on the frame
+before or after (where the tracker decided the point went out of sight, or came back) is
+flagged LOW_VISIBILITY with score ``LOST_SCORE``, so a person confirms each such call once.
 
 The review queue groups flags into *runs*: consecutive flagged frames of one keypoint in one
 view are one item, at the run's first frame (where the track went wrong: a correction there
@@ -61,6 +64,9 @@ _REASONS = (  # score columns, in this order
 # still look like it (its run's worst frame: where it most likely came back)
 MISSING_SCORE = 1.0
 MISSING_SPREAD = 0.5
+# where no calibrated views can say a keypoint is missing, the frames where the tracker hid a
+# point it was following (or found it again) are flagged LOW_VISIBILITY with this score
+LOST_SCORE = 1.0
 
 
 @dataclass(frozen=True)
@@ -202,7 +208,27 @@ def review_points(
         _assign(out, s.REVIEW_SCORE, rows_slice, hidden, score)
         missing = np.where(seen, int(s.ReviewReason.MULTI_VIEW), 0)
         _assign(out, s.REVIEW_REASON, rows_slice, hidden, missing)
+    else:  # no views to say what is missing: a person confirms where the tracker lost a point
+        hidden, lost = _lost(out, rows_slice)
+        _assign(out, s.REVIEW, rows_slice, hidden, lost)
+        _assign(out, s.REVIEW_SCORE, rows_slice, hidden, np.where(lost, LOST_SCORE, np.nan))
+        reason = np.where(lost, int(s.ReviewReason.LOW_VISIBILITY), 0)
+        _assign(out, s.REVIEW_REASON, rows_slice, hidden, reason)
     return out, multiview
+
+
+def _lost(labels: xr.Dataset, rows: slice) -> tuple[BoolArray, BoolArray]:
+    """The tracker's hidden marks of ``rows`` (T', V, K, I), and those next to a tool's point
+    of the same keypoint on the frame before or after: where the tracker decided the point went
+    out of sight (or came back)."""
+    source = labels[s.SOURCE].values
+    hidden = labels[s.HIDDEN].values & (source == s.PointSource.TRACKED)
+    tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
+    point = np.isin(source, tools) & np.isfinite(labels[s.POSITION].values).all(axis=2)
+    beside = np.zeros_like(point)
+    beside[1:] |= point[:-1]
+    beside[:-1] |= point[1:]
+    return hidden[rows], (hidden & beside)[rows]
 
 
 def review_queue(labels: xr.Dataset) -> list[ReviewItem]:

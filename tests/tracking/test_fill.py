@@ -81,3 +81,14 @@ def test_a_track_outside_the_image_is_hidden_there() -> None:
     track.xy[2:4] = np.nan  # left the image
     done = fill_gap(FRAMES, (0, None), (False, False), track, None)
     assert done.hidden.tolist() == [False, False, True, True, False, False, False, False, False]
+
+
+def test_a_gap_open_on_one_side_is_hidden_once_the_track_lost_the_point() -> None:
+    """After the last anchor, the forward track is believed until its first RUN frames in a
+    row below VISIBLE (one dark frame is noise); before the first anchor, the backward track
+    likewise, going back. Nothing on the open side could confirm the point again."""
+    visibility = [0.9, 0.1, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9]  # lost at 5, "back" at 8
+    done = fill_gap(FRAMES, (0, None), (False, False), still(3.0, visibility), None)
+    assert done.hidden.tolist() == [False] * 4 + [True] * 5
+    done = fill_gap(FRAMES, (None, 10), (False, False), None, still(3.0, visibility[::-1]))
+    assert done.hidden.tolist() == [True] * 5 + [False] * 4

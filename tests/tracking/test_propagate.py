@@ -48,7 +48,10 @@ def test_tracks_are_merged_and_manual_points_kept(seeded: Seeder, truth: xr.Data
     source = after[s.SOURCE].values[1:31, v]
     assert (source[:, manual] == s.PointSource.TRACKED).all()
     assert (source[:, ~manual] == s.PointSource.NONE).all()  # no query, nothing invented
-    assert report.tracked == int((source == s.PointSource.TRACKED).sum()) == 30 * manual.sum()
+    hidden = after[s.HIDDEN].values[1:31, v]  # where the tracker lost a point: it says hidden
+    points = (source == s.PointSource.TRACKED) & ~hidden
+    assert report.tracked == int(points.sum()) == 30 * manual.sum() - int(hidden.sum())
+    assert points.sum() > 0.8 * 30 * manual.sum()
     confidence = after[s.CONFIDENCE].values[1:31, v][:, manual]
     assert ((confidence >= 0) & (confidence <= 1)).all()
     assert np.isfinite(after[s.VISIBILITY].values[1:31, v][:, manual]).all()

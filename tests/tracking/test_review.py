@@ -172,6 +172,26 @@ def test_a_keypoint_hidden_here_but_seen_by_the_other_views_is_flagged(
     assert item.worst_frame == 4 and item.score == pytest.approx(1.3)  # where it looks most alike
 
 
+def test_without_views_where_the_tracker_lost_a_point_is_flagged_once(truth: xr.Dataset) -> None:
+    """No calibration: keypoint 2 of cam0 hidden by the tracker on frames 4-6 between tracked
+    points: the frames where it went out of sight (4) and came back (6) are flagged; a person's
+    hidden mark next to them is not, nor the mark between them (5)."""
+    from pose3d.labels import set_hidden
+
+    labels = tracked_truth(truth)
+    name = str(labels[s.KEYPOINT].values[2])
+    for t in (4, 5, 6):
+        labels = set_hidden(labels, t, "cam0", name, "individual_0", s.PointSource.TRACKED)
+    labels = set_hidden(labels, 8, "cam1", name, "individual_0")  # a person's: not flagged
+    out = flag_points(labels)
+    assert (
+        out[s.REVIEW].values[:, 0, 2, 0].tolist() == [False] * 4 + [True, False, True] + [False] * 3
+    )
+    assert cell(out, s.REVIEW_REASON, 4, 0, 2) == R.LOW_VISIBILITY
+    assert out[s.REVIEW].values.sum() == 2
+    assert [(i.frame, i.view) for i in review_queue(out)] == [(4, "cam0"), (6, "cam0")]
+
+
 def test_queue_is_runs_worst_first(truth: xr.Dataset) -> None:
     labels = tracked_truth(truth)
     labels[s.VISIBILITY].values[[1, 2, 3, 7], 0, 0, 0] = 0.2  # runs 1-3 and 7 (score 1.6)
