@@ -32,7 +32,8 @@ split into moved and missing), re-deletions, the frame-by-frame baseline (truly 
 one click each), the ratio baseline / actions, the share of truly visible points within 3 and 5
 px at the end, points left where the truth is not visible, wrong points (> 5 px) at the end and
 how many of them are not flagged, the flags after the first propagation (tracked points > 5 px
-off and tracked points where the truth is hidden: how many flagged), images visited and visited
+off, tracked points where the truth is hidden, and the tracker's hidden marks where the truth is
+visible: how many flagged), images visited and visited
 with nothing to fix (also per reason of the run visited), re-tracks and the cells they made
 right and wrong (a point within 5 px, or none where the truth is hidden), wall and CPU time
 (CPU: this process, all threads).
@@ -215,6 +216,10 @@ def show(name: str, effort: Effort) -> None:
         (
             "first propagation: tracked where hidden flagged",
             f"{e.initial_hidden_flagged} of {e.initial_hidden_tracked}",
+        ),
+        (
+            "first propagation: hidden by it where visible, flagged",
+            f"{e.initial_missing_flagged} of {e.initial_missing}",
         ),
         (
             "images visited / with nothing to fix",

@@ -175,6 +175,8 @@ class Effort:
     visits_by_reason: dict[str, list[int]] = field(default_factory=dict)
     retrack_fixed: int = 0  # cells a re-track made right (within 5 px, or no point where hidden)
     retrack_broke: int = 0  # cells a re-track made wrong that were right before it
+    initial_missing: int = 0  # after the first propagation: the tracker hid a visible point
+    initial_missing_flagged: int = 0
 
     def summary(self) -> dict[str, object]:
         """The figures without the action log (for JSON)."""
@@ -363,6 +365,8 @@ class Annotator:
             visits_by_reason={k: list(v) for k, v in sorted(self.by_reason.items())},
             retrack_fixed=self.retrack_effect[0],
             retrack_broke=self.retrack_effect[1],
+            initial_missing=self.initial.get("missing", 0),
+            initial_missing_flagged=self.initial.get("missing_flagged", 0),
         )
 
     # --- internals ---------------------------------------------------------------------------
@@ -469,17 +473,22 @@ class Annotator:
 
     def _initial_flags(self) -> dict[str, int]:
         rows, vi = self._rows, self._view_index
-        tracked = (self.labels[s.SOURCE].values == s.PointSource.TRACKED)[rows][:, vi]
+        tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
+        tracked = np.isin(self.labels[s.SOURCE].values, tools)[rows][:, vi]
         flagged = self.labels[s.REVIEW].values[rows][:, vi] & tracked
         visible = self.truth.visible[rows][:, vi]
-        error = np.nan_to_num(self._error()[rows][:, vi], nan=np.inf)
-        wrong = tracked & visible & (error > self.tolerance_px)
-        hidden = tracked & ~visible
+        error = self._error()[rows][:, vi]
+        point = np.isfinite(error)
+        wrong = tracked & visible & point & (np.nan_to_num(error) > self.tolerance_px)
+        hidden = tracked & point & ~visible
+        missing = tracked & visible & ~point  # the tracker's hidden mark on a visible point
         return {
             "wrong": int(wrong.sum()),
             "wrong_flagged": int((wrong & flagged).sum()),
             "hidden": int(hidden.sum()),
             "hidden_flagged": int((hidden & flagged).sum()),
+            "missing": int(missing.sum()),
+            "missing_flagged": int((missing & flagged).sum()),
         }
 
 

@@ -132,6 +132,7 @@ def test_the_counts_are_consistent(walked: tuple[Annotator, Effort]) -> None:
     assert effort.wrong_at_end_unflagged <= effort.wrong_at_end
     assert effort.initial_wrong_flagged <= effort.initial_wrong
     assert effort.initial_hidden_flagged <= effort.initial_hidden_tracked
+    assert effort.initial_missing_flagged <= effort.initial_missing
     present = np.isfinite(person.labels[s.POSITION].values).all(axis=2)
     assert effort.left_hidden == int((present & ~truth.visible).sum())
     assert effort.missing_visible == int((~present & truth.visible).sum())
