@@ -284,9 +284,9 @@ def clear_runs(labels: xr.Dataset, index: tuple[int, int, int, int]) -> xr.Datas
             if reason is not None:
                 reason[j, v, k, i] = int(s.ReviewReason.NONE)
             j += step
-    out[s.REVIEW] = (out[s.REVIEW].dims, review)
+    out[s.REVIEW] = out[s.REVIEW].copy(data=review)  # its attributes kept
     if reason is not None:
-        out[s.REVIEW_REASON] = (out[s.REVIEW_REASON].dims, reason)
+        out[s.REVIEW_REASON] = out[s.REVIEW_REASON].copy(data=reason)
     return out
 
 
