@@ -90,7 +90,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 f"{report.tracked} points; {report.flagged} flagged, in {report.runs} runs"
                 f"{report.repairs()}"
             )
-        print(f"wrote {folder.session.paths.labels}")
+        if done.written or args.retrack:
+            print(f"wrote {folder.session.paths.labels}")
     return 0
 
 

@@ -53,12 +53,15 @@ class PointEdit:
     after: tuple[float, float] | None  # the point there after (None: none, or hidden)
     source_before: s.PointSource
     hidden_before: bool
+    written: bool = True  # labels.nc was written (False: the edit changed nothing)
 
     def describe(self) -> str:
         c = self.cell
         where = f"{c.keypoint} ({c.individual}) in {c.view} at frame {c.frame}"
         was = _said(self.before, self.source_before, self.hidden_before)
         if self.action is Action.HIDE:
+            if self.hidden_before and self.source_before == s.PointSource.MANUAL:
+                return f"{where}: already marked hidden by a person, nothing changed"
             return f"{where}: marked hidden (was {was})"
         if self.action is Action.DELETE:
             return f"{where}: deleted (was {was})"
@@ -107,6 +110,12 @@ def edit_point(
             )
         out = set_point(labels, *where, (float(xy[0]), float(xy[1])))
     elif action is Action.ACCEPT:
+        if before is None and hidden:
+            raise Pose3dError(
+                f"nothing to accept: {cell.keypoint} is marked hidden in {cell.view} at frame "
+                f"{cell.frame} ({source.name.lower()}); --hidden makes the mark a person's, "
+                "--at X,Y places the point"
+            )
         if before is None:
             raise Pose3dError(
                 f"nothing to accept: {cell.keypoint} has no point in {cell.view} at frame "
@@ -114,6 +123,8 @@ def edit_point(
             )
         out = clear_runs(set_point(labels, *where, before), index)
     elif action is Action.HIDE:
+        if hidden and source == s.PointSource.MANUAL:  # said already: nothing to write
+            return PointEdit(action, cell, before, before, source, hidden, written=False)
         out = set_hidden(labels, *where)
     else:
         out = set_point(labels, *where, None)

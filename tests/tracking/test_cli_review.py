@@ -86,25 +86,33 @@ def test_edit_places_accepts_hides_and_deletes(
     base = ["edit", str(tracked), "--frame", "5", "--view", "cam0", "--keypoint", keypoint]
 
     assert main([*base, "--accept"]) == 0
+    assert "accepted at" in capsys.readouterr().out
     accepted = _cell(load_labels(tracked / "labels.nc"), 5, "cam0", keypoint)
     assert accepted["source"] == s.PointSource.MANUAL
     np.testing.assert_array_equal(accepted["xy"], before["xy"])  # where it was
 
     assert main([*base, "--at", "101.5,60.25"]) == 0
+    assert "placed at (101.50, 60.25) px" in capsys.readouterr().out
     placed = _cell(load_labels(tracked / "labels.nc"), 5, "cam0", keypoint)
     assert placed["xy"].tolist() == [101.5, 60.25] and placed["source"] == s.PointSource.MANUAL
 
     assert main([*base, "--hidden"]) == 0
+    assert "marked hidden (was (101.50, 60.25) px, manual)" in capsys.readouterr().out
     hidden = _cell(load_labels(tracked / "labels.nc"), 5, "cam0", keypoint)
     assert hidden["hidden"] and np.isnan(hidden["xy"]).all()
     assert hidden["source"] == s.PointSource.MANUAL
+    stamp = (tracked / "labels.nc").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main([*base, "--hidden"]) == 0  # said already: nothing is written
+    assert "already marked hidden by a person, nothing changed" in capsys.readouterr().out
+    assert (tracked / "labels.nc").stat().st_mtime_ns == stamp
+    assert main([*base, "--accept"]) == 2
+    assert "is marked hidden in cam0 at frame 5 (manual); --hidden" in capsys.readouterr().err
 
     assert main([*base, "--delete"]) == 0
     deleted = _cell(load_labels(tracked / "labels.nc"), 5, "cam0", keypoint)
     assert deleted["source"] == s.PointSource.NONE and not deleted["hidden"]
-    out = capsys.readouterr().out
-    assert "accepted at" in out and "placed at (101.50, 60.25) px" in out
-    assert "marked hidden (was (101.50, 60.25) px, manual)" in out and "deleted" in out
+    assert "deleted" in capsys.readouterr().out
 
 
 def test_accepting_a_flagged_point_clears_its_run(
