@@ -64,7 +64,7 @@ class PropagationReport:
     runs: int = 0  # review-queue items (runs of flags) among them
     skipped: tuple[str, ...] = ()  # views without manual points in the range
     multiview: MultiViewStatus | None = None  # how the multi-view flag ran (None: no calibration)
-    repaired: int = 0  # tracked points moved to the other views' consensus (source REPROJECTED)
+    repaired: int = 0  # tracked points this run moved to the other views' consensus
 
     def repairs(self) -> str:
         """'; N set by the other views' for a message ('' when none was)."""

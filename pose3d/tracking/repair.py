@@ -49,8 +49,8 @@ def repair_views(
     thresholds: ReviewThresholds | None = None,
 ) -> tuple[xr.Dataset, int]:
     """Repair the flagged tracked points of session frames ``[start, stop)`` from the other
-    views (module docstring); returns a new dataset and how many points were moved to the
-    consensus (reprojected points moved again included)."""
+    views (module docstring); returns a new dataset and how many tracked points were moved to
+    the consensus (reprojected points judged again are not counted)."""
     limits = thresholds or ReviewThresholds()
     out = labels.copy(deep=True)
     views = [str(v) for v in out[s.VIEW].values]
@@ -80,7 +80,7 @@ def repair_views(
     moved = repair & usable
     lost = reprojected & ~usable
     _write(out, rows_slice, calibrated, projected, moved, lost)
-    return out, int(moved.sum())
+    return out, int((moved & flagged).sum())
 
 
 def _consensus(
