@@ -418,9 +418,7 @@ def _yield_reprojected(labels: xr.Dataset, view: str, written: NDArray[np.bool_]
         return labels
     out = labels.copy()
     out[s.SOURCE] = out[s.SOURCE].copy(deep=True)
-    column = out[s.SOURCE].values[:, v]
-    column[yields] = s.PointSource.TRACKED
-    out[s.SOURCE].values[:, v] = column
+    out[s.SOURCE].values[:, v][yields] = s.PointSource.TRACKED  # a view of the copy
     return out
 
 

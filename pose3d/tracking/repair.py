@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
-from pose3d.tracking.review import ReviewThresholds
+from pose3d.tracking.review import ReviewThresholds, assign_cells
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -139,23 +139,22 @@ def _write(
     """Moved cells: the reprojection, source REPROJECTED, flag cleared; lost cells (reprojected
     points without a strong consensus now): flagged MULTI_VIEW with score 1."""
     position = out[s.POSITION].values
-    block = position[rows][:, calibrated]  # (R, V', 2, K, I), a copy
-    block = np.where(moved[:, :, None], projected, block)
-    for column, j in enumerate(calibrated):
-        position[rows, j] = block[:, column]
-        _cells(out, s.SOURCE, rows, j, moved[:, column], int(s.PointSource.REPROJECTED))
-        _cells(out, s.REVIEW, rows, j, moved[:, column], False)
-        _cells(out, s.REVIEW_SCORE, rows, j, moved[:, column], np.nan)
-        _cells(out, s.REVIEW_REASON, rows, j, moved[:, column], int(s.ReviewReason.NONE))
-        _cells(out, s.REVIEW, rows, j, lost[:, column], True)
-        _cells(out, s.REVIEW_SCORE, rows, j, lost[:, column], 1.0)
-        _cells(out, s.REVIEW_REASON, rows, j, lost[:, column], int(s.ReviewReason.MULTI_VIEW))
+    block = position[rows]  # (R, V, 2, K, I), a view
+    block[:, calibrated] = np.where(moved[:, :, None], projected, block[:, calibrated])
+    n_views = block.shape[1]
+    moved = _every_view(moved, n_views, calibrated)
+    lost = _every_view(lost, n_views, calibrated)
+    assign_cells(out, s.SOURCE, rows, moved, int(s.PointSource.REPROJECTED))
+    assign_cells(out, s.REVIEW, rows, moved, False)
+    assign_cells(out, s.REVIEW_SCORE, rows, moved, np.nan)
+    assign_cells(out, s.REVIEW_REASON, rows, moved, int(s.ReviewReason.NONE))
+    assign_cells(out, s.REVIEW, rows, lost, True)
+    assign_cells(out, s.REVIEW_SCORE, rows, lost, 1.0)
+    assign_cells(out, s.REVIEW_REASON, rows, lost, int(s.ReviewReason.MULTI_VIEW))
 
 
-def _cells(
-    ds: xr.Dataset, name: str, rows: slice, view: int, where: BoolArray, value: object
-) -> None:
-    values = ds[name].values
-    block = values[rows, view]
-    block[where] = value
-    values[rows, view] = block
+def _every_view(cells: BoolArray, n_views: int, calibrated: list[int]) -> BoolArray:
+    """(R, V', K, I) cells of the calibrated views -> (R, V, K, I), False in the others."""
+    out = np.zeros((cells.shape[0], n_views, *cells.shape[2:]), bool)
+    out[:, calibrated] = cells
+    return out

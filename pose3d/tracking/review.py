@@ -192,9 +192,9 @@ def review_points(
     reason = np.asarray([int(r) for r in _REASONS], np.int8)[scores.argmax(axis=0)]
     flagged = tracked & (worst >= 1.0)
     touch = tracked | (source == s.PointSource.NONE)
-    _assign(out, s.REVIEW, rows_slice, touch, flagged)
-    _assign(out, s.REVIEW_SCORE, rows_slice, touch, np.where(tracked, worst, np.nan))
-    _assign(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
+    assign_cells(out, s.REVIEW, rows_slice, touch, flagged)
+    assign_cells(out, s.REVIEW_SCORE, rows_slice, touch, np.where(tracked, worst, np.nan))
+    assign_cells(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
     if cameras is not None and multiview is not None and not multiview.advisory:
         hidden = out[s.HIDDEN].values[rows_slice] & (source == s.PointSource.TRACKED)
         trusted = np.isfinite(evidence).all(axis=2) & ~flagged
@@ -202,18 +202,18 @@ def review_points(
             evidence, hidden, trusted, [str(v) for v in out[s.VIEW].values],
             cameras, limits.multiview_px,
         )  # fmt: skip
-        _assign(out, s.REVIEW, rows_slice, hidden, seen)
+        assign_cells(out, s.REVIEW, rows_slice, hidden, seen)
         likeness = np.clip(np.nan_to_num(out[s.VISIBILITY].values[rows_slice]), 0.0, 1.0)
         score = np.where(seen, MISSING_SCORE + MISSING_SPREAD * likeness, np.nan)
-        _assign(out, s.REVIEW_SCORE, rows_slice, hidden, score)
+        assign_cells(out, s.REVIEW_SCORE, rows_slice, hidden, score)
         missing = np.where(seen, int(s.ReviewReason.MULTI_VIEW), 0)
-        _assign(out, s.REVIEW_REASON, rows_slice, hidden, missing)
+        assign_cells(out, s.REVIEW_REASON, rows_slice, hidden, missing)
     else:  # no views to say what is missing: a person confirms where the tracker lost a point
         hidden, lost = _lost(out, rows_slice)
-        _assign(out, s.REVIEW, rows_slice, hidden, lost)
-        _assign(out, s.REVIEW_SCORE, rows_slice, hidden, np.where(lost, LOST_SCORE, np.nan))
+        assign_cells(out, s.REVIEW, rows_slice, hidden, lost)
+        assign_cells(out, s.REVIEW_SCORE, rows_slice, hidden, np.where(lost, LOST_SCORE, np.nan))
         reason = np.where(lost, int(s.ReviewReason.LOW_VISIBILITY), 0)
-        _assign(out, s.REVIEW_REASON, rows_slice, hidden, reason)
+        assign_cells(out, s.REVIEW_REASON, rows_slice, hidden, reason)
     return out, multiview
 
 
@@ -316,10 +316,10 @@ def _jumps(position: FloatArray, rows: slice, limits: ReviewThresholds) -> Float
     return np.concatenate([np.zeros((1, *score.shape[1:])), score])  # frame 0 has no step
 
 
-def _assign(
-    ds: xr.Dataset, name: str, rows: slice, where: BoolArray, value: NDArray[np.generic]
-) -> None:
+def assign_cells(ds: xr.Dataset, name: str, rows: slice, where: BoolArray, value: object) -> None:
+    """Set variable ``name`` of ``ds`` (in place) on the cells ``where`` (over ``rows``, every
+    view) to ``value`` (an array of ``where``'s shape, or one value for all)."""
     values = ds[name].values
     block = values[rows]
-    block[where] = np.asarray(value)[where].astype(values.dtype)
+    block[where] = np.broadcast_to(np.asarray(value), where.shape)[where].astype(values.dtype)
     values[rows] = block
