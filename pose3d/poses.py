@@ -25,6 +25,16 @@ def time_coordinate(n_frames: int, fps: float | None) -> tuple[np.ndarray, str]:
     return frames, "frames"
 
 
+def frame_numbers(poses: xr.Dataset) -> np.ndarray:
+    """The session frame of each of ``poses``' times (int64): ``time × fps`` rounded where the
+    time is in seconds, the time itself where it counts frames (labels.nc's convention)."""
+    time = np.asarray(poses[s.TIME].values, dtype=np.float64)
+    fps = poses.attrs.get(s.ATTR_FPS)
+    if poses.attrs.get(s.ATTR_TIME_UNIT) == "seconds" and fps:
+        time = time * float(fps)
+    return np.rint(time).astype(np.int64)
+
+
 def poses_dataset(
     position: ArrayLike,
     keypoints: Sequence[str],

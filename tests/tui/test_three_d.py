@@ -41,6 +41,24 @@ def test_error_table_of_the_truth_is_zero_and_sees_a_moved_point(session_dir: Pa
     assert moved.median[0, k] < 0.01
 
 
+def test_error_table_pairs_frames_when_the_poses_count_seconds(session_dir: Path) -> None:
+    """poses3d.nc counts seconds when its fps is known, labels.nc frames: frame 5's labels go
+    with the pose at 5 / fps s (a table that paired times as numbers saw frames 0 and 1 only,
+    and frame 1's labels with the pose at 1 s)."""
+    truth = session_dir / "truth"
+    poses, labels = load_poses(truth / "poses3d.nc"), load_labels(truth / "labels.nc")
+    cameras = load_calibration(truth / "calibration.toml")
+    assert poses.attrs[s.ATTR_TIME_UNIT] == "seconds" and poses.attrs[s.ATTR_FPS] > 1
+    table = error_table(poses, labels, cameras)
+    assert np.nanmax(table.median) < 0.01
+    seen = np.isfinite(labels[s.POSITION].sel(view=list(table.views)).values).all(axis=2)
+    assert table.count.sum() == seen.sum() and poses.sizes[s.TIME] > 2  # every frame paired
+    shifted = labels.copy(deep=True)
+    shifted[s.POSITION].loc[{"view": "cam1", "time": slice(4, None)}] += 6.0
+    k_moved = error_table(poses, shifted, cameras).median[1]
+    assert np.nanmin(k_moved) == pytest.approx(6.0 * np.sqrt(2), abs=0.05)
+
+
 @pytest.fixture
 def labelled(session_dir: Path) -> Path:
     """The session with its true calibration and, as manual labels, the true visible points."""

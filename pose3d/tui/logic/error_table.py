@@ -2,7 +2,9 @@
 
 For every labelled 2D point, the distance in pixels between it and its triangulated 3D point
 projected into that camera (pose3d.triangulation.points.reprojection_errors), summarized as the
-median over frames and individuals per (camera, keypoint).
+median over frames and individuals per (camera, keypoint). poses3d.nc counts time in seconds
+when its fps is known and labels.nc in session frames: the poses' times are turned into frames
+before the two are paired.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError
+from pose3d.poses import frame_numbers
 
 FloatArray = NDArray[np.float64]
 
@@ -45,14 +48,19 @@ def error_table(poses: xr.Dataset, labels: xr.Dataset, cameras: CameraGroup) -> 
         raise Pose3dError(
             f"no camera of the calibration ({', '.join(cameras.names)}) is a view of the labels"
         )
+    poses = poses.assign_coords({s.TIME: frame_numbers(poses)})  # seconds -> session frames
     times = np.intersect1d(poses[s.TIME].values, labels[s.TIME].values)
     keypoints = tuple(str(k) for k in poses[s.KEYPOINT].values)
     individuals = [str(i) for i in poses[s.INDIVIDUAL].values]
-    where = {s.TIME: times, s.KEYPOINT: list(keypoints), s.INDIVIDUAL: individuals}
-    points = poses[s.POSITION].sel(where).transpose(s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE)
+    where = {s.KEYPOINT: list(keypoints), s.INDIVIDUAL: individuals}
+    points = (
+        poses[s.POSITION]
+        .sel({**where, s.TIME: times})
+        .transpose(s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE)
+    )
     pixels = (
         labels[s.POSITION]
-        .sel({**where, s.VIEW: list(views)})
+        .sel({**where, s.TIME: times, s.VIEW: list(views)})
         .transpose(s.VIEW, s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE)
     )
     n_views, n_times, n_keypoints, n_individuals = pixels.shape[:4]
