@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -78,16 +78,16 @@ class SessionFolder:
 
     # --- session.toml and the videos -----------------------------------------------------------
 
-    def save_session(self, session: Session) -> None:
-        """Write session.toml and use it from now on."""
+    def update_session(self, change: Callable[[Session], Session]) -> Session:
+        """Read session.toml as it is on disk now, write ``change`` of it, and use that from
+        now on: an edit made to the file since the folder was opened (by hand, in an editor)
+        is kept, with the tables pose3d does not know. A file that no longer reads is refused
+        with load_session's message (nothing is written)."""
         self._check_writable(self.paths.session_file)
+        session = change(load_session(self.root))
         save_session(session)
         self.session = session
-
-    def reload_session(self) -> Session:
-        """Read session.toml again (after something else changed it)."""
-        self.session = load_session(self.root)
-        return self.session
+        return session
 
     def videos(self) -> dict[str, ViewVideo]:
         """Each camera's video and frame offset."""

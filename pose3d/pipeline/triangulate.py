@@ -22,6 +22,7 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.progress import ProgressCallback
+from pose3d.session import Session
 from pose3d.triangulation.api import TriangulationSettings, triangulate_labels
 from pose3d.triangulation.sync import SyncResult, TooFewLabels, estimate_offsets, shift_labels
 
@@ -121,8 +122,13 @@ def sync_session(
             f"every view first (pose3d track {shlex.quote(str(folder.root))} --view all), or "
             "search a narrower range (--max-offset); nothing was written"
         ) from None
-    session = folder.session
-    offsets = {c.name: c.offset + result.corrections.get(c.name, 0) for c in session.cameras}
+
+    def shifted(now: Session) -> Session:  # applied to session.toml as it is when written
+        return now.with_offsets(
+            {c.name: c.offset + result.corrections.get(c.name, 0) for c in now.cameras}
+        )
+
+    offsets = {c.name: c.offset for c in shifted(folder.session).cameras}
     try:
         moved, dropped = shift_labels(labels, result.corrections)
     except Pose3dError as error:
@@ -130,5 +136,5 @@ def sync_session(
     changed = any(result.corrections.values())
     if changed and not dry_run:
         folder.save_labels(moved)
-        folder.save_session(session.with_offsets(offsets))
+        offsets = {c.name: c.offset for c in folder.update_session(shifted).cameras}
     return SyncReport(result, offsets, dropped, changed and not dry_run)

@@ -83,8 +83,7 @@ def test_calibration_inputs_are_checked_once(root: Path) -> None:
         folder.paths.report.write_text("{not json", encoding="utf-8")
         with pytest.raises(CalibrationError, match=r"report\.json cannot be read"):
             folder.report()
-        session = folder.session
-        folder.save_session(type(session)(**{**session.__dict__, "board": None}))
+        folder.update_session(lambda now: type(now)(**{**now.__dict__, "board": None}))
         folder.paths.board.unlink()
         with pytest.raises(CalibrationError, match=r"has no board: .*`pose3d board list`"):
             folder.board()

@@ -137,6 +137,40 @@ async def test_calibrate_from_the_tui(
         pass
 
 
+async def test_saving_the_board_keeps_what_was_written_to_session_toml_meanwhile(
+    calibration_template: Path, tmp_path: Path, recent_file: Path
+) -> None:
+    """The board is written into session.toml as it is on disk when saved: a table added by
+    hand while the app was open stays; a file that no longer reads is refused, unchanged."""
+    import shutil
+
+    root = tmp_path / "session"
+    shutil.copytree(calibration_template, root)
+    toml = root / "session.toml"
+    app = Pose3dApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CalibrationScreen)
+        edited = toml.read_text(encoding="utf-8") + '\n[lab]\nrig = "arena B"\n'
+        toml.write_text(edited, encoding="utf-8")  # by hand, in an editor, while the app is open
+        screen.query_one("#squares-x", Input).value = "9"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = load_session(root)
+        assert saved.board is not None and saved.board.squares_x == 9
+        assert saved.extra["lab"] == {"rig": "arena B"}
+        toml.write_text("[session\n", encoding="utf-8")  # broken meanwhile
+        screen.query_one("#squares-x", Input).value = "8"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert toml.read_text(encoding="utf-8") == "[session\n"
+        assert any("session.toml" in str(n.message) for n in app._notifications)
+
+
 async def test_a_board_that_is_not_found_gives_a_hint(
     calibration_template: Path, tmp_path: Path, recent_file: Path
 ) -> None:

@@ -238,8 +238,7 @@ class CalibrationScreen(Screen[None]):
         """Validate the form and write the board into session.toml; False when invalid."""
         try:
             board = board_from_form(self._form())
-            session = replace(self.workspace.session, board=board)
-            self.workspace.save_session(session)
+            session = self.workspace.update_session(lambda now: replace(now, board=board))
         except Pose3dError as exc:
             self.notify(str(exc), title="board", severity="error", timeout=10)
             return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,10 +97,12 @@ class Workspace:
         """Return once every edit is on disk (raises the error of a failed save)."""
         self.saver.wait()
 
-    def save_session(self, session: Session) -> None:
-        """Write a changed session.toml (e.g. a new board) and use it."""
-        self.folder.save_session(session)
+    def update_session(self, change: Callable[[Session], Session]) -> Session:
+        """Write ``change`` of session.toml as it is on disk now (e.g. a new board; an edit
+        made meanwhile in an editor is kept) and use it."""
+        session = self.folder.update_session(change)
         self.calibration_changed()
+        return session
 
     def calibration_changed(self) -> None:
         """The calibration is read again at its next use (after a calibration run)."""
