@@ -21,6 +21,7 @@ from pose3d.tui.screens.sessions import SessionsScreen
 from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.state.recent import load_recent
 from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.graphics import PX_PER_CELL
 from pose3d.tui.widgets.timeline_bar import TimelineBar
 
 SIZE = (120, 40)
@@ -194,6 +195,51 @@ async def test_label_screen_nudge_delete_undo_zoom(session_dir: Path, recent_fil
         assert app.workspace is None
     on_disk = load_labels(session_dir / "labels.nc")
     assert int((on_disk[s.SOURCE].values == s.PointSource.MANUAL).sum()) == 2
+
+
+async def test_a_keypoint_is_placed_with_the_keyboard_crosshair(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """An arrow on a keypoint not placed here shows the crosshair (at the middle of the view:
+    no calibration, no neighbouring point); arrows and h j k l move it one picture pixel (shift:
+    ten), enter places the keypoint there; on the next frame it starts at the previous frame's
+    point; escape takes it away before it leaves the screen."""
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_label(app, pilot)
+        screen, editor = app.screen, app.workspace.editor
+        assert isinstance(screen, LabelScreen)
+        view = screen.query_one("#label-view", FrameView)
+        first = editor.cursor
+        assert editor.point() is None
+        await pilot.press("right")  # not placed here: shows the crosshair, moves nothing
+        assert screen.crosshair is not None and editor.point() is None
+        x0, y0 = screen.crosshair.x, screen.crosshair.y
+        assert (x0, y0) == pytest.approx(view.viewport.middle)
+        fx = view.viewport.scale / PX_PER_CELL[0]
+        fy = view.viewport.scale * view.viewport.cell_aspect / PX_PER_CELL[1]
+        assert fx > 1 and fy > 1  # the whole image fits: a picture pixel is several image px
+        await pilot.press("l", "l", "right", "h", "J", "k")
+        assert (screen.crosshair.x, screen.crosshair.y) == pytest.approx((x0 + 2 * fx, y0 + 9 * fy))
+        assert not editor.hidden(first)  # h moved the crosshair, it did not mark anything
+        drawn = screen._inputs(first).markers
+        assert [(m.x, m.y) for m in drawn if m.crosshair] == [
+            (screen.crosshair.x, screen.crosshair.y)
+        ]
+        await pilot.press("enter")
+        assert editor.point(first) == pytest.approx((x0 + 2 * fx, y0 + 9 * fy))
+        assert editor.source(first) == s.PointSource.MANUAL
+        assert editor.cursor.keypoint == editor.keypoints[1] and screen.crosshair is None
+        await pilot.press("full_stop", "p", "x")  # the next frame, the same keypoint
+        assert editor.cursor.frame == first.frame + 1 and editor.cursor.keypoint == first.keypoint
+        assert (screen.crosshair.x, screen.crosshair.y) == pytest.approx(editor.point(first))
+        await pilot.press("escape")
+        assert screen.crosshair is None and app.screen is screen
+        assert editor.point() is None  # nothing was placed on this frame
+        await pilot.press("ctrl+z")
+        assert editor.point(first) is None  # placing is one undoable edit
+        await pilot.press("escape")
+        assert isinstance(app.screen, ViewsScreen)
 
 
 async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:

@@ -35,6 +35,7 @@ class Marker:
     flagged: bool = False
     current: bool = False
     suggestion: bool = False  # a proposed position (hollow circle), not a label
+    crosshair: bool = False  # the keyboard cursor of the Label screen (a white cross), not a label
     reprojected: bool = False  # placed by the other views (pose3d.tracking.repair)
     shape: str = "circle"
 
@@ -114,6 +115,13 @@ def draw_markers(
         if m.suggestion:
             cv2.circle(canvas, c, radius + 1, m.color, 1)
             cv2.circle(canvas, c, 0, CURSOR, -1)
+            continue
+        if m.crosshair:  # four white arms around a free centre, the keypoint's colour in it
+            near, far = radius, radius + 5
+            for sx, sy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                a = (c[0] + sx * near, c[1] + sy * near)
+                cv2.line(canvas, a, (c[0] + sx * far, c[1] + sy * far), CURSOR, 1)
+            cv2.circle(canvas, c, 0, m.color, -1)
             continue
         draw_shape(canvas, c, radius, m.shape, m.color, filled=m.manual)
         if m.reprojected and not m.manual:

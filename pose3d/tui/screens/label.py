@@ -1,9 +1,11 @@
 """The Label screen: one view large with zoom and pan, the keypoint list with the current one
 highlighted; a click places the current keypoint (source manual) and moves to the next; arrows
-nudge by 1 px (shift: 10 px); delete, hide (the keypoint is not visible here), accept, undo,
-redo; next / previous individual. Below, the timeline of the current keypoint in this view
-(empty / hidden / tracked / manual / flagged; a click goes to that frame). Every edit is saved
-to labels.nc before the screen redraws (pose3d.tui.state.editor)."""
+nudge by 1 px (shift: 10 px); on a keypoint not placed here they start a crosshair (also ``x``)
+that arrows or h j k l move and enter places (pose3d.tui.logic.crosshair); delete, hide (the
+keypoint is not visible here), accept, undo, redo; next / previous individual. Below, the
+timeline of the current keypoint in this view (empty / hidden / tracked / manual / flagged; a
+click goes to that frame). Every edit is saved to labels.nc before the screen redraws
+(pose3d.tui.state.editor)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from pose3d.tui.drawing.palette import RGB8, individual_glyph, keypoint_rgb
 from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
 from pose3d.tui.drawing.timeline import keypoint_status
 from pose3d.tui.drawing.viewport import Viewport
+from pose3d.tui.logic import crosshair
+from pose3d.tui.logic.crosshair import Crosshair
 from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, next_review
 from pose3d.tui.messages import KeypointChosen, PixelClicked, Seek, ZoomAt
 from pose3d.tui.state.editor import Edit
@@ -67,6 +71,14 @@ class LabelScreen(Screen[None]):
         Binding("shift+right", "nudge(10, 0)", show=False),
         Binding("shift+up", "nudge(0, -10)", show=False),
         Binding("shift+down", "nudge(0, 10)", show=False),
+        Binding("x", "crosshair", "Cursor"),
+        Binding("j", "cross(0, 1)", show=False),
+        Binding("k", "cross(0, -1)", show=False),
+        Binding("l", "cross(1, 0)", show=False),
+        Binding("H", "cross(-10, 0)", show=False),
+        Binding("J", "cross(0, 10)", show=False),
+        Binding("K", "cross(0, -10)", show=False),
+        Binding("L", "cross(10, 0)", show=False),
         Binding("delete,backspace", "delete", "Delete"),
         Binding("h", "hide", "Hidden"),
         Binding("y", "accept_point", "Accept point"),
@@ -107,6 +119,7 @@ class LabelScreen(Screen[None]):
         self.show_aids = True  # epipolar curves and the suggestion, with a calibration
         self.aids: ViewAids | None = None  # those of the current keypoint
         self.pictures = PictureCache(8)  # the neighbouring frames' pictures, drawn ahead
+        self.crosshair: Crosshair | None = None  # the keyboard cursor, on the cursor's cell
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -137,6 +150,8 @@ class LabelScreen(Screen[None]):
     def refresh_view(self) -> None:
         ws, editor = self.workspace, self.workspace.editor
         cursor = editor.cursor
+        if self.crosshair is not None and self.crosshair.cell != cursor:
+            self.crosshair = None  # it belongs to the cell it was started on
         view = self.query_one("#label-view", FrameView)
         if view.view != cursor.view:  # another camera: new size, zoom back to fit
             view.view, view.image_size = cursor.view, ws.frames.sizes[cursor.view]
@@ -175,6 +190,9 @@ class LabelScreen(Screen[None]):
         if aids is not None and aids.suggestion is not None:
             x, y = aids.suggestion
             markers.append(Marker(x, y, self.keypoint_colors[k], suggestion=True))
+        if self.crosshair is not None and self.crosshair.cell == cursor:
+            here = self.crosshair
+            markers.append(Marker(here.x, here.y, self.keypoint_colors[k], crosshair=True))
         curves = (
             [(curve, self.keypoint_colors[k]) for curve in aids.curves.values()]
             if aids is not None
@@ -305,14 +323,71 @@ class LabelScreen(Screen[None]):
     # --- actions -----------------------------------------------------------------------------
 
     def action_nudge(self, dx: int, dy: int) -> None:
+        """Move the current point by (dx, dy) px; with the crosshair shown, move it instead (by
+        picture pixels); on a keypoint not placed here, start the crosshair."""
         editor = self.workspace.editor
-        self._edit(lambda: editor.nudge(dx, dy), f"{editor.cursor.keypoint} is not placed here")
+        if self.crosshair is not None or editor.point() is None:
+            self.action_cross(dx, dy)
+            return
+        self._edit(lambda: editor.nudge(dx, dy))
+
+    def action_crosshair(self) -> None:
+        """Show the keyboard cursor on the current keypoint (or take it away)."""
+        if self.crosshair is not None:
+            self.crosshair = None
+            self.refresh_view()
+            return
+        self._start_crosshair()
+
+    def action_cross(self, dx: int, dy: int) -> None:
+        """Move the crosshair by (dx, dy) fine steps (one picture pixel each); start it first
+        where it is not shown."""
+        if self.crosshair is None:
+            self._start_crosshair()
+            return
+        viewport = self.query_one("#label-view", FrameView).viewport
+        fx, fy = crosshair.step(viewport.scale, viewport.cell_aspect, PX_PER_CELL)
+        size = self.workspace.frames.sizes[self.crosshair.cell.view]
+        self.crosshair = self.crosshair.moved(dx * fx, dy * fy, size)
+        self.refresh_view()
+
+    def _start_crosshair(self) -> None:
+        editor = self.workspace.editor
+        cursor = editor.cursor
+        if self.workspace.frames.camera_frame(cursor.view, cursor.frame) is None:
+            self.notify("this camera did not film this frame", severity="warning")
+            return
+        suggestion = self.aids.suggestion if self.aids is not None else None
+        last = editor.first_frame + editor.n_frames - 1
+        neighbours = tuple(
+            editor.point(replace(cursor, frame=f)) if editor.first_frame <= f <= last else None
+            for f in (cursor.frame - 1, cursor.frame + 1)
+        )
+        middle = self.query_one("#label-view", FrameView).viewport.middle
+        size = self.workspace.frames.sizes[cursor.view]
+        here = editor.point() or suggestion
+        self.crosshair = crosshair.start(cursor, here, (neighbours[0], neighbours[1]), middle, size)
+        self.notify(
+            "crosshair: arrows or h j k l move it (shift: 10x), enter places the keypoint "
+            "there, escape takes it away",
+            timeout=4,
+        )
+        self.refresh_view()
+
+    def _place_at_crosshair(self) -> None:
+        here = self.crosshair
+        assert here is not None
+        self.crosshair = None
+        self._edit(lambda: self.workspace.editor.place_current((here.x, here.y)))
 
     def action_delete(self) -> None:
         editor = self.workspace.editor
         self._edit(editor.delete, f"{editor.cursor.keypoint} is not placed here")
 
     def action_hide(self) -> None:
+        if self.crosshair is not None:  # h moves the crosshair left while it is shown
+            self.action_cross(-1, 0)
+            return
         """Mark the current keypoint as not visible here and go to the next keypoint; on a
         person's hidden mark, take the mark away (the keypoint is unlabelled again)."""
         editor = self.workspace.editor
@@ -382,13 +457,25 @@ class LabelScreen(Screen[None]):
         self.refresh_view()
 
     def action_back(self) -> None:
+        if self.crosshair is not None:
+            self.crosshair = None
+            self.refresh_view()
+            return
         self.dismiss()
 
     def action_accept_suggestion(self) -> None:
-        """Place the current keypoint where the other views put it (then the next keypoint)."""
+        """Place the current keypoint at the crosshair, or where the other views put it (then
+        the next keypoint)."""
+        if self.crosshair is not None:
+            self._place_at_crosshair()
+            return
         if self.aids is None or self.aids.suggestion is None:
             need = "a calibration and the keypoint in two other views"
-            self.notify(f"no suggestion here: it needs {need}", severity="warning", timeout=3)
+            self.notify(
+                f"no suggestion here (it needs {need}); x: place it with the keyboard",
+                severity="warning",
+                timeout=3,
+            )
             return
         suggestion = self.aids.suggestion
         self._edit(lambda: self.workspace.editor.place_current(suggestion))
