@@ -49,8 +49,7 @@ async def _propagate_all_views(app: Pose3dApp, pilot) -> None:  # type: ignore[n
     """From the Label screen: the Propagate dialog, every view, every frame; until it is done."""
     await pilot.press("t")
     await pilot.pause()
-    await pilot.click("#all-views")
-    await pilot.click("#start-button")
+    await pilot.click("#start-button")  # every camera with manual points: the default
     await app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -572,6 +571,47 @@ async def test_propagation_warns_when_the_views_disagree_with_the_calibration(
         assert isinstance(app.screen, LabelScreen)
         warnings = [str(n.message) for n in app._notifications if n.severity == "warning"]
         assert any(f"disagree with {calibration}" in w and "only advises" in w for w in warnings)
+
+
+async def test_the_propagate_dialog_takes_every_camera_with_manual_points_by_default(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """The dialog's default is every camera with a manual point (said with what the run will
+    replace); "this camera only" tracks the current camera alone."""
+    from textual.widgets import Label, RadioButton
+
+    from pose3d.io.netcdf import save_labels
+    from pose3d.synthetic.compare import seed_labels
+
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    save_labels(session_dir / "labels.nc", seed_labels(truth, [0]))
+    app = Pose3dApp(session_dir, tracker="classical")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        dialog = app.screen
+        assert dialog.query_one("#all-views", RadioButton).value
+        effect = str(dialog.query_one("#propagate-effect", Label).render())
+        assert effect.startswith("fills cam0, cam1, frames 0-") and "keeps" in effect
+        await pilot.click("#this-view")
+        await pilot.pause()
+        effect = str(dialog.query_one("#propagate-effect", Label).render())
+        assert effect.startswith("fills cam0, frames 0-")
+        await pilot.click("#start-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        tracked = app.workspace.editor.labels[s.SOURCE].values == s.PointSource.TRACKED
+        views = app.workspace.editor.views
+        assert tracked[:, views.index("cam0")].any()
+        assert not tracked[:, [i for i, v in enumerate(views) if v != "cam0"]].any()
+        await pilot.press("t")
+        await pilot.pause()
+        effect = str(app.screen.query_one("#propagate-effect", Label).render())
+        assert effect.startswith("replaces the ") and "of cam0, cam1" in effect
 
 
 async def test_propagation_is_one_undoable_edit_written_once(

@@ -12,8 +12,10 @@ from pose3d.tui.logic.propagation import (
     PropagateRequest,
     check_frames,
     item_key,
+    manual_views,
     next_review,
     propagation_frames,
+    what_it_replaces,
 )
 
 
@@ -28,6 +30,29 @@ def test_ranges_by_direction() -> None:
         check_frames(9, 3, 0, 20)
     request = PropagateRequest(("cam0",), (0, 20), (7,))
     assert request.describe() == "re-track from frame 7 in cam0, frames 0-19"
+
+
+def test_the_dialog_says_which_cameras_and_what_it_replaces() -> None:
+    """Every camera with a manual label in the range is propagated; the tool's points there
+    (tracked, reprojected) are replaced and counted; manual and imported labels are kept."""
+    from pose3d.labels import new_labels
+
+    labels = new_labels(10, ["cam0", "cam1", "cam2"], ["nose", "tail"], ["a"])
+    source = labels[s.SOURCE].values  # (T, V, K, I)
+    source[2, 0, 0, 0] = s.PointSource.MANUAL
+    source[8, 2, 1, 0] = s.PointSource.MANUAL
+    source[3:6, 0, :, 0] = s.PointSource.TRACKED
+    source[6, 0, 0, 0] = s.PointSource.REPROJECTED
+    source[4, 1, 0, 0] = s.PointSource.IMPORTED
+    assert manual_views(labels, (0, 10)) == ("cam0", "cam2")
+    assert manual_views(labels, (0, 5)) == ("cam0",)  # frame 8 is outside
+    said = what_it_replaces(labels, ("cam0", "cam1"), (0, 10))
+    assert said == (
+        "replaces the 7 tracked points and marks of cam0, cam1, frames 0-9; keeps 1 manual "
+        "and 1 imported labels"
+    )
+    assert what_it_replaces(labels, ("cam2",), (0, 10)).startswith("fills cam2, frames 0-9")
+    assert "nothing to propagate" in what_it_replaces(labels, (), (0, 10))
 
 
 def _item(frame: int, score: float) -> ReviewItem:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet
+from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
@@ -26,7 +26,9 @@ from pose3d.tui.logic.propagation import (
     Direction,
     PropagateRequest,
     check_frames,
+    manual_views,
     propagation_frames,
+    what_it_replaces,
 )
 from pose3d.tui.state.workspace import Workspace
 
@@ -56,7 +58,7 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
             Direction.FORWARD, cursor.frame, editor.first_frame, editor.n_frames
         )
         with Vertical(id="propagate-dialog"):
-            yield Label(f"Propagate the manual points of {cursor.view} from frame {cursor.frame}")
+            yield Label(f"Propagate the manual points from frame {cursor.frame}")
             with RadioSet(id="direction"):
                 yield RadioButton("forward: to the last frame", value=True, id="forward")
                 yield RadioButton("backward: from the first frame", id="backward")
@@ -66,7 +68,10 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
                 yield Input(str(start), id="start", type="integer")
                 yield Label("to")
                 yield Input(str(stop - 1), id="last", type="integer")
-            yield Checkbox("all cameras", id="all-views")
+            with RadioSet(id="cameras"):
+                yield RadioButton("every camera with manual points", value=True, id="all-views")
+                yield RadioButton(f"this camera only ({cursor.view})", id="this-view")
+            yield Label("", id="propagate-effect")
             with Horizontal(id="propagate-buttons"):
                 yield Button("Start", id="start-button", variant="primary")
                 yield Button("Cancel", id="cancel-button")
@@ -76,8 +81,10 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
     def on_mount(self) -> None:
         self.query_one("#propagate-progress", ProgressBar).display = False
         if self.request is not None:
+            self.query_one("#propagate-effect", Label).display = False
             self.start(self.request)
         else:
+            self._say_effect()
             self.query_one("#start-button", Button).focus()
 
     # --- the dialog --------------------------------------------------------------------------
@@ -91,19 +98,42 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         )
         self.query_one("#start", Input).value = str(start)
         self.query_one("#last", Input).value = str(stop - 1)
+        self._say_effect()
+
+    @on(RadioSet.Changed, "#cameras")
+    @on(Input.Changed, "#start, #last")
+    def _say_effect(self) -> None:
+        """Say which cameras and frames the run covers and what it replaces, before it runs."""
+        effect = self.query_one("#propagate-effect", Label)
+        try:
+            request = self._request()
+        except (ValueError, Pose3dError):
+            effect.update("[red]the frames must be numbers within the labels' frames[/red]")
+            return
+        labels = self.workspace.editor.labels
+        effect.update(what_it_replaces(labels, request.views, request.frames))
+
+    def _request(self) -> PropagateRequest:
+        """The run the dialog describes; raises on a range that is not one."""
+        editor = self.workspace.editor
+        start = int(self.query_one("#start", Input).value)
+        stop = int(self.query_one("#last", Input).value) + 1
+        frames = check_frames(start, stop, editor.first_frame, editor.n_frames)
+        if self.query_one("#this-view", RadioButton).value:
+            return PropagateRequest((editor.cursor.view,), frames)
+        return PropagateRequest(manual_views(editor.labels, frames), frames)
 
     @on(Button.Pressed, "#start-button")
     def _start_pressed(self) -> None:
-        editor = self.workspace.editor
         try:
-            start = int(self.query_one("#start", Input).value)
-            stop = int(self.query_one("#last", Input).value) + 1
-            frames = check_frames(start, stop, editor.first_frame, editor.n_frames)
+            request = self._request()
         except (ValueError, Pose3dError) as exc:
             self.notify(f"{exc}" if isinstance(exc, Pose3dError) else "frames must be numbers")
             return
-        views = editor.views if self.query_one("#all-views", Checkbox).value else None
-        self.start(PropagateRequest(views or (editor.cursor.view,), frames))
+        if not request.views:
+            self.notify(what_it_replaces(self.workspace.editor.labels, (), request.frames))
+            return
+        self.start(request)
 
     @on(Button.Pressed, "#cancel-button")
     def _cancel_pressed(self) -> None:

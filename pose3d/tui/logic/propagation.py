@@ -1,5 +1,6 @@
-"""What the Label screen asks of the tracker: which frames to propagate over, and which flagged
-point of the review queue comes next. Pure; the work is pose3d.tracking.propagate."""
+"""What the Label screen asks of the tracker: which frames and cameras to propagate over, what
+that replaces, and which flagged point of the review queue comes next. Pure; the work is
+pose3d.tracking.propagate."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
+import xarray as xr
+
+from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.tracking.review import ReviewItem
 
@@ -46,6 +51,32 @@ def propagation_frames(
     if direction is Direction.BACKWARD:
         return first, frame + 1
     return first, end
+
+
+def manual_views(labels: xr.Dataset, frames: tuple[int, int]) -> tuple[str, ...]:
+    """The views holding a manual label (point or hidden mark) in session frames [start, stop):
+    those a propagation of every camera tracks (the others have nothing to track from)."""
+    part = labels[s.SOURCE].sel({s.TIME: slice(frames[0], frames[1] - 1)})
+    manual = (part == s.PointSource.MANUAL).any([s.TIME, s.KEYPOINT, s.INDIVIDUAL]).values
+    return tuple(str(v) for v, has in zip(labels[s.VIEW].values, manual, strict=True) if has)
+
+
+def what_it_replaces(labels: xr.Dataset, views: Sequence[str], frames: tuple[int, int]) -> str:
+    """What a propagation of ``views`` over session frames [start, stop) may change, said before
+    it runs: the tool's points and hidden marks there (tracked, reprojected) are replaced; the
+    manual and imported ones are kept (pose3d.labels' merge policy)."""
+    if not views:
+        return "no camera has a manual point in these frames: nothing to propagate from"
+    part = labels[s.SOURCE].sel({s.TIME: slice(frames[0], frames[1] - 1), s.VIEW: list(views)})
+    values = part.values
+    tools = int(np.isin(values, (s.PointSource.TRACKED, s.PointSource.REPROJECTED)).sum())
+    manual = int((values == s.PointSource.MANUAL).sum())
+    imported = int((values == s.PointSource.IMPORTED).sum())
+    where = f"{', '.join(views)}, frames {frames[0]}-{frames[1] - 1}"
+    kept = f"keeps {manual:,} manual and {imported:,} imported labels"
+    if tools:
+        return f"replaces the {tools:,} tracked points and marks of {where}; {kept}"
+    return f"fills {where} (no tracked point there yet); {kept}"
 
 
 def check_frames(start: int, stop: int, first: int, n_frames: int) -> tuple[int, int]:
