@@ -62,7 +62,8 @@ class SessionLock:
                 os.close(fd)
                 raise SessionLockedError(
                     f"session {self.root} is open for writing by another pose3d process "
-                    f"({holder}); close it there first, or open this session read-only"
+                    f"({holder}); close it there first (`pose3d info`, `pose3d review` and "
+                    "`pose3d export` read it meanwhile)"
                 ) from None
         info = {
             "pid": os.getpid(),

@@ -1,8 +1,9 @@
 """Tracker selection by name: ``classical`` or ``cotracker3`` (registered, not if/elif'd).
 
 ``make_tracker(None)`` picks CoTracker3 when its weights are installed, else the classical
-tracker; asking for ``cotracker3`` without weights also falls back to ``classical``. Either
-fallback comes with one notice for the user (the library never prints; the caller shows it).
+tracker, with one notice for the user (the library never prints; the caller shows it). Asking
+for ``cotracker3`` by name without its weights is refused with what to do: the user asked for
+that network, and tracks from another one would pass for its.
 torch is imported only when a CoTracker3 tracker is built.
 """
 
@@ -64,6 +65,12 @@ def make_tracker(
     if name == "classical":
         return TrackerChoice(TRACKERS["classical"](None, device))
     weights = find_weights(variant, folder)
+    if weights is None and name == "cotracker3":
+        raise Pose3dError(
+            f"the cotracker3 tracker needs its weights ({variant}), and none are installed in "
+            f"{folder or weights_dir()}: run `pose3d weights download`, or `pose3d weights "
+            "import FILE`, or track with --tracker classical"
+        )
     if weights is None:
         notice = NO_WEIGHTS_NOTICE.format(folder=folder or weights_dir())
         return TrackerChoice(TRACKERS["classical"](None, device), notice)

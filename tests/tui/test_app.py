@@ -574,10 +574,11 @@ async def test_propagation_warns_when_the_views_disagree_with_the_calibration(
 
 
 async def test_the_propagate_dialog_takes_every_camera_with_manual_points_by_default(
-    session_dir: Path, recent_file: Path
+    session_dir: Path, recent_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dialog's default is every camera with a manual point (said with what the run will
-    replace); "this camera only" tracks the current camera alone."""
+    replace); "this camera only" tracks the current camera alone. Without CoTracker3's weights
+    the classical tracker's notice is shown once, not at every run."""
     from textual.widgets import Label, RadioButton
 
     from pose3d.io.netcdf import save_labels
@@ -585,7 +586,12 @@ async def test_the_propagate_dialog_takes_every_camera_with_manual_points_by_def
 
     truth = load_labels(session_dir / "truth" / "labels.nc")
     save_labels(session_dir / "labels.nc", seed_labels(truth, [0]))
-    app = Pose3dApp(session_dir, tracker="classical")
+    monkeypatch.setenv("POSE3D_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+    app = Pose3dApp(session_dir)  # the best installed tracker: the classical one here
+
+    def notices() -> int:
+        return sum("no CoTracker3 weights" in str(n.message) for n in app._notifications)
+
     async with app.run_test(size=SIZE) as pilot:
         await _settle(app, pilot)
         await pilot.press("enter")
@@ -608,10 +614,16 @@ async def test_the_propagate_dialog_takes_every_camera_with_manual_points_by_def
         views = app.workspace.editor.views
         assert tracked[:, views.index("cam0")].any()
         assert not tracked[:, [i for i, v in enumerate(views) if v != "cam0"]].any()
+        assert notices() == 1
         await pilot.press("t")
         await pilot.pause()
         effect = str(app.screen.query_one("#propagate-effect", Label).render())
         assert effect.startswith("replaces the ") and "of cam0, cam1" in effect
+        await pilot.click("#start-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        assert notices() == 1
 
 
 async def test_propagation_is_one_undoable_edit_written_once(

@@ -51,6 +51,7 @@ async def test_create_a_session_and_open_it(
         dialog = app.screen
         assert isinstance(dialog, NewSessionScreen)
         root = tmp_path / "created"
+        assert app.focused is dialog.query_one("#new-root", Input)  # type the folder at once
         dialog.query_one("#new-root", Input).value = str(root)
         dialog.query_one("#new-cameras", TextArea).text = "\n".join(
             f"cam{j}={session_dir / 'videos' / f'cam{j}.mp4'}" for j in range(2)

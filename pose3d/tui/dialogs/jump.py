@@ -22,7 +22,8 @@ class JumpScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="jump-dialog"):
-            yield Label(f"Go to frame (0-{self.last}), enter to go, escape to cancel")
+            yield Label(f"Go to frame (0-{self.last})")
+            yield Label("enter: go   escape: cancel", classes="hint")
             yield Input(
                 str(self.frame),
                 id="jump-frame",

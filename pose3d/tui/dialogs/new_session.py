@@ -47,6 +47,9 @@ class NewSessionScreen(ModalScreen["Path | None"]):
                 yield Button("Cancel", id="new-cancel")
             yield Label("", id="new-status")
 
+    def on_mount(self) -> None:
+        self.query_one("#new-root", Input).focus()  # type the folder at once
+
     def _value(self, id: str) -> str:
         return self.query_one(f"#{id}", Input).value
 

@@ -160,7 +160,8 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         from pose3d.tracking.registry import make_tracker
 
         choice = make_tracker(self.tracker_name)
-        if choice.notice:
+        if choice.notice and choice.notice not in self.workspace.said:  # once, not every run
+            self.workspace.said.add(choice.notice)
             self.app.call_from_thread(self.notify, choice.notice, timeout=8)
         return self.workspace.propagate(
             request, choice.tracker, progress=self._progress_from_thread, cancel=self.cancel_event

@@ -537,7 +537,8 @@ class LabelScreen(Screen[None]):
         self.notify(
             f"{item.keypoint} in {item.view}, frames {item.frame}-{item.last_frame} (worst "
             f"{item.worst_frame}): "
-            f"{item.reason.name.lower().replace('_', ' ')} ({item.score:.1f}x the threshold)",
+            f"{item.reason.name.lower().replace('_', ' ')} (score {item.score:.1f}: 1 is where "
+            "a point is flagged, higher is worse)",
             timeout=4,
         )
         self.refresh_view()

@@ -42,6 +42,7 @@ class Workspace:
     def __init__(self, root: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.folder = SessionFolder(root)
         self._cameras: CameraGroup | None = None
+        self.said: set[str] = set()  # one-time notices shown while the session is open
         try:
             self.saver = BackgroundSaver(self.folder.paths.labels)
         except BaseException:
