@@ -75,6 +75,39 @@ def test_init_then_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "top" in out and "side" in out and "12" in out and "absent" in out
 
 
+def test_init_takes_the_calibration_media(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--calibration-media NAME=VIDEO writes [calibration] media; without it, pose3d calibrate
+    says how to add it, with this session's camera names; a wrong camera or path is refused."""
+    videos = _videos(tmp_path, {"top": 4, "side": 4})
+    boards = _videos(tmp_path / "boards", {"top": 4, "side": 4})
+    base = ["--camera", f"top={videos['top']}", "--camera", f"side={videos['side']}"]
+    base += ["--keypoints", "nose"]
+    media = ["--calibration-media", f"top={boards['top']}", "--calibration-media"]
+    assert main(["init", str(tmp_path / "s1"), *base, *media, f"side={boards['side']}"]) == 0
+    assert load_session(tmp_path / "s1").calibration_media_paths() == {
+        "top": boards["top"].resolve(), "side": boards["side"].resolve()
+    }  # fmt: skip
+    assert (
+        main(["init", str(tmp_path / "s2"), *base, *media, f"front={boards['side']}"])
+        == EXIT_USER_ERROR
+    )
+    assert "front, which the session does not have" in capsys.readouterr().err
+    assert (
+        main(["init", str(tmp_path / "s3"), *base, *media, "side=nowhere.mp4"]) == EXIT_USER_ERROR
+    )
+    assert "nowhere.mp4 does not exist" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "s4"), *base]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", str(tmp_path / "s4")]) == EXIT_USER_ERROR
+    said = capsys.readouterr().err
+    assert (
+        '[calibration]\nmedia = { top = "calibration/top.mp4", side = "calibration/side.mp4" }'
+        in said
+    )
+
+
 def test_info_reports_labels_and_calibration_problems(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

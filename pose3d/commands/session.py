@@ -20,6 +20,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         fps=args.fps,
         board_path=args.board,
         allow_frame_mismatch=args.allow_frame_mismatch,
+        calibration_media=dict(args.calibration_media or []),
     )
     print(f"created session {session.root} with {len(session.cameras)} cameras")
     print(f"next: pose3d info {session.root}")
@@ -51,6 +52,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--individuals", type=parse_list, help="comma-separated names")
     p.add_argument("--fps", type=float, help="frame rate (default: read from the videos)")
     p.add_argument("--board", type=Path, help="calibration board spec (TOML)")
+    p.add_argument(
+        "--calibration-media",
+        action="append",
+        type=parse_camera,
+        metavar="NAME=VIDEO",
+        help="a camera's board video or image folder for pose3d calibrate (repeat per camera)",
+    )
     p.add_argument(
         "--allow-frame-mismatch",
         action="store_true",

@@ -214,10 +214,10 @@ class SessionFolder:
         session = self.session
         media = session.calibration_media_paths()
         if not media:
+            example = ", ".join(f'{n} = "calibration/{n}.mp4"' for n in session.camera_names)
             raise CalibrationError(
-                f"{self.paths.session_file} lists no calibration media; add a table like\n"
-                "[calibration]\n"
-                'media = { cam0 = "calibration/cam0.mp4", cam1 = "calibration/cam1" }'
+                f"{self.paths.session_file} lists no calibration media (each camera's board "
+                f"video or image folder); add a table like\n[calibration]\nmedia = {{ {example} }}"
             )
         missing = [n for n in session.camera_names if n not in media]
         if missing:

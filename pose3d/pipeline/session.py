@@ -58,6 +58,26 @@ def _stored_video_path(root: Path, video: Path) -> str:
         return str(resolved)
 
 
+def _checked_media(
+    root: Path, media: Mapping[str, str | os.PathLike[str]], cameras: Sequence[str]
+) -> dict[str, str]:
+    """Calibration media as session.toml stores them; raises naming an unknown camera or a
+    path that does not exist."""
+    unknown = [name for name in media if name not in cameras]
+    if unknown:
+        raise SessionError(
+            f"calibration media for camera(s) {', '.join(unknown)}, which the session does not "
+            f"have; its cameras are {', '.join(cameras)}"
+        )
+    for name, path in media.items():
+        if not Path(path).exists():
+            raise SessionError(
+                f"calibration media of {name}: {path} does not exist; give the camera's board "
+                "video or image folder"
+            )
+    return {name: _stored_video_path(root, Path(path)) for name, path in media.items()}
+
+
 def init_session(
     root: str | os.PathLike[str],
     cameras: Mapping[str, str | os.PathLike[str]],
@@ -67,11 +87,13 @@ def init_session(
     fps: float | None = None,
     board_path: str | os.PathLike[str] | None = None,
     allow_frame_mismatch: bool = False,
+    calibration_media: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> Session:
     """Create a session folder whose session.toml points at the cameras' videos.
 
     Every video must open; frame counts must agree unless ``allow_frame_mismatch``; ``fps``
-    defaults to the videos' common frame rate.
+    defaults to the videos' common frame rate. ``calibration_media``: camera name -> its board
+    video or image folder (session.toml's ``[calibration] media``; each must exist).
     """
     root = Path(root)
     if SessionPaths(root).session_file.exists():
@@ -101,8 +123,11 @@ def init_session(
         fps = rates.pop() if rates else None
     skeleton = Skeleton.from_lists(keypoints, edges)
     board = load_board(board_path) if board_path is not None else None
+    media = _checked_media(root, calibration_media or {}, [v.camera for v in videos])
     specs = tuple(CameraSpec(v.camera, _stored_video_path(root, v.path), 0) for v in videos)
-    session = Session(root, root.name, specs, skeleton, tuple(individuals), fps, board)
+    session = Session(
+        root, root.name, specs, skeleton, tuple(individuals), fps, board, calibration_media=media
+    )
     save_session(session)
     return session
 

@@ -81,7 +81,9 @@ class Pose3dApp(App[None]):
         elif event.state is WorkerState.ERROR:
             error = event.worker.error
             message = str(error) if isinstance(error, Pose3dError) else repr(error)
-            self.notify(message, title="cannot open the session", severity="error", timeout=10)
+            self.notify(
+                message, title="cannot open the session", severity="error", timeout=10, markup=False
+            )
 
     def _show_session(self, workspace: Workspace) -> None:
         if self.workspace is not None:  # opened twice in a row: keep the latest
@@ -91,7 +93,9 @@ class Pose3dApp(App[None]):
         try:
             add_recent(self.workspace.root, self.recent_path)
         except (OSError, Pose3dError) as exc:  # the list is a convenience: say so, go on
-            self.notify(f"could not update the recent sessions: {exc}", severity="warning")
+            self.notify(
+                f"could not update the recent sessions: {exc}", severity="warning", markup=False
+            )
         self.push_screen(ViewsScreen(self.workspace, self.tracker), self._views_closed)
 
     def _views_closed(self, _: None) -> None:

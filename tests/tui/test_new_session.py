@@ -37,6 +37,11 @@ def test_the_form_is_checked_field_by_field(tmp_path: Path) -> None:
     ]:
         with pytest.raises(Pose3dError, match=message):
             parse_new_session(*args, base=tmp_path)  # type: ignore[arg-type]
+    media = parse_new_session("s", "cam0=a", "k", base=tmp_path, calibration_media="cam0=b/")
+    assert media.calibration_media == {"cam0": tmp_path / "b"}
+    for text, message in [("cam9=b", "cam9, which is not one of the cameras"), ("cam0", "NAME")]:
+        with pytest.raises(Pose3dError, match=message):
+            parse_new_session("s", "cam0=a", "k", base=tmp_path, calibration_media=text)
 
 
 async def test_create_a_session_and_open_it(
@@ -56,6 +61,8 @@ async def test_create_a_session_and_open_it(
         dialog.query_one("#new-cameras", TextArea).text = "\n".join(
             f"cam{j}={session_dir / 'videos' / f'cam{j}.mp4'}" for j in range(2)
         )
+        board = session_dir / "calibration" / "cam0"  # the sample's board images of cam0
+        dialog.query_one("#new-calibration-media", TextArea).text = f"cam0={board}"
         dialog.query_one("#new-keypoints", Input).value = "nose, neck, tail_base"
         dialog.query_one("#new-edges", Input).value = "nose-neck, neck-tail_base"
         await pilot.click("#new-create")
@@ -69,3 +76,4 @@ async def test_create_a_session_and_open_it(
     assert session.camera_names == ("cam0", "cam1")
     assert session.skeleton.edges == (("nose", "neck"), ("neck", "tail_base"))
     assert session.fps == 30.0
+    assert session.calibration_media_paths() == {"cam0": board.resolve()}

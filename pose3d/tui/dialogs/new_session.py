@@ -41,6 +41,8 @@ class NewSessionScreen(ModalScreen["Path | None"]):
             with Horizontal(classes="pair"):
                 yield Input(id="new-fps", placeholder="fps")
                 yield Input(id="new-board", placeholder="board.toml (pose3d board list)")
+            yield Label("calibration media (optional), one per line: NAME=VIDEO of the board")
+            yield TextArea(id="new-calibration-media")
             yield Checkbox("the videos may have different frame counts", id="new-mismatch")
             with Horizontal(classes="pair"):
                 yield Button("Create", id="new-create", variant="primary")
@@ -64,9 +66,10 @@ class NewSessionScreen(ModalScreen["Path | None"]):
                 self._value("new-individuals"),
                 self._value("new-fps"),
                 self._value("new-board"),
+                calibration_media=self.query_one("#new-calibration-media", TextArea).text,
             )
         except Pose3dError as exc:
-            self.notify(str(exc), title="new session", severity="error", timeout=10)
+            self.notify(str(exc), title="new session", severity="error", timeout=10, markup=False)
             return
         self.query_one("#new-create", Button).disabled = True
         self.query_one("#new-status", Label).update("opening the videos ...")
@@ -85,6 +88,7 @@ class NewSessionScreen(ModalScreen["Path | None"]):
             fps=spec.fps,
             board_path=spec.board,
             allow_frame_mismatch=allow_mismatch,
+            calibration_media=spec.calibration_media,
         )
         return session.root
 
@@ -98,7 +102,13 @@ class NewSessionScreen(ModalScreen["Path | None"]):
         elif event.state is WorkerState.ERROR:
             self.query_one("#new-create", Button).disabled = False
             self.query_one("#new-status", Label).update("")
-            self.notify(str(event.worker.error), title="new session", severity="error", timeout=15)
+            self.notify(
+                str(event.worker.error),
+                title="new session",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
 
     @on(Button.Pressed, "#new-cancel")
     def action_cancel(self) -> None:

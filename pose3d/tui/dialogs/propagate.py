@@ -128,7 +128,9 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         try:
             request = self._request()
         except (ValueError, Pose3dError) as exc:
-            self.notify(f"{exc}" if isinstance(exc, Pose3dError) else "frames must be numbers")
+            self.notify(
+                f"{exc}" if isinstance(exc, Pose3dError) else "frames must be numbers", markup=False
+            )
             return
         if not request.views:
             self.notify(what_it_replaces(self.workspace.editor.labels, (), request.frames))
@@ -189,7 +191,9 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         if isinstance(error, TrackingCancelled):
             self.notify("propagation cancelled; the labels are unchanged", timeout=5)
         elif isinstance(error, Pose3dError):
-            self.notify(str(error), title="propagate", severity="error", timeout=10)
+            self.notify(str(error), title="propagate", severity="error", timeout=10, markup=False)
         else:
-            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+            self.notify(
+                f"{type(error).__name__}: {error}", severity="error", timeout=10, markup=False
+            )
         self.dismiss(None)

@@ -1,6 +1,7 @@
 """The New-session form's text -> the arguments of pose3d.pipeline.session.init_session (pure).
 
-Cameras one per line as ``NAME=VIDEO`` (a video file or an image folder), keypoints and
+Cameras (and, optionally, their calibration media: board videos or image folders) one per line
+as ``NAME=VIDEO`` (a video file or an image folder), keypoints and
 individuals comma-separated, edges as ``a-b`` pairs, fps optional. Relative paths are taken from
 ``base`` (the folder the TUI was started in), as on the command line.
 """
@@ -22,6 +23,7 @@ class NewSession:
     individuals: tuple[str, ...]
     fps: float | None
     board: Path | None
+    calibration_media: dict[str, Path]
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -42,23 +44,20 @@ def parse_new_session(
     fps: str = "",
     board: str = "",
     base: Path | None = None,
+    calibration_media: str = "",
 ) -> NewSession:
     """Check the form; raise Pose3dError saying which field is wrong and how to write it."""
     base = base or Path.cwd()
     if not root.strip():
         raise Pose3dError("give the folder of the new session")
-    found: dict[str, Path] = {}
-    for line in cameras.splitlines():
-        if not line.strip():
-            continue
-        name, sep, video = line.partition("=")
-        if not sep or not name.strip() or not video.strip():
-            raise Pose3dError(
-                f"camera line {line.strip()!r} must be NAME=VIDEO, e.g. cam0=cam0.mp4"
-            )
-        if name.strip() in found:
-            raise Pose3dError(f"camera {name.strip()!r} is given twice")
-        found[name.strip()] = _path(video, base)
+    found = _camera_lines(cameras, "camera", base)
+    media = _camera_lines(calibration_media, "calibration media", base)
+    unknown = [name for name in media if name not in found]
+    if unknown:
+        raise Pose3dError(
+            f"calibration media for {', '.join(unknown)}, which is not one of the cameras "
+            f"({', '.join(found) or 'none given'})"
+        )
     if not found:
         raise Pose3dError("give at least one camera, one per line: NAME=VIDEO")
     names = _names(keypoints)
@@ -84,4 +83,22 @@ def parse_new_session(
         individuals=_names(individuals) or ("individual_0",),
         fps=rate,
         board=_path(board, base) if board.strip() else None,
+        calibration_media=media,
     )
+
+
+def _camera_lines(text: str, what: str, base: Path) -> dict[str, Path]:
+    """``NAME=PATH`` lines -> {name: path}; raises naming a malformed or repeated line."""
+    found: dict[str, Path] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, video = line.partition("=")
+        if not sep or not name.strip() or not video.strip():
+            raise Pose3dError(
+                f"{what} line {line.strip()!r} must be NAME=VIDEO, e.g. cam0=cam0.mp4"
+            )
+        if name.strip() in found:
+            raise Pose3dError(f"{what}: camera {name.strip()!r} is given twice")
+        found[name.strip()] = _path(video, base)
+    return found

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -211,7 +212,8 @@ class CalibrationScreen(Screen[None]):
             if report is not None:
                 self.show_report(report)
         except (Pose3dError, KeyError, TypeError) as exc:
-            self._say(f"[yellow]{self.workspace.session.paths.report} could not be read: {exc}[/]")
+            unread = f"{self.workspace.session.paths.report} could not be read: {exc}"
+            self._say(f"[yellow]{escape(unread)}[/]")
 
     def _say(self, text: str) -> None:
         self.query_one("#calib-status", Static).update(text)
@@ -240,7 +242,7 @@ class CalibrationScreen(Screen[None]):
             board = board_from_form(self._form())
             session = self.workspace.update_session(lambda now: replace(now, board=board))
         except Pose3dError as exc:
-            self.notify(str(exc), title="board", severity="error", timeout=10)
+            self.notify(str(exc), title="board", severity="error", timeout=10, markup=False)
             return False
         self.notify(f"board saved in {session.session_file.name}", timeout=3)
         return True
@@ -255,7 +257,7 @@ class CalibrationScreen(Screen[None]):
             options = self._options()
             self.workspace.flush()
         except (Pose3dError, OSError) as exc:
-            self.notify(str(exc), title="calibration", severity="error", timeout=10)
+            self.notify(str(exc), title="calibration", severity="error", timeout=10, markup=False)
             return
         self.running = True
         self.cancel_event.clear()
@@ -313,13 +315,15 @@ class CalibrationScreen(Screen[None]):
             return
         error = event.worker.error
         if isinstance(error, SessionLockedError):
-            self.notify(f"{error}; the session is closed here", severity="error", timeout=15)
+            self.notify(
+                f"{error}; the session is closed here", severity="error", timeout=15, markup=False
+            )
             self.app.pop_screen()
             self.app.pop_screen()  # back to Sessions: without the lock nothing may be edited
             return
         cancelled = self.cancel_event.is_set()
         message = "calibration cancelled; nothing was written" if cancelled else str(error)
-        self._say(f"[red]{message}[/]")
+        self._say(f"[red]{escape(message)}[/]")
 
     def show_report(self, report: dict[str, Any]) -> None:
         table = self.query_one("#calib-report", DataTable)

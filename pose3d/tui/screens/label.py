@@ -314,7 +314,7 @@ class LabelScreen(Screen[None]):
         try:
             edit = change()
         except (Pose3dError, OSError) as exc:
-            self.notify(str(exc), title="labels.nc", severity="error", timeout=10)
+            self.notify(str(exc), title="labels.nc", severity="error", timeout=10, markup=False)
         else:
             if edit is None and nothing:
                 self.notify(nothing, severity="warning", timeout=2)

@@ -17,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
@@ -159,12 +160,15 @@ class ThreeDScreen(Screen[None]):
                 "unreadable; calibrate the session first (pose3d calibrate)",
                 severity="error",
                 timeout=8,
+                markup=False,
             )
             return
         try:
             self.workspace.flush()
         except (Pose3dError, OSError) as exc:
-            self.notify(f"labels.nc could not be saved: {exc}", severity="error", timeout=10)
+            self.notify(
+                f"labels.nc could not be saved: {exc}", severity="error", timeout=10, markup=False
+            )
             return
         if not self.workspace.session.paths.labels.is_file():
             self.notify(
@@ -182,7 +186,7 @@ class ThreeDScreen(Screen[None]):
                 self.query_one("#interpolate", Checkbox).value,
             )
         except Pose3dError as exc:
-            self.notify(str(exc), title="triangulation", severity="error", timeout=8)
+            self.notify(str(exc), title="triangulation", severity="error", timeout=8, markup=False)
             return
         self._say(f"triangulating ({settings.method}) ...")
         self._triangulate(settings)
@@ -219,7 +223,7 @@ class ThreeDScreen(Screen[None]):
             assert isinstance(result, ErrorTable)
             self.show_table(result)
         elif event.state is WorkerState.ERROR:
-            self._say(f"[red]{event.worker.error}[/]")
+            self._say(f"[red]{escape(str(event.worker.error))}[/]")
 
     def show_table(self, table: ErrorTable) -> None:
         self.table = table
@@ -299,7 +303,7 @@ class ThreeDScreen(Screen[None]):
             view.show(image)
             self._say("still rendered (v opens the interactive viewer where there is a display)")
         elif event.state is WorkerState.ERROR:
-            self._say(f"[red]{event.worker.error}[/]")
+            self._say(f"[red]{escape(str(event.worker.error))}[/]")
 
     def action_back(self) -> None:
         self.dismiss()
