@@ -171,6 +171,34 @@ async def test_saving_the_board_keeps_what_was_written_to_session_toml_meanwhile
         assert any("session.toml" in str(n.message) for n in app._notifications)
 
 
+async def test_without_calibration_media_the_screen_shows_the_table_to_add(
+    calibration_template: Path, tmp_path: Path, recent_file: Path
+) -> None:
+    """The error names session.toml's [calibration] table with this session's cameras (the
+    brackets were taken for markup and vanished)."""
+    import shutil
+    from dataclasses import replace
+
+    from pose3d.io.session_toml import save_session
+
+    root = tmp_path / "session"
+    shutil.copytree(calibration_template, root)
+    save_session(replace(load_session(root), calibration_media={}))
+    app = Pose3dApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CalibrationScreen)
+        await pilot.press("f5")
+        status = screen.query_one("#calib-status", Static)
+        await _until(pilot, lambda: not screen.running and "media" in str(status.render()))
+        shown = str(status.render())
+        assert '[calibration]\nmedia = { cam0 = "calibration/cam0.mp4", cam1 = ' in shown
+
+
 async def test_a_board_that_is_not_found_gives_a_hint(
     calibration_template: Path, tmp_path: Path, recent_file: Path
 ) -> None:
