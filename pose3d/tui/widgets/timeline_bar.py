@@ -1,6 +1,6 @@
-"""The timeline: one coloured column per group of frames (empty / hidden / tracked / manual /
-flagged),
-the current frame marked; a click posts Seek."""
+"""The timeline: one coloured column per group of frames (empty / hidden / tracked / imported /
+manual), red in its lower half where a point is flagged for review, the current frame marked;
+a click posts Seek."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ from rich.text import Text
 from textual import events
 from textual.widget import Widget
 
-from pose3d.tui.drawing.timeline import FrameStatus, binned, column_of, frame_at
+from pose3d.tui.drawing.timeline import FLAGGED, KIND, FrameStatus, binned, column_of, frame_at
 from pose3d.tui.messages import Seek
 
 STATUS_STYLE = {
     FrameStatus.EMPTY: "grey23",
     FrameStatus.HIDDEN: "grey50",
     FrameStatus.TRACKED: "dodger_blue2",
+    FrameStatus.IMPORTED: "medium_purple",
     FrameStatus.MANUAL: "green3",
-    FrameStatus.FLAGGED: "red1",
 }
-LEGEND = "  ".join(f"[{style}]█[/] {status.name.lower()}" for status, style in STATUS_STYLE.items())
+FLAG_STYLE = "red1"
+LEGEND = "  ".join(
+    [f"[{style}]█[/] {status.name.lower()}" for status, style in STATUS_STYLE.items()]
+    + [f"[{FLAG_STYLE}]▄[/] flagged"]
+)
 
 
 class TimelineBar(Widget):
@@ -46,11 +50,12 @@ class TimelineBar(Widget):
         for col in range(1, len(cells) + 1):  # one span per run of equal columns
             if col < len(cells) and cells[col] == cells[start] and col != here and start != here:
                 continue
-            style = STATUS_STYLE[FrameStatus(cells[start])]
+            style = STATUS_STYLE[FrameStatus(cells[start] & KIND)]
+            under = FLAG_STYLE if cells[start] & FLAGGED else style
             if start == here:
-                bar.append("▼", style=f"white on {style}")
+                bar.append("▼", style=f"white on {under}")
             else:
-                bar.append("█" * (col - start), style=style)
+                bar.append("▀" * (col - start), style=f"{style} on {under}")
             start = col
         bar.append("\n")
         bar.append_text(Text.from_markup(f"frame {self.frame} / {self.n_frames - 1}   {LEGEND}"))
