@@ -45,6 +45,15 @@ class Pose3dApp(App[None]):
         self.collector.start()
         self.set_interval(0.5, self.collector.tick)
         self.push_screen(SessionsScreen(self.recent_path))
+        if not self.is_headless and self.console.color_system != "truecolor":
+            self.notify(
+                f"this terminal shows {self.console.color_system} colours, so pictures look "
+                "posterized: run with COLORTERM=truecolor (in tmux, add set -ga "
+                'terminal-overrides ",*256col*:Tc" to ~/.tmux.conf)',
+                severity="warning",
+                timeout=12,
+                markup=False,
+            )
         if self.initial_session is not None:
             self.open_session(self.initial_session)
 
