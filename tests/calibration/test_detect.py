@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pose3d.board import MIN_CORNERS, CharucoBoard, Checkerboard
+from pose3d.board import MIN_CORNERS, BoardDetections, CharucoBoard, Checkerboard
 from pose3d.calibration.board_image import board_image
 from pose3d.calibration.chessboard import find_checkerboard, oriented, subpix_window
 from pose3d.calibration.detect import charuco_detector, make_detector
@@ -196,16 +196,23 @@ def test_small_images_keep_opencvs_smallest_marker() -> None:
 REAL_CAMERAS = ("back", "mid", "side", "top")
 
 
-def test_real_charuco_images_give_at_least_as_many_boards_as_before(minimal_session: Path) -> None:
+def test_real_charuco_images_give_at_least_as_many_boards_as_before(
+    minimal_session: Path, real_detections: BoardDetections
+) -> None:
+    """OpenCV's ChArUco detector as it was (not adapted to the image size) against pose3d's
+    detections of the same images: detect_boards, the ``real_detections`` the calibration
+    tests share, which runs make_detector(board) on every image."""
     board = load_board(minimal_session / "board.toml")
-    before_detect, after_detect = charuco_detector(board, size_adapted=False), make_detector(board)
-    for camera in REAL_CAMERAS:
+    assert real_detections.board == board and real_detections.views == REAL_CAMERAS
+    before_detect = charuco_detector(board, size_adapted=False)
+    found = np.isfinite(real_detections.corners[..., 0]).sum(axis=2) >= MIN_CORNERS  # (V, F)
+    for v, camera in enumerate(REAL_CAMERAS):
         paths = sorted((minimal_session / camera / "calibration_images").glob("*.jpg"))
-        assert len(paths) == 21
-        before = after = 0
+        assert len(paths) == 21 and len(real_detections.frames) == 21
+        before = 0
         for path in paths:
             image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
             before += len(before_detect(image).ids) >= MIN_CORNERS
-            after += len(after_detect(image).ids) >= MIN_CORNERS
+        after = int(found[v].sum())
         assert after >= before, camera
         assert after == len(paths), camera  # every image shows the board
