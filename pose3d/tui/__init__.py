@@ -25,3 +25,14 @@ def keymap_text() -> str:
     from importlib.resources import files
 
     return files(__name__).joinpath(KEYMAP).read_text(encoding="utf-8")
+
+
+def keymap_section(title: str) -> str:
+    """The ``## title`` section of the keymap (its text and table), '' when there is none."""
+    lines, inside = [], False
+    for line in keymap_text().splitlines():
+        if line.startswith("## "):
+            inside = line[3:].strip() == title
+        if inside:
+            lines.append(line)
+    return "\n".join(lines).strip()

@@ -9,9 +9,11 @@ collections wait for the user's idle moments (pose3d.tui.gc_pacing).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
@@ -27,6 +29,10 @@ from pose3d.tui.widgets import graphics  # noqa: F401  (queries the terminal bef
 class Pose3dApp(App[None]):
     CSS_PATH = "pose3d.tcss"
     TITLE = "pose3d"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *App.BINDINGS,
+        Binding("question_mark", "help", "Keys"),
+    ]
 
     def __init__(
         self,
@@ -61,6 +67,14 @@ class Pose3dApp(App[None]):
         if isinstance(event, events.InputEvent):
             self.collector.touch()
         await super().on_event(event)
+
+    def action_help(self) -> None:
+        """The keys of the current screen (keymap.md's section for it) and of the app."""
+        from pose3d.tui.dialogs.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(getattr(self.screen, "KEYMAP_SECTION", "App")))
 
     @on(OpenSession)
     def _open_session(self, message: OpenSession) -> None:

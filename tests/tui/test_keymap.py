@@ -4,13 +4,15 @@ screens, and `pose3d tui --keys` prints it."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from textual.binding import Binding
 
 from pose3d.cli import main
-from pose3d.tui import keymap_text
+from pose3d.tui import keymap_section, keymap_text
 from pose3d.tui.app import Pose3dApp
+from pose3d.tui.dialogs.help import HelpScreen
 from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.dialogs.new_session import NewSessionScreen
 from pose3d.tui.dialogs.propagate import PropagateScreen
@@ -30,6 +32,7 @@ SECTIONS = {
     "3D": ThreeDScreen,
     "New session": NewSessionScreen,
     "Go to frame": JumpScreen,
+    "Help": HelpScreen,
 }
 
 
@@ -72,3 +75,31 @@ def test_keymap_has_no_unknown_sections() -> None:
 def test_cli_prints_the_keymap(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tui", "--keys"]) == 0
     assert capsys.readouterr().out == keymap_text()
+
+
+@pytest.mark.parametrize("section", [s for s in SECTIONS if s != "App"])
+def test_each_screen_names_its_keymap_section(section: str) -> None:
+    """The ? overlay shows the section the screen names: its own."""
+    assert section == SECTIONS[section].KEYMAP_SECTION  # type: ignore[attr-defined]
+    assert keymap_section(section).startswith(f"## {section}\n")
+
+
+async def test_question_mark_shows_the_keys_of_the_screen(
+    session_dir: Path, recent_file: Path
+) -> None:
+    from textual.widgets import Markdown
+
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()  # the session opens in a worker
+        await pilot.pause()
+        await pilot.press("enter")  # Label
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and app.screen.section == "Label"
+        shown = app.screen.query_one(Markdown).source
+        assert "`accept_point`" in shown and "`crosshair`" in shown and "`quit`" in shown
+        await pilot.press("escape")
+        assert isinstance(app.screen, LabelScreen)

@@ -14,6 +14,7 @@ from textual.widgets import Input, Label
 
 
 class JumpScreen(ModalScreen[int | None]):
+    KEYMAP_SECTION: ClassVar[str] = "Go to frame"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, frame: int, last: int) -> None:

@@ -20,6 +20,7 @@ from pose3d.tui.logic.session_form import NewSession, parse_new_session
 
 
 class NewSessionScreen(ModalScreen["Path | None"]):
+    KEYMAP_SECTION: ClassVar[str] = "New session"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:

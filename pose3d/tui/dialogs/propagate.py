@@ -36,6 +36,7 @@ from pose3d.tui.state.workspace import Workspace
 class PropagateScreen(ModalScreen["PropagationReport | None"]):
     """With ``request`` the run starts at once (re-track); without, the dialog asks first."""
 
+    KEYMAP_SECTION: ClassVar[str] = "Propagate"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(

@@ -129,6 +129,7 @@ def tilt_range(median: object, maximum: object) -> str:
 
 
 class CalibrationScreen(Screen[None]):
+    KEYMAP_SECTION: ClassVar[str] = "Calibration"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save_board", "Save board"),
         Binding("f5", "calibrate", "Calibrate"),

@@ -62,6 +62,7 @@ class _Inputs:
 
 
 class LabelScreen(Screen[None]):
+    KEYMAP_SECTION: ClassVar[str] = "Label"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "nudge(-1, 0)", "Nudge", show=False),
         Binding("right", "nudge(1, 0)", "Nudge", show=False),
@@ -260,7 +261,7 @@ class LabelScreen(Screen[None]):
             why = "" if reason is None else s.ReviewReason(int(reason.values[self._cell()])).name
             flag = f"\nflagged for review: {why.lower().replace('_', ' ')}"
         self.query_one("#label-info", Static).update(
-            f"frame {cursor.frame}  view {cursor.view}\n"
+            f"frame {cursor.frame}  view {cursor.view}  (?: keys)\n"
             f"individual {individual_glyph(editor.individuals.index(cursor.individual))} "
             f"{cursor.individual}\n"
             f"{cursor.keypoint}: {where} {editor.source().name.lower()}\n"

@@ -21,6 +21,7 @@ from pose3d.tui.state.recent import load_recent
 
 
 class SessionsScreen(Screen[None]):
+    KEYMAP_SECTION: ClassVar[str] = "Sessions"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "focus_path", "Type a path"),
         Binding("f5", "reload", "Reload list"),

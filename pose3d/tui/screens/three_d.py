@@ -102,6 +102,7 @@ def has_display() -> bool:
 
 
 class ThreeDScreen(Screen[None]):
+    KEYMAP_SECTION: ClassVar[str] = "3D"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "triangulate", "Triangulate"),
         Binding("v", "viewer", "3D viewer"),

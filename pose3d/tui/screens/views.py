@@ -33,6 +33,7 @@ DEFAULT_FPS = 30.0
 
 
 class ViewsScreen(Screen[None]):
+    KEYMAP_SECTION: ClassVar[str] = "Views"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "step(1)", "Next frame"),
         Binding("left", "step(-1)", "Previous frame"),
@@ -108,7 +109,7 @@ class ViewsScreen(Screen[None]):
         playing = "playing" if self.player is not None else "paused"
         self.query_one("#views-status", Static).update(
             f" frame {frame} / {ws.n_frames - 1} · {playing} · selected view {self.view} "
-            f"(enter: label it)",
+            f"(enter: label it) · ?: keys",
             layout=False,  # one line, always: a layout pass would redraw every view again
         )
         waiting = False
