@@ -241,6 +241,31 @@ async def test_a_keypoint_is_placed_with_the_keyboard_crosshair(
         assert isinstance(app.screen, ViewsScreen)
 
 
+async def test_label_screen_goes_to_frames_and_plays(session_dir: Path, recent_file: Path) -> None:
+    """End, Home, g (a frame number) and space (play, then stop) in Label, as in Views."""
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_label(app, pilot)
+        screen, editor = app.screen, app.workspace.editor
+        assert isinstance(screen, LabelScreen)
+        last = editor.first_frame + editor.n_frames - 1
+        await pilot.press("end")
+        assert editor.cursor.frame == last
+        await pilot.press("home")
+        assert editor.cursor.frame == editor.first_frame
+        await pilot.press("g")
+        await pilot.press("5", "enter")  # the dialog selects its text on focus: 5 replaces it
+        await pilot.pause()
+        assert app.screen is screen and editor.cursor.frame == 5
+        await pilot.press("space")
+        await pilot.pause(0.5)  # several frames at the sample's 30 fps (it stops at the end)
+        await pilot.press("space")
+        assert screen.player is None and editor.cursor.frame > 6
+        played_to = editor.cursor.frame
+        await pilot.pause(0.2)
+        assert editor.cursor.frame == played_to  # stopped
+
+
 async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:
     from pose3d.tui.widgets.keypoint_list import KeypointList
 
@@ -341,6 +366,11 @@ async def test_full_round_label_propagate_review_correct_retrack(
         # the review queue: the worst flagged run; correct it where the truth is
         await pilot.press("f")
         item = editor.cursor
+        await pilot.press("f", "F")  # the next run, then back to this one
+        assert editor.cursor == item
+        said = [str(n.message) for n in app._notifications]
+        assert any("runs not visited yet" in m for m in said)
+        assert len({m for m in said if " runs not visited yet" in m}) >= 2  # two runs were shown
         assert bool(
             editor.labels[s.REVIEW]
             .sel(time=item.frame, view=item.view, keypoint=item.keypoint)

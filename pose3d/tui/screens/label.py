@@ -9,7 +9,7 @@ click goes to that frame). Every edit is saved to labels.nc before the screen re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -19,12 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.label_cells import Cell
+from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.dialogs.propagate import PropagateScreen
 from pose3d.tui.drawing.canvas import Marker, label_markers
 from pose3d.tui.drawing.palette import RGB8, individual_glyph, keypoint_rgb
@@ -33,8 +35,9 @@ from pose3d.tui.drawing.timeline import keypoint_status
 from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.logic import crosshair
 from pose3d.tui.logic.crosshair import Crosshair
-from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, next_review
+from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, item_key, next_review
 from pose3d.tui.messages import KeypointChosen, PixelClicked, Seek, ZoomAt
+from pose3d.tui.screens.views import DEFAULT_FPS
 from pose3d.tui.state.editor import Edit
 from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
@@ -45,6 +48,7 @@ from pose3d.tui.widgets.timeline_bar import TimelineBar
 
 if TYPE_CHECKING:
     from pose3d.tracking.propagate import PropagationReport
+    from pose3d.tracking.review import ReviewItem
     from pose3d.triangulation.assist import ViewAids
 
 ZOOM_STEP = 1.5
@@ -97,6 +101,10 @@ class LabelScreen(Screen[None]):
         Binding("s", "pan(0, 1)", show=False),
         Binding("d", "pan(1, 0)", show=False),
         Binding("full_stop", "step(1)", "Next frame"),
+        Binding("home", "go_to_start", show=False),
+        Binding("end", "go_to_end", show=False),
+        Binding("g", "jump", "Go to frame", show=False),
+        Binding("space", "play_pause", "Play/Pause", show=False),
         Binding("comma", "step(-1)", "Prev frame", show=False),
         Binding("greater_than_sign", "step(10)", show=False),
         Binding("less_than_sign", "step(-10)", show=False),
@@ -107,6 +115,7 @@ class LabelScreen(Screen[None]):
         Binding("t", "propagate", "Propagate"),
         Binding("r", "retrack", "Re-track from here"),
         Binding("f", "next_flagged", "Next flagged"),
+        Binding("F", "previous_flagged", "Previous flagged", show=False),
         Binding("escape", "back", "Views"),
     ]
 
@@ -117,6 +126,9 @@ class LabelScreen(Screen[None]):
         self.keypoint_colors = keypoint_rgb(len(editor.keypoints))
         self.tracker = tracker  # None: the best installed (pose3d.tracking.registry)
         self.visited: set[ItemKey] = set()  # flagged runs visited in this review tour
+        self.tour: list[ReviewItem] = []  # the runs f went to, in order (F goes back)
+        self.tour_at = -1  # where in the tour the person is
+        self.player: Timer | None = None  # playback (space)
         self.show_aids = True  # epipolar curves and the suggestion, with a calibration
         self.aids: ViewAids | None = None  # those of the current keypoint
         self.pictures = PictureCache(8)  # the neighbouring frames' pictures, drawn ahead
@@ -451,6 +463,41 @@ class LabelScreen(Screen[None]):
         editor.move_to(frame=min(max(editor.cursor.frame + delta, editor.first_frame), last))
         self.refresh_view()
 
+    def action_go_to_start(self) -> None:
+        editor = self.workspace.editor
+        self.action_step(editor.first_frame - editor.cursor.frame)
+
+    def action_go_to_end(self) -> None:
+        editor = self.workspace.editor
+        self.action_step(editor.first_frame + editor.n_frames - 1 - editor.cursor.frame)
+
+    def action_jump(self) -> None:
+        editor = self.workspace.editor
+        last = editor.first_frame + editor.n_frames - 1
+
+        def done(frame: int | None) -> None:
+            if frame is not None:
+                self.action_step(frame - editor.cursor.frame)
+
+        self.app.push_screen(JumpScreen(editor.cursor.frame, last), done)
+
+    def action_play_pause(self) -> None:
+        """Play this camera at the session's frame rate (space again, or the last frame,
+        stops)."""
+        if self.player is not None:
+            self.player.stop()
+            self.player = None
+            return
+        fps = self.workspace.session.fps or DEFAULT_FPS
+        self.player = self.set_interval(1 / fps, self._tick)
+
+    def _tick(self) -> None:
+        editor = self.workspace.editor
+        if editor.cursor.frame >= editor.first_frame + editor.n_frames - 1:
+            self.action_play_pause()
+            return
+        self.action_step(1)
+
     def action_next_view(self, step: int) -> None:
         editor = self.workspace.editor
         views = editor.views
@@ -458,6 +505,8 @@ class LabelScreen(Screen[None]):
         self.refresh_view()
 
     def action_back(self) -> None:
+        if self.player is not None:
+            self.action_play_pause()
         if self.crosshair is not None:
             self.crosshair = None
             self.refresh_view()
@@ -499,7 +548,9 @@ class LabelScreen(Screen[None]):
 
     def _run_propagation(self, request: PropagateRequest | None) -> None:
         def done(report: PropagationReport | None) -> None:
-            self.visited.clear()
+            if request is None and report is not None:  # a new propagation: a new tour
+                self.visited.clear()
+                self.tour, self.tour_at = [], -1
             if report is not None:
                 self.notify(
                     f"{report.tracker}: tracked {report.tracked} points from {report.queries} "
@@ -525,10 +576,32 @@ class LabelScreen(Screen[None]):
         from pose3d.tracking.review import review_queue
 
         editor = self.workspace.editor
-        item, self.visited = next_review(review_queue(editor.labels), self.visited)
+        queue = review_queue(editor.labels)
+        if self.tour_at < len(self.tour) - 1:  # after F: forward again through the same runs
+            self.tour_at += 1
+            self._show_run(self.tour[self.tour_at], queue)
+            return
+        item, self.visited = next_review(queue, self.visited)
         if item is None:
             self.notify("nothing is flagged for review", timeout=3)
             return
+        self.tour.append(item)
+        self.tour_at = len(self.tour) - 1
+        self._show_run(item, queue)
+
+    def action_previous_flagged(self) -> None:
+        """Go back to the run ``f`` went to before this one."""
+        if self.tour_at <= 0:
+            self.notify("no earlier flagged run in this tour", severity="warning", timeout=3)
+            return
+        from pose3d.tracking.review import review_queue
+
+        self.tour_at -= 1
+        self._show_run(self.tour[self.tour_at], review_queue(self.workspace.editor.labels))
+
+    def _show_run(self, item: ReviewItem, queue: Sequence[ReviewItem]) -> None:
+        editor = self.workspace.editor
+        left = len({item_key(q) for q in queue} - self.visited)
         editor.move_to(
             frame=item.worst_frame,
             view=item.view,
@@ -539,7 +612,7 @@ class LabelScreen(Screen[None]):
             f"{item.keypoint} in {item.view}, frames {item.frame}-{item.last_frame} (worst "
             f"{item.worst_frame}): "
             f"{item.reason.name.lower().replace('_', ' ')} (score {item.score:.1f}: 1 is where "
-            "a point is flagged, higher is worse)",
+            f"a point is flagged, higher is worse); {left} of {len(queue)} runs not visited yet",
             timeout=4,
         )
         self.refresh_view()
