@@ -253,3 +253,32 @@ def test_an_orphan_journal_without_labels_nc_is_dropped_at_the_first_edit(
         assert len(orphan.read_text().splitlines()) == 1
     labels = load_labels(session_dir / "labels.nc")
     assert int((labels[s.SOURCE].values == s.PointSource.MANUAL).sum()) == 2
+
+
+def test_copy_frame_copies_one_individual_as_manual_labels_in_one_edit() -> None:
+    """SLEAP's copy instance: the previous frame's points and hidden marks of this view and
+    individual become manual labels here; a label a person made here stays; one undo."""
+    from pose3d.labels import set_hidden, set_point
+
+    labels = new_labels(5, ["cam0", "cam1"], KEYPOINTS, ["a", "b"])
+    labels = set_point(labels, 1, "cam0", "nose", "a", (5.0, 6.0), s.PointSource.TRACKED)
+    labels = set_hidden(labels, 1, "cam0", "ear", "a")
+    labels = set_point(labels, 1, "cam0", "tail", "a", (7.0, 8.0))
+    labels = set_point(labels, 1, "cam0", "tail", "b", (70.0, 80.0))  # another individual
+    labels = set_point(labels, 1, "cam1", "nose", "a", (50.0, 60.0))  # another view
+    labels = set_point(labels, 2, "cam0", "tail", "a", (9.0, 9.0))  # labelled here: kept
+    editor = LabelEditor(labels, _Recorder(None))
+    editor.move_to(frame=2, view="cam0", keypoint="ear", individual="a")
+    edit = editor.copy_frame(1)
+    assert edit is not None and editor.undo_depth == 1
+    here = Cell(2, "cam0", "nose", "a")
+    assert editor.point(here) == (5.0, 6.0) and editor.source(here) == s.PointSource.MANUAL
+    ear = Cell(2, "cam0", "ear", "a")
+    assert editor.hidden(ear) and editor.source(ear) == s.PointSource.MANUAL
+    assert editor.point(Cell(2, "cam0", "tail", "a")) == (9.0, 9.0)
+    assert editor.point(Cell(2, "cam0", "tail", "b")) is None
+    assert editor.point(Cell(2, "cam1", "nose", "a")) is None
+    assert editor.copy_frame(1) is None  # nothing left to copy: all manual here now
+    editor.undo()
+    assert editor.point(here) is None and not editor.hidden(ear)
+    assert editor.point(Cell(2, "cam0", "tail", "a")) == (9.0, 9.0)

@@ -87,6 +87,7 @@ class LabelScreen(Screen[None]):
         Binding("delete,backspace", "delete", "Delete"),
         Binding("h", "hide", "Hidden"),
         Binding("y", "accept_point", "Accept point"),
+        Binding("c", "copy_previous", "Copy prev. frame", show=False),
         Binding("ctrl+z,u", "undo", "Undo"),
         Binding("ctrl+y,ctrl+r", "redo", "Redo"),
         Binding("n", "next_keypoint(1)", "Next kp"),
@@ -427,6 +428,19 @@ class LabelScreen(Screen[None]):
             return edit
 
         self._edit(accept, f"{editor.cursor.keypoint} has no point here that is not manual")
+
+    def action_copy_previous(self) -> None:
+        """Copy this camera's points of the current individual on the previous frame here (as
+        manual labels; what a person labelled here stays), to move them from there."""
+        editor = self.workspace.editor
+        if editor.cursor.frame <= editor.first_frame:
+            self.notify("no previous frame to copy from", severity="warning", timeout=3)
+            return
+        self._edit(
+            lambda: editor.copy_frame(editor.cursor.frame - 1),
+            "nothing to copy: the previous frame has no label of this individual that is not "
+            "labelled by hand here",
+        )
 
     def action_undo(self) -> None:
         self._edit(self.workspace.editor.undo, "nothing to undo")

@@ -199,6 +199,29 @@ class LabelEditor:
         self.cursor = cell
         return self.apply(labels, "accept")
 
+    def copy_frame(self, source_frame: int, cell: Cell | None = None) -> Edit | None:
+        """Copy the points and hidden marks of a cell's view and individual (default: the
+        cursor's) on ``source_frame`` to its frame, as manual labels, in one undoable edit
+        (SLEAP's "copy instance"): a start to move them from. A keypoint a person labelled on
+        the frame keeps its label. None where nothing is copied."""
+        cell = cell or self.cursor
+        labels = self.snapshot()
+        for keypoint in self.keypoints:
+            there, here = (
+                replace(cell, frame=source_frame, keypoint=keypoint),
+                replace(cell, keypoint=keypoint),
+            )
+            if self.source(here) == s.PointSource.MANUAL:
+                continue
+            where = (here.frame, here.view, here.keypoint, here.individual)
+            xy = self.point(there)
+            if xy is not None:
+                set_point(labels, *where, xy, inplace=True)
+            elif self.hidden(there):
+                set_hidden(labels, *where, inplace=True)
+        self.cursor = cell
+        return self.apply(labels, "copy")
+
     def undo(self) -> Edit | None:
         """Undo the last edit (the cursor moves to its cell); None when there is nothing."""
         if not self._undo:
