@@ -266,6 +266,35 @@ async def test_label_screen_goes_to_frames_and_plays(session_dir: Path, recent_f
         assert editor.cursor.frame == played_to  # stopped
 
 
+async def test_labels_can_be_hidden_and_resized_in_views_and_label(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """v hides the labels (markers and bones) to see the animal; m changes the markers' size;
+    both screens share the choice."""
+    from pose3d.io.netcdf import save_labels
+    from pose3d.synthetic.compare import seed_labels
+
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    save_labels(session_dir / "labels.nc", seed_labels(truth, [0]))
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        views = app.screen
+        assert isinstance(views, ViewsScreen)
+        shown = views.query(FrameView).first()
+        assert shown.markers and shown.bones is not None
+        await pilot.press("m")
+        assert {m.size for m in shown.markers} == {1.5}
+        await pilot.press("v")
+        assert shown.markers == () and shown.bones is None
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        label = app.screen.query_one("#label-view", FrameView)
+        assert label.markers == () and np.isnan(label.bones).all()
+        await pilot.press("v")
+        assert label.markers and {m.size for m in label.markers} == {1.5}
+
+
 async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:
     from pose3d.tui.widgets.keypoint_list import KeypointList
 

@@ -181,3 +181,27 @@ def test_a_reprojected_point_is_hollow_with_a_centre_dot() -> None:
     centre = np.unravel_index(np.argmax(reprojected ^ tracked), tracked.shape)
     assert (reprojected & ~tracked).sum() == 1 and not tracked[centre]
     assert (tracked & ~reprojected).sum() == 0
+
+
+def test_the_marker_style_sizes_the_markers_or_hides_them() -> None:
+    from pose3d.schema import PointSource
+    from pose3d.tui.drawing.canvas import SIZES, MarkerStyle, label_markers
+
+    position = np.full((2, 1, 1), 50.0)
+    source = np.array([[PointSource.MANUAL]])
+    review = np.zeros((1, 1), bool)
+    vp = Viewport((100, 100), (40, 20), zoom=4.0, center=(50.0, 50.0))
+    covered = []
+    for size in SIZES:
+        (marker,) = label_markers(
+            position, source, review, [(0, 255, 0)], style=MarkerStyle(size=size)
+        )
+        drawn = draw_markers(np.zeros((40, 40, 3), np.uint8), vp, [marker], (1, 2))
+        covered.append(int((drawn[..., 1] > 0).sum()))
+    assert covered == sorted(covered) and covered[0] < covered[1] < covered[-1]
+    assert (
+        label_markers(position, source, review, [(0, 255, 0)], style=MarkerStyle(shown=False)) == []
+    )
+    style = MarkerStyle()
+    assert [style.next_size().size, style.next_size().next_size().next_size().size] == [1.5, 0.5]
+    assert not style.toggled().shown and style.toggled().toggled() == style

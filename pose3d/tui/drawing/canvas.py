@@ -9,7 +9,7 @@ image widget shows it cell for cell. Canvas pixel (u, v) shows image pixel
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -38,6 +38,26 @@ class Marker:
     crosshair: bool = False  # the keyboard cursor of the Label screen (a white cross), not a label
     reprojected: bool = False  # placed by the other views (pose3d.tracking.repair)
     shape: str = "circle"
+    size: float = 1.0  # times the default radius (MarkerStyle)
+
+
+SIZES = (0.5, 1.0, 1.5, 2.0)  # the marker sizes the screens cycle through
+
+
+@dataclass(frozen=True)
+class MarkerStyle:
+    """How the screens draw labels: shown or not (to see the animal under them), and the
+    markers' size (one of SIZES)."""
+
+    shown: bool = True
+    size: float = 1.0
+
+    def toggled(self) -> MarkerStyle:
+        return replace(self, shown=not self.shown)
+
+    def next_size(self) -> MarkerStyle:
+        later = [s for s in SIZES if s > self.size]
+        return replace(self, size=later[0] if later else SIZES[0])
 
 
 def canvas_size(viewport: Viewport, px_per_cell: tuple[int, int]) -> tuple[int, int]:
@@ -106,8 +126,9 @@ def draw_markers(
 ) -> Image:
     """Draw ``markers`` on ``canvas`` (in place; also returned). The current one gets a ring,
     a flagged one a red square."""
-    radius = max(2, round(0.6 * px_per_cell[0]))
+    base = max(2, round(0.6 * px_per_cell[0]))
     for m in markers:
+        radius = max(1, round(base * m.size))
         u, v = image_to_canvas(viewport, px_per_cell, m.x, m.y)
         if not (np.isfinite(u) and np.isfinite(v)) or max(abs(u), abs(v)) > 1e6:
             continue
@@ -212,10 +233,14 @@ def label_markers(
     review: NDArray[np.bool_],  # (K, I)
     colors: Sequence[RGB8],  # one per keypoint
     current: tuple[int, int] | None = None,  # (keypoint, individual) index of the cursor
+    style: MarkerStyle | None = None,
 ) -> list[Marker]:
     """The markers of one view on one frame: every point that exists, in its keypoint colour
-    and its individual's shape."""
-    markers = []
+    and its individual's shape, at ``style``'s size (none when its labels are not shown)."""
+    style = style or MarkerStyle()
+    markers: list[Marker] = []
+    if not style.shown:
+        return markers
     n_keypoints, n_individuals = source.shape
     for k in range(n_keypoints):
         for i in range(n_individuals):
@@ -232,6 +257,7 @@ def label_markers(
                     flagged=bool(review[k, i]),
                     current=current == (k, i),
                     shape=individual_shape(i),
+                    size=style.size,
                 )
             )
     return markers

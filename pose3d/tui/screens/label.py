@@ -113,6 +113,8 @@ class LabelScreen(Screen[None]):
         Binding("shift+tab", "next_view(-1)", show=False, priority=True),
         Binding("enter", "accept_suggestion", "Accept suggestion"),
         Binding("e", "toggle_aids", "Epipolar", show=False),
+        Binding("v", "toggle_labels", "Labels on/off", show=False),
+        Binding("m", "marker_size", "Marker size", show=False),
         Binding("t", "propagate", "Propagate"),
         Binding("r", "retrack", "Re-track from here"),
         Binding("f", "next_flagged", "Next flagged"),
@@ -179,14 +181,14 @@ class LabelScreen(Screen[None]):
         status = keypoint_status(editor.labels, cursor.view, cursor.keypoint, cursor.individual)
         self.query_one("#label-timeline", TimelineBar).update_status(status, cursor.frame)
         inputs = self._inputs(cursor)
-        position, source, review = editor.frame_points(cursor.frame, cursor.view)
+        _, source, review = editor.frame_points(cursor.frame, cursor.view)
         i = editor.individuals.index(cursor.individual)
         markers, curves, self.aids = inputs.markers, inputs.curves, inputs.aids
         camera_frame = ws.frames.camera_frame(cursor.view, cursor.frame)
         note = "not filmed" if camera_frame is None else f"camera frame {camera_frame}"
         view.border_title = f"{cursor.view} · frame {cursor.frame}"
         view.curves = curves
-        view.show(image, markers, note, position)
+        view.show(image, markers, note, inputs.position)
         hidden = editor.frame_hidden(cursor.frame, cursor.view)
         self._update_side(source[:, i], review[:, i], hidden[:, i], view.zoom)
         self.call_after_refresh(self._draw_ahead, cursor)  # once this frame is on screen
@@ -199,7 +201,12 @@ class LabelScreen(Screen[None]):
         position, source, review = editor.frame_points(cursor.frame, cursor.view)
         k = editor.keypoints.index(cursor.keypoint)
         i = editor.individuals.index(cursor.individual)
-        markers = label_markers(position, source, review, self.keypoint_colors, current=(k, i))
+        style = self.workspace.marker_style
+        markers = label_markers(
+            position, source, review, self.keypoint_colors, current=(k, i), style=style
+        )
+        if not style.shown:  # no bones either: the animal alone (the crosshair stays)
+            position = np.full_like(position, np.nan)
         aids = self._view_aids(cursor)
         if aids is not None and aids.suggestion is not None:
             x, y = aids.suggestion
@@ -543,6 +550,18 @@ class LabelScreen(Screen[None]):
             return
         suggestion = self.aids.suggestion
         self._edit(lambda: self.workspace.editor.place_current(suggestion))
+
+    def action_toggle_labels(self) -> None:
+        """Hide the labels (markers and bones) to see the animal under them, or show them."""
+        ws = self.workspace
+        ws.marker_style = ws.marker_style.toggled()
+        self.refresh_view()
+
+    def action_marker_size(self) -> None:
+        ws = self.workspace
+        ws.marker_style = ws.marker_style.next_size()
+        self.notify(f"markers {ws.marker_style.size:g}x", timeout=2)
+        self.refresh_view()
 
     def action_toggle_aids(self) -> None:
         self.show_aids = not self.show_aids

@@ -47,6 +47,8 @@ class ViewsScreen(Screen[None]):
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False, priority=True),
         *(Binding(str(n), f"choose_view({n - 1})", show=False) for n in range(1, 10)),
         Binding("enter,l", "label", "Label view"),
+        Binding("v", "toggle_labels", "Labels on/off", show=False),
+        Binding("m", "marker_size", "Marker size", show=False),
         Binding("c", "calibration", "Calibration"),
         Binding("d", "three_d", "3D"),
         Binding("escape", "close_session", "Sessions"),
@@ -138,7 +140,9 @@ class ViewsScreen(Screen[None]):
         if view not in editor.views:
             return [], None
         points = editor.frame_points(frame, view)
-        return label_markers(*points, self.keypoint_colors), points[0]
+        style = self.workspace.marker_style
+        markers = label_markers(*points, self.keypoint_colors, style=style)
+        return markers, points[0] if style.shown else None
 
     def _picture_jobs(self) -> tuple[list[tuple[str, Viewport]], bool]:
         """What a worker needs to draw this screen's pictures: (view, viewport) of every view
@@ -244,6 +248,18 @@ class ViewsScreen(Screen[None]):
             self.action_play_pause()
             return
         self.go_to(self.frame + 1)
+
+    def action_toggle_labels(self) -> None:
+        """Hide the labels (markers and bones) to see the animal under them, or show them."""
+        ws = self.workspace
+        ws.marker_style = ws.marker_style.toggled()
+        self.refresh_frame()
+
+    def action_marker_size(self) -> None:
+        ws = self.workspace
+        ws.marker_style = ws.marker_style.next_size()
+        self.notify(f"markers {ws.marker_style.size:g}x", timeout=2)
+        self.refresh_frame()
 
     def action_next_view(self, step: int) -> None:
         views = self.workspace.frames.views

@@ -22,6 +22,7 @@ from pose3d.labels import new_labels
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.progress import ProgressCallback
 from pose3d.session import Session
+from pose3d.tui.drawing.canvas import MarkerStyle
 from pose3d.tui.state.autosave import BackgroundSaver
 from pose3d.tui.state.editor import LabelEditor
 from pose3d.tui.state.frames import DEFAULT_MAX_BYTES, FrameCache
@@ -43,6 +44,7 @@ class Workspace:
         self.folder = SessionFolder(root)
         self._cameras: CameraGroup | None = None
         self.said: set[str] = set()  # one-time notices shown while the session is open
+        self.marker_style = MarkerStyle()  # labels shown or not, marker size (v, m)
         try:
             self.saver = BackgroundSaver(self.folder.paths.labels)
         except BaseException:
