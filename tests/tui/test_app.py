@@ -295,6 +295,36 @@ async def test_labels_can_be_hidden_and_resized_in_views_and_label(
         assert label.markers and {m.size for m in label.markers} == {1.5}
 
 
+async def test_views_steps_through_the_flagged_frames_only(
+    session_dir: Path, recent_file: Path
+) -> None:
+    from pose3d.io.netcdf import save_labels
+    from pose3d.labels import new_labels, set_point
+
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    views = [str(v) for v in truth["view"].values]
+    keypoints = [str(k) for k in truth["keypoint"].values]
+    labels = new_labels(14, views, keypoints, ["individual_0"])
+    for frame in (4, 9):
+        labels = set_point(labels, frame, "cam1", "nose", "individual_0", (9.0, 9.0), 2)
+        labels[s.REVIEW].loc[{"time": frame, "view": "cam1", "keypoint": "nose"}] = True
+    save_labels(session_dir / "labels.nc", labels)
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ViewsScreen)
+        await pilot.press("f")
+        assert screen.frame == 4
+        await pilot.press("f")
+        assert screen.frame == 9
+        await pilot.press("f")  # none after: it stays, and says so
+        assert screen.frame == 9
+        assert any("no flagged frame after frame 9" in str(n.message) for n in app._notifications)
+        await pilot.press("F")
+        assert screen.frame == 4
+
+
 async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:
     from pose3d.tui.widgets.keypoint_list import KeypointList
 

@@ -20,7 +20,7 @@ from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.drawing.canvas import Marker, label_markers
 from pose3d.tui.drawing.palette import keypoint_rgb
 from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
-from pose3d.tui.drawing.timeline import frame_status
+from pose3d.tui.drawing.timeline import FLAGGED, frame_status
 from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.messages import PixelClicked, Seek, ViewChosen
 from pose3d.tui.state.workspace import Workspace
@@ -42,6 +42,8 @@ class ViewsScreen(Screen[None]):
         Binding("home", "go_to_start", "First frame", show=False),
         Binding("end", "go_to_end", "Last frame", show=False),
         Binding("g", "jump", "Go to frame"),
+        Binding("f", "flagged(1)", "Next flagged frame", show=False),
+        Binding("F", "flagged(-1)", "Previous flagged frame", show=False),
         Binding("space", "play_pause", "Play/Pause"),
         Binding("tab", "next_view(1)", "Next view", show=False, priority=True),
         Binding("shift+tab", "next_view(-1)", "Previous view", show=False, priority=True),
@@ -227,6 +229,18 @@ class ViewsScreen(Screen[None]):
 
     def action_go_to_end(self) -> None:
         self.go_to(self.last_frame)
+
+    def action_flagged(self, step: int) -> None:
+        """Step to the next (step 1) or previous (-1) frame holding a point flagged for
+        review, in any view: the flagged frames only."""
+        first = self.workspace.editor.first_frame
+        flagged = np.flatnonzero(self.status & FLAGGED) + first
+        ahead = flagged[flagged > self.frame] if step > 0 else flagged[flagged < self.frame][::-1]
+        if not ahead.size:
+            where = "after" if step > 0 else "before"
+            self.notify(f"no flagged frame {where} frame {self.frame}", timeout=3)
+            return
+        self.go_to(int(ahead[0]))
 
     def action_jump(self) -> None:
         def done(frame: int | None) -> None:
