@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import DataTable, Input, Select
 
 from pose3d import schema as s
 from pose3d.cli import build_parser
@@ -17,6 +17,7 @@ from pose3d.io.calibration_toml import load_calibration
 from pose3d.io.netcdf import load_labels, load_poses, save_labels
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.logic.error_table import error_table
+from pose3d.tui.screens.label import LabelScreen
 from pose3d.tui.screens.three_d import ThreeDScreen, default_weights, triangulation_settings
 from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.widgets.frame_view import FrameView
@@ -57,6 +58,11 @@ def test_error_table_pairs_frames_when_the_poses_count_seconds(session_dir: Path
     shifted[s.POSITION].loc[{"view": "cam1", "time": slice(4, None)}] += 6.0
     k_moved = error_table(poses, shifted, cameras).median[1]
     assert np.nanmin(k_moved) == pytest.approx(6.0 * np.sqrt(2), abs=0.05)
+    one = labels.copy(deep=True)
+    one[s.POSITION].loc[{"view": "cam2", "time": 7, "keypoint": "nose"}] += 9.0
+    worst = error_table(poses, one, cameras)
+    k = worst.keypoints.index("nose")
+    assert worst.worst_frame is not None and worst.worst_frame[2, k] == 7  # where to go and fix
 
 
 @pytest.fixture
@@ -137,6 +143,19 @@ async def test_three_d_screen_triangulates_and_tabulates(labelled: Path, recent_
         assert app.workspace is not None and app.workspace.folder.writable  # never released
         assert np.nanmax(screen.table.median) < 0.5  # true labels, true calibration
         assert (labelled / "poses3d.nc").is_file()
+        # enter on a camera's cell: Label there, at that keypoint's worst frame
+        errors = screen.query_one("#errors", DataTable)
+        errors.focus()
+        errors.move_cursor(row=3, column=2)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LabelScreen)
+        cursor = app.workspace.editor.cursor
+        table = screen.table
+        assert (cursor.view, cursor.keypoint) == (table.views[1], table.keypoints[3])
+        assert table.worst_frame is not None and cursor.frame == table.worst_frame[1, 3]
+        await pilot.press("escape")
+        assert app.screen is screen
         await pilot.press("escape")
         assert isinstance(app.screen, ViewsScreen)
         await pilot.press("d")  # reopening reads poses3d.nc

@@ -29,6 +29,9 @@ class ErrorTable:
     keypoints: tuple[str, ...]
     median: FloatArray  # [V, K] px, NaN where no point
     count: NDArray[np.int64]  # [V, K] points measured
+    worst_frame: NDArray[np.int64] | None = None  # [V, K] session frame of the largest, -1: none
+    individuals: tuple[str, ...] = ()
+    worst_individual: NDArray[np.int64] | None = None  # [V, K] its individual's index
 
     def overall(self) -> FloatArray:
         """Median over keypoints per view [V] (of the per-keypoint medians)."""
@@ -73,4 +76,8 @@ def error_table(poses: xr.Dataset, labels: xr.Dataset, cameras: CameraGroup) -> 
     median = np.full((n_views, n_keypoints), np.nan)
     has = count > 0
     median[has] = np.nanmedian(per_cell[has], axis=1)
-    return ErrorTable(views, keypoints, median, count)
+    worst = np.argmax(np.nan_to_num(per_cell, nan=-1.0), axis=2)  # [V, K] index into T * I
+    frames = np.where(has, np.asarray(times, np.int64)[worst // n_individuals], -1)
+    return ErrorTable(
+        views, keypoints, median, count, frames, tuple(individuals), worst % n_individuals
+    )

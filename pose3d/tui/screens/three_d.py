@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -136,7 +136,7 @@ class ThreeDScreen(Screen[None]):
                         yield Label(label)
                         yield Input(value, id=field_id)
                 yield Static(id="three-d-status")
-                yield DataTable(id="errors", zebra_stripes=True)
+                yield DataTable(id="errors", zebra_stripes=True, cursor_type="cell")
             yield FrameView("3D", STILL_SIZE, id="still")
         yield Footer()
 
@@ -239,6 +239,34 @@ class ThreeDScreen(Screen[None]):
             f"{self.workspace.session.paths.poses.name}: median reprojection error "
             f"{_px(overall)} (per camera and keypoint, over frames; v: 3D viewer, r: still)"
         )
+
+    @on(DataTable.CellSelected, "#errors")
+    def _cell_selected(self, event: DataTable.CellSelected) -> None:
+        """Enter (or a click) on a camera's cell of a keypoint: Label at that camera and
+        keypoint, on the frame where its reprojection error is largest."""
+        from pose3d.tui.screens.label import LabelScreen
+
+        table, row, column = self.table, event.coordinate.row, event.coordinate.column
+        if table is None or table.worst_frame is None or table.worst_individual is None:
+            return
+        if not (0 <= row < len(table.keypoints) and 1 <= column <= len(table.views)):
+            return  # the keypoint names, or the medians' row
+        v, k = column - 1, row
+        frame = int(table.worst_frame[v, k])
+        if frame < 0:
+            self.notify("no point of this keypoint in this camera", severity="warning", timeout=3)
+            return
+        individual = table.individuals[int(table.worst_individual[v, k])]
+        editor = self.workspace.editor
+        editor.move_to(
+            frame=frame, view=table.views[v], keypoint=table.keypoints[k], individual=individual
+        )
+        self.notify(
+            f"{table.keypoints[k]} in {table.views[v]}: frame {frame} is its worst "
+            f"({_px(table.median[v, k])} median)",
+            timeout=4,
+        )
+        self.app.push_screen(LabelScreen(self.workspace, getattr(self.app, "tracker", None)))
 
     # --- the viewer ----------------------------------------------------------------------------
 
