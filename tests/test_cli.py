@@ -108,6 +108,24 @@ def test_init_takes_the_calibration_media(
     )
 
 
+def test_init_takes_the_skeleton_from_a_dlc_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    videos = _videos(tmp_path, {"top": 4})
+    config = tmp_path / "config.yaml"
+    config.write_text("bodyparts: [snout, ear, tail]\nskeleton:\n- [snout, ear]\n", "utf-8")
+    camera = ["--camera", f"top={videos['top']}"]
+    assert main(["init", str(tmp_path / "s"), *camera, "--skeleton-from", str(config)]) == 0
+    session = load_session(tmp_path / "s")
+    assert session.skeleton.keypoints == ("snout", "ear", "tail")
+    assert session.skeleton.edges == (("snout", "ear"),)
+    both = ["--skeleton-from", str(config), "--keypoints", "a"]
+    assert main(["init", str(tmp_path / "t"), *camera, *both]) == EXIT_USER_ERROR
+    assert "not both" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "u"), *camera]) == EXIT_USER_ERROR
+    assert "--skeleton-from" in capsys.readouterr().err
+
+
 def test_info_reports_labels_and_calibration_problems(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,17 +6,32 @@ import argparse
 from pathlib import Path
 
 from pose3d.commands.parsing import parse_camera, parse_edges, parse_list
+from pose3d.errors import Pose3dError
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     from pose3d.pipeline.session import init_session
 
+    keypoints, edges, individuals = args.keypoints, args.edges, args.individuals
+    if args.skeleton_from is not None:
+        from pose3d.io.skeleton_files import read_skeleton
+
+        if keypoints:
+            raise Pose3dError("give --keypoints or --skeleton-from, not both")
+        spec = read_skeleton(args.skeleton_from)
+        keypoints, edges = spec.keypoints, edges or spec.edges
+        individuals = individuals or spec.individuals
+    if not keypoints:
+        raise Pose3dError(
+            "give the keypoints: --keypoints a,b,c, or --skeleton-from a DeepLabCut config.yaml "
+            "or a SLEAP .slp"
+        )
     session = init_session(
         args.session,
         cameras=dict(args.camera),
-        keypoints=args.keypoints,
-        edges=args.edges or [],
-        individuals=args.individuals or ["individual_0"],
+        keypoints=keypoints,
+        edges=edges or [],
+        individuals=individuals or ["individual_0"],
         fps=args.fps,
         board_path=args.board,
         allow_frame_mismatch=args.allow_frame_mismatch,
@@ -47,7 +62,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME=VIDEO",
         help="a camera and its video file or image folder (repeat per camera)",
     )
-    p.add_argument("--keypoints", type=parse_list, required=True, help="comma-separated names")
+    p.add_argument("--keypoints", type=parse_list, help="comma-separated names")
+    p.add_argument(
+        "--skeleton-from",
+        type=Path,
+        metavar="FILE",
+        help="keypoints, edges and individuals from a DeepLabCut config.yaml or a SLEAP .slp "
+        "(instead of --keypoints; --edges and --individuals still win)",
+    )
     p.add_argument("--edges", type=parse_edges, help="comma-separated a-b pairs, e.g. nose-neck")
     p.add_argument("--individuals", type=parse_list, help="comma-separated names")
     p.add_argument("--fps", type=float, help="frame rate (default: read from the videos)")

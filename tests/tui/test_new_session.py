@@ -37,6 +37,12 @@ def test_the_form_is_checked_field_by_field(tmp_path: Path) -> None:
     ]:
         with pytest.raises(Pose3dError, match=message):
             parse_new_session(*args, base=tmp_path)  # type: ignore[arg-type]
+    config = tmp_path / "config.yaml"
+    config.write_text("bodyparts: [snout, ear]\nskeleton:\n- [snout, ear]\n", "utf-8")
+    taken = parse_new_session("s", "cam0=a", "", base=tmp_path, skeleton="config.yaml")
+    assert taken.keypoints == ("snout", "ear") and taken.edges == (("snout", "ear"),)
+    with pytest.raises(Pose3dError, match="not both"):
+        parse_new_session("s", "cam0=a", "nose", base=tmp_path, skeleton="config.yaml")
     media = parse_new_session("s", "cam0=a", "k", base=tmp_path, calibration_media="cam0=b/")
     assert media.calibration_media == {"cam0": tmp_path / "b"}
     for text, message in [("cam9=b", "cam9, which is not one of the cameras"), ("cam0", "NAME")]:
@@ -65,6 +71,8 @@ async def test_create_a_session_and_open_it(
         dialog.query_one("#new-calibration-media", TextArea).text = f"cam0={board}"
         dialog.query_one("#new-keypoints", Input).value = "nose, neck, tail_base"
         dialog.query_one("#new-edges", Input).value = "nose-neck, neck-tail_base"
+        dialog.query_one("#new-create").scroll_visible(animate=False)  # the form scrolls
+        await pilot.pause()
         await pilot.click("#new-create")
         for _ in range(100):
             await pilot.pause(0.05)

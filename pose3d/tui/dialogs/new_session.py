@@ -30,7 +30,9 @@ class NewSessionScreen(ModalScreen["Path | None"]):
             yield Input(placeholder="e.g. sessions/mouse_2024_05_01", id="new-root")
             yield Label("cameras, one per line: NAME=VIDEO (a video file or an image folder)")
             yield TextArea(id="new-cameras")
-            yield Label("keypoints, comma-separated")
+            yield Label("skeleton from a DeepLabCut config.yaml or SLEAP .slp (optional)")
+            yield Input(placeholder="project/config.yaml, or labels.slp", id="new-skeleton")
+            yield Label("keypoints, comma-separated (blank: from that file)")
             yield Input(
                 placeholder="nose, ear_left, ear_right, neck, tail_base", id="new-keypoints"
             )
@@ -68,6 +70,7 @@ class NewSessionScreen(ModalScreen["Path | None"]):
                 self._value("new-fps"),
                 self._value("new-board"),
                 calibration_media=self.query_one("#new-calibration-media", TextArea).text,
+                skeleton=self._value("new-skeleton"),
             )
         except Pose3dError as exc:
             self.notify(str(exc), title="new session", severity="error", timeout=10, markup=False)

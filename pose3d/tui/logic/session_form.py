@@ -45,8 +45,11 @@ def parse_new_session(
     board: str = "",
     base: Path | None = None,
     calibration_media: str = "",
+    skeleton: str = "",
 ) -> NewSession:
-    """Check the form; raise Pose3dError saying which field is wrong and how to write it."""
+    """Check the form; raise Pose3dError saying which field is wrong and how to write it.
+    ``skeleton``: a DeepLabCut config.yaml or SLEAP .slp whose keypoints, edges and individuals
+    fill the fields left blank (pose3d.io.skeleton_files)."""
     base = base or Path.cwd()
     if not root.strip():
         raise Pose3dError("give the folder of the new session")
@@ -61,6 +64,14 @@ def parse_new_session(
     if not found:
         raise Pose3dError("give at least one camera, one per line: NAME=VIDEO")
     names = _names(keypoints)
+    spec = None
+    if skeleton.strip():
+        from pose3d.io.skeleton_files import read_skeleton
+
+        spec = read_skeleton(_path(skeleton, base))
+        if names:
+            raise Pose3dError("give the keypoints or a file to take the skeleton from, not both")
+        names = spec.keypoints
     if not names:
         raise Pose3dError("give the keypoints, comma-separated, e.g. nose, neck, tail_base")
     pairs = []
@@ -79,8 +90,10 @@ def parse_new_session(
         root=_path(root, base),
         cameras=found,
         keypoints=names,
-        edges=tuple(pairs),
-        individuals=_names(individuals) or ("individual_0",),
+        edges=tuple(pairs) or (spec.edges if spec is not None else ()),
+        individuals=_names(individuals)
+        or (spec.individuals if spec is not None else ())
+        or ("individual_0",),
         fps=rate,
         board=_path(board, base) if board.strip() else None,
         calibration_media=media,
