@@ -25,6 +25,8 @@ from pose3d.tui.state.recent import add_recent
 from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets import graphics  # noqa: F401  (queries the terminal before the app runs)
 
+MIN_SIZE = (80, 24)  # columns, rows the screens are laid out for
+
 
 class Pose3dApp(App[None]):
     CSS_PATH = "pose3d.tcss"
@@ -46,6 +48,7 @@ class Pose3dApp(App[None]):
         self.tracker = tracker  # None: the best installed tracker
         self.workspace: Workspace | None = None
         self.collector = IdleCollector()
+        self.said_small = False  # the terminal-too-small notice is shown until it is not
 
     def on_mount(self) -> None:
         self.collector.start()
@@ -62,6 +65,19 @@ class Pose3dApp(App[None]):
             )
         if self.initial_session is not None:
             self.open_session(self.initial_session)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Say once when the terminal is smaller than the screens are laid out for."""
+        width, height = event.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        if small and not self.said_small:
+            self.notify(
+                f"the terminal is {width} x {height}; pose3d's screens need at least "
+                f"{MIN_SIZE[0]} x {MIN_SIZE[1]} (some fields and keys are cut): enlarge it",
+                severity="warning",
+                timeout=8,
+            )
+        self.said_small = small
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):

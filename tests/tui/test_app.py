@@ -325,6 +325,34 @@ async def test_views_steps_through_the_flagged_frames_only(
         assert screen.frame == 4
 
 
+async def test_a_long_keypoint_list_scrolls_and_keeps_the_legend(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """In a short terminal the list shows the part around the current keypoint, with how many
+    are above and below, and the individuals' legend stays in view; a click still picks the
+    keypoint under it."""
+    from pose3d.tui.widgets.keypoint_list import KeypointList
+
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await _open_label(app, pilot)
+        editor = app.workspace.editor
+        listed = app.screen.query_one("#keypoints", KeypointList)
+        n = len(editor.keypoints)
+        first, stop = listed.shown()
+        assert stop - first < n  # too short for all of them
+        said = " ".join(str(m.message) for m in app._notifications)
+        assert "the terminal is 100 x 20; pose3d's screens need at least 80 x 24" in said
+        for _ in range(n - 1):
+            await pilot.press("n")
+        text = listed.render().plain
+        assert editor.cursor.keypoint == editor.keypoints[-1] and editor.keypoints[-1] in text
+        assert "more" in text and text.splitlines()[-1].strip().endswith("individual_0")
+        first, stop = listed.shown()
+        await pilot.click(listed, offset=(4, 1))  # the first keypoint line under "↑ N more"
+        assert editor.cursor.keypoint == editor.keypoints[first]
+
+
 async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:
     from pose3d.tui.widgets.keypoint_list import KeypointList
 

@@ -1,7 +1,9 @@
 """The keypoints in their colours, the current one highlighted, each with where its point came
 from on this frame and view, drawn with the current individual's marker glyph (filled: manual,
 hollow: a tool's; ⊘ and "hidden" where someone said the keypoint is not visible here); below,
-the legend of the individuals' marker shapes. A click on a keypoint posts KeypointChosen."""
+the legend of the individuals' marker shapes. A list longer than the panel shows the part around
+the current keypoint ("↑ N more" / "↓ N more"), so that the legend stays in view. A click on a
+keypoint posts KeypointChosen."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ HIDDEN_TEXT = {  # who says the keypoint is hidden (short: the panel is narrow)
 
 
 class KeypointList(Widget):
-    DEFAULT_CSS = "KeypointList { height: auto; width: 1fr; }"
+    DEFAULT_CSS = "KeypointList { height: 1fr; width: 1fr; }"
 
     def __init__(
         self,
@@ -50,6 +52,7 @@ class KeypointList(Widget):
         self.sources: tuple[s.PointSource, ...] = (s.PointSource.NONE,) * len(self.keypoints)
         self.flagged: tuple[bool, ...] = (False,) * len(self.keypoints)
         self.hidden: tuple[bool, ...] = (False,) * len(self.keypoints)
+        self.first = 0  # the first keypoint shown (a list longer than the panel scrolls)
 
     def update_points(
         self,
@@ -64,12 +67,26 @@ class KeypointList(Widget):
         self.individual = individual
         self.refresh()  # one line per keypoint and the legend: the height never changes
 
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return len(self.keypoints) + 1 + len(self.individuals)
+    def shown(self) -> tuple[int, int]:
+        """The keypoints [first, stop) the panel has room for, the current one among them."""
+        n = len(self.keypoints)
+        room = max(1, self.size.height - 1 - len(self.individuals)) if self.size.height else n
+        if n <= room:
+            return 0, n
+        rows = max(1, room - 2)  # the lines left for keypoints beside "↑ more" and "↓ more"
+        here = self.keypoints.index(self.current)
+        if not self.first <= here < self.first + rows:
+            self.first = here - rows // 2
+        self.first = min(max(self.first, 0), n - rows)
+        return self.first, self.first + rows
 
     def render(self) -> Text:
         out = Text()
-        for k, name in enumerate(self.keypoints):
+        first, stop = self.shown()
+        if (first, stop) != (0, len(self.keypoints)):
+            out.append(f"↑ {first} more\n" if first else "\n", style="dim")
+        for k in range(first, stop):
+            name = self.keypoints[k]
             mark = "▶ " if name == self.current else "  "
             line = Text(mark, style="bold")
             tools = self.sources[k] not in (s.PointSource.NONE, s.PointSource.MANUAL)
@@ -81,6 +98,9 @@ class KeypointList(Widget):
                 line.append(" ⚑", style="red")
             out.append_text(line)
             out.append("\n")
+        if (first, stop) != (0, len(self.keypoints)):
+            below = len(self.keypoints) - stop
+            out.append(f"↓ {below} more\n" if below else "\n", style="dim")
         out.append(f"individuals ({individual_glyph(0, filled=False)}: tracked)", style="dim")
         for i, name in enumerate(self.individuals):
             here = i == self.individual
@@ -90,8 +110,10 @@ class KeypointList(Widget):
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
-        if 0 <= event.y < len(self.keypoints):
-            self.post_message(KeypointChosen(self.keypoints[event.y]))
+        first, stop = self.shown()
+        row = event.y - (0 if (first, stop) == (0, len(self.keypoints)) else 1)
+        if 0 <= row < stop - first:
+            self.post_message(KeypointChosen(self.keypoints[first + row]))
 
 
 def _state(source: s.PointSource, hidden: bool) -> str:
