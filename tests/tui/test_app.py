@@ -22,6 +22,7 @@ from pose3d.tui.screens.views import ViewsScreen
 from pose3d.tui.state.recent import load_recent
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.graphics import PX_PER_CELL
+from pose3d.tui.widgets.halfcell import HalfcellCanvas
 from pose3d.tui.widgets.timeline_bar import TimelineBar
 
 SIZE = (120, 40)
@@ -293,6 +294,14 @@ async def test_labels_can_be_hidden_and_resized_in_views_and_label(
         assert label.markers == () and np.isnan(label.bones).all()
         await pilot.press("v")
         assert label.markers and {m.size for m in label.markers} == {1.5}
+        await pilot.press("N")  # each keypoint's name beside its marker
+        named = {m.name for m in label.markers}
+        assert named <= set(app.workspace.editor.keypoints) and len(named) >= 3
+        await pilot.pause()
+        picture = label.query_one(".frame-image")
+        if isinstance(picture, HalfcellCanvas):  # written as characters over the cells
+            lines = [picture.render_line(y).text for y in range(picture.size.height)]
+            assert sum(any(n[:4] in line for line in lines) for n in named) >= 3
 
 
 async def test_views_steps_through_the_flagged_frames_only(

@@ -53,3 +53,13 @@ def test_truecolor_styles_carry_the_escape_codes_textual_would_write() -> None:
     # another colour system computes its own codes: nothing is cached on those styles
     (segment, *_) = list(halfcell_strips(rgb[:2, :1] ^ 0x80)[0])
     assert segment.style is not None and segment.style._ansi is None
+
+
+def test_texts_are_written_over_the_cells_and_cut_at_the_edge() -> None:
+    rgb = np.zeros((4, 10, 3), np.uint8)
+    rgb[..., 1] = 200
+    strips = halfcell_strips(rgb, texts=[(1, 3, "nose", (255, 0, 0)), (0, 8, "tail", (0, 0, 255))])
+    assert strips[1].text == "▀▀▀nose▀▀▀" and strips[1].cell_length == 10
+    assert strips[0].text == "▀▀▀▀▀▀▀▀ta" and strips[0].cell_length == 10
+    (written,) = [seg for seg in strips[1] if seg.text == "nose"]
+    assert written.style is not None and written.style.color.triplet == (255, 0, 0)

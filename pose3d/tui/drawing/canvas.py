@@ -39,6 +39,7 @@ class Marker:
     reprojected: bool = False  # placed by the other views (pose3d.tracking.repair)
     shape: str = "circle"
     size: float = 1.0  # times the default radius (MarkerStyle)
+    name: str = ""  # written beside the marker (MarkerStyle.names)
 
 
 SIZES = (0.5, 1.0, 1.5, 2.0)  # the marker sizes the screens cycle through
@@ -46,14 +47,18 @@ SIZES = (0.5, 1.0, 1.5, 2.0)  # the marker sizes the screens cycle through
 
 @dataclass(frozen=True)
 class MarkerStyle:
-    """How the screens draw labels: shown or not (to see the animal under them), and the
-    markers' size (one of SIZES)."""
+    """How the screens draw labels: shown or not (to see the animal under them), the markers'
+    size (one of SIZES), and whether each keypoint's name is written beside its marker."""
 
     shown: bool = True
     size: float = 1.0
+    names: bool = False
 
     def toggled(self) -> MarkerStyle:
         return replace(self, shown=not self.shown)
+
+    def with_names(self) -> MarkerStyle:
+        return replace(self, names=not self.names)
 
     def next_size(self) -> MarkerStyle:
         later = [s for s in SIZES if s > self.size]
@@ -234,6 +239,7 @@ def label_markers(
     colors: Sequence[RGB8],  # one per keypoint
     current: tuple[int, int] | None = None,  # (keypoint, individual) index of the cursor
     style: MarkerStyle | None = None,
+    names: Sequence[str] = (),  # the keypoints' names, written when ``style.names``
 ) -> list[Marker]:
     """The markers of one view on one frame: every point that exists, in its keypoint colour
     and its individual's shape, at ``style``'s size (none when its labels are not shown)."""
@@ -258,6 +264,39 @@ def label_markers(
                     current=current == (k, i),
                     shape=individual_shape(i),
                     size=style.size,
+                    name=names[k] if style.names and k < len(names) else "",
                 )
             )
     return markers
+
+
+CellText = tuple[int, int, str, RGB8]  # (row, column) of a terminal cell, text, colour
+
+
+def marker_texts(
+    markers: Sequence[Marker], viewport: Viewport, px_per_cell: tuple[int, int]
+) -> list[CellText]:
+    """Where the names of ``markers`` go on a view of ``viewport``'s cells: one cell right of
+    each named marker, on its row (those whose marker lies outside the view are left out)."""
+    texts: list[CellText] = []
+    cols, rows = viewport.cells
+    for m in markers:
+        if not m.name:
+            continue
+        u, v = image_to_canvas(viewport, px_per_cell, m.x, m.y)
+        if not (np.isfinite(u) and np.isfinite(v)):
+            continue
+        col, row = round(u) // px_per_cell[0] + 2, round(v) // px_per_cell[1]
+        if 0 <= row < rows and 0 <= col < cols:
+            texts.append((row, col, m.name, m.color))
+    return texts
+
+
+def write_texts(canvas: Image, texts: Sequence[CellText], px_per_cell: tuple[int, int]) -> Image:
+    """Write ``texts`` on a canvas of ``px_per_cell`` pixels per cell (graphics terminals,
+    whose cells hold many pixels; half-cell pictures write them as characters instead)."""
+    scale = max(0.3, px_per_cell[1] / 30)
+    for row, col, text, color in texts:
+        origin = (col * px_per_cell[0], (row + 1) * px_per_cell[1] - px_per_cell[1] // 4)
+        cv2.putText(canvas, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)
+    return canvas

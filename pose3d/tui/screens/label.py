@@ -28,7 +28,7 @@ from pose3d.errors import Pose3dError
 from pose3d.label_cells import Cell
 from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.dialogs.propagate import PropagateScreen
-from pose3d.tui.drawing.canvas import Marker, label_markers
+from pose3d.tui.drawing.canvas import Marker, label_markers, marker_texts
 from pose3d.tui.drawing.palette import RGB8, individual_glyph, keypoint_rgb
 from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
 from pose3d.tui.drawing.timeline import keypoint_status
@@ -115,6 +115,7 @@ class LabelScreen(Screen[None]):
         Binding("e", "toggle_aids", "Epipolar", show=False),
         Binding("v", "toggle_labels", "Labels on/off", show=False),
         Binding("m", "marker_size", "Marker size", show=False),
+        Binding("N", "toggle_names", "Names on/off", show=False),
         Binding("t", "propagate", "Propagate"),
         Binding("r", "retrack", "Re-track from here"),
         Binding("f", "next_flagged", "Next flagged"),
@@ -203,7 +204,7 @@ class LabelScreen(Screen[None]):
         i = editor.individuals.index(cursor.individual)
         style = self.workspace.marker_style
         markers = label_markers(
-            position, source, review, self.keypoint_colors, current=(k, i), style=style
+            position, source, review, self.keypoint_colors, (k, i), style, editor.keypoints
         )
         if not style.shown:  # no bones either: the animal alone (the crosshair stays)
             position = np.full_like(position, np.nan)
@@ -254,7 +255,9 @@ class LabelScreen(Screen[None]):
             canvas = draw_picture(
                 image, viewport, PX_PER_CELL, inputs.markers, inputs.position, edges, inputs.curves
             )
-            self.pictures.put(key, Picture(image, canvas, halfcell_strips(canvas, truecolor)))
+            texts = marker_texts(inputs.markers, viewport, PX_PER_CELL)
+            strips = halfcell_strips(canvas, truecolor, texts)
+            self.pictures.put(key, Picture(image, canvas, strips))
 
     def _update_side(
         self, source: np.ndarray, review: np.ndarray, hidden: np.ndarray, zoom: float
@@ -555,6 +558,12 @@ class LabelScreen(Screen[None]):
         """Hide the labels (markers and bones) to see the animal under them, or show them."""
         ws = self.workspace
         ws.marker_style = ws.marker_style.toggled()
+        self.refresh_view()
+
+    def action_toggle_names(self) -> None:
+        """Write each keypoint's name beside its marker, or stop."""
+        ws = self.workspace
+        ws.marker_style = ws.marker_style.with_names()
         self.refresh_view()
 
     def action_marker_size(self) -> None:

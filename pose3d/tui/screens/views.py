@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from pose3d.tui.dialogs.jump import JumpScreen
-from pose3d.tui.drawing.canvas import Marker, label_markers
+from pose3d.tui.drawing.canvas import Marker, label_markers, marker_texts
 from pose3d.tui.drawing.palette import keypoint_rgb
 from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, picture_key
 from pose3d.tui.drawing.timeline import FLAGGED, frame_status
@@ -51,6 +51,7 @@ class ViewsScreen(Screen[None]):
         Binding("enter,l", "label", "Label view"),
         Binding("v", "toggle_labels", "Labels on/off", show=False),
         Binding("m", "marker_size", "Marker size", show=False),
+        Binding("N", "toggle_names", "Names on/off", show=False),
         Binding("c", "calibration", "Calibration"),
         Binding("d", "three_d", "3D"),
         Binding("escape", "close_session", "Sessions"),
@@ -143,7 +144,9 @@ class ViewsScreen(Screen[None]):
             return [], None
         points = editor.frame_points(frame, view)
         style = self.workspace.marker_style
-        markers = label_markers(*points, self.keypoint_colors, style=style)
+        markers = label_markers(
+            *points, self.keypoint_colors, style=style, names=self.workspace.editor.keypoints
+        )
         return markers, points[0] if style.shown else None
 
     def _picture_jobs(self) -> tuple[list[tuple[str, Viewport]], bool]:
@@ -193,7 +196,8 @@ class ViewsScreen(Screen[None]):
                 if image is None or key in self.pictures:
                     continue
                 canvas = draw_picture(image, viewport, PX_PER_CELL, markers, bones, edges)
-                strips = halfcell_strips(canvas, truecolor)
+                texts = marker_texts(markers, viewport, PX_PER_CELL)
+                strips = halfcell_strips(canvas, truecolor, texts)
                 self.pictures.put(key, Picture(image, canvas, strips))
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
@@ -267,6 +271,12 @@ class ViewsScreen(Screen[None]):
         """Hide the labels (markers and bones) to see the animal under them, or show them."""
         ws = self.workspace
         ws.marker_style = ws.marker_style.toggled()
+        self.refresh_frame()
+
+    def action_toggle_names(self) -> None:
+        """Write each keypoint's name beside its marker, or stop."""
+        ws = self.workspace
+        ws.marker_style = ws.marker_style.with_names()
         self.refresh_frame()
 
     def action_marker_size(self) -> None:

@@ -17,7 +17,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from pose3d.tui.drawing.canvas import Marker
+from pose3d.tui.drawing.canvas import Marker, marker_texts, write_texts
 from pose3d.tui.drawing.palette import RGB8
 from pose3d.tui.drawing.pictures import PictureCache, draw_picture, picture_key
 from pose3d.tui.drawing.viewport import Viewport
@@ -103,10 +103,12 @@ class FrameView(Widget):
             )
         else:
             canvas = picture.canvas
+        texts = marker_texts(self.markers, viewport, PX_PER_CELL)
         if isinstance(image, HalfcellCanvas):
-            image.show(canvas, None if picture is None else picture.strips)
-        else:
-            image.image = PILImage.fromarray(canvas)  # type: ignore[attr-defined]
+            image.show(canvas, None if picture is None else picture.strips, texts)
+        else:  # a graphics terminal: its cells hold enough pixels to write the names in
+            shown = write_texts(canvas.copy(), texts, PX_PER_CELL) if texts else canvas
+            image.image = PILImage.fromarray(shown)  # type: ignore[attr-defined]
 
     def on_resize(self, event: events.Resize) -> None:
         self.redraw()

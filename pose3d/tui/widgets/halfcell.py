@@ -64,10 +64,15 @@ def _style(key: int) -> Style:
     return style
 
 
-def halfcell_strips(rgb: NDArray[np.uint8], truecolor: bool = False) -> list[Strip]:
+def halfcell_strips(
+    rgb: NDArray[np.uint8],
+    truecolor: bool = False,
+    texts: Sequence[tuple[int, int, str, tuple[int, int, int]]] = (),
+) -> list[Strip]:
     """One strip per pair of pixel rows of ``rgb`` (H, W, 3), colours masked with COLOR_MASK;
     an odd last row is doubled. ``truecolor``: the terminal takes 24-bit colour (the styles
-    carry their escape codes)."""
+    carry their escape codes). ``texts``: (row, column, text, colour) written over the cells
+    there, on a black ground (keypoint names beside their markers), cut at the right edge."""
     if rgb.shape[0] % 2:
         rgb = np.concatenate([rgb, rgb[-1:]], axis=0)
     packed = (rgb & COLOR_MASK).astype(np.int64)
@@ -87,6 +92,14 @@ def halfcell_strips(rgb: NDArray[np.uint8], truecolor: bool = False) -> list[Str
             for b, e in zip(starts.tolist(), ends.tolist(), strict=True)
         ]
         strips.append(Strip(segments, width))
+    for row, col, text, color in texts:
+        if not (0 <= row < len(strips) and 0 <= col < width):
+            continue
+        text = text[: width - col]
+        line = strips[row]
+        written = Strip([Segment(text, Style(color=Color.from_rgb(*color), bgcolor="black"))])
+        parts = [line.crop(0, col), written, line.crop(col + len(text), width)]
+        strips[row] = Strip.join(parts)
     return strips
 
 
@@ -108,11 +121,17 @@ class HalfcellCanvas(Widget):
         super().__init__(classes=classes)
         self._rgb: NDArray[np.uint8] | None = None
         self._strips: list[Strip] | None = None
+        self._texts: tuple[tuple[int, int, str, tuple[int, int, int]], ...] = ()
 
-    def show(self, rgb: NDArray[np.uint8], strips: list[Strip] | None = None) -> None:
-        """Show ``rgb`` (H, W, 3); ``strips``: its halfcell_strips, drawn ahead of time (used
-        when they fit the widget)."""
-        self._rgb, self._strips = rgb, strips
+    def show(
+        self,
+        rgb: NDArray[np.uint8],
+        strips: list[Strip] | None = None,
+        texts: Sequence[tuple[int, int, str, tuple[int, int, int]]] = (),
+    ) -> None:
+        """Show ``rgb`` (H, W, 3) with ``texts`` written over it (halfcell_strips);
+        ``strips``: those, drawn ahead of time (used when they fit the widget)."""
+        self._rgb, self._strips, self._texts = rgb, strips, tuple(texts)
         self.refresh()
 
     @property
@@ -145,7 +164,9 @@ class HalfcellCanvas(Widget):
             return Strip.blank(width)
         strips = self._strips
         if strips is None or len(strips) != height or strips[0].cell_length != width:
-            strips = self._strips = halfcell_strips(self._fitted(width, height), truecolor())
+            fitted = self._fitted(width, height)
+            texts = self._texts if fitted is self._rgb else ()  # resampled: not where drawn
+            strips = self._strips = halfcell_strips(fitted, truecolor(), texts)
         return strips[y] if y < len(strips) else Strip.blank(width)
 
     def _fitted(self, width: int, height: int) -> NDArray[np.uint8]:
