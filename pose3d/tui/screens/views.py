@@ -30,6 +30,7 @@ from pose3d.tui.widgets.halfcell import HalfcellCanvas, halfcell_strips, truecol
 from pose3d.tui.widgets.timeline_bar import TimelineBar
 
 DEFAULT_FPS = 30.0
+PLAY_AHEAD = 8  # frames each decoder reads ahead while playing
 
 
 class ViewsScreen(Screen[None]):
@@ -167,7 +168,7 @@ class ViewsScreen(Screen[None]):
         previous one, in the background."""
         if frame != self.frame or not self.is_mounted:
             return
-        self.workspace.frames.prefetch(frame)
+        self.workspace.frames.prefetch(frame, ahead=PLAY_AHEAD if self.player else None)
         jobs, colors = self._picture_jobs()
         if jobs:
             self._draw_ahead_worker(frame, jobs, colors)
@@ -176,7 +177,8 @@ class ViewsScreen(Screen[None]):
     def _draw_ahead_worker(
         self, frame: int, jobs: list[tuple[str, Viewport]], truecolor: bool
     ) -> None:
-        self._draw_pictures((frame + 1, frame - 1), jobs, truecolor)
+        playing = self.player is not None  # then the frames after the next, not the last one
+        self._draw_pictures((frame + 1, frame + 2 if playing else frame - 1), jobs, truecolor)
 
     def _draw_pictures(
         self, frames: tuple[int, ...], jobs: list[tuple[str, Viewport]], truecolor: bool
@@ -262,10 +264,36 @@ class ViewsScreen(Screen[None]):
         self.refresh_frame()
 
     def _tick(self) -> None:
+        """The next frame once every view of it is decoded (the decoders read ahead, in
+        order): playback never shows a frame half decoded nor makes a decoder seek over the
+        frames it skipped, and runs at the session's rate where the decoders keep up."""
         if self.frame >= self.last_frame:
             self.action_play_pause()
             return
-        self.go_to(self.frame + 1)
+        following = self.frame + 1
+        if not self._drawn(following):
+            self.workspace.frames.prefetch(self.frame, ahead=PLAY_AHEAD)
+            drawing = any(w.group == "draw-ahead" and w.is_running for w in self.workers)
+            if not drawing:
+                self._draw_ahead(self.frame)
+            return
+        self.go_to(following)
+
+    def _drawn(self, frame: int) -> bool:
+        """Whether every view of ``frame`` is decoded and, on a half-cell terminal, its
+        picture drawn ahead (so that showing it leaves the UI thread only Textual's work)."""
+        frames, edges = self.workspace.frames, self.workspace.edges
+        if not all(frames.cached(v, frame)[0] for v in frames.views):
+            return False
+        jobs, colors = self._picture_jobs()
+        for view, viewport in jobs:
+            image = frames.cached(view, frame)[1]
+            if image is None:
+                continue
+            markers, bones = self._labels(frame, view)
+            if picture_key(image, viewport, markers, bones, edges, (), colors) not in self.pictures:
+                return False
+        return True
 
     def action_toggle_labels(self) -> None:
         """Hide the labels (markers and bones) to see the animal under them, or show them."""

@@ -98,9 +98,12 @@ class FrameCache:
         futures = {view: self._request((view, frame)) for view in self.views}
         return {view: None if f is None else f.result() for view, f in futures.items()}
 
-    def prefetch(self, frame: int, views: Iterable[str] | None = None) -> None:
-        """Decode, in the background, the frames around ``frame`` (ahead first)."""
-        order = [frame + d for d in range(1, self.ahead + 1)]
+    def prefetch(
+        self, frame: int, views: Iterable[str] | None = None, ahead: int | None = None
+    ) -> None:
+        """Decode, in the background, the frames around ``frame`` (ahead first; ``ahead``
+        frames, default the cache's, e.g. more while playing)."""
+        order = [frame + d for d in range(1, (self.ahead if ahead is None else ahead) + 1)]
         order += [frame - d for d in range(1, self.behind + 1)]
         for view in self.views if views is None else views:
             for f in order:

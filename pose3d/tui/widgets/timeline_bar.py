@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.widget import Widget
 
-from pose3d.tui.drawing.timeline import FLAGGED, KIND, FrameStatus, binned, column_of, frame_at
+from pose3d.tui.drawing.timeline import FLAGGED, FrameStatus, binned, column_of, frame_at
 from pose3d.tui.messages import Seek
 
 STATUS_STYLE = {
@@ -21,10 +22,22 @@ STATUS_STYLE = {
     FrameStatus.MANUAL: "green3",
 }
 FLAG_STYLE = "red1"
+# a column's style by its status (kind | FLAGGED): the kind's colour over the flag's, parsed once
+COLUMN_STYLE = {
+    kind | flag: Style.parse(f"{style} on {FLAG_STYLE if flag else style}")
+    for kind, style in STATUS_STYLE.items()
+    for flag in (0, FLAGGED)
+}
+HERE_STYLE = {
+    kind | flag: Style.parse(f"white on {FLAG_STYLE if flag else style}")
+    for kind, style in STATUS_STYLE.items()
+    for flag in (0, FLAGGED)
+}
 LEGEND = "  ".join(
     [f"[{style}]█[/] {status.name.lower()}" for status, style in STATUS_STYLE.items()]
     + [f"[{FLAG_STYLE}]▄[/] flagged"]
 )
+LEGEND_TEXT = Text.from_markup(LEGEND)  # parsed once
 
 
 class TimelineBar(Widget):
@@ -50,15 +63,14 @@ class TimelineBar(Widget):
         for col in range(1, len(cells) + 1):  # one span per run of equal columns
             if col < len(cells) and cells[col] == cells[start] and col != here and start != here:
                 continue
-            style = STATUS_STYLE[FrameStatus(cells[start] & KIND)]
-            under = FLAG_STYLE if cells[start] & FLAGGED else style
             if start == here:
-                bar.append("▼", style=f"white on {under}")
+                bar.append("▼", style=HERE_STYLE[cells[start]])
             else:
-                bar.append("▀" * (col - start), style=f"{style} on {under}")
+                bar.append("▀" * (col - start), style=COLUMN_STYLE[cells[start]])
             start = col
         bar.append("\n")
-        bar.append_text(Text.from_markup(f"frame {self.frame} / {self.n_frames - 1}   {LEGEND}"))
+        bar.append(f"frame {self.frame} / {self.n_frames - 1}   ")
+        bar.append_text(LEGEND_TEXT)
         return bar
 
     def on_click(self, event: events.Click) -> None:
