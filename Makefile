@@ -43,6 +43,8 @@ demo: $(STAMP)
 	$(VENV)/bin/pose3d view $(DEMO_DIR)/poses3d.nc --session $(DEMO_DIR) \
 		--calibration $(DEMO_DIR)/calibration/calibration.toml --trail 10 \
 		--width 640 --height 480 --movie $(DEMO_DIR)/poses3d.mp4
+	$(VENV)/bin/pose3d view $(DEMO_DIR)/poses3d.nc --session $(DEMO_DIR) \
+		--frame 30 --sheet $(DEMO_DIR)/sheet.png
 	$(VENV)/bin/pose3d compare-truth $(DEMO_DIR)
 
 lint: $(STAMP)

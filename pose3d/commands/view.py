@@ -41,6 +41,8 @@ def cmd_view(args: argparse.Namespace) -> int:
         print(f"wrote {path} ({len(frames)} frames {frames.start}-{frames.stop - 1})")
         return 0
     frame = check_frame(poses, args.frame)
+    if args.sheet:
+        return _sheet(args, poses, frame)
     if args.screenshot:
         path = save_screenshot(
             args.screenshot, poses, frame, cameras, options, view=args.view, size=size
@@ -50,6 +52,25 @@ def cmd_view(args: argparse.Namespace) -> int:
     from pose3d.viewer.window import ViewerWindow
 
     ViewerWindow(poses, cameras, options, frame=frame, view=args.view, size=size).show()
+    return 0
+
+
+def _sheet(args: argparse.Namespace, poses: object, frame: int) -> int:
+    """--sheet: every camera's image at ``frame`` with its labels and the 3D points projected."""
+    from pose3d.errors import Pose3dError
+    from pose3d.io.calibration_toml import load_calibration
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.viewer.sheet import contact_sheet, save_sheet
+
+    if args.session is None:
+        raise Pose3dError("--sheet needs --session SESSION: the sheet shows its videos and labels")
+    with SessionFolder(args.session, write=False) as folder:
+        cameras = load_calibration(args.calibration) if args.calibration else folder.cameras()
+        labels = folder.labels() if folder.paths.labels.is_file() else None
+        videos = folder.videos()
+        sheet = contact_sheet(poses, frame, labels, cameras, videos, args.width, args.whole)  # type: ignore[arg-type]
+    path = save_sheet(args.sheet, sheet)
+    print(f"wrote {path} (frame {frame}: every camera, labels and the 3D points projected)")
     return 0
 
 
@@ -76,8 +97,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--view", help="look through this calibration camera (window = its image size)")
     p.add_argument("--width", type=int, default=1024, help="image width in px (default 1024)")
+    p.add_argument(
+        "--whole",
+        action="store_true",
+        help="--sheet: whole images, not the part around the subject",
+    )
     p.add_argument("--height", type=int, default=768, help="image height in px (default 768)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--screenshot", type=Path, help="render --frame off-screen to this PNG")
     out.add_argument("--movie", type=Path, help="render --frames off-screen to this MP4")
+    out.add_argument(
+        "--sheet",
+        type=Path,
+        help="write a contact sheet PNG: every camera's image at --frame with its labels and "
+        "the 3D points projected (needs --session; --width sets its width)",
+    )
     p.set_defaults(func=cmd_view)

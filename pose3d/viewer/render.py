@@ -102,18 +102,19 @@ class SceneView:
     def _set_view(self, scene: Scene) -> None:
         from pose3d.viewer.actors import set_view_from_camera
 
-        if self.view is None:
-            floor = scene.floor  # frame the floor and the subject; cameras may lie outside
-            points = np.concatenate([floor.corners, scene.points.reshape(-1, 3)])
-            lo, hi = points.min(axis=0), points.max(axis=0)
-            centre = (lo + hi) / 2
-            # an oblique view from above, as "iso" is in a z-up world
-            direction = floor.u + floor.v + floor.up
+        if self.view is None:  # the subject large, every camera's pyramid in the picture
+            from pose3d.viewer.framing import overview
+
+            b = scene.subject_bounds
+            subject = np.array([[x, y, z] for x in b[0:2] for y in b[2:4] for z in b[4:6]])
+            pyramids = [np.vstack([f.apex, f.corners]) for f in scene.frusta]
             camera = self.plotter.camera
-            camera.focal_point = tuple(centre)
-            camera.position = tuple(centre + direction)
-            camera.up = tuple(floor.up)
-            self.plotter.reset_camera(bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]))
+            width, height = self.plotter.window_size
+            pose = overview(subject, pyramids, scene.up, camera.view_angle, width / height)
+            camera.focal_point = tuple(pose.focal_point)
+            camera.position = tuple(pose.position)
+            camera.up = tuple(pose.up)
+            self.plotter.reset_camera_clipping_range()
             return
         if self.cameras is None or self.view not in self.cameras.names:
             known = ", ".join(self.cameras.names) if self.cameras is not None else "none"

@@ -106,6 +106,7 @@ class Scene:
     floor: FloorGrid
     up: FloatArray  # [3] the world's up direction (z, or estimated from the cameras)
     bounds: FloatArray  # [6] poses and camera centres
+    subject_bounds: FloatArray  # [6] every frame's keypoints
     point_radius: float  # world units
     unit: str
 
@@ -367,6 +368,7 @@ def build_scene(
         floor=floor_grid(pos.reshape(-1, 3), unit, up),
         up=up,
         bounds=bounds,
+        subject_bounds=data_bounds,
         point_radius=0.015 * _size(data_bounds),
         unit=unit,
     )
