@@ -120,6 +120,24 @@ def _add_stream(
     return stream
 
 
+def write_png(path: str | os.PathLike[str], image: Frame, what: str = "picture") -> Path:
+    """Write an RGB uint8 image (H, W, 3) to the PNG ``path``, atomically; ``what`` names it in
+    the message a wrong suffix or a failed encoding raises."""
+    import cv2
+
+    from pose3d.errors import Pose3dError
+
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise Pose3dError(f"cannot write {what} {target}: expected a .png file")
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+    if not ok:
+        raise Pose3dError(f"cannot encode {what} {target} as PNG")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data.tobytes())
+    return target
+
+
 def write_image_folder(folder: str | os.PathLike[str], frames: Iterable[Frame]) -> list[Path]:
     """Write RGB uint8 frames (H, W, 3) as lossless PNGs frame_000000.png, frame_000001.png, …
 

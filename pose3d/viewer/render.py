@@ -178,20 +178,12 @@ def save_screenshot(
     size: tuple[int, int] = DEFAULT_SIZE,
 ) -> Path:
     """Render ``frame`` off-screen to the PNG ``path`` (written atomically)."""
-    import cv2
+    from pose3d.io.video_writing import write_png
 
-    from pose3d.io.atomic import atomic_path
-
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        raise Pose3dError(f"cannot write screenshot {target}: expected a .png file")
+    if Path(path).suffix.lower() != ".png":  # said before the rendering, not after
+        raise Pose3dError(f"cannot write screenshot {path}: expected a .png file")
     (image,) = render_frames(poses, [frame], cameras, options, view=view, size=size)
-    ok, data = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
-    if not ok:
-        raise Pose3dError(f"cannot encode screenshot {target} as PNG")
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data.tobytes())
-    return target
+    return write_png(path, image, "screenshot")
 
 
 def save_movie(

@@ -181,14 +181,6 @@ def _tile(tiles: list[tuple[Image, str]], width: int) -> Image:
 
 def save_sheet(path: str | os.PathLike[str], sheet: Image) -> Path:
     """Write the sheet to the PNG ``path`` (atomically)."""
-    from pose3d.io.atomic import atomic_path
+    from pose3d.io.video_writing import write_png
 
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        raise Pose3dError(f"cannot write contact sheet {target}: expected a .png file")
-    ok, data = cv2.imencode(".png", np.ascontiguousarray(sheet[..., ::-1]))
-    if not ok:
-        raise Pose3dError(f"cannot encode contact sheet {target} as PNG")
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data.tobytes())
-    return target
+    return write_png(path, sheet, "contact sheet")

@@ -37,6 +37,23 @@ async def _until(pilot, predicate, timeout: float = 60.0) -> None:  # type: igno
         await pilot.pause(0.1)
 
 
+def _copy(template: Path, tmp_path: Path) -> Path:
+    """A session of the test's own, copied from the module's template."""
+    import shutil
+
+    return Path(shutil.copytree(template, tmp_path / "session"))
+
+
+async def _open_calibration(app: Pose3dApp, pilot) -> CalibrationScreen:  # type: ignore[no-untyped-def]
+    """Wait for the session to open (a worker), then the Calibration screen (c in Views)."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("c")
+    await pilot.pause()
+    assert isinstance(app.screen, CalibrationScreen)
+    return app.screen
+
+
 @pytest.fixture(scope="module")
 def calibration_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 cameras at 320 x 240 with 20 board frames each: enough to calibrate in seconds."""
@@ -86,10 +103,7 @@ def test_calibration_options_are_the_clis_or_say_what_is_wrong() -> None:
 async def test_calibrate_from_the_tui(
     calibration_template: Path, tmp_path: Path, recent_file: Path
 ) -> None:
-    import shutil
-
-    root = tmp_path / "session"
-    shutil.copytree(calibration_template, root)
+    root = _copy(calibration_template, tmp_path)
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()  # the session opens in a worker
@@ -142,19 +156,11 @@ async def test_saving_the_board_keeps_what_was_written_to_session_toml_meanwhile
 ) -> None:
     """The board is written into session.toml as it is on disk when saved: a table added by
     hand while the app was open stays; a file that no longer reads is refused, unchanged."""
-    import shutil
-
-    root = tmp_path / "session"
-    shutil.copytree(calibration_template, root)
+    root = _copy(calibration_template, tmp_path)
     toml = root / "session.toml"
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("c")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, CalibrationScreen)
+        screen = await _open_calibration(app, pilot)
         edited = toml.read_text(encoding="utf-8") + '\n[lab]\nrig = "arena B"\n'
         toml.write_text(edited, encoding="utf-8")  # by hand, in an editor, while the app is open
         screen.query_one("#squares-x", Input).value = "9"
@@ -186,12 +192,7 @@ async def test_without_calibration_media_the_screen_shows_the_table_to_add(
     save_session(replace(load_session(root), calibration_media={}))
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("c")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, CalibrationScreen)
+        screen = await _open_calibration(app, pilot)
         await pilot.press("f5")
         status = screen.query_one("#calib-status", Static)
         await _until(pilot, lambda: not screen.running and "media" in str(status.render()))
@@ -202,18 +203,10 @@ async def test_without_calibration_media_the_screen_shows_the_table_to_add(
 async def test_a_board_that_is_not_found_gives_a_hint(
     calibration_template: Path, tmp_path: Path, recent_file: Path
 ) -> None:
-    import shutil
-
-    root = tmp_path / "session"
-    shutil.copytree(calibration_template, root)
+    root = _copy(calibration_template, tmp_path)
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("c")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, CalibrationScreen)
+        screen = await _open_calibration(app, pilot)
         screen.query_one("#squares-x", Input).value = "9"  # not the board in the videos
         await pilot.click("#calibrate")
 
@@ -247,12 +240,7 @@ async def test_the_report_shows_the_intrinsics_uncertainty_and_its_warnings(
     (session_dir / "calibration" / "report.json").write_text(json.dumps(report.to_dict()))
     app = Pose3dApp(session_dir)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        await pilot.press("c")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, CalibrationScreen)
+        screen = await _open_calibration(app, pilot)
         table = screen.query_one("#calib-report", DataTable)
         labels = [str(column.label) for column in table.columns.values()]
         assert labels[6:11] == ["fx ± std", "fy ± std", "cx ± std", "cy ± std", "tilt° med/max"]

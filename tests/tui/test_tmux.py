@@ -64,17 +64,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 
 def test_the_app_labels_in_tmux(session_dir: Path, tmp_path: Path, tmux: Tmux) -> None:
-    command = " ".join(
-        [
-            "env -u COLUMNS -u LINES",
-            f"POSE3D_CONFIG_DIR={shlex.quote(str(tmp_path / 'config'))}",
-            shlex.quote(sys.executable),
-            "-m pose3d tui",
-            shlex.quote(str(session_dir)),
-            "; echo EXITED $?; sleep 30",
-        ]
-    )
-    tmux("new-session", "-d", "-s", "tui", "-x", str(WIDTH), "-y", str(HEIGHT), command)
+    _start(tmux, session_dir, tmp_path / "config")
     tmux.wait_for(lambda t: "frame 0 / 13 · paused" in t, "the Views screen")
     assert "cam0" in tmux.screen() and "cam2" in tmux.screen() and "not filmed" in tmux.screen()
     tmux("send-keys", "-t", "tui", "Right", "Right")

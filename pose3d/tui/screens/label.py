@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
@@ -37,6 +36,7 @@ from pose3d.tui.logic import crosshair
 from pose3d.tui.logic.crosshair import Crosshair
 from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, item_key, next_review
 from pose3d.tui.messages import KeypointChosen, PixelClicked, Seek, ZoomAt
+from pose3d.tui.screens.marker_keys import MarkerStyleScreen
 from pose3d.tui.screens.views import DEFAULT_FPS
 from pose3d.tui.state.editor import Edit
 from pose3d.tui.state.workspace import Workspace
@@ -65,7 +65,7 @@ class _Inputs:
     aids: ViewAids | None
 
 
-class LabelScreen(Screen[None]):
+class LabelScreen(MarkerStyleScreen):
     KEYMAP_SECTION: ClassVar[str] = "Label"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "nudge(-1, 0)", "Nudge", show=False),
@@ -554,22 +554,7 @@ class LabelScreen(Screen[None]):
         suggestion = self.aids.suggestion
         self._edit(lambda: self.workspace.editor.place_current(suggestion))
 
-    def action_toggle_labels(self) -> None:
-        """Hide the labels (markers and bones) to see the animal under them, or show them."""
-        ws = self.workspace
-        ws.marker_style = ws.marker_style.toggled()
-        self.refresh_view()
-
-    def action_toggle_names(self) -> None:
-        """Write each keypoint's name beside its marker, or stop."""
-        ws = self.workspace
-        ws.marker_style = ws.marker_style.with_names()
-        self.refresh_view()
-
-    def action_marker_size(self) -> None:
-        ws = self.workspace
-        ws.marker_style = ws.marker_style.next_size()
-        self.notify(f"markers {ws.marker_style.size:g}x", timeout=2)
+    def redraw_labels(self) -> None:
         self.refresh_view()
 
     def action_toggle_aids(self) -> None:

@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
@@ -23,6 +22,7 @@ from pose3d.tui.drawing.pictures import Picture, PictureCache, draw_picture, pic
 from pose3d.tui.drawing.timeline import FLAGGED, frame_status
 from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.messages import PixelClicked, Seek, ViewChosen
+from pose3d.tui.screens.marker_keys import MarkerStyleScreen
 from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
 from pose3d.tui.widgets.graphics import IMAGE_WIDGET, PX_PER_CELL
@@ -33,7 +33,7 @@ DEFAULT_FPS = 30.0
 PLAY_AHEAD = 8  # frames each decoder reads ahead while playing
 
 
-class ViewsScreen(Screen[None]):
+class ViewsScreen(MarkerStyleScreen):
     KEYMAP_SECTION: ClassVar[str] = "Views"  # its keys in keymap.md (the ? overlay)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "step(1)", "Next frame"),
@@ -295,22 +295,7 @@ class ViewsScreen(Screen[None]):
                 return False
         return True
 
-    def action_toggle_labels(self) -> None:
-        """Hide the labels (markers and bones) to see the animal under them, or show them."""
-        ws = self.workspace
-        ws.marker_style = ws.marker_style.toggled()
-        self.refresh_frame()
-
-    def action_toggle_names(self) -> None:
-        """Write each keypoint's name beside its marker, or stop."""
-        ws = self.workspace
-        ws.marker_style = ws.marker_style.with_names()
-        self.refresh_frame()
-
-    def action_marker_size(self) -> None:
-        ws = self.workspace
-        ws.marker_style = ws.marker_style.next_size()
-        self.notify(f"markers {ws.marker_style.size:g}x", timeout=2)
+    def redraw_labels(self) -> None:
         self.refresh_frame()
 
     def action_next_view(self, step: int) -> None:
