@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,25 @@ def test_the_marker_style_sizes_the_markers_or_hides_them() -> None:
     style = MarkerStyle()
     assert [style.next_size().size, style.next_size().next_size().next_size().size] == [1.5, 0.5]
     assert not style.toggled().shown and style.toggled().toggled() == style
+
+
+def test_names_beside_markers_never_overwrite_each_other() -> None:
+    from pose3d.tui.drawing.canvas import marker_texts
+
+    vp = Viewport((100, 100), (100, 50), zoom=1.0, center=(49.5, 49.5))
+    row_y = 20.0
+    markers = [
+        Marker(10.0, row_y, (255, 0, 0), name="shoulder_left"),
+        Marker(18.0, row_y, (0, 255, 0), name="neck"),
+        Marker(19.0, row_y, (0, 0, 255), name="nose"),  # one cell after the neck's marker
+        Marker(60.0, row_y, (9, 9, 9), name="tail"),
+        Marker(60.0, 70.0, (9, 9, 9), name="paw"),  # another row
+    ]
+    texts = marker_texts(markers, vp, (1, 2))
+    spans = sorted((row, col, col + len(name)) for row, col, name, _ in texts)
+    for (r1, _, end), (r2, start, _) in itertools.pairwise(spans):
+        assert r1 != r2 or end < start  # a cell apart at least
+    names = {name for _, _, name, _ in texts}
+    assert "tail" in names and "paw" in names
+    assert len(names & {"neck", "nose"}) == 1  # one cell apart: room for one of the two only
+    assert any(n.startswith("sho") and len(n) < len("shoulder_left") for n in names)

@@ -277,8 +277,10 @@ def marker_texts(
     markers: Sequence[Marker], viewport: Viewport, px_per_cell: tuple[int, int]
 ) -> list[CellText]:
     """Where the names of ``markers`` go on a view of ``viewport``'s cells: one cell right of
-    each named marker, on its row (those whose marker lies outside the view are left out)."""
-    texts: list[CellText] = []
+    each named marker, on its row (those whose marker lies outside the view are left out). A
+    name that would run into the next one on its row is cut short (to 3 characters at least; a
+    name with no room for that is left out), so that names never overwrite each other."""
+    placed: list[CellText] = []
     cols, rows = viewport.cells
     for m in markers:
         if not m.name:
@@ -288,7 +290,16 @@ def marker_texts(
             continue
         col, row = round(u) // px_per_cell[0] + 2, round(v) // px_per_cell[1]
         if 0 <= row < rows and 0 <= col < cols:
-            texts.append((row, col, m.name, m.color))
+            placed.append((row, col, m.name, m.color))
+    texts: list[CellText] = []
+    placed.sort(key=lambda text: (text[0], text[1]))
+    for n, (row, col, name, color) in enumerate(placed):
+        following = placed[n + 1] if n + 1 < len(placed) else None
+        room = following[1] - col - 1 if following and following[0] == row else len(name)
+        if texts and texts[-1][0] == row and col <= texts[-1][1] + len(texts[-1][2]):
+            continue  # on the one before it
+        if room >= min(3, len(name)):
+            texts.append((row, col, name[:room], color))
     return texts
 
 
