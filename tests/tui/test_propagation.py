@@ -53,6 +53,7 @@ def test_the_dialog_says_which_cameras_and_what_it_replaces() -> None:
     )
     assert what_it_replaces(labels, ("cam2",), (0, 10)).startswith("fills cam2, frames 0-9")
     assert "nothing to propagate" in what_it_replaces(labels, (), (0, 10))
+    assert "the 1 imported points are not tracked from" in what_it_replaces(labels, (), (0, 10))
 
 
 def _item(frame: int, score: float) -> ReviewItem:

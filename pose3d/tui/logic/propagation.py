@@ -66,7 +66,15 @@ def what_it_replaces(labels: xr.Dataset, views: Sequence[str], frames: tuple[int
     it runs: the tool's points and hidden marks there (tracked, reprojected) are replaced; the
     manual and imported ones are kept (pose3d.labels' merge policy)."""
     if not views:
-        return "no camera has a manual point in these frames: nothing to propagate from"
+        part = labels[s.SOURCE].sel({s.TIME: slice(frames[0], frames[1] - 1)}).values
+        imported = int((part == s.PointSource.IMPORTED).sum())
+        said = "no camera has a manual point in these frames: nothing to propagate from"
+        if imported:
+            said += (
+                f" (the {imported:,} imported points are not tracked from: y makes one a manual "
+                "anchor, or import the file again with --as labels)"
+            )
+        return said
     part = labels[s.SOURCE].sel({s.TIME: slice(frames[0], frames[1] - 1), s.VIEW: list(views)})
     values = part.values
     tools = int(np.isin(values, (s.PointSource.TRACKED, s.PointSource.REPROJECTED)).sum())
