@@ -730,6 +730,8 @@ async def test_the_propagate_dialog_takes_every_camera_with_manual_points_by_def
         assert effect.startswith("fills cam0, cam1, frames 0-") and "keeps" in effect
         await pilot.click("#this-view")
         await pilot.pause()
+        marks = [str(dialog.query_one(f"#{i}").render())[:3] for i in ("all-views", "this-view")]
+        assert marks == ["▐ ▌", "▐●▌"]  # the mark says which is chosen, colour aside
         effect = str(dialog.query_one("#propagate-effect", Label).render())
         assert effect.startswith("fills cam0, frames 0-")
         await pilot.click("#start-button")

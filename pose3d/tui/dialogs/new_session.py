@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
 from pose3d.tui.logic.session_form import NewSession, parse_new_session
+from pose3d.tui.widgets.toggles import Check
 
 
 class NewSessionScreen(ModalScreen["Path | None"]):
@@ -46,7 +47,7 @@ class NewSessionScreen(ModalScreen["Path | None"]):
                 yield Input(id="new-board", placeholder="board.toml (pose3d board list)")
             yield Label("calibration media (optional), one per line: NAME=VIDEO of the board")
             yield TextArea(id="new-calibration-media")
-            yield Checkbox("the videos may have different frame counts", id="new-mismatch")
+            yield Check("the videos may have different frame counts", id="new-mismatch")
             with Horizontal(classes="pair"):
                 yield Button("Create", id="new-create", variant="primary")
                 yield Button("Cancel", id="new-cancel")

@@ -31,6 +31,7 @@ from pose3d.tui.logic.propagation import (
     what_it_replaces,
 )
 from pose3d.tui.state.workspace import Workspace
+from pose3d.tui.widgets.toggles import Radio
 
 
 class PropagateScreen(ModalScreen["PropagationReport | None"]):
@@ -61,17 +62,17 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         with Vertical(id="propagate-dialog"):
             yield Label(f"Propagate the manual points from frame {cursor.frame}")
             with RadioSet(id="direction"):
-                yield RadioButton("forward: to the last frame", value=True, id="forward")
-                yield RadioButton("backward: from the first frame", id="backward")
-                yield RadioButton("both: every frame", id="both")
+                yield Radio("forward: to the last frame", value=True, id="forward")
+                yield Radio("backward: from the first frame", id="backward")
+                yield Radio("both: every frame", id="both")
             with Horizontal(id="propagate-range"):
                 yield Label("frames")
                 yield Input(str(start), id="start", type="integer")
                 yield Label("to")
                 yield Input(str(stop - 1), id="last", type="integer")
             with RadioSet(id="cameras"):
-                yield RadioButton("every camera with manual points", value=True, id="all-views")
-                yield RadioButton(f"this camera only ({cursor.view})", id="this-view")
+                yield Radio("every camera with manual points", value=True, id="all-views")
+                yield Radio(f"this camera only ({cursor.view})", id="this-view")
             yield Label("", id="propagate-effect")
             with Horizontal(id="propagate-buttons"):
                 yield Button("Start", id="start-button", variant="primary")

@@ -66,8 +66,8 @@ def what_it_replaces(labels: xr.Dataset, views: Sequence[str], frames: tuple[int
     it runs: the tool's points and hidden marks there (tracked, reprojected) are replaced; the
     manual and imported ones are kept (pose3d.labels' merge policy)."""
     if not views:
-        part = labels[s.SOURCE].sel({s.TIME: slice(frames[0], frames[1] - 1)}).values
-        imported = int((part == s.PointSource.IMPORTED).sum())
+        sources = labels[s.SOURCE].sel({s.TIME: slice(frames[0], frames[1] - 1)}).values
+        imported = int((sources == s.PointSource.IMPORTED).sum())
         said = "no camera has a manual point in these frames: nothing to propagate from"
         if imported:
             said += (

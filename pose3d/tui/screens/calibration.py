@@ -37,6 +37,7 @@ from textual.worker import Worker, WorkerState
 from pose3d.board import Board, CharucoBoard, Checkerboard
 from pose3d.errors import Pose3dError, SessionLockedError
 from pose3d.tui.state.workspace import Workspace
+from pose3d.tui.widgets.toggles import Check
 
 DICTIONARIES = [f"DICT_{n}X{n}_{m}" for n in (4, 5, 6, 7) for m in (50, 100, 250, 1000)]
 
@@ -171,7 +172,7 @@ class CalibrationScreen(Screen[None]):
                     allow_blank=False,
                     id="dictionary",
                 )
-                yield Checkbox(
+                yield Check(
                     "legacy ChArUco pattern (OpenCV < 4.6)",
                     bool(charuco and charuco.legacy),
                     id="legacy",

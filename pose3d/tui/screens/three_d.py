@@ -26,6 +26,7 @@ from pose3d.errors import Pose3dError
 from pose3d.tui.logic.error_table import ErrorTable, error_table
 from pose3d.tui.state.workspace import Workspace
 from pose3d.tui.widgets.frame_view import FrameView
+from pose3d.tui.widgets.toggles import Check
 
 STILL_SIZE = (800, 600)
 METHODS = ("dlt", "ransac", "optim")  # pose3d triangulate --method
@@ -128,7 +129,7 @@ class ThreeDScreen(Screen[None]):
                     )
                     yield Label("views")
                     yield Input("", placeholder="all, or a,b", id="views")
-                    yield Checkbox("interpolate gaps", id="interpolate")
+                    yield Check("interpolate gaps", id="interpolate")
                 with Horizontal(id="three-d-weights"):
                     for (field_id, label, _), value in zip(
                         WEIGHTS, default_weights().values(), strict=True
