@@ -14,7 +14,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         return 0
     from pose3d.tui.app import Pose3dApp
 
-    Pose3dApp(args.session, tracker=args.tracker).run()
+    Pose3dApp(args.session, tracker=args.tracker, read_only=args.read_only).run()
     return 0
 
 
@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("session", type=Path, nargs="?", help="session folder to open")
     p.add_argument("--keys", action="store_true", help="print every screen's keys and exit")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="look without changing anything (no lock is taken: a session another pose3d is "
+        "editing can be looked at; edits, propagation, calibration and triangulation are refused)",
+    )
     p.add_argument(
         "--tracker",
         choices=("classical", "cotracker3"),

@@ -62,8 +62,8 @@ class SessionLock:
                 os.close(fd)
                 raise SessionLockedError(
                     f"session {self.root} is open for writing by another pose3d process "
-                    f"({holder}); close it there first (`pose3d info`, `pose3d review` and "
-                    "`pose3d export` read it meanwhile)"
+                    f"({holder}); close it there first, or look at it meanwhile with "
+                    "`pose3d tui --read-only` (`pose3d info`, `review` and `export` read it too)"
                 ) from None
         info = {
             "pid": os.getpid(),

@@ -41,8 +41,10 @@ class Pose3dApp(App[None]):
         session: Path | None = None,
         recent_path: Path | None = None,
         tracker: str | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
+        self.read_only = read_only  # open sessions without their lock, for looking only
         self.initial_session = session
         self.recent_path = recent_path
         self.tracker = tracker  # None: the best installed tracker
@@ -108,7 +110,7 @@ class Pose3dApp(App[None]):
 
     @work(thread=True, exclusive=True, group="open-session", exit_on_error=False)
     def _open_workspace(self, root: Path) -> Workspace:
-        return Workspace(root)
+        return Workspace(root, read_only=self.read_only)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "open-session":

@@ -362,6 +362,28 @@ async def test_a_long_keypoint_list_scrolls_and_keeps_the_legend(
         assert editor.cursor.keypoint == editor.keypoints[first]
 
 
+async def test_read_only_looks_at_a_session_another_pose3d_holds(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """pose3d tui --read-only: the session opens although it is locked, says so in the title,
+    and refuses an edit and a propagation with the reason, leaving nothing written."""
+    from pose3d.io.lock import SessionLock
+
+    with SessionLock(session_dir):  # another pose3d holds it
+        app = Pose3dApp(session_dir, read_only=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await _open_label(app, pilot)
+            assert isinstance(app.screen, LabelScreen) and "(read-only)" in app.screen.title
+            await pilot.press("x", "enter")  # place with the crosshair: refused
+            await pilot.press("t")  # propagate: refused before any tracking
+            await pilot.pause()
+            said = [str(n.message) for n in app._notifications if n.severity == "error"]
+            assert any("read-only" in m and "cannot propagate" in m for m in said)
+            assert any("open read-only" in m and "nothing can be changed" in m for m in said)
+            assert app.workspace.editor.undo_depth == 0 and isinstance(app.screen, LabelScreen)
+    assert not (session_dir / "labels.nc").exists()
+
+
 async def test_label_screen_marks_a_keypoint_hidden(session_dir: Path, recent_file: Path) -> None:
     from pose3d.tui.widgets.keypoint_list import KeypointList
 

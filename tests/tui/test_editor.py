@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from pose3d import schema as s
-from pose3d.errors import Pose3dError, SessionLockedError
+from pose3d.errors import Pose3dError, SessionError, SessionLockedError
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
 from pose3d.label_cells import Cell
@@ -169,6 +169,37 @@ def test_workspace_autosaves_every_edit_and_holds_the_lock(session_dir: Path) ->
         pass
     with Workspace(session_dir) as ws:  # reopening reads the saved labels
         assert ws.editor.point(Cell(0, "cam0", "nose", "individual_0")) is None
+
+
+def test_a_read_only_workspace_opens_a_locked_session_and_changes_nothing(
+    session_dir: Path,
+) -> None:
+    """--read-only: no lock is taken (a session another pose3d edits can be looked at); every
+    edit, a tool's included, is refused with the reason, and labels.nc stays as it was."""
+    from pose3d.io.netcdf import save_labels
+    from pose3d.io.session_toml import load_session
+    from pose3d.labels import set_point
+
+    keypoints = load_session(session_dir).skeleton.keypoints
+    labels = set_point(
+        new_labels(14, ["cam0", "cam1", "cam2"], keypoints, ["individual_0"]),
+        3, "cam1", "neck", "individual_0", (5.0, 6.0),
+    )  # fmt: skip
+    save_labels(session_dir / "labels.nc", labels)
+    before = (session_dir / "labels.nc").read_bytes()
+    with SessionLock(session_dir), Workspace(session_dir, read_only=True) as ws:
+        assert ws.editor.point(Cell(3, "cam1", "neck", "individual_0")) == (5.0, 6.0)
+        for edit in (
+            lambda: ws.editor.place_current((1.0, 2.0)),
+            lambda: ws.editor.hide(),
+            lambda: ws.editor.apply(ws.editor.snapshot().copy(deep=True).fillna(0.0)),
+            lambda: ws.refuse_when_read_only("propagate"),
+        ):
+            with pytest.raises(SessionError, match="read-only"):
+                edit()
+        assert ws.editor.point() is None and ws.editor.undo_depth == 0
+        ws.flush()
+    assert (session_dir / "labels.nc").read_bytes() == before
 
 
 def test_labels_of_other_cameras_are_refused_with_advice(session_dir: Path) -> None:

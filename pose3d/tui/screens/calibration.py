@@ -241,6 +241,7 @@ class CalibrationScreen(Screen[None]):
     def action_save_board(self) -> bool:
         """Validate the form and write the board into session.toml; False when invalid."""
         try:
+            self.workspace.refuse_when_read_only("save the board into session.toml")
             board = board_from_form(self._form())
             session = self.workspace.update_session(lambda now: replace(now, board=board))
         except Pose3dError as exc:

@@ -52,6 +52,13 @@ if TYPE_CHECKING:
     from pose3d.triangulation.assist import ViewAids
 
 ZOOM_STEP = 1.5
+
+
+def _read_only(workspace: Workspace) -> str:
+    """' (read-only)' for a title when the session is open read-only, else ''."""
+    return " (read-only)" if workspace.read_only else ""
+
+
 PAN_CELLS = 8
 
 
@@ -159,7 +166,7 @@ class LabelScreen(MarkerStyleScreen):
         return frame_view
 
     def on_mount(self) -> None:
-        self.title = f"pose3d · {self.workspace.session.name} · label"
+        self.title = f"pose3d · {self.workspace.session.name} · label{_read_only(self.workspace)}"
         self.refresh_view()
 
     # --- drawing -----------------------------------------------------------------------------
@@ -574,6 +581,12 @@ class LabelScreen(MarkerStyleScreen):
         self._run_propagation(request)
 
     def _run_propagation(self, request: PropagateRequest | None) -> None:
+        try:  # the tracks would be written: say so before the tracking, not after
+            self.workspace.refuse_when_read_only("propagate")
+        except Pose3dError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return
+
         def done(report: PropagationReport | None) -> None:
             if request is None and report is not None:  # a new propagation: a new tour
                 self.visited.clear()

@@ -156,6 +156,9 @@ class ThreeDScreen(Screen[None]):
     # --- triangulation -------------------------------------------------------------------------
 
     def action_triangulate(self) -> None:
+        if self.workspace.read_only:  # poses3d.nc would be written: say so before the work
+            self._refused("triangulate (it writes poses3d.nc)")
+            return
         if self.workspace.cameras is None:
             self.notify(
                 f"no calibration: {self.workspace.session.paths.calibration} is missing or "
@@ -213,6 +216,12 @@ class ThreeDScreen(Screen[None]):
             raise Pose3dError("no calibration: the errors need calibration/calibration.toml")
         poses = self.workspace.folder.poses()
         return error_table(poses, self.workspace.editor.labels, cameras)
+
+    def _refused(self, what: str) -> None:
+        try:
+            self.workspace.refuse_when_read_only(what)
+        except Pose3dError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "three-d-still":

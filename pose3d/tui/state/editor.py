@@ -33,6 +33,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from pose3d import schema as s
+from pose3d.errors import SessionError
 from pose3d.label_cells import Cell, CellIndex, CellState, read_cell, with_hidden
 from pose3d.labels import set_hidden, set_point
 
@@ -85,8 +86,10 @@ class LabelEditor:
         saver: Saver | None = None,
         max_undo: int = 1000,
         lock: threading.Lock | None = None,
+        read_only: str = "",
     ) -> None:
         self._labels = labels
+        self.read_only = read_only  # why nothing may change ('' : edits are allowed)
         self._saver: Saver = saver or _NoSave()
         self._cells = CellIndex(labels)
         self._lock: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
@@ -277,7 +280,12 @@ class LabelEditor:
 
     # --- internals ---------------------------------------------------------------------------
 
+    def _refuse_when_read_only(self) -> None:
+        if self.read_only:
+            raise SessionError(self.read_only)
+
     def _apply(self, what: str, cell: Cell, xy: tuple[float, float] | None) -> Edit:
+        self._refuse_when_read_only()
         index = self._cells(cell)  # an unknown cell is refused before anything changes
         cells: Cells = tuple(np.array([j], np.intp) for j in index)  # type: ignore[assignment]
         if s.HIDDEN not in self._labels.data_vars:  # labels from before hidden marks existed
@@ -299,6 +307,7 @@ class LabelEditor:
         """Take the labels a tool made from :meth:`snapshot` as one edit (undone in one step),
         saved at once; None when they change nothing. Variables the tool added (the
         tracker's) are added here first, unset (NaN, 0)."""
+        self._refuse_when_read_only()
         with self._lock:
             self._add_variables(labels)
             cells = self._changed(labels)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import xarray as xr
 
 from pose3d.cameras import CameraGroup
-from pose3d.errors import Pose3dError
+from pose3d.errors import Pose3dError, SessionError
 from pose3d.labels import new_labels
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.progress import ProgressCallback
@@ -40,27 +40,52 @@ class Workspace:
     is created in memory and written at the first edit.
     """
 
-    def __init__(self, root: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.folder = SessionFolder(root)
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self.folder = SessionFolder(root, write=not read_only)  # read-only: no lock taken
+        self.read_only = read_only
         self._cameras: CameraGroup | None = None
         self.said: set[str] = set()  # one-time notices shown while the session is open
         self.marker_style = MarkerStyle()  # labels shown or not, marker size (v, m)
         try:
-            self.saver = BackgroundSaver(self.folder.paths.labels)
+            self.saver = None if read_only else BackgroundSaver(self.folder.paths.labels)
         except BaseException:
             self.folder.close()
             raise
         try:
             self.frames = FrameCache(self.session, max_bytes=max_bytes)
             try:
-                self.editor = LabelEditor(self._labels(), self.saver, lock=self.saver.lock)
+                self.editor = self._editor()
             except BaseException:
                 self.frames.close()
                 raise
         except BaseException:
-            self.saver.close()
+            if self.saver is not None:
+                self.saver.close()
             self.folder.close()
             raise
+
+    def _editor(self) -> LabelEditor:
+        if self.saver is None:
+            why = (
+                f"{self.root} is open read-only (pose3d tui --read-only): nothing can be changed "
+                "here; open it without --read-only to edit (once no other pose3d holds it)"
+            )
+            return LabelEditor(self._labels(), read_only=why)
+        return LabelEditor(self._labels(), self.saver, lock=self.saver.lock)
+
+    def refuse_when_read_only(self, what: str) -> None:
+        """Raise, saying why, when the session is open read-only (``what``: the action)."""
+        if self.read_only:
+            raise SessionError(
+                f"cannot {what}: {self.root} is open read-only (pose3d tui --read-only); open "
+                "it without --read-only to change it"
+            )
 
     @property
     def session(self) -> Session:
@@ -98,7 +123,8 @@ class Workspace:
 
     def flush(self) -> None:
         """Return once every edit is on disk (raises the error of a failed save)."""
-        self.saver.wait()
+        if self.saver is not None:
+            self.saver.wait()
 
     def update_session(self, change: Callable[[Session], Session]) -> Session:
         """Write ``change`` of session.toml as it is on disk now (e.g. a new board; an edit
@@ -139,7 +165,8 @@ class Workspace:
 
     def close(self) -> None:
         try:
-            self.saver.close()
+            if self.saver is not None:
+                self.saver.close()
         finally:
             self.frames.close()
             self.folder.close()
@@ -153,7 +180,7 @@ class Workspace:
     def _labels(self) -> xr.Dataset:
         if self.folder.has_labels():
             labels = self.folder.labels()  # with a crashed run's journal
-            if self.saver.journal.lines:  # fold it into labels.nc before new edits come
+            if self.saver is not None and self.saver.journal.lines:  # fold it before new edits
                 self.saver.fold(labels)
             return labels  # checked against session.toml's cameras, keypoints, individuals
         return new_labels(
