@@ -21,7 +21,9 @@ def cmd_view(args: argparse.Namespace) -> int:
         from pose3d.io.session_toml import load_session
 
         edges = [*load_session(args.session).skeleton.edges, *(edges or [])]
-    options = SceneOptions(edges=edges or (), trail=args.trail, color_by_error=args.error_colors)
+    options = SceneOptions(
+        edges=edges or (), trail=args.trail, color_by_error=args.error_colors, fit=args.fit
+    )
     size = (args.width, args.height)
     if args.movie:
         frames = parse_frame_range(args.frames or ":", n_frames(poses))
@@ -96,6 +98,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="colour keypoints by reprojection error (green 0 px, red >= 5 px, grey unknown)",
     )
     p.add_argument("--view", help="look through this calibration camera (window = its image size)")
+    p.add_argument(
+        "--fit",
+        choices=("all", "subject"),
+        default="all",
+        help="the default view frames the subject and every camera (all), or the subject alone, "
+        "large (subject)",
+    )
     p.add_argument("--width", type=int, default=1024, help="image width in px (default 1024)")
     p.add_argument(
         "--whole",

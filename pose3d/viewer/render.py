@@ -40,6 +40,7 @@ class SceneOptions:
     trail: int = 0
     color_by_error: bool = False
     max_error: float = DEFAULT_MAX_ERROR
+    fit: str = "all"  # the default view frames the subject and every camera; "subject": it alone
 
     def scene(self, poses: xr.Dataset, frame: int, cameras: CameraGroup | None) -> Scene:
         return build_scene(
@@ -108,6 +109,8 @@ class SceneView:
             b = scene.subject_bounds
             subject = np.array([[x, y, z] for x in b[0:2] for y in b[2:4] for z in b[4:6]])
             pyramids = [np.vstack([f.apex, f.corners]) for f in scene.frusta]
+            if self.options.fit == "subject":  # the subject fills the picture; cameras may not
+                pyramids = []
             camera = self.plotter.camera
             width, height = self.plotter.window_size
             pose = overview(subject, pyramids, scene.up, camera.view_angle, width / height)

@@ -131,3 +131,23 @@ def test_add_scene_returns_the_actors_of_every_part(
         assert len(actors) == 7 and all(a is not None for a in actors)
     finally:
         plotter.close()
+
+
+def test_fit_subject_shows_the_subject_larger_than_fit_all(
+    poses: xr.Dataset, cameras: CameraGroup
+) -> None:
+    """--fit all (default) keeps every camera in the picture; --fit subject lets the subject
+    fill it: its spheres then cover more pixels."""
+    colours = keypoint_colors(len(poses[s.KEYPOINT]))
+
+    def covered(fit: str) -> int:
+        (image,) = render_frames(poses, [0], cameras, SceneOptions(fit=fit), size=(320, 240))
+        pixels = image.reshape(-1, 3).astype(float)
+        norm = np.linalg.norm(pixels, axis=1)
+        hits = 0
+        for colour in colours:
+            target = np.asarray(colour) / np.linalg.norm(colour)
+            hits += int(((pixels @ target) / np.maximum(norm, 1e-9) > 0.995).sum())
+        return hits
+
+    assert covered("subject") > 1.5 * covered("all") > 0
