@@ -101,5 +101,6 @@ async def test_question_mark_shows_the_keys_of_the_screen(
         assert isinstance(app.screen, HelpScreen) and app.screen.section == "Label"
         shown = app.screen.query_one(Markdown).source
         assert "`accept_point`" in shown and "`crosshair`" in shown and "`quit`" in shown
+        assert shown.index("| keys |") < shown.index("One camera large")  # the table first
         await pilot.press("escape")
         assert isinstance(app.screen, LabelScreen)

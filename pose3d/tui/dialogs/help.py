@@ -28,7 +28,19 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = keymap_section(self.section) or f"## {self.section}\n\n(no keys listed)"
         with VerticalScroll(id="help-dialog"):
-            yield Markdown(f"{text}\n\n{keymap_section('App')}\n\nescape, ? or q closes this.")
+            yield Markdown(
+                _table_first(text) + f"\n\n{keymap_section('App')}\n\nescape, ? or q closes this."
+            )
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _table_first(section: str) -> str:
+    """The section with its key table before its prose (the table is what ``?`` is for; on a
+    small terminal the prose would push it below the fold)."""
+    lines = section.splitlines()
+    title = lines[:1]
+    table = [line for line in lines[1:] if line.startswith("|")]
+    prose = [line for line in lines[1:] if not line.startswith("|")]
+    return "\n".join([*title, "", *table, "", *prose]).strip()
