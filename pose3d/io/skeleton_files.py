@@ -31,7 +31,6 @@ class SkeletonSpec:
     keypoints: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]
     individuals: tuple[str, ...] = ()  # () when the file does not name them
-    source: str = ""  # what it was read from, for messages
 
 
 def read_skeleton(path: str | Path) -> SkeletonSpec:
@@ -171,4 +170,4 @@ def _checked(
         Skeleton.from_lists(keypoints, edges)
     except (Pose3dError, ValueError) as exc:
         raise Pose3dError(f"{path}: {exc}") from None
-    return SkeletonSpec(keypoints, edges, individuals, str(path))
+    return SkeletonSpec(keypoints, edges, individuals)

@@ -72,8 +72,7 @@ def _in_front(
         _picture(pose, subject, aspect, view_angle),
         _picture(pose, pyramid, aspect, view_angle),
     )
-    forward = pose.focal_point - pose.position
-    forward /= np.linalg.norm(forward)
+    forward, _, _ = _axes(pose.focal_point - pose.position, pose.up)
     nearer = float((pyramid.mean(axis=0) - pose.position) @ forward) < float(
         (subject.mean(axis=0) - pose.position) @ forward
     )
@@ -84,11 +83,7 @@ def _in_front(
 
 def _picture(pose: ViewPose, points: FloatArray, aspect: float, view_angle: float) -> FloatArray:
     """Points [N, 3] in the picture of ``pose``: [N, 2], -1..1 across and up the picture."""
-    forward = pose.focal_point - pose.position
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, pose.up)
-    right /= np.linalg.norm(right)
-    top = np.cross(right, forward)
+    forward, right, top = _axes(pose.focal_point - pose.position, pose.up)
     relative = points - pose.position
     depth = np.maximum(relative @ forward, 1e-12)
     tan_v = np.tan(np.radians(view_angle) / 2)
@@ -104,9 +99,7 @@ def _fit(
     the origin) inside its cone with MARGIN, from as close as it can: the view may move
     sideways, so the points fill the picture rather than sit around its centre. ``distance``:
     from the view to the subject's middle along ``forward``."""
-    right = np.cross(forward, up)
-    right /= np.linalg.norm(right)
-    top = np.cross(right, forward)
+    forward, right, top = _axes(forward, up)
     x, y, z = relative @ right, relative @ top, relative @ forward
     scale = max(float(np.abs(relative).max()), 1e-9)
     # the view at (cx, cy, cz): each point needs |x - cx| <= tan_h (z - cz) (and y alike), so
@@ -133,6 +126,15 @@ def _best_offset(across: FloatArray, depth: FloatArray, tan: float) -> tuple[flo
     return c, low_a - c / tan
 
 
+def _axes(forward: FloatArray, up: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """A view's unit axes: ``forward`` (normalised), right, and the picture's up (``top``,
+    perpendicular to both, towards ``up``)."""
+    forward = forward / np.linalg.norm(forward)
+    right = np.cross(forward, up)
+    right /= np.linalg.norm(right)
+    return forward, right, np.cross(right, forward)
+
+
 def _perpendicular(up: FloatArray) -> FloatArray:
     """A unit vector perpendicular to ``up`` (the world's x where it can be)."""
     axis = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
@@ -145,7 +147,7 @@ def in_view(
 ) -> NDArray[np.bool_]:
     """Whether each point [N, 3] lies inside the picture of ``pose`` (for tests and checks)."""
     points = np.asarray(points, np.float64).reshape(-1, 3)
-    forward = pose.focal_point - pose.position
-    ahead = (points - pose.position) @ (forward / np.linalg.norm(forward)) > 0
+    forward, _, _ = _axes(pose.focal_point - pose.position, pose.up)
+    ahead = (points - pose.position) @ forward > 0
     xy = _picture(pose, points, aspect, view_angle)
     return np.asarray(ahead & (np.abs(xy) <= 1 + 1e-9).all(axis=1))

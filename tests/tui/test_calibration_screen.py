@@ -48,6 +48,7 @@ async def _open_calibration(app: Pose3dApp, pilot) -> CalibrationScreen:  # type
     """Wait for the session to open (a worker), then the Calibration screen (c in Views)."""
     await app.workers.wait_for_complete()
     await pilot.pause()
+    assert isinstance(app.screen, ViewsScreen)
     await pilot.press("c")
     await pilot.pause()
     assert isinstance(app.screen, CalibrationScreen)
@@ -106,13 +107,7 @@ async def test_calibrate_from_the_tui(
     root = _copy(calibration_template, tmp_path)
     app = Pose3dApp(root)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()  # the session opens in a worker
-        await pilot.pause()
-        assert isinstance(app.screen, ViewsScreen)
-        await pilot.press("c")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, CalibrationScreen)
+        screen = await _open_calibration(app, pilot)
         assert screen.query_one("#squares-x", Input).value == "7"  # the session's board
         # a wrong board is refused with a message, session.toml unchanged
         screen.query_one("#square-length", Input).value = "-3"

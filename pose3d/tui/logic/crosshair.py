@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pose3d.label_cells import Cell
 
 XY = tuple[float, float]
-COARSE = 10  # fine steps per coarse step (shift)
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ class CalibrationScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"pose3d · {self.workspace.session.name} · calibration"
+        self.title = f"pose3d · {self.workspace.title} · calibration"
         media = self.workspace.session.calibration_media_paths()
         where = ", ".join(f"{n}: {p.name}" for n, p in media.items()) or "none in session.toml"
         self._say(f"calibration media: {where}")

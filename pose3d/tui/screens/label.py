@@ -52,13 +52,6 @@ if TYPE_CHECKING:
     from pose3d.triangulation.assist import ViewAids
 
 ZOOM_STEP = 1.5
-
-
-def _read_only(workspace: Workspace) -> str:
-    """' (read-only)' for a title when the session is open read-only, else ''."""
-    return " (read-only)" if workspace.read_only else ""
-
-
 PAN_CELLS = 8
 
 
@@ -166,7 +159,7 @@ class LabelScreen(MarkerStyleScreen):
         return frame_view
 
     def on_mount(self) -> None:
-        self.title = f"pose3d · {self.workspace.session.name} · label{_read_only(self.workspace)}"
+        self.title = f"pose3d · {self.workspace.title} · label"
         self.refresh_view()
 
     # --- drawing -----------------------------------------------------------------------------
@@ -416,11 +409,12 @@ class LabelScreen(MarkerStyleScreen):
         self._edit(editor.delete, f"{editor.cursor.keypoint} is not placed here")
 
     def action_hide(self) -> None:
-        if self.crosshair is not None:  # h moves the crosshair left while it is shown
+        """Mark the current keypoint as not visible here and go to the next keypoint; on a
+        person's hidden mark, take the mark away (the keypoint is unlabelled again). While the
+        crosshair is shown, h moves it left instead."""
+        if self.crosshair is not None:
             self.action_cross(-1, 0)
             return
-        """Mark the current keypoint as not visible here and go to the next keypoint; on a
-        person's hidden mark, take the mark away (the keypoint is unlabelled again)."""
         editor = self.workspace.editor
         if editor.hidden() and editor.source() == s.PointSource.MANUAL:
             self._edit(editor.delete)

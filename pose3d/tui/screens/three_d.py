@@ -142,7 +142,7 @@ class ThreeDScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"pose3d · {self.workspace.session.name} · 3D"
+        self.title = f"pose3d · {self.workspace.title} · 3D"
         self.query_one("#still", FrameView).border_subtitle = "r: render a still here"
         if self.workspace.session.paths.poses.is_file():
             self._say("poses3d.nc found; reading it ...")
@@ -156,8 +156,10 @@ class ThreeDScreen(Screen[None]):
     # --- triangulation -------------------------------------------------------------------------
 
     def action_triangulate(self) -> None:
-        if self.workspace.read_only:  # poses3d.nc would be written: say so before the work
-            self._refused("triangulate (it writes poses3d.nc)")
+        try:  # poses3d.nc would be written: say so before the work
+            self.workspace.refuse_when_read_only("triangulate (it writes poses3d.nc)")
+        except Pose3dError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
         if self.workspace.cameras is None:
             self.notify(
@@ -216,12 +218,6 @@ class ThreeDScreen(Screen[None]):
             raise Pose3dError("no calibration: the errors need calibration/calibration.toml")
         poses = self.workspace.folder.poses()
         return error_table(poses, self.workspace.editor.labels, cameras)
-
-    def _refused(self, what: str) -> None:
-        try:
-            self.workspace.refuse_when_read_only(what)
-        except Pose3dError as exc:
-            self.notify(str(exc), severity="error", timeout=8, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "three-d-still":

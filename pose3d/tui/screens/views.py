@@ -96,9 +96,7 @@ class ViewsScreen(MarkerStyleScreen):
         columns = min(n, 2) if n <= 4 else 3
         grid = self.query_one("#views-grid", Grid)
         grid.styles.grid_size_columns = columns
-        self.title = f"pose3d · {self.workspace.session.name}" + (
-            " (read-only)" if self.workspace.read_only else ""
-        )
+        self.title = f"pose3d · {self.workspace.title}"
         self.refresh_frame()
 
     def on_screen_resume(self) -> None:

@@ -92,6 +92,11 @@ class Workspace:
         return self.folder.session
 
     @property
+    def title(self) -> str:
+        """The session's name for the screens' titles, "(read-only)" after it when open so."""
+        return self.session.name + (" (read-only)" if self.read_only else "")
+
+    @property
     def root(self) -> Path:
         return self.session.root
 

@@ -24,6 +24,8 @@ from textual.filter import ANSIToTruecolor, LineFilter
 from textual.strip import Strip
 from textual.widget import Widget
 
+from pose3d.tui.drawing.canvas import CellText
+
 _STYLE_CACHE: OrderedDict[int, Style] = OrderedDict()
 _STYLE_CACHE_SIZE = 1 << 16
 UPPER_HALF = "▀"
@@ -67,7 +69,7 @@ def _style(key: int) -> Style:
 def halfcell_strips(
     rgb: NDArray[np.uint8],
     truecolor: bool = False,
-    texts: Sequence[tuple[int, int, str, tuple[int, int, int]]] = (),
+    texts: Sequence[CellText] = (),
 ) -> list[Strip]:
     """One strip per pair of pixel rows of ``rgb`` (H, W, 3), colours masked with COLOR_MASK;
     an odd last row is doubled. ``truecolor``: the terminal takes 24-bit colour (the styles
@@ -121,13 +123,13 @@ class HalfcellCanvas(Widget):
         super().__init__(classes=classes)
         self._rgb: NDArray[np.uint8] | None = None
         self._strips: list[Strip] | None = None
-        self._texts: tuple[tuple[int, int, str, tuple[int, int, int]], ...] = ()
+        self._texts: tuple[CellText, ...] = ()
 
     def show(
         self,
         rgb: NDArray[np.uint8],
         strips: list[Strip] | None = None,
-        texts: Sequence[tuple[int, int, str, tuple[int, int, int]]] = (),
+        texts: Sequence[CellText] = (),
     ) -> None:
         """Show ``rgb`` (H, W, 3) with ``texts`` written over it (halfcell_strips);
         ``strips``: those, drawn ahead of time (used when they fit the widget)."""
