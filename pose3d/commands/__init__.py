@@ -16,6 +16,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 def all_registers() -> list[Register]:
     """Every command family, in the order ``pose3d --help`` lists them."""
     from pose3d.commands import (
+        batch,
         board,
         calibrate,
         compare_truth,
@@ -39,6 +40,7 @@ def all_registers() -> list[Register]:
         review.register,
         triangulation.register,
         view.register,
+        batch.register,
         tui.register,
         weights.register,
         sample_data.register,

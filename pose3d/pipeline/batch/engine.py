@@ -1,0 +1,205 @@
+"""Dask runs the batch's graph: a LocalCluster by default, an existing scheduler, or workers
+started as SLURM jobs (pose3d.pipeline.batch.slurm).
+
+Each task is a Dask future of :func:`pose3d.pipeline.batch.task.run_job`; a task's future
+takes the futures of the tasks it follows as arguments, so Dask starts it when they are done
+and a failed session's later steps come back "not run". A worker that dies while it runs a
+task (killed by the system for memory, by SLURM at the walltime, or crashed) makes the scheduler
+run the task again on another worker, up to ``retries`` times (Dask's
+``distributed.scheduler.allowed-failures``); after that the task is "failed: worker lost".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pose3d.errors import Pose3dError
+from pose3d.pipeline.batch.plan import Task
+from pose3d.pipeline.batch.task import FAILED, NOT_RUN, Outcome, run_job
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+WAITING = "waiting"
+RUNNING = "running"
+CANCELLED = "cancelled"
+INSTALL = (
+    "pose3d batch needs Dask: pip install 'pose3d-suite[batch]' (dask[distributed], and "
+    "dask-jobqueue for --slurm)"
+)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where the tasks run."""
+
+    workers: int | None = None  # local: worker processes (default: one per core)
+    memory_limit: str = "auto"  # local: each worker's memory ("auto": the machine's / workers)
+    scheduler: str | None = None  # the address of a running Dask scheduler
+    slurm: Path | None = None  # a SLURM settings file: workers are SLURM jobs
+    retries: int = 2  # runs again a task whose worker died, this many times
+
+
+@contextlib.contextmanager
+def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, str, bool]]:
+    """A Dask client for ``settings``, a line that says what it runs on (with the dashboard's
+    address when one runs) and whether its workers offer the resource GPU (SLURM jobs with
+    GPUs); the cluster it started is closed on exit. ``folder``: the batch's (SLURM logs)."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise Pose3dError(INSTALL) from None
+    with dask.config.set({"distributed.scheduler.allowed-failures": settings.retries}):
+        if settings.scheduler is not None:
+            try:
+                client = Client(settings.scheduler, timeout="20s")
+            except OSError as error:
+                raise Pose3dError(
+                    f"no Dask scheduler answers at {settings.scheduler} ({error}); start one "
+                    "(dask scheduler) or leave --scheduler out to run on this machine"
+                ) from None
+            with client:
+                yield client, f"Dask scheduler {settings.scheduler}{_dashboard(client)}", False
+            return
+        if settings.slurm is not None:
+            from pose3d.pipeline.batch.slurm import slurm_cluster
+
+            logs = folder / ".pose3d-slurm"
+            with (
+                slurm_cluster(settings.slurm, logs) as (cluster, said, gpus),
+                Client(cluster) as client,
+            ):
+                yield client, said + _dashboard(client), gpus
+            return
+        workers = settings.workers or os.cpu_count() or 1
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=settings.memory_limit,
+                dashboard_address=":0" if _has_dashboard() else None,
+                silence_logs=50,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client, f"this machine, {workers} worker processes{_dashboard(client)}", False
+
+
+def _has_dashboard() -> bool:
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _dashboard(client: Client) -> str:
+    link = client.dashboard_link if _has_dashboard() else None
+    return f"; dashboard {link}" if link else ""
+
+
+Snapshot = list[str | Outcome]  # per task: WAITING, RUNNING or its outcome
+
+
+def run_graph(
+    client: Client,
+    graph: Sequence[Task],
+    on_update: Callable[[Snapshot], None] | None = None,
+    gpu_steps: Sequence[str] = (),
+    poll: float = 0.5,
+) -> list[Outcome]:
+    """Run ``graph`` on ``client``; ``on_update`` gets every task's state as it changes. The
+    tasks of ``gpu_steps`` ask the workers for the Dask resource ``GPU``. Ctrl+C cancels the
+    tasks (those done stay done) and returns with the rest "cancelled"."""
+    token = uuid.uuid4().hex[:8]
+    futures: list[Future] = []
+    for i, task in enumerate(graph):
+        job = task.job
+        futures.append(
+            client.submit(
+                run_job,
+                job,
+                *(futures[j] for j in task.after),
+                key=f"{job.step}-{i}-{token}",
+                pure=False,
+                resources={"GPU": 1} if job.step in gpu_steps else None,
+            )
+        )
+    index = {str(f.key): i for i, f in enumerate(futures)}
+    resolved: dict[int, Outcome] = {}
+    last: Snapshot | None = None
+    try:
+        while True:
+            snapshot = _snapshot(client, graph, futures, index, resolved)
+            if on_update is not None and snapshot != last:
+                on_update(snapshot)
+            last = snapshot
+            if all(not isinstance(state, str) for state in snapshot):
+                return [state for state in snapshot if isinstance(state, Outcome)]
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        client.cancel(futures, force=True)
+        snapshot = last or [WAITING] * len(graph)
+        return [
+            state
+            if isinstance(state, Outcome)
+            else Outcome(t.job.name, t.job.root, t.job.step, CANCELLED)
+            for state, t in zip(snapshot, graph, strict=True)
+        ]
+
+
+def _snapshot(
+    client: Client,
+    graph: Sequence[Task],
+    futures: Sequence[Future],
+    index: dict[str, int],
+    resolved: dict[int, Outcome],
+) -> Snapshot:
+    """Every task's state now; ``resolved`` keeps the outcomes fetched (fetched once)."""
+    try:
+        processing = client.processing().values()
+        running = {index[str(k)] for keys in processing for k in keys if str(k) in index}
+    except (OSError, TimeoutError):  # the scheduler went away: the futures will say
+        running = set()
+    states: Snapshot = []
+    for i, (task, future) in enumerate(zip(graph, futures, strict=True)):
+        if i in resolved:
+            states.append(resolved[i])
+        elif future.status == "finished":
+            states.append(resolved.setdefault(i, future.result()))
+        elif future.status in ("error", "cancelled", "lost"):
+            outcome = _lost(task, future, [futures[j] for j in task.after])
+            states.append(resolved.setdefault(i, outcome))
+        else:
+            states.append(RUNNING if i in running else WAITING)
+    return states
+
+
+def _lost(task: Task, future: Future, upstream: Sequence[Future]) -> Outcome:
+    """The outcome of a task Dask could not run: its worker died (too often), or a task it
+    follows did."""
+    job = task.job
+    failed_before = next((f for f in upstream if f.status != "finished"), None)
+    if failed_before is not None:
+        step = str(failed_before.key).split("-")[0]
+        return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, f"{step} failed")
+    if future.status == "cancelled":
+        return Outcome(job.name, job.root, job.step, CANCELLED)
+    error = future.exception()
+    if type(error).__name__ == "KilledWorker":
+        detail = (
+            "worker lost while running it, on every try: killed by the system (out of memory, "
+            "a SLURM time limit) or crashed; the previous output is kept; see the worker's log"
+        )
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    return Outcome(job.name, job.root, job.step, FAILED, 0.0, detail)
