@@ -116,9 +116,11 @@ def run_graph(
     on_update: Callable[[Snapshot], None] | None = None,
     gpu_steps: Sequence[str] = (),
     poll: float = 0.5,
+    threads: int = 1,
 ) -> list[Outcome]:
     """Run ``graph`` on ``client``; ``on_update`` gets every task's state as it changes. The
-    tasks of ``gpu_steps`` ask the workers for the Dask resource ``GPU``. Ctrl+C cancels the
+    tasks of ``gpu_steps`` ask the workers for the Dask resource ``GPU``; each task uses
+    ``threads`` CPU threads (a worker runs one task at a time). Ctrl+C cancels the
     tasks (those done stay done) and returns with the rest "cancelled"."""
     token = uuid.uuid4().hex[:8]
     futures: list[Future] = []
@@ -129,6 +131,7 @@ def run_graph(
                 run_job,
                 job,
                 *(futures[j] for j in task.after),
+                threads=threads,
                 key=f"{job.step}-{i}-{token}",
                 pure=False,
                 resources={"GPU": 1} if job.step in gpu_steps else None,

@@ -48,15 +48,17 @@ class Outcome:
         return self.status in (DONE, UP_TO_DATE)
 
 
-def run_job(job: Job, *upstream: Outcome, threads: int = 1) -> Outcome:
-    """Run ``job`` unless one of the ``upstream`` tasks it follows failed (see the module)."""
+def run_job(job: Job, *upstream: Outcome, threads: int | None = None) -> Outcome:
+    """Run ``job`` unless one of the ``upstream`` tasks it follows failed (see the module);
+    ``threads``: the CPU threads it may use (a worker's; None: leave the process as it is)."""
     start = time.monotonic()
     blocked = next((u for u in upstream if not u.ok), None)
     if blocked is not None:
         why = f"{blocked.step} failed" if blocked.status == FAILED else f"{blocked.step} not run"
         where = "" if blocked.root == job.root else f" (session {blocked.name})"
         return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, why + where)
-    _limit_threads(threads)
+    if threads is not None:
+        _limit_threads(threads)
     state = SessionState(job.root)
     log_path = ""
     try:
