@@ -23,7 +23,10 @@ LAYERS = {
 }  # fmt: skip
 DOMAIN = ("io", "triangulation", "viewer", "tracking", "calibration", "labels")
 SESSION_FILES = ("pose3d.io.lock", "pose3d.io.session_toml", "pose3d.pipeline")
-ROOMS = {"torch": ("tracking",), "pyvista": ("viewer",), "textual": ("tui",)}
+ROOMS = {
+    "torch": ("tracking",), "pyvista": ("viewer",), "textual": ("tui",),
+    "dask": ("pipeline",), "distributed": ("pipeline",), "dask_jobqueue": ("pipeline",),
+}  # fmt: skip
 
 
 def _room(module: str) -> str:

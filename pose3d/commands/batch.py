@@ -120,12 +120,11 @@ class _Display:
         if self.live is not None:
             self.live.update(_progress_table(self.graph, snapshot))
             return
-        done = sum(not isinstance(state, str) for state in snapshot)
         for i, state in enumerate(snapshot):
             if not isinstance(state, str) and i not in self.said:
                 self.said.add(i)
-                print(f"[{done}/{len(snapshot)}] {state.step} {state.name}: {state.status} "
-                      f"({state.seconds:.1f} s)", flush=True)  # fmt: skip
+                print(f"[{len(self.said)}/{len(snapshot)}] {state.step} {state.name}: "
+                      f"{state.status} ({state.seconds:.1f} s)", flush=True)  # fmt: skip
 
     def close(self) -> None:
         if self.live is not None:
@@ -163,12 +162,11 @@ def _print_summary(outcomes: list[Outcome]) -> None:
     if not bad:
         console.print(f"all {len(outcomes)} tasks done or up to date")
         return
-    failures = Table("session", "step", "outcome", "why", "log", box=None, title="not done")
-    for o in bad:
-        failures.add_row(
-            o.name, o.step, o.status, o.detail.splitlines()[0] if o.detail else "", o.log
-        )
-    console.print(failures)
+    print("not done:")
+    for o in bad:  # plain lines: they go to logs and job outputs whole
+        print(f"  {o.name} {o.step}: {o.status}" + (f": {o.detail}" if o.detail else ""))
+        if o.status == "failed" and o.log:
+            print(f"    log: {o.log}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

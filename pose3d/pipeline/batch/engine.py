@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pose3d.errors import Pose3dError
 from pose3d.pipeline.batch.plan import Task
@@ -57,7 +57,13 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
         from distributed import Client, LocalCluster
     except ImportError:
         raise Pose3dError(INSTALL) from None
-    with dask.config.set({"distributed.scheduler.allowed-failures": settings.retries}):
+    config = {
+        "distributed.scheduler.allowed-failures": settings.retries,
+        # a task per worker thread at a time: tasks take seconds to hours, none waits on a
+        # busy worker while another is idle, and "running" means running
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    with dask.config.set(config):
         if settings.scheduler is not None:
             try:
                 client = Client(settings.scheduler, timeout="20s")
@@ -91,7 +97,16 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
             ) as cluster,
             Client(cluster) as client,
         ):
+            # Ctrl+C reaches the whole terminal's process group: the workers leave it to this
+            # process, which cancels the tasks and closes them (no traceback from each)
+            client.run(_ignore_interrupts)
             yield client, f"this machine, {workers} worker processes{_dashboard(client)}", False
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _has_dashboard() -> bool:
@@ -168,11 +183,7 @@ def _snapshot(
     resolved: dict[int, Outcome],
 ) -> Snapshot:
     """Every task's state now; ``resolved`` keeps the outcomes fetched (fetched once)."""
-    try:
-        processing = client.processing().values()
-        running = {index[str(k)] for keys in processing for k in keys if str(k) in index}
-    except (OSError, TimeoutError):  # the scheduler went away: the futures will say
-        running = set()
+    running = {index[k] for k in _running(client) if k in index}
     states: Snapshot = []
     for i, (task, future) in enumerate(zip(graph, futures, strict=True)):
         if i in resolved:
@@ -185,6 +196,22 @@ def _snapshot(
         else:
             states.append(RUNNING if i in running else WAITING)
     return states
+
+
+def _running(client: Client) -> list[str]:
+    """The keys being run now (by the workers' heartbeats; those sent to a worker when the
+    scheduler cannot tell, e.g. one without pose3d installed)."""
+    try:
+        keys: list[str] = client.run_on_scheduler(_executing)
+        return keys
+    except (OSError, TimeoutError):  # the scheduler went away: the futures will say
+        return []
+    except Exception:
+        return [str(k) for keys in client.processing().values() for k in keys]
+
+
+def _executing(dask_scheduler: Any) -> list[str]:
+    return [str(ts.key) for ws in dask_scheduler.workers.values() for ts in ws.executing]
 
 
 def _lost(task: Task, future: Future, upstream: Sequence[Future]) -> Outcome:

@@ -73,7 +73,7 @@ class Task:
 
 def find_batch(target: str | os.PathLike[str]) -> Batch:
     """The sessions under folder ``target``, or those its manifest (a .toml file) lists."""
-    path = Path(target)
+    path = Path(target).absolute()
     if path.is_dir():
         if (path / SESSION_FILE).is_file():
             return Batch(path, (BatchSession(path, path.name),), None)

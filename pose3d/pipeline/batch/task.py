@@ -54,9 +54,11 @@ def run_job(job: Job, *upstream: Outcome, threads: int | None = None) -> Outcome
     start = time.monotonic()
     blocked = next((u for u in upstream if not u.ok), None)
     if blocked is not None:
-        why = f"{blocked.step} failed" if blocked.status == FAILED else f"{blocked.step} not run"
+        if blocked.status == NOT_RUN:  # the first failure's words, down the chain
+            return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, blocked.detail)
         where = "" if blocked.root == job.root else f" (session {blocked.name})"
-        return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, why + where)
+        why = f"{blocked.step} {blocked.status}{where}"
+        return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, why)
     if threads is not None:
         _limit_threads(threads)
     state = SessionState(job.root)
