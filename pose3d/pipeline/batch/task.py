@@ -42,6 +42,7 @@ class Outcome:
     seconds: float = 0.0
     detail: str = ""  # what it did, or the error's first line
     log: str = ""  # the step's log file ("" when the step did not start)
+    ran_on: str = ""  # host, process and SLURM job of the worker that ran it
 
     @property
     def ok(self) -> bool:
@@ -93,11 +94,11 @@ def _run_locked(folder: SessionFolder, job: Job, state: SessionState, start: flo
         digests.save()
         seconds = time.monotonic() - start
         return Outcome(
-            job.name, job.root, job.step, UP_TO_DATE, seconds, last.summary, str(log_path)
+            job.name, job.root, job.step, UP_TO_DATE, seconds, last.summary, str(log_path), _where()
         )
     with _open_log(log_path) as log:
-        log.write(f"{_now()} {job.step} on {folder.root} (host {socket.gethostname()}, "
-                  f"pid {os.getpid()}), parameters {job.params}\n")  # fmt: skip
+        log.write(f"{_now()} {job.step} on {folder.root} ({_where()}), parameters "
+                  f"{job.params}\n")  # fmt: skip
         log.flush()
         status, detail = DONE, ""
         try:
@@ -126,7 +127,7 @@ def _run_locked(folder: SessionFolder, job: Job, state: SessionState, start: flo
         )
     )
     digests.save()
-    return Outcome(job.name, job.root, job.step, status, seconds, detail, str(log_path))
+    return Outcome(job.name, job.root, job.step, status, seconds, detail, str(log_path), _where())
 
 
 class _LogProgress:
@@ -152,6 +153,12 @@ def _open_log(path: Path) -> IO[str]:
     except OSError as error:
         raise Pose3dError(f"cannot write the log {path}: {os_error_message(error)}") from None
     return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def _where() -> str:
+    """This worker: its host, process and, in a SLURM job, the job's id."""
+    job = os.environ.get("SLURM_JOB_ID")
+    return f"{socket.gethostname()} pid {os.getpid()}" + (f" slurm job {job}" if job else "")
 
 
 def _now() -> str:
