@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +229,28 @@ def test_a_wrong_manifest_is_refused_with_what_to_fix(
 def test_a_folder_with_no_session_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Pose3dError, match="no session under"):
         find_batch(tmp_path)
+
+
+def test_exports_stay_in_the_session_whatever_its_files_say(two: Path) -> None:
+    """A session's name from its session.toml names an exported file: a path in it stays one
+    name, a name that would climb out is refused; an ``exports`` that is a link elsewhere is
+    refused, not written through."""
+    batch = find_batch(two)
+    run_in_order(tasks(batch, ("calibrate", "track", "triangulate")))
+    export = tasks(batch, ("export",), {"export": {"formats": ["anipose-csv"]}})
+    toml = two / "a" / "session.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace('name = "session"', 'name = "day1/mouse"'))
+    assert run_in_order(export)[0].status == DONE
+    assert [p.name for p in (two / "a" / "exports" / "anipose-csv").iterdir()] == ["day1_mouse.csv"]
+    toml.write_text(text.replace('name = "session"', 'name = "../../../evil"'))
+    outcome = run_in_order(export)[0]
+    assert outcome.status == FAILED and "cannot name a file" in outcome.detail
+    assert not list(two.parent.rglob("*evil*"))
+    elsewhere = two / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(two / "b" / "exports", ignore_errors=True)
+    (two / "b" / "exports").symlink_to(elsewhere)
+    outcome = by_session(run_in_order(export))["b", "export"]
+    assert outcome.status == FAILED and "not a folder pose3d wrote" in outcome.detail
+    assert not any(elsewhere.iterdir())

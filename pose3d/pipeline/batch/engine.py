@@ -36,6 +36,13 @@ INSTALL = (
 )
 
 
+# The environment of each worker process: one thread for BLAS and OpenMP (a worker runs one
+# task per thread), and not Dask's MALLOC_TRIM_THRESHOLD_=65536, which makes glibc hand every
+# freed array back to the system and fault it in again: the tracking step took 1.5x as long
+# (benchmarks/batch.py; docs/batch.md)
+WORKER_ENVIRONMENT = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Where the tasks run."""
@@ -62,6 +69,7 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
         # a task per worker thread at a time: tasks take seconds to hours, none waits on a
         # busy worker while another is idle, and "running" means running
         "distributed.scheduler.worker-saturation": 1.0,
+        "distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT,
     }
     with dask.config.set(config):
         if settings.scheduler is not None:

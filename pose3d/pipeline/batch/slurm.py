@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,6 +106,8 @@ def load_slurm(path: str | os.PathLike[str]) -> SlurmSettings:
 
 def cluster_options(settings: SlurmSettings, log_directory: Path) -> dict[str, Any]:
     """SLURMCluster's keyword arguments for ``settings``."""
+    from pose3d.pipeline.batch.engine import WORKER_ENVIRONMENT as environment
+
     options: dict[str, Any] = {
         "cores": settings.cores,
         "memory": settings.memory,
@@ -112,7 +115,11 @@ def cluster_options(settings: SlurmSettings, log_directory: Path) -> dict[str, A
         "python": settings.text.get("python", sys.executable),
         "log_directory": settings.text.get("log_directory", str(log_directory)),
         "job_extra_directives": list(settings.lists.get("job_extra_directives", [])),
-        "job_script_prologue": list(settings.lists.get("job_script_prologue", [])),
+        "job_script_prologue": [
+            # the workers' environment as on this machine (pose3d.pipeline.batch.engine)
+            f"export DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON={shlex.quote(repr(environment))}",
+            *settings.lists.get("job_script_prologue", []),
+        ],
         "job_name": "pose3d-batch",
     }
     for key in ("queue", "account", "walltime", "interface", "local_directory"):

@@ -255,22 +255,20 @@ def _export(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
     from pose3d.pipeline.labels_io import export_session
 
     options = {k: job.params[k] for k in ("individual", "scorer", "start_time") if job.params[k]}
+    from pose3d.io.formats import export_formats
+    from pose3d.io.safe_names import file_name
+
     formats = job.params["formats"]
-    exports = folder.root / EXPORTS
-    exports.mkdir(exist_ok=True)
+    exports = _exports_folder(folder)
     written = 0
     for done, fmt in enumerate(formats):
         progress("export", done, len(formats))
         staging = Path(tempfile.mkdtemp(prefix=f".{fmt}.", dir=exports))
         staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is private; an export is not
         try:
-            out = (
-                staging / f"{folder.session.name}{_FILE_SUFFIX[fmt]}"
-                if fmt in _FILE_SUFFIX
-                else staging
-            )
-            from pose3d.io.formats import export_formats
-
+            out = staging
+            if fmt in _FILE_SUFFIX:  # the session's name from its session.toml: one name
+                out = staging / (file_name(folder.session.name, "session name") + _FILE_SUFFIX[fmt])
             wanted = {k: v for k, v in options.items() if k in export_formats()[fmt].options}
             written += len(export_session(folder, fmt, out, wanted))
             _swap_in(staging, exports / fmt)
@@ -278,6 +276,15 @@ def _export(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
             shutil.rmtree(staging, ignore_errors=True)
     progress("export", len(formats), len(formats))
     return f"{written} files in {exports} ({', '.join(formats)})"
+
+
+def _exports_folder(folder: SessionFolder) -> Path:
+    """``SESSION/exports``, made when missing; a link or a file there is refused."""
+    exports = folder.root / EXPORTS
+    if exports.is_symlink() or (exports.exists() and not exports.is_dir()):
+        raise Pose3dError(f"{exports} is not a folder pose3d wrote; move it away and run again")
+    exports.mkdir(exist_ok=True)
+    return exports
 
 
 def _umask() -> int:
@@ -318,8 +325,7 @@ def _view(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
         job.params["width"],
         job.params["whole"],
     )
-    (folder.root / EXPORTS).mkdir(exist_ok=True)
-    path = save_sheet(folder.root / EXPORTS / SHEET, sheet)
+    path = save_sheet(_exports_folder(folder) / SHEET, sheet)
     progress("contact sheet", 1, 1)
     return f"contact sheet of frame {frame}: {path}"
 

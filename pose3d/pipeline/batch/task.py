@@ -63,17 +63,16 @@ def run_job(job: Job, *upstream: Outcome, threads: int | None = None) -> Outcome
     if threads is not None:
         _limit_threads(threads)
     state = SessionState(job.root)
-    log_path = ""
     try:
         with SessionFolder(job.root) as folder:
             state.make()
-            log_path = str(state.log_path(job.step))
             return _run_locked(folder, job, state, start)
-    except Pose3dError as error:
+    except Pose3dError as error:  # before the step ran (its inputs): no log of this run
         detail = str(error)
     except OSError as error:
         detail = os_error_message(error)
-    return Outcome(job.name, job.root, job.step, FAILED, time.monotonic() - start, detail, log_path)
+    seconds = time.monotonic() - start
+    return Outcome(job.name, job.root, job.step, FAILED, seconds, detail, "", _where())
 
 
 def _run_locked(folder: SessionFolder, job: Job, state: SessionState, start: float) -> Outcome:
