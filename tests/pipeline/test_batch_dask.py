@@ -166,3 +166,23 @@ def test_a_worker_killed_mid_task_keeps_the_old_output_and_is_reported_or_retrie
             session.labels()  # and they read
     else:
         assert outcome.status == DONE
+
+
+def test_an_existing_scheduler_runs_the_batch(after_first: Path) -> None:
+    """--scheduler ADDRESS: a Dask cluster the lab already runs (here one started apart)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        engine = EngineSettings(scheduler=cluster.scheduler_address)
+        result = run_batch(after_first, ("triangulate",), force=["triangulate"], engine=engine)
+    assert result.engine.startswith(f"Dask scheduler {cluster.scheduler_address}")
+    outcomes = by_session(result.outcomes)
+    assert all(outcomes[name, "triangulate"].status == DONE for name in GOOD)
+
+
+def test_a_scheduler_that_does_not_answer_is_said_in_one_line(after_first: Path) -> None:
+    from pose3d.errors import Pose3dError
+
+    engine = EngineSettings(scheduler="tcp://127.0.0.1:9", connect_timeout=1.0)
+    with pytest.raises(Pose3dError, match=r"no Dask scheduler answers at tcp://127.0.0.1:9"):
+        run_batch(after_first, ("triangulate",), engine=engine)

@@ -52,6 +52,7 @@ class EngineSettings:
     scheduler: str | None = None  # the address of a running Dask scheduler
     slurm: Path | None = None  # a SLURM settings file: workers are SLURM jobs
     retries: int = 2  # runs again a task whose worker died, this many times
+    connect_timeout: float = 20.0  # s to reach the scheduler given
 
 
 @contextlib.contextmanager
@@ -74,13 +75,14 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
     with dask.config.set(config):
         if settings.scheduler is not None:
             try:
-                client = Client(settings.scheduler, timeout="20s")
+                client = Client(settings.scheduler, timeout=settings.connect_timeout)
             except OSError as error:
                 raise Pose3dError(
                     f"no Dask scheduler answers at {settings.scheduler} ({error}); start one "
                     "(dask scheduler) or leave --scheduler out to run on this machine"
                 ) from None
             with client:
+                _prepare(client)
                 yield client, f"Dask scheduler {settings.scheduler}{_dashboard(client)}", False
             return
         if settings.slurm is not None:
@@ -91,6 +93,7 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
                 slurm_cluster(settings.slurm, logs) as (cluster, said, gpus),
                 Client(cluster) as client,
             ):
+                _prepare(client)
                 yield client, said + _dashboard(client), gpus
             return
         workers = settings.workers or os.cpu_count() or 1
@@ -108,7 +111,39 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
             # Ctrl+C reaches the whole terminal's process group: the workers leave it to this
             # process, which cancels the tasks and closes them (no traceback from each)
             client.run(_ignore_interrupts)
+            _prepare(client)
             yield client, f"this machine, {workers} worker processes{_dashboard(client)}", False
+
+
+def _prepare(client: Client) -> None:
+    """Every worker, now and when it starts later (SLURM jobs come and go), imports the steps'
+    modules before its first task: once per worker, not in the first task's time."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class Preload(WorkerPlugin):
+        def setup(self, worker: Any) -> None:
+            _preload()
+
+    client.register_plugin(Preload(), name="pose3d-preload")
+
+
+def _preload() -> None:
+    import importlib
+
+    for module in _STEP_MODULES:
+        importlib.import_module(module)
+
+
+_STEP_MODULES = (
+    "pose3d.pipeline.batch.task",
+    "pose3d.pipeline.calibrate",
+    "pose3d.pipeline.track",
+    "pose3d.pipeline.triangulate",
+    "pose3d.pipeline.labels_io",
+    "pose3d.tracking.classical",
+    "pose3d.io.netcdf",
+    "pose3d.io.video_reading",
+)
 
 
 def _ignore_interrupts() -> None:
