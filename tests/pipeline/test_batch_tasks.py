@@ -254,3 +254,24 @@ def test_exports_stay_in_the_session_whatever_its_files_say(two: Path) -> None:
     outcome = by_session(run_in_order(export))["b", "export"]
     assert outcome.status == FAILED and "not a folder pose3d wrote" in outcome.detail
     assert not any(elsewhere.iterdir())
+
+
+def test_the_command_says_what_would_run_and_refuses_wrong_options(
+    two: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pose3d.cli import main
+    from tests.support.cli import error_line
+
+    assert main(["batch", str(two), "--dry-run", "--steps", "track,triangulate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["run", "track", "a:", "never", "run"]
+    assert out[-1] == "4 of 4 tasks would run (--dry-run: nothing was run)"
+    assert main(["batch", str(two), "--dry-run", "--set", "triangulate.metod=optim"]) == 2
+    assert error_line(capsys) == (
+        "error: --set: triangulate has no parameter 'metod'; it takes method, views, "
+        "ransac_threshold, scale_smooth, scale_length, loss_scale, interpolate, unit"
+    )
+    assert main(["batch", str(two), "--dry-run", "--steps", "track,sort"]) == 2
+    assert "unknown: sort" in error_line(capsys)
+    assert main(["batch", str(two / "nowhere")]) == 2
+    assert "does not exist: give a folder of session folders or a manifest" in error_line(capsys)
