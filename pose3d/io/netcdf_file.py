@@ -40,19 +40,44 @@ from pose3d.io.netcdf_digest import (
     chunk_digest,
     verify_digests,
 )
+from pose3d.schema import TIME
 
 ENGINE: Final = "h5netcdf"
 CHECKSUM: Final = "fletcher32"  # the HDF5 filter; h5netcdf's and netCDF4's encoding key
 _NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: the dtypes HDF5 filters accept
 
 
+CHUNK_BYTES: Final = 1 << 20  # a chunk of a variable with a time axis: about 1 MiB of frames
+
+
 def with_checksums(ds: xr.Dataset) -> xr.Dataset:
-    """``ds`` (a shallow copy) whose numeric variables are encoded with Fletcher-32 checksums."""
+    """``ds`` (a shallow copy) whose numeric variables are encoded with Fletcher-32 checksums,
+    those with a time axis in chunks of whole frames, the same frames for every variable (about
+    1 MiB for the largest), so that a long recording can be opened lazily and read a stretch of
+    time at a time (``xr.open_dataset(path, chunks={"time": N})``, N a multiple of a chunk)."""
     out = ds.copy(deep=False)
+    frames = time_chunk_frames(out)
     for variable in out.variables.values():
         if variable.ndim and variable.dtype.kind in _NUMERIC_KINDS:
-            variable.encoding = {**variable.encoding, CHECKSUM: True}
+            encoding = {**variable.encoding, CHECKSUM: True}
+            if TIME in variable.dims and variable.size:
+                encoding["chunksizes"] = tuple(
+                    min(frames, variable.sizes[TIME]) if dim == TIME else variable.sizes[dim]
+                    for dim in variable.dims
+                )
+            variable.encoding = encoding
     return out
+
+
+def time_chunk_frames(ds: xr.Dataset) -> int:
+    """The frames of one chunk of ``ds``: as many as fill CHUNK_BYTES of its largest variable
+    per frame (at least 1)."""
+    frame_bytes = [
+        v.dtype.itemsize * v.size // v.sizes[TIME]
+        for v in ds.variables.values()
+        if TIME in v.dims and v.size and v.dtype.kind in _NUMERIC_KINDS
+    ]
+    return max(1, CHUNK_BYTES // max(frame_bytes, default=1))
 
 
 def netcdf_bytes(ds: xr.Dataset) -> bytes:

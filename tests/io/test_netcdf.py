@@ -398,6 +398,26 @@ def test_every_numeric_variable_is_written_with_a_checksum(tmp_path):
             assert set(h5[DIGEST_GROUP].attrs) == {"algorithm", *numeric}
 
 
+def test_long_recordings_are_stored_in_chunks_of_whole_frames_and_open_lazily(tmp_path):
+    """A chunk holds every view, keypoint and individual of about 1 MiB of frames, so that a
+    stretch of a long recording reads without the rest (xr.open_dataset(..., chunks=...))."""
+    labels = new_labels(30_000, ["a", "b", "c", "d"], [f"k{i}" for i in range(12)], ["i0"])
+    rng = np.random.default_rng(0)
+    labels[s.POSITION].values[:] = rng.uniform(0, 100, labels[s.POSITION].shape)
+    save_labels(tmp_path / "labels.nc", labels)
+    with h5py.File(tmp_path / "labels.nc", "r") as h5:
+        position = h5[s.POSITION]
+        frame_bytes = 4 * 2 * 12 * 1 * 8
+        assert position.chunks == (2**20 // frame_bytes, 4, 2, 12, 1)
+        assert h5[s.SOURCE].chunks == (2**20 // frame_bytes, 4, 12, 1)  # the same frames
+    chunk = 2**20 // frame_bytes
+    with xr.open_dataset(tmp_path / "labels.nc", chunks={s.TIME: chunk}) as lazy:
+        stretch = lazy[s.POSITION].isel({s.TIME: slice(20_000, 20_100)})
+        assert stretch.chunks is not None  # not read yet
+        np.testing.assert_array_equal(stretch.values, labels[s.POSITION].values[20_000:20_100])
+    xr.testing.assert_identical(load_labels(tmp_path / "labels.nc"), labels)
+
+
 LABEL_VARIABLES = [s.POSITION, s.CONFIDENCE, s.SOURCE, s.REVIEW, s.HIDDEN, s.TIME]
 
 
