@@ -40,6 +40,20 @@ def two(template: Path, tmp_path: Path) -> Path:
     return lab(template, tmp_path / "lab", ["a", "b"])
 
 
+@pytest.fixture(scope="module")
+def two_done_once(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = lab(template, tmp_path_factory.mktemp("done") / "lab", ["a", "b"])
+    run_in_order(tasks(find_batch(folder), STEPS))
+    return folder
+
+
+@pytest.fixture
+def done(two_done_once: Path, tmp_path: Path) -> Path:
+    """Two sessions after a first batch of every step (a copy per test)."""
+    shutil.copytree(two_done_once, tmp_path / "lab")
+    return tmp_path / "lab"
+
+
 def test_a_rerun_skips_every_step_and_a_label_edit_reruns_that_session_only(two: Path) -> None:
     graph = tasks(find_batch(two), STEPS)
     first = run_in_order(graph)
@@ -64,9 +78,10 @@ def test_a_rerun_skips_every_step_and_a_label_edit_reruns_that_session_only(two:
     assert poses.stat().st_mtime_ns == stamp
 
 
-def test_a_parameter_change_reruns_its_step_and_force_reruns_up_to_date_steps(two: Path) -> None:
+def test_a_parameter_change_reruns_its_step_and_force_reruns_up_to_date_steps(done: Path) -> None:
+    two = done
     batch = find_batch(two)
-    run_in_order(tasks(batch, STEPS))
+    assert [o.status for o in run_in_order(tasks(batch, STEPS))] == [UP_TO_DATE] * 8
     ransac = tasks(batch, ("triangulate",), {"triangulate": {"method": "ransac"}})
     assert [o.status for o in run_in_order(ransac)] == [DONE, DONE]
     with SessionFolder(two / "a", write=False) as folder:
@@ -166,9 +181,9 @@ def test_a_failed_rig_calibration_leaves_its_sessions_not_run(
     assert outcomes["m1", "track"].status == NOT_RUN
 
 
-def test_export_replaces_the_previous_export_whole(two: Path) -> None:
+def test_export_replaces_the_previous_export_whole(done: Path) -> None:
+    two = done
     batch = find_batch(two)
-    run_in_order(tasks(batch, STEPS))
     movement = two / "a" / "exports" / "movement"
     assert sorted(p.name for p in movement.iterdir()) == ["labels.nc", "poses3d.nc"]
     (movement / "stale.txt").write_text("from before")
@@ -178,9 +193,10 @@ def test_export_replaces_the_previous_export_whole(two: Path) -> None:
     assert not [p for p in (two / "a" / "exports").iterdir() if p.name.startswith(".")]
 
 
-def test_records_from_elsewhere_cannot_make_a_step_look_done(two: Path) -> None:
+def test_records_from_elsewhere_cannot_make_a_step_look_done(done: Path) -> None:
+    two = done
     batch = find_batch(two)
-    run_in_order(tasks(batch, ("calibrate",)))
+    assert run_in_order(tasks(batch, ("calibrate",)))[0].status == UP_TO_DATE
     state = SessionState(two / "a")
     state.steps_file.write_text("{not json")  # damaged: the step reruns
     assert run_in_order(tasks(batch, ("calibrate",)))[0].status == DONE
@@ -231,12 +247,12 @@ def test_a_folder_with_no_session_is_refused(tmp_path: Path) -> None:
         find_batch(tmp_path)
 
 
-def test_exports_stay_in_the_session_whatever_its_files_say(two: Path) -> None:
+def test_exports_stay_in_the_session_whatever_its_files_say(done: Path) -> None:
     """A session's name from its session.toml names an exported file: a path in it stays one
     name, a name that would climb out is refused; an ``exports`` that is a link elsewhere is
     refused, not written through."""
+    two = done
     batch = find_batch(two)
-    run_in_order(tasks(batch, ("calibrate", "track", "triangulate")))
     export = tasks(batch, ("export",), {"export": {"formats": ["anipose-csv"]}})
     toml = two / "a" / "session.toml"
     text = toml.read_text()
