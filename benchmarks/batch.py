@@ -18,8 +18,9 @@ Reported:
 - the speed-up with all cores against 1 worker, beside the core count;
 - a rerun with nothing changed: the wall time to find every task up to date.
 
-``--memory N,N,...``: peak memory (RSS) and time of ``pose3d triangulate --method optim`` on
-synthetic labels of N frames (4 cameras, 12 keypoints, 1 px noise), each in its own process.
+``--memory N,N,... [--method dlt|ransac|optim]``: peak memory (RSS) and time of ``pose3d
+triangulate`` (default ``--method optim``) on synthetic labels of N frames (4 cameras, 12
+keypoints, 1 px noise), each in its own process.
 """
 
 from __future__ import annotations
@@ -132,14 +133,14 @@ def engine(n_sessions: int, frames: int) -> None:
                   f"on {cores} cores")  # fmt: skip
 
 
-def memory(frame_counts: list[int]) -> None:
-    print("triangulate --method optim, 4 cameras x 12 keypoints, 1 px noise, a new process each")
+def memory(frame_counts: list[int], method: str = "optim") -> None:
+    print(f"triangulate --method {method}, 4 cameras x 12 keypoints, 1 px noise, a process each")
     print(f"{'frames':>8} {'peak RSS MB':>12} {'seconds':>8} {'ms/frame':>9}")
     here = str(Path(__file__).resolve().parents[1])
     for n in frame_counts:
         code = (
             f"import sys; sys.path.insert(0, {here!r}); "
-            f"from benchmarks.batch import optim_run; optim_run({n})"
+            f"from benchmarks.batch import triangulate_run; triangulate_run({n}, {method!r})"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], check=True, capture_output=True, text=True
@@ -148,8 +149,8 @@ def memory(frame_counts: list[int]) -> None:
         print(f"{n:>8} {peak_mb:>12.0f} {seconds:>8.1f} {1000 * seconds / n:>9.2f}", flush=True)
 
 
-def optim_run(n_frames: int) -> None:
-    """Triangulate ``n_frames`` of synthetic 4-camera labels with method optim and print the
+def triangulate_run(n_frames: int, method: str) -> None:
+    """Triangulate ``n_frames`` of synthetic 4-camera labels with ``method`` and print the
     process's peak RSS (MB) and the triangulation's time (s): run in a child process."""
     import numpy as np
 
@@ -164,7 +165,7 @@ def optim_run(n_frames: int) -> None:
     position = labels_position(cameras, observe(cameras, truth, rng, outliers=0.0))
     edges = [(f"kp{k}", f"kp{k + 1}") for k in range(11)]
     start = time.perf_counter()
-    triangulate(position, cameras, method="optim", edges=edges)
+    triangulate(position, cameras, method=method, edges=edges)
     seconds = time.perf_counter() - start
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, seconds)
 
@@ -173,10 +174,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=12)
     parser.add_argument("--frames", type=int, default=90)
-    parser.add_argument("--memory", help="frame counts for the optim memory run, e.g. 10000,50000")
+    parser.add_argument("--memory", help="frame counts for the memory run, e.g. 10000,50000")
+    parser.add_argument("--method", default="optim", choices=("dlt", "ransac", "optim"))
     args = parser.parse_args()
     if args.memory:
-        memory([int(n) for n in args.memory.split(",")])
+        memory([int(n) for n in args.memory.split(",")], args.method)
         return
     engine(args.sessions, args.frames)
 

@@ -119,9 +119,9 @@ def test_force_reruns_the_step_on_every_session(after_first: Path) -> None:
 
 @pytest.fixture(scope="module")
 def long_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One session whose tracking takes seconds (240 frames), tracked once already."""
+    """One session whose tracking takes seconds (160 frames), tracked once already."""
     folder = tmp_path_factory.mktemp("batch_kill")
-    tiny_session(folder / "s", n_frames=240)
+    tiny_session(folder / "s", n_frames=160)
     run_in_order(tasks(find_batch(folder), ("track",)))
     return folder
 
