@@ -172,7 +172,7 @@ def test_an_existing_scheduler_runs_the_batch(after_first: Path) -> None:
     """--scheduler ADDRESS: a Dask cluster the lab already runs (here one started apart)."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         engine = EngineSettings(scheduler=cluster.scheduler_address)
         result = run_batch(after_first, ("triangulate",), force=["triangulate"], engine=engine)
     assert result.engine.startswith(f"Dask scheduler {cluster.scheduler_address}")

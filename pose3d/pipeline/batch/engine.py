@@ -103,7 +103,9 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
                 threads_per_worker=1,
                 processes=True,
                 memory_limit=settings.memory_limit,
-                dashboard_address=":0" if _has_dashboard() else None,
+                # a free port: the scheduler's web server starts even without a dashboard,
+                # and two batches on one machine must not both want 8787
+                dashboard_address=":0",
                 silence_logs=50,
             ) as cluster,
             Client(cluster) as client,

@@ -22,8 +22,9 @@ A rig session named by ``calibration_from`` is calibrated once, before the sessi
 its calibration, whether or not it is listed itself.
 
 The tasks form a graph: a session's steps run in the order calibrate, track, triangulate,
-export, view (each after the one before it in the batch), and a session's calibrate after its
-rig's. :func:`plan` says, without running anything, which tasks would run and why.
+then export and view side by side, each after the steps of the batch whose outputs it reads
+(``READS``), and a session's calibrate after its rig's. :func:`dry_run` says, without running
+anything, which tasks would run and why.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ from pose3d.pipeline.batch.steps import Job
 
 SESSION_FILE = "session.toml"
 _SKIP = {STATE_DIR, "exports", "videos", "calibration", "truth", "__pycache__"}
+
+
+# the steps whose outputs a step reads: it runs after those of them the batch runs (export and
+# view both follow triangulate, side by side)
+READS: dict[str, tuple[str, ...]] = {
+    "calibrate": (),
+    "track": ("calibrate",),
+    "triangulate": ("calibrate", "track"),
+    "export": ("calibrate", "track", "triangulate"),
+    "view": ("calibrate", "track", "triangulate"),
+}
 
 
 @dataclass(frozen=True)
@@ -211,11 +223,11 @@ def tasks(
         if "calibrate" in chosen and session.calibration_from is not None:
             rig_task(session.calibration_from)
     for session in batch.sessions:
-        previous: int | None = None
+        made: dict[str, int] = {}  # step -> its task, in this session
         for step in chosen:
-            after: tuple[int, ...] = () if previous is None else (previous,)
+            after = tuple(made[s] for s in READS[step] if s in made)
             if step == "calibrate" and session.root.resolve() in rig_calibrations:
-                previous = rig_calibrations[session.root.resolve()]
+                made[step] = rig_calibrations[session.root.resolve()]
                 continue
             rig = session.calibration_from if step == "calibrate" else None
             if rig is not None:
@@ -228,7 +240,7 @@ def tasks(
                 step in forced,
                 None if rig is None else str(rig),
             )
-            previous = len(graph)
+            made[step] = len(graph)
             graph.append(Task(job, after))
     return graph
 
@@ -284,7 +296,7 @@ def dry_run(graph: Sequence[Task]) -> list[Planned]:
             why = "changed: " + (", ".join(changed) if changed else f"pose3d {last.version} -> "
                                  f"{pose3d.__version__}")  # fmt: skip
         elif upstream is not None:
-            why = f"after {upstream.task.job.step}, if its output changes"
+            why = f"after {upstream.task.job.step}, if what it writes changes"
         else:
             planned.append(Planned(task, False, "up to date"))
             continue

@@ -121,6 +121,7 @@ def cluster_options(settings: SlurmSettings, log_directory: Path) -> dict[str, A
             *settings.lists.get("job_script_prologue", []),
         ],
         "job_name": "pose3d-batch",
+        "scheduler_options": {"dashboard_address": ":0"},  # a free port, not 8787
     }
     for key in ("queue", "account", "walltime", "interface", "local_directory"):
         if key in settings.text:
