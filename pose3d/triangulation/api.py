@@ -47,6 +47,11 @@ ATTR_METHOD = "pose3d_triangulation"
 ATTR_VIEWS = "pose3d_views"
 
 
+# DLT and RANSAC (without interpolation, which looks across time) solve this many frames at a
+# time: their memory stays flat as the recording grows (benchmarks/batch.py --memory)
+CHUNK_FRAMES = 4096
+
+
 def triangulate(
     position: xr.DataArray,
     cameras: CameraGroup,
@@ -72,6 +77,12 @@ def triangulate(
     """
     if method not in METHODS:
         raise Pose3dError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    n_time = position.sizes[s.TIME]
+    if method != "optim" and not interpolate and n_time > CHUNK_FRAMES:
+        return _in_chunks(
+            position, cameras, confidence, method, views, edges, ransac_options, fps, unit,
+            progress,
+        )  # fmt: skip
     space_unit = resolve_unit(cameras.unit, unit)
     obs = observations(position, cameras, confidence, views)
     edge_indices = _edge_indices(edges, obs.keypoints)
@@ -85,6 +96,47 @@ def triangulate(
         report,
     )
     return _dataset(obs, points, used, method, interpolate, fps, space_unit)
+
+
+def _in_chunks(
+    position: xr.DataArray,
+    cameras: CameraGroup,
+    confidence: xr.DataArray | None,
+    method: str,
+    views: Sequence[str] | None,
+    edges: Sequence[tuple[str, str]],
+    ransac_options: RansacOptions | None,
+    fps: float | None,
+    unit: str | None,
+    progress: ProgressCallback | None,
+) -> xr.Dataset:
+    """DLT and RANSAC solve each frame alone: ``CHUNK_FRAMES`` at a time, so that their working
+    memory does not grow with the recording; the result is the one-shot result, exactly."""
+    report = progress or _no_progress
+    n_time = position.sizes[s.TIME]
+    starts = range(0, n_time, CHUNK_FRAMES)
+    parts = []
+    for done, start in enumerate(starts):
+        report(f"triangulating ({method})", done, len(starts))
+        window = {s.TIME: slice(start, start + CHUNK_FRAMES)}
+        parts.append(
+            triangulate(
+                position.isel(window),
+                cameras,
+                None if confidence is None else confidence.isel(window),
+                method=method,
+                views=views,
+                edges=edges,
+                ransac_options=ransac_options,
+                fps=fps,
+                unit=unit,
+            )
+        )
+    report(f"triangulating ({method})", len(starts), len(starts))
+    return xr.concat(
+        parts, dim=s.TIME, data_vars="minimal", coords="minimal", compat="override",
+        combine_attrs="override",
+    )  # fmt: skip
 
 
 def _no_progress(step: str, done: int, total: int) -> None:

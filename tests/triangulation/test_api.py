@@ -143,3 +143,29 @@ def test_array_level_functions(rig: CameraGroup, synth: ModuleType) -> None:
         assert np.nanmax(errors[:, 1:]) < 1e-6 and np.isnan(errors[:, 0]).all()
     with pytest.raises(Pose3dError, match=r"pixels must be \[views=4, points, 2\]"):
         triangulate_points(pixels[:3], rig)
+
+
+@pytest.mark.parametrize("method", ["dlt", "ransac"])
+@pytest.mark.parametrize("fps", [30.0, None])
+def test_long_recordings_are_solved_in_chunks_with_the_one_shot_result(
+    rig: CameraGroup, labels: xr.Dataset, monkeypatch: pytest.MonkeyPatch, method: str, fps: float
+) -> None:
+    """DLT and RANSAC solve a frame alone: in chunks of frames (their memory bounded) the
+    result is the one-shot one, exactly, coordinates and attributes included."""
+    import pose3d.triangulation.api as api
+
+    noisy = labels[s.POSITION].copy()
+    noisy.values[2, 1] += 40.0  # an outlier view at frame 2, for RANSAC to drop
+    whole = triangulate(noisy, rig, labels[s.CONFIDENCE], method=method, fps=fps)
+    monkeypatch.setattr(api, "CHUNK_FRAMES", 4)  # 6 frames: a chunk of 4 and one of 2
+    seen: list[tuple[int, int]] = []
+    chunked = triangulate(
+        noisy,
+        rig,
+        labels[s.CONFIDENCE],
+        method=method,
+        fps=fps,
+        progress=lambda step, done, total: seen.append((done, total)),
+    )
+    assert seen == [(0, 2), (1, 2), (2, 2)]
+    xr.testing.assert_identical(chunked, whole)
