@@ -273,7 +273,8 @@ def _lost(task: Task, future: Future, upstream: Sequence[Future]) -> Outcome:
     if type(error).__name__ == "KilledWorker":
         detail = (
             "worker lost while running it, on every try: killed by the system (out of memory, "
-            "a SLURM time limit) or crashed; the previous output is kept; see the worker's log"
+            "a SLURM time limit) or crashed; the previous output is kept; give each worker "
+            "more memory (--memory-limit, fewer --workers, the SLURM memory) or time (walltime)"
         )
     else:
         detail = f"{type(error).__name__}: {error}"
