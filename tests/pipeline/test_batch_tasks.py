@@ -291,3 +291,11 @@ def test_the_command_says_what_would_run_and_refuses_wrong_options(
     assert "unknown: sort" in error_line(capsys)
     assert main(["batch", str(two / "nowhere")]) == 2
     assert "does not exist: give a folder of session folders or a manifest" in error_line(capsys)
+    for option, message in (
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
+        (["--retries", "-1"], "--retries must be 0 or more, got -1"),
+        (["--memory-limit", "150MB"], "--memory-limit 150MB is below what a worker needs"),
+        (["--memory-limit", "lots"], "--memory-limit 'lots' is not an amount of memory"),
+    ):
+        assert main(["batch", str(two), *option]) == 2
+        assert message in error_line(capsys)

@@ -72,6 +72,8 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
         "distributed.scheduler.worker-saturation": 1.0,
         "distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT,
     }
+    if settings.retries < 0:
+        raise Pose3dError(f"--retries must be 0 or more, got {settings.retries}")
     with dask.config.set(config):
         if settings.scheduler is not None:
             try:
@@ -96,6 +98,7 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
                 _prepare(client)
                 yield client, said + _dashboard(client), gpus
             return
+        _check_local(settings)
         workers = settings.workers or os.cpu_count() or 1
         with (
             LocalCluster(
@@ -112,9 +115,40 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
         ):
             # Ctrl+C reaches the whole terminal's process group: the workers leave it to this
             # process, which cancels the tasks and closes them (no traceback from each)
-            client.run(_ignore_interrupts)
-            _prepare(client)
+            try:
+                client.run(_ignore_interrupts)
+                _prepare(client)
+            except (OSError, RuntimeError) as error:  # a worker died as it started
+                raise Pose3dError(
+                    f"the Dask workers died while starting ({error}); with --memory-limit "
+                    f"{settings.memory_limit} each: give them more memory or fewer --workers"
+                ) from None
             yield client, f"this machine, {workers} worker processes{_dashboard(client)}", False
+
+
+MIN_WORKER_MEMORY = 512 * 2**20  # pose3d's libraries take ~150 MB, a step hundreds more
+
+
+def _check_local(settings: EngineSettings) -> None:
+    """Refuse, in one line, a worker count or memory limit no worker could run with."""
+    from dask.utils import parse_bytes
+
+    if settings.workers is not None and settings.workers < 1:
+        raise Pose3dError(f"--workers must be at least 1, got {settings.workers}")
+    if settings.memory_limit == "auto":
+        return
+    try:
+        limit = parse_bytes(settings.memory_limit)
+    except (ValueError, TypeError):
+        raise Pose3dError(
+            f"--memory-limit {settings.memory_limit!r} is not an amount of memory; give e.g. "
+            "4GB, 512MiB or auto (the machine's memory shared by the workers)"
+        ) from None
+    if 0 < limit < MIN_WORKER_MEMORY:
+        raise Pose3dError(
+            f"--memory-limit {settings.memory_limit} is below what a worker needs (pose3d's "
+            "libraries alone take about 150 MB, a step hundreds more): give at least 512MB"
+        )
 
 
 def _prepare(client: Client) -> None:
