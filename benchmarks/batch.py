@@ -18,6 +18,9 @@ Reported:
 - the speed-up with all cores against 1 worker, beside the core count;
 - a rerun with nothing changed: the wall time to find every task up to date.
 
+``--windows N``: optim on N frames refined in windows (what a long recording gets) against
+one problem: how far apart the points are, and each against the truth.
+
 ``--memory N,N,... [--method dlt|ransac|optim]``: peak memory (RSS) and time of ``pose3d
 triangulate`` (default ``--method optim``) on synthetic labels of N frames (4 cameras, 12
 keypoints, 1 px noise), each in its own process.
@@ -170,13 +173,60 @@ def triangulate_run(n_frames: int, method: str) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, seconds)
 
 
+def windows(n_frames: int) -> None:
+    """``--windows N``: optim on N frames in windows (the default) against one problem."""
+    import numpy as np
+
+    import pose3d.triangulation.refine as refine
+    from benchmarks.triangulation import labels_position, observe
+    from pose3d import schema as s
+    from pose3d.synthetic.chain import moving_chain
+    from pose3d.synthetic.rig import RigSpec, make_rig
+    from pose3d.triangulation import triangulate
+
+    rng = np.random.default_rng(0)
+    cameras = make_rig(RigSpec(n_cameras=4, image_size=(1280, 1024)), rng)
+    truth = moving_chain(rng, n_frames, 12)
+    position = labels_position(cameras, observe(cameras, truth, rng, outliers=0.0))
+    edges = [(f"kp{k}", f"kp{k + 1}") for k in range(11)]
+
+    def run() -> tuple[np.ndarray, float]:
+        start = time.perf_counter()
+        poses = triangulate(position, cameras, method="optim", edges=edges)
+        dims = (s.TIME, s.KEYPOINT, s.INDIVIDUAL, s.SPACE)
+        return poses[s.POSITION].transpose(*dims).values[:, :, 0], time.perf_counter() - start
+
+    windowed, windowed_s = run()
+    window = refine.WINDOW_FRAMES
+    refine.WINDOW_FRAMES = n_frames  # one problem
+    whole, whole_s = run()
+    refine.WINDOW_FRAMES = window
+    apart = np.linalg.norm(windowed - whole, axis=-1)
+    apart = apart[np.isfinite(apart)]
+    print(f"optim, {n_frames} frames x 12 keypoints, 4 cameras, 1 px noise: windows of "
+          f"{window} frames (+{refine.OVERLAP_FRAMES} each side) {windowed_s:.1f} s, one "
+          f"problem {whole_s:.1f} s")  # fmt: skip
+    print(f"  windowed - one problem: median {np.median(apart):.4f} mm, 99th percentile "
+          f"{np.percentile(apart, 99):.4f} mm, largest {apart.max():.4f} mm")  # fmt: skip
+    for name, points in (("windows", windowed), ("one problem", whole)):
+        error = np.linalg.norm(points - truth, axis=-1)
+        print(f"  {name} against the truth: median {np.nanmedian(error):.4f} mm, mean "
+              f"{np.nanmean(error):.4f} mm")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=12)
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--memory", help="frame counts for the memory run, e.g. 10000,50000")
     parser.add_argument("--method", default="optim", choices=("dlt", "ransac", "optim"))
+    parser.add_argument(
+        "--windows", type=int, metavar="N", help="optim in windows vs one, N frames"
+    )
     args = parser.parse_args()
+    if args.windows:
+        windows(args.windows)
+        return
     if args.memory:
         memory([int(n) for n in args.memory.split(",")], args.method)
         return

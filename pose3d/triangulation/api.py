@@ -36,7 +36,7 @@ from pose3d.triangulation.observations import Observations, observations, resolv
 from pose3d.triangulation.points import triangulate_points
 from pose3d.triangulation.projection import Lens, lenses
 from pose3d.triangulation.ransac import RansacOptions
-from pose3d.triangulation.refine import RefineOptions, refine
+from pose3d.triangulation.refine import RefineOptions, refine_windows
 from pose3d.triangulation.reprojection import mean_error, view_errors
 
 FloatArray = NDArray[np.float64]
@@ -166,9 +166,19 @@ def _solve(
 ) -> tuple[FloatArray, BoolArray]:
     """Points [N, 3] and the views used for each [V, N]."""
     first = "dlt" if method == "dlt" else "ransac"
-    progress(f"triangulating ({first})", 0, 1)
-    points, used = triangulate_points(obs.pixels, obs.cameras, obs.weights, first, ransac_options)
-    progress(f"triangulating ({first})", 1, 1)
+    # each point alone, CHUNK_FRAMES frames of points at a time (memory bounded)
+    n_time, n_kp, n_ind = obs.shape
+    step = CHUNK_FRAMES * n_kp * n_ind
+    starts = range(0, max(n_time * n_kp * n_ind, 1), step)
+    points = np.empty((n_time * n_kp * n_ind, 3))
+    used = np.empty(obs.weights.shape, dtype=bool)
+    for done, start in enumerate(starts):
+        progress(f"triangulating ({first})", done, len(starts))
+        part = slice(start, start + step)
+        points[part], used[:, part] = triangulate_points(
+            obs.pixels[:, part], obs.cameras, obs.weights[:, part], first, ransac_options
+        )
+    progress(f"triangulating ({first})", len(starts), len(starts))
     if method == "optim":
         lens = lenses(obs.cameras)
         points = _refine_all(obs, lens, points, obs.weights * used, edges, refine_options, progress)
@@ -193,7 +203,7 @@ def _refine_all(
     initial = points.reshape(n_time, n_kp, n_ind, 3)
     out = np.empty_like(initial)
     for i in range(n_ind):
-        out[:, :, i] = refine(
+        out[:, :, i] = refine_windows(
             lens, pixels[:, :, :, i], w[:, :, :, i], initial[:, :, i], edges, options, progress
         )
     return out.reshape(-1, 3)

@@ -97,6 +97,50 @@ def refine(
     return x.reshape(n_frames, n_keypoints, 3)
 
 
+# Long recordings are refined in windows of this many frames, each with OVERLAP_FRAMES more on
+# either side whose points it does not keep: memory stays bounded as the recording grows
+WINDOW_FRAMES = 4096
+OVERLAP_FRAMES = 128
+
+
+def refine_windows(
+    lenses: tuple[Lens, ...],
+    pixels: FloatArray,
+    weights: FloatArray,
+    initial: FloatArray,
+    edges: Sequence[tuple[int, int]] = (),
+    options: RefineOptions = RefineOptions(),
+    progress: ProgressCallback | None = None,
+) -> FloatArray:
+    """:func:`refine` of a recording of any length, in overlapping windows of time.
+
+    A recording of at most ``WINDOW_FRAMES + 2 OVERLAP_FRAMES`` frames is one problem. A longer
+    one is cut into windows of ``WINDOW_FRAMES`` frames; each is refined with ``OVERLAP_FRAMES``
+    more frames on either side (the smoothness term couples a frame to its neighbours, so the
+    points at a window's edge are solved with their context) and keeps its own frames. Each
+    window estimates its bone lengths and its smoothness scale from its own frames, where the
+    one-shot problem shares them across the recording: the results differ from it by little
+    (docs/triangulation.md gives the figures), and memory stays that of one window.
+    """
+    n_frames = initial.shape[0]
+    if n_frames <= WINDOW_FRAMES + 2 * OVERLAP_FRAMES:
+        return refine(lenses, pixels, weights, initial, edges, options, progress)
+    out = np.empty_like(initial)
+    starts = range(0, n_frames, WINDOW_FRAMES)
+    for done, start in enumerate(starts):
+        if progress is not None:
+            progress("refining (windows)", done, len(starts))
+        stop = min(start + WINDOW_FRAMES, n_frames)
+        low, high = max(0, start - OVERLAP_FRAMES), min(n_frames, stop + OVERLAP_FRAMES)
+        part = refine(
+            lenses, pixels[:, low:high], weights[:, low:high], initial[low:high], edges, options
+        )
+        out[start:stop] = part[start - low : stop - low]
+    if progress is not None:
+        progress("refining (windows)", len(starts), len(starts))
+    return out
+
+
 def _minimise(
     problem: Problem,
     x: FloatArray,
