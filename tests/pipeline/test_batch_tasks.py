@@ -91,6 +91,20 @@ def test_a_parameter_change_reruns_its_step_and_force_reruns_up_to_date_steps(do
     assert [o.status for o in run_in_order(forced)] == [DONE, DONE]
 
 
+def test_a_sessions_steps_run_one_at_a_time_and_know_what_they_read(two: Path) -> None:
+    """Each task holds its session's lock: two of one session at once would fail; a dry run
+    says a step runs after another only when it reads what that one writes."""
+    graph = tasks(find_batch(two), ("calibrate", "track", "triangulate", "export", "view"))
+    a = [(t.job.step, t.after, t.reads) for t in graph if t.job.name == "a"]
+    assert a == [
+        ("calibrate", (), ()),
+        ("track", (0,), (0,)),
+        ("triangulate", (1,), (0, 1)),
+        ("export", (2,), (0, 1, 2)),
+        ("view", (3,), (0, 1, 2)),  # after export, but it does not read it
+    ]
+
+
 def test_the_tracked_points_are_not_an_input_of_tracking(two: Path) -> None:
     """Tracking writes them: counting them would make every track stale after it ran."""
     with SessionFolder(two / "a", write=False) as folder:

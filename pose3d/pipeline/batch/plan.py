@@ -21,10 +21,10 @@ filmed on a rig calibrated once a day, the rig's calibration session::
 A rig session named by ``calibration_from`` is calibrated once, before the sessions that take
 its calibration, whether or not it is listed itself.
 
-The tasks form a graph: a session's steps run in the order calibrate, track, triangulate,
-then export and view side by side, each after the steps of the batch whose outputs it reads
-(``READS``), and a session's calibrate after its rig's. :func:`dry_run` says, without running
-anything, which tasks would run and why.
+The tasks form a graph: a session's steps run one at a time in the order calibrate, track,
+triangulate, export, view (each holds the session's lock), and a session's calibrate after its
+rig's; a step's inputs change only when a step whose outputs it reads (``READS``) runs.
+:func:`dry_run` says, without running anything, which tasks would run and why.
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ SESSION_FILE = "session.toml"
 _SKIP = {STATE_DIR, "exports", "videos", "calibration", "truth", "__pycache__"}
 
 
-# the steps whose outputs a step reads: it runs after those of them the batch runs (export and
-# view both follow triangulate, side by side)
+# the steps whose outputs a step reads: only a rerun of those can change its inputs
 READS: dict[str, tuple[str, ...]] = {
     "calibrate": (),
     "track": ("calibrate",),
@@ -77,10 +76,12 @@ class Batch:
 
 @dataclass(frozen=True)
 class Task:
-    """A node of the batch's graph: a job and the tasks (indices) it waits for."""
+    """A node of the batch's graph: a job, the tasks (indices) it waits for, and those of them
+    whose outputs it reads (a rerun of those may change its inputs)."""
 
     job: Job
     after: tuple[int, ...]
+    reads: tuple[int, ...] = ()
 
 
 def find_batch(target: str | os.PathLike[str]) -> Batch:
@@ -224,14 +225,18 @@ def tasks(
             rig_task(session.calibration_from)
     for session in batch.sessions:
         made: dict[str, int] = {}  # step -> its task, in this session
+        previous: int | None = None
         for step in chosen:
-            after = tuple(made[s] for s in READS[step] if s in made)
+            # one task of a session at a time (each holds its lock and records its outcome in
+            # its steps.json), in the order of STEP_ORDER
+            after: tuple[int, ...] = () if previous is None else (previous,)
+            reads = tuple(made[s] for s in READS[step] if s in made)
             if step == "calibrate" and session.root.resolve() in rig_calibrations:
-                made[step] = rig_calibrations[session.root.resolve()]
+                made[step] = previous = rig_calibrations[session.root.resolve()]
                 continue
             rig = session.calibration_from if step == "calibrate" else None
             if rig is not None:
-                after = (rig_task(rig),)
+                after = reads = (rig_task(rig),)
             job = Job(
                 str(session.root),
                 session.name,
@@ -240,8 +245,8 @@ def tasks(
                 step in forced,
                 None if rig is None else str(rig),
             )
-            made[step] = len(graph)
-            graph.append(Task(job, after))
+            made[step] = previous = len(graph)
+            graph.append(Task(job, after, reads))
     return graph
 
 
@@ -273,7 +278,7 @@ def dry_run(graph: Sequence[Task]) -> list[Planned]:
     planned: list[Planned] = []
     for task in graph:
         job = task.job
-        upstream = next((planned[i] for i in task.after if planned[i].runs), None)
+        upstream = next((planned[i] for i in task.reads if planned[i].runs), None)
         try:
             folder = SessionFolder(job.root, write=False)
             state = SessionState(job.root)
