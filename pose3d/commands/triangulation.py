@@ -18,17 +18,15 @@ POSES_ONLY: tuple[Input, ...] = ("poses",)  # what --export and export-3d have t
 
 def triangulation_settings_from_args(args: argparse.Namespace) -> TriangulationSettings:
     """The settings ``pose3d triangulate`` runs with (the TUI's 3D form is tested against it)."""
-    from pose3d.triangulation import RansacOptions, RefineOptions, TriangulationSettings
+    from pose3d.triangulation import TriangulationSettings
 
-    return TriangulationSettings(
+    return TriangulationSettings.from_options(
         method=args.method,
-        views=tuple(args.views) if args.views else None,
-        ransac=RansacOptions(threshold=args.ransac_threshold),
-        refine=RefineOptions(
-            scale_smooth=args.scale_smooth,
-            scale_length=args.scale_length,
-            loss_scale=args.loss_scale,
-        ),
+        views=args.views,
+        ransac_threshold=args.ransac_threshold,
+        scale_smooth=args.scale_smooth,
+        scale_length=args.scale_length,
+        loss_scale=args.loss_scale,
         interpolate=args.interpolate,
         unit=args.unit,
     )

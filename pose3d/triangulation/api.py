@@ -264,6 +264,31 @@ class TriangulationSettings:
     interpolate: bool = False
     unit: str | None = None  # the unit expected of the calibration
 
+    @classmethod
+    def from_options(
+        cls,
+        method: str = "dlt",
+        views: Sequence[str] | None = None,
+        ransac_threshold: float = RansacOptions().threshold,
+        scale_smooth: float = RefineOptions().scale_smooth,
+        scale_length: float = RefineOptions().scale_length,
+        loss_scale: float = RefineOptions().loss_scale,
+        interpolate: bool = False,
+        unit: str | None = None,
+    ) -> TriangulationSettings:
+        """The settings from the options of ``pose3d triangulate`` (and of ``pose3d batch``'s
+        triangulate step), by their names."""
+        return cls(
+            method=method,
+            views=tuple(views) if views else None,
+            ransac=RansacOptions(threshold=ransac_threshold),
+            refine=RefineOptions(
+                scale_smooth=scale_smooth, scale_length=scale_length, loss_scale=loss_scale
+            ),
+            interpolate=interpolate,
+            unit=unit,
+        )
+
 
 def triangulate_labels(
     labels: xr.Dataset,

@@ -223,21 +223,10 @@ def _track(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
 
 def _triangulate(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
     from pose3d.pipeline.triangulate import triangulate_session
-    from pose3d.triangulation import RansacOptions, RefineOptions, TriangulationSettings
+    from pose3d.triangulation import TriangulationSettings
 
     p = job.params
-    settings = TriangulationSettings(
-        method=p["method"],
-        views=p["views"],
-        ransac=RansacOptions(threshold=p["ransac_threshold"]),
-        refine=RefineOptions(
-            scale_smooth=p["scale_smooth"],
-            scale_length=p["scale_length"],
-            loss_scale=p["loss_scale"],
-        ),
-        interpolate=p["interpolate"],
-        unit=p["unit"],
-    )
+    settings = TriangulationSettings.from_options(**p)
     poses = triangulate_session(folder, settings, progress)
     n_views = poses[s.N_VIEWS].values
     errors = poses[s.REPROJECTION_ERROR].values
