@@ -136,10 +136,15 @@ def _commit(tmp: Path, target: Path) -> None:
     if target.exists():
         os.chmod(tmp, target.stat().st_mode & 0o7777)
     else:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~current_umask())
     os.replace(tmp, target)
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_stale(folder: Path, name: str) -> None:

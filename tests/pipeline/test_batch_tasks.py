@@ -306,6 +306,7 @@ def test_the_command_says_what_would_run_and_refuses_wrong_options(
     assert main(["batch", str(two / "nowhere")]) == 2
     assert "does not exist: give a folder of session folders or a manifest" in error_line(capsys)
     for option, message in (
+        (["--set", "triangul.method=dlt"], "no step 'triangul'; steps are calibrate, track"),
         (["--workers", "0"], "--workers must be at least 1, got 0"),
         (["--retries", "-1"], "--retries must be 0 or more, got -1"),
         (["--memory-limit", "150MB"], "--memory-limit 150MB is below what a worker needs"),

@@ -65,6 +65,8 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
         from distributed import Client, LocalCluster
     except ImportError:
         raise Pose3dError(INSTALL) from None
+    if settings.retries < 0:
+        raise Pose3dError(f"--retries must be 0 or more, got {settings.retries}")
     config = {
         "distributed.scheduler.allowed-failures": settings.retries,
         # a task per worker thread at a time: tasks take seconds to hours, none waits on a
@@ -72,8 +74,6 @@ def connect(settings: EngineSettings, folder: Path) -> Iterator[tuple[Client, st
         "distributed.scheduler.worker-saturation": 1.0,
         "distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT,
     }
-    if settings.retries < 0:
-        raise Pose3dError(f"--retries must be 0 or more, got {settings.retries}")
     with dask.config.set(config):
         if settings.scheduler is not None:
             try:
@@ -270,7 +270,7 @@ def _snapshot(
         elif future.status == "finished":
             states.append(resolved.setdefault(i, future.result()))
         elif future.status in ("error", "cancelled", "lost"):
-            outcome = _lost(task, future, [futures[j] for j in task.after])
+            outcome = _lost(task, future, [(graph[j], futures[j]) for j in task.after])
             states.append(resolved.setdefault(i, outcome))
         else:
             states.append(RUNNING if i in running else WAITING)
@@ -293,14 +293,14 @@ def _executing(dask_scheduler: Any) -> list[str]:
     return [str(ts.key) for ws in dask_scheduler.workers.values() for ts in ws.executing]
 
 
-def _lost(task: Task, future: Future, upstream: Sequence[Future]) -> Outcome:
+def _lost(task: Task, future: Future, upstream: Sequence[tuple[Task, Future]]) -> Outcome:
     """The outcome of a task Dask could not run: its worker died (too often), or a task it
-    follows did."""
+    follows (``upstream``: those tasks and their futures) did."""
     job = task.job
-    failed_before = next((f for f in upstream if f.status != "finished"), None)
+    failed_before = next((t for t, f in upstream if f.status != "finished"), None)
     if failed_before is not None:
-        step = str(failed_before.key).split("-")[0]
-        return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, f"{step} failed")
+        why = f"{failed_before.job.step} failed"
+        return Outcome(job.name, job.root, job.step, NOT_RUN, 0.0, why)
     if future.status == "cancelled":
         return Outcome(job.name, job.root, job.step, CANCELLED)
     error = future.exception()

@@ -241,19 +241,19 @@ def _triangulate(folder: SessionFolder, job: Job, progress: ProgressCallback) ->
 def _export(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
     """Each format into ``SESSION/exports/FORMAT/``, built beside it and swapped in whole, so
     that a rerun replaces the previous export and a killed run leaves it as it was."""
+    from pose3d.io.atomic import current_umask
+    from pose3d.io.formats import export_formats
+    from pose3d.io.safe_names import file_name
     from pose3d.pipeline.labels_io import export_session
 
     options = {k: job.params[k] for k in ("individual", "scorer", "start_time") if job.params[k]}
-    from pose3d.io.formats import export_formats
-    from pose3d.io.safe_names import file_name
-
     formats = job.params["formats"]
     exports = _exports_folder(folder)
     written = 0
     for done, fmt in enumerate(formats):
         progress("export", done, len(formats))
         staging = Path(tempfile.mkdtemp(prefix=f".{fmt}.", dir=exports))
-        staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is private; an export is not
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp's folder is private; an export is not
         try:
             out = staging
             if fmt in _FILE_SUFFIX:  # the session's name from its session.toml: one name
@@ -269,23 +269,21 @@ def _export(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
 
 def _exports_folder(folder: SessionFolder) -> Path:
     """``SESSION/exports``, made when missing; a link or a file there is refused."""
-    exports = folder.root / EXPORTS
-    if exports.is_symlink() or (exports.exists() and not exports.is_dir()):
-        raise Pose3dError(f"{exports} is not a folder pose3d wrote; move it away and run again")
+    exports = _own_folder(folder.root / EXPORTS)
     exports.mkdir(exist_ok=True)
     return exports
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _own_folder(path: Path) -> Path:
+    """``path``, refused when it is a symbolic link or not a folder (pose3d writes into it)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise Pose3dError(f"{path} is not a folder pose3d wrote; move it away and run again")
+    return path
 
 
 def _swap_in(new: Path, target: Path) -> None:
     """Put folder ``new`` at ``target``, replacing the folder there (renames only)."""
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise Pose3dError(f"{target} is not a folder pose3d wrote; move it away and run again")
+    _own_folder(target)
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
