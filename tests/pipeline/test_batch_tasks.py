@@ -240,6 +240,8 @@ def test_records_from_elsewhere_cannot_make_a_step_look_done(done: Path) -> None
         ('steps = ["trak"]\n[[sessions]]\npath = "a"\n', "unknown: trak"),
         ('[defaults.triangulate]\nmethod = "best"\n[[sessions]]\npath = "a"\n',
          "triangulate.method must be one of dlt, ransac, optim, got 'best'"),
+        ('[defaults.triangulate]\nransac_threshold = inf\n[[sessions]]\npath = "a"\n',
+         "triangulate.ransac_threshold must be a number > 0, got inf"),
         ('[[sessions]]\npath = "a"\n[sessions.track]\ntraker = "classical"\n',
          "session 1: track has no parameter 'traker'"),
         ('[[sessions]]\npath = "a"\ncalibration_from = "b/videos"\n', "calibration_from"),

@@ -8,6 +8,7 @@ like the commands a person would type.
 
 from __future__ import annotations
 
+import math
 import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ class Param:
 
     default: Any
     check: Callable[[Any], Any]
-    help: str
 
 
 def _whole(low: int) -> Callable[[Any], int | None]:
@@ -41,7 +41,11 @@ def _whole(low: int) -> Callable[[Any], int | None]:
 def _number(low: float, *, or_equal: bool = False) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         number = not isinstance(value, bool) and isinstance(value, int | float)
-        if not number or not (value >= low if or_equal else value > low) or value != value:
+        if (
+            not number
+            or not math.isfinite(value)
+            or not (value >= low if or_equal else value > low)
+        ):
             raise ValueError(f"a number {'>=' if or_equal else '>'} {low:g}")
         return float(value)
 
@@ -93,35 +97,35 @@ def _formats(value: Any) -> tuple[str, ...]:
 
 PARAMS: dict[str, dict[str, Param]] = {
     "calibrate": {
-        "step": Param(None, _whole(1), "look at every N-th frame (default: ~300 frames)"),
-        "reference": Param(None, _text, "camera that defines the world frame (default: first)"),
-        "fisheye": Param(False, _flag, "every camera is a fisheye"),
-        "refit_intrinsics": Param(False, _flag, "refit the intrinsics of intrinsics.toml"),
+        "step": Param(None, _whole(1)),  # look at every N-th frame (default: ~300 frames)
+        "reference": Param(None, _text),  # camera that defines the world frame (default: first)
+        "fisheye": Param(False, _flag),  # every camera is a fisheye
+        "refit_intrinsics": Param(False, _flag),  # refit the intrinsics of intrinsics.toml
     },
     "track": {
-        "tracker": Param(None, _choice(None, "classical", "cotracker3"), "default: the best"),
-        "views": Param(None, _names, "cameras to track (default: all)"),
+        "tracker": Param(None, _choice(None, "classical", "cotracker3")),  # default: the best
+        "views": Param(None, _names),  # cameras to track (default: all)
     },
     "triangulate": {
-        "method": Param("dlt", _choice("dlt", "ransac", "optim"), "dlt, ransac or optim"),
-        "views": Param(None, _names, "cameras to use (default: all)"),
-        "ransac_threshold": Param(10.0, _number(0), "px"),
-        "scale_smooth": Param(2.0, _number(0, or_equal=True), "optim: smoothness weight"),
-        "scale_length": Param(2.0, _number(0, or_equal=True), "optim: bone-length weight"),
-        "loss_scale": Param(5.0, _number(0), "optim: robust loss, px"),
-        "interpolate": Param(False, _flag, "fill the gaps of the 3D tracks"),
-        "unit": Param(None, _text, "unit the calibration must be in, e.g. mm"),
+        "method": Param("dlt", _choice("dlt", "ransac", "optim")),
+        "views": Param(None, _names),  # cameras to use (default: all)
+        "ransac_threshold": Param(10.0, _number(0)),  # px
+        "scale_smooth": Param(2.0, _number(0, or_equal=True)),  # optim: smoothness weight
+        "scale_length": Param(2.0, _number(0, or_equal=True)),  # optim: bone-length weight
+        "loss_scale": Param(5.0, _number(0)),  # optim: robust loss, px
+        "interpolate": Param(False, _flag),  # fill the gaps of the 3D tracks
+        "unit": Param(None, _text),  # unit the calibration must be in, e.g. mm
     },
     "export": {
-        "formats": Param(("movement",), _formats, "export formats"),
-        "individual": Param(None, _text, "anipose, anipose-csv, dlc-h5: this individual only"),
-        "scorer": Param(None, _text, "dlc: the scorer of the project's config.yaml"),
-        "start_time": Param(None, _text, "nwb: when the recording started (ISO 8601)"),
+        "formats": Param(("movement",), _formats),
+        "individual": Param(None, _text),  # anipose, anipose-csv, dlc-h5: this individual only
+        "scorer": Param(None, _text),  # dlc: the scorer of the project's config.yaml
+        "start_time": Param(None, _text),  # nwb: when the recording started (ISO 8601)
     },
     "view": {
-        "frame": Param(None, _whole(0), "the poses' frame to show (default: the middle one)"),
-        "width": Param(1600, _whole(64), "the sheet's width in px"),
-        "whole": Param(False, _flag, "whole images, not the part around the subject"),
+        "frame": Param(None, _whole(0)),  # the poses' frame to show (default: the middle one)
+        "width": Param(1600, _whole(64)),  # the sheet's width in px
+        "whole": Param(False, _flag),  # whole images, not the part around the subject
     },
 }
 
