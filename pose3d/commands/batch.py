@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from pose3d.pipeline.batch.plan import Task
     from pose3d.pipeline.batch.task import Outcome
 
-EXIT_SOME_FAILED = 1
-EXIT_CANCELLED = 130
+EXIT_SOME_FAILED = 1  # some task failed (a user error is pose3d.cli's EXIT_USER_ERROR)
 
 
 def parse_setting(text: str) -> tuple[str, str, Any]:
@@ -86,6 +85,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _print_summary(result.outcomes)
     print(f"report: {result.report}")
     if any(o.status == "cancelled" for o in result.outcomes):
+        from pose3d.cli import EXIT_CANCELLED
+
         print("cancelled: the tasks done are kept; run the same command to go on", file=sys.stderr)
         return EXIT_CANCELLED
     return EXIT_SOME_FAILED if result.failed else 0
