@@ -111,7 +111,10 @@ def _in_chunks(
     progress: ProgressCallback | None,
 ) -> xr.Dataset:
     """DLT and RANSAC solve each frame alone: ``CHUNK_FRAMES`` at a time, so that their working
-    memory does not grow with the recording; the result is the one-shot result, exactly."""
+    memory does not grow with the recording; the result is the one-shot result, exactly. (The
+    solve alone is chunked for every method, see ``_solve``; chunking here as well keeps the
+    observations and the dataset's per-view errors of one chunk only: 423 MB instead of 579 MB
+    at 108,000 frames, benchmarks/batch.py --memory 108000 --method dlt.)"""
     report = progress or _no_progress
     n_time = position.sizes[s.TIME]
     starts = range(0, n_time, CHUNK_FRAMES)
