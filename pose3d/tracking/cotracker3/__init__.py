@@ -18,7 +18,8 @@ Written from ``../shared/cotracker3/SPEC.md``; its state_dict loads the released
 
 Modules: blocks (Mlp, ResidualBlock, BasicEncoder, attention blocks), updateformer,
 correlation (sampling, 4-D correlation), embeddings (posenc, time table), model (shared
-machinery + offline), online (sliding windows + streaming), checkpoint (weights files),
+machinery + offline), online (sliding windows + streaming); weights files load through
+``pose3d.tracking.checkpoint`` (shared with TAPIR),
 predictor (resizing, support grid, backward tracking, feature cache).
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from typing import Literal, overload
 
-from pose3d.tracking.cotracker3.checkpoint import CheckpointError, load_checkpoint
+from pose3d.tracking.checkpoint import CheckpointError, load_checkpoint
 from pose3d.tracking.cotracker3.model import CoTracker3Base, CoTracker3Offline, TrackerOutput
 from pose3d.tracking.cotracker3.online import CoTracker3Online
 from pose3d.tracking.cotracker3.predictor import CoTracker3Predictor, Tracks

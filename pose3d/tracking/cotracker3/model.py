@@ -83,6 +83,16 @@ class CoTracker3Base(nn.Module):
         self.corr_mlp = Mlp(in_features=side**4, hidden_features=384, out_features=256)
         self.register_buffer("time_emb", sincos_time_table(window_len, input_dim))
 
+    @staticmethod
+    def checkpoint_hint(mismatched: list[str]) -> str:
+        """Why a weights file's shapes differ, when the cause is known (for load_checkpoint)."""
+        if any(m.startswith("time_emb ") for m in mismatched):
+            return (
+                "; time_emb's length is the window: 60 frames for the offline checkpoints, 16 "
+                "for the online ones — build the other variant"
+            )
+        return ""
+
     def encode(self, video: torch.Tensor, chunk_size: int = 200) -> torch.Tensor:
         """L2-normalised per-frame features, the encoder run on ``chunk_size`` frames at a time.
 

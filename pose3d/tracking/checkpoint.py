@@ -1,4 +1,8 @@
-"""Loading CoTracker3 weights files into the network (strict: every key, every shape)."""
+"""Loading a weights file into a tracking network, strictly: every key, every shape.
+
+Shared by CoTracker3 and TAPIR. A network may explain a mismatch that has a known cause with a
+``checkpoint_hint(mismatched_shapes) -> str`` method (e.g. CoTracker3's window length).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ NetworkT = TypeVar("NetworkT", bound=nn.Module)
 
 
 class CheckpointError(Pose3dError):
-    """A weights file cannot be loaded into the CoTracker3 network."""
+    """A weights file cannot be loaded into a tracking network."""
 
 
 def _state_dict(content: object, path: Path) -> Mapping[str, torch.Tensor]:
@@ -27,13 +31,14 @@ def _state_dict(content: object, path: Path) -> Mapping[str, torch.Tensor]:
     ):
         raise CheckpointError(
             f"{path}: expected a state_dict (names -> tensors) or a dict with one under 'model', "
-            f"found {type(content).__name__}; is this a CoTracker3 .pth file?"
+            f"found {type(content).__name__}; is this a PyTorch weights file of a point tracker?"
         )
     return content
 
 
 def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
-    """Load a CoTracker3 weights file (e.g. scaled_offline.pth) into ``network``, strictly.
+    """Load a weights file (e.g. scaled_offline.pth, bootstapir_checkpoint_v2.pt) into
+    ``network``, strictly.
 
     Accepts a plain state_dict or a training checkpoint holding it under "model". The file is
     read with ``weights_only=True`` (no code runs from it). Returns ``network``.
@@ -55,12 +60,8 @@ def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
         if k in state and state[k].shape != v.shape
     ]
     if missing or unexpected or wrong:
-        hint = ""
-        if any(w.startswith("time_emb ") for w in wrong):
-            hint = (
-                "; time_emb's length is the window: 60 frames for the offline checkpoints, 16 "
-                "for the online ones — build the other variant"
-            )
+        explain = getattr(network, "checkpoint_hint", None)
+        hint = explain(wrong) if callable(explain) else ""
         raise CheckpointError(
             f"{path} does not match the {type(network).__name__} network: "
             f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
