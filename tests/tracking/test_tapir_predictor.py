@@ -173,3 +173,23 @@ def test_queries_reach_the_network_as_raster_tyx_at_the_model_size() -> None:
     # frame (44.5, 21.5) -> raster (45, 22) -> model (96 / 192, 64 / 128) -> (22.5, 11) as
     # (t, y, x), t counted among the frames that hold queries (one here: 0)
     np.testing.assert_allclose(seen[0][0].numpy(), [[0.0, 11.0, 22.5]], atol=1e-5)
+
+
+def test_the_online_network_streams_a_long_clip_as_its_single_run() -> None:
+    torch.manual_seed(2)
+    network = build_tapir("online")
+    clip = translated_clip(7)[:, ::2, ::2]  # (7, 64, 96, 3): model size, no resize
+    queries = np.array([[0, 20.0, 10.0], [3, 40.5, 30.25], [6, 70.0, 50.0]])
+    streamed = TapirPredictor(network, stream_chunk=3).track(clip, queries)  # 3 + 3 + 1
+    video = torch.from_numpy(clip).float()[None] / 255 * 2 - 1
+    tyx = torch.tensor(queries[:, [0, 2, 1]] + [0, 0.5, 0.5], dtype=torch.float32)[None]
+    with torch.inference_mode():
+        single = network(video, tyx)
+    expected = single["tracks"][0].permute(1, 0, 2).numpy() - 0.5  # (T, N, 2) pose3d px
+    own = queries[:, 0].astype(int), np.arange(3)
+    expected[own] = queries[:, 1:]
+    np.testing.assert_allclose(streamed.tracks, expected, atol=1e-3)
+    occlusion = single["occlusion"][0].T.numpy()
+    visibility = 1 / (1 + np.exp(occlusion))
+    visibility[own] = 1.0
+    np.testing.assert_allclose(streamed.visibility, visibility, atol=1e-4)

@@ -21,6 +21,11 @@ the middle of its overlap with the next, so every kept frame has at least ``over
 frames of context on each side inside its window (or the clip's end). Resolutions are refined one
 after the other, so only one resolution's features are held: ≈ 10 MB per frame at 384 × 512.
 A clip of at most ``window`` frames gives exactly the network's single-run outputs.
+
+The online (causal) network needs no windows (SPEC.md §7): its refinement looks back only, 2
+frames per temporal convolution, so the clip is streamed through it ``stream_chunk`` frames at a
+time (16) with the mixer's state carried from one chunk to the next: one run over the whole
+clip, equal to the network's single run, in memory that does not grow with the clip.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from numpy.typing import NDArray
 
 from pose3d.tracking.base import check_cancel
 from pose3d.tracking.tapir.cost_volume import Estimate
+from pose3d.tracking.tapir.mixer import BLOCKS
 from pose3d.tracking.tapir.model import (
+    ITERATIONS,
     STRIDE,
     TRAIN_SIZE,
     Grids,
@@ -49,9 +56,13 @@ MAX_SIDE = 512  # model size's long side (pixels)
 WINDOW = 48  # frames tracked at once
 OVERLAP = 16  # frames shared by consecutive windows
 QUERY_CHUNK = 64  # queries refined at once (the released code's chunk)
+STREAM_CHUNK = 16  # frames per step of the online (causal) network's single run
 VISIBLE_THRESHOLD = 0.5  # visibility · confidence above it: visible (released post-processing)
 # progress of one track() call: (frames done, frames total)
 Progress = Callable[[int, int], None]
+# the causal mixer's state: per (refinement level, first query of the chunk), per iteration,
+# per block, the last 2 input frames of its two depthwise convolutions
+Carry = dict[tuple[tuple[int, int], int], list[list[list[torch.Tensor]]]]
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,7 @@ class TapirPredictor:
         max_side: int = MAX_SIDE,
         window: int = WINDOW,
         overlap: int = OVERLAP,
+        stream_chunk: int = STREAM_CHUNK,
         device: str | torch.device | None = None,
     ) -> None:
         if not 0 <= overlap < window:
@@ -102,6 +114,7 @@ class TapirPredictor:
         self.max_side = max_side
         self.window = window
         self.overlap = overlap
+        self.stream_chunk = max(1, stream_chunk)
         self.device = (
             torch.device(device) if device is not None else next(network.parameters()).device
         )
@@ -129,17 +142,26 @@ class TapirPredictor:
         tracks = np.zeros((n_frames, len(q), 2), np.float32)
         occlusion = np.zeros((n_frames, len(q)), np.float32)
         expected_dist = np.zeros((n_frames, len(q)), np.float32)
-        starts = window_starts(n_frames, self.window, self.overlap)
+        streaming = self.network.causal
+        if streaming:  # one causal run over the whole clip, STREAM_CHUNK frames at a time
+            starts = list(range(0, n_frames, self.stream_chunk))
+        else:
+            starts = window_starts(n_frames, self.window, self.overlap)
+        carry: Carry | None = {} if streaming else None
         tails: dict[tuple[int, int], tuple[int, Grids]] = {}  # the overlap's features, per level
         for k, start in enumerate(starts):
             check_cancel(cancel)
-            stop = min(start + self.window, n_frames)
-            keep_from = (
-                start if k == 0 else (start + min(starts[k - 1] + self.window, n_frames)) // 2
-            )
-            keep_to = stop if k == len(starts) - 1 else (starts[k + 1] + stop) // 2
+            stop = min(start + (self.stream_chunk if streaming else self.window), n_frames)
+            if streaming:
+                keep_from, keep_to = start, stop
+            else:
+                previous_stop = min(starts[k - 1] + self.window, n_frames) if k else start
+                keep_from = (start + previous_stop) // 2
+                keep_to = stop if k == len(starts) - 1 else (starts[k + 1] + stop) // 2
             span = (start, stop, starts[k + 1] if k + 1 < len(starts) else stop)
-            out = self._track_window(frames, span, model_queries, features, size, tails, cancel)
+            out = self._track_window(
+                frames, span, model_queries, features, size, tails, carry, cancel
+            )
             kept = slice(keep_from - start, keep_to - start)
             tracks[keep_from:keep_to] = out.position[0, :, kept].permute(1, 0, 2).cpu().numpy()
             occlusion[keep_from:keep_to] = out.occlusion[0, :, kept].T.cpu().numpy()
@@ -244,10 +266,13 @@ class TapirPredictor:
         features: dict[tuple[int, int], QueryFeatures],
         size: tuple[int, int],
         tails: dict[tuple[int, int], tuple[int, Grids]],
+        carry: Carry | None,
         cancel: threading.Event | None,
     ) -> Estimate:
         """The network's outputs for frames span[0]..span[1]-1 (model raster px, (1, N, T, ...));
-        span[2]: where the next window starts (its overlap's features are kept in ``tails``)."""
+        span[2]: where the next window starts (its overlap's features are kept in ``tails``).
+        ``carry``: the causal mixer's state per (level, query chunk), carried to the next chunk
+        of frames when streaming."""
         network = self.network
         queries = queries.to(self.device)
         initial_grids = self._window_grids(frames, span, size, TRAIN_SIZE, tails)
@@ -273,7 +298,12 @@ class TapirPredictor:
                 chunk_features = QueryFeatures(
                     features[level].hires[:, chunk], features[level].lowres[:, chunk]
                 )
-                parts.append(network.refine(grids, chunk_features, start_estimate)[-1])
+                state = None
+                if carry is not None:
+                    state = carry.setdefault(
+                        (level, q0), [[[] for _ in range(BLOCKS)] for _ in range(ITERATIONS)]
+                    )
+                parts.append(network.refine(grids, chunk_features, start_estimate, state)[-1])
             final = Estimate(*(torch.cat(tensors, dim=1) for tensors in zip(*parts, strict=True)))
             finals.append(final)
             position = final.position
