@@ -47,6 +47,7 @@ from pose3d.label_cells import with_hidden
 _TRACK_DEFAULTS = {
     s.VISIBILITY: np.nan,
     s.FB_ERROR: np.nan,
+    s.DISAGREEMENT: np.nan,
     s.REVIEW_SCORE: np.nan,
     s.REVIEW_REASON: int(s.ReviewReason.NONE),
 }

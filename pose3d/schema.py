@@ -49,6 +49,8 @@ N_VIEWS = "n_views"
 # optional labels.nc variables written by the tracker (pose3d.tracking); NaN / 0 where unset
 VISIBILITY = "visibility"  # float: the tracker's probability that the point is in view
 FB_ERROR = "fb_error"  # float px: forward-backward disagreement of a tracked point
+# float px: distance to a second tracker's track from the same queries (a second opinion)
+DISAGREEMENT = "disagreement"
 REVIEW_SCORE = "review_score"  # float: worst flag score, >= 1 means flagged (review = True)
 REVIEW_REASON = "review_reason"  # int8 ReviewReason of that score
 
@@ -85,6 +87,7 @@ MARK_DIMS = {
 TRACK_DIMS = {
     VISIBILITY: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
     FB_ERROR: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
+    DISAGREEMENT: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
     REVIEW_SCORE: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
     REVIEW_REASON: (TIME, VIEW, KEYPOINT, INDIVIDUAL),
 }
@@ -115,3 +118,4 @@ class ReviewReason(IntEnum):
     FORWARD_BACKWARD = 3  # the tracks from the manual frames on either side disagree
     JUMP = 4  # the point moved much further than its usual step
     MULTI_VIEW = 5  # far from the reprojection of the other views' triangulation
+    DISAGREEMENT = 6  # a second tracker, from the same queries, puts the point elsewhere

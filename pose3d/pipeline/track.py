@@ -26,12 +26,13 @@ def propagate(
     keypoints: Sequence[str] | None = None,
     from_frames: Sequence[int] | None = None,
     thresholds: ReviewThresholds | None = None,
+    second: PointTracker | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> PropagationReport:
     """Track the manual points of ``views`` (a camera, several, or ``"all"``) through session
-    frames ``frames`` (see :func:`pose3d.tracking.propagate.propagate_labels`) and write
-    labels.nc."""
+    frames ``frames`` (see :func:`pose3d.tracking.propagate.propagate_labels`; ``second``: a
+    second opinion) and write labels.nc."""
     if views == "all":
         views = folder.session.camera_names
     labels, report = propagate_labels(
@@ -44,6 +45,7 @@ def propagate(
         keypoints=keypoints,
         from_frames=from_frames,
         thresholds=thresholds,
+        second=second,
         progress=progress,
         cancel=cancel,
     )

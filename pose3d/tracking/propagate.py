@@ -8,12 +8,14 @@ hidden after a hidden mark until the point has reappeared). The result is merged
 labels by the merge policy of pose3d.labels (manual and imported labels are never replaced;
 tracked points get ``source = TRACKED``, ``confidence = visibility × confidence`` of the
 tracker, ``visibility`` and ``fb_error``; frames the tracker says are hidden get a hidden mark
-of source TRACKED). Then the review flags of the range are recomputed
-(pose3d.tracking.review; multi-view when cameras are given) and, with a calibration the views
-agree with, the flagged points the other views settle are moved to their consensus
-(pose3d.tracking.repair; source REPROJECTED, which a later run's track replaces in the cells it
-governs). Data in, data out: the session
-verb that reads and writes labels.nc is pose3d.pipeline.track.
+of source TRACKED). With a ``second`` tracker, the same queries are tracked again by it and its
+gaps filled the same way: the distance between the two filled tracks is each point's
+``disagreement`` (a second opinion, one of the review reasons). Then the review flags of the
+range are recomputed (pose3d.tracking.review; multi-view when cameras are given) and, with a
+calibration the views agree with, the flagged points the other views settle are moved to their
+consensus (pose3d.tracking.repair; source REPROJECTED, which a later run's track replaces in
+the cells it governs). Data in, data out: the session verb that reads and writes labels.nc is
+pose3d.pipeline.track.
 
 Frames: labels' ``time`` counts session frames; camera frame = session frame − the camera's
 offset. A point that leaves the image is hidden there (it is not in view).
@@ -38,7 +40,13 @@ from pose3d.progress import ProgressCallback
 from pose3d.session import ViewVideo
 from pose3d.tracking import fill
 from pose3d.tracking import queries as plan_queries
-from pose3d.tracking.base import FrameWindow, PointTracker, TrackResult, check_cancel
+from pose3d.tracking.base import (
+    FrameWindow,
+    PointTracker,
+    TrackProgress,
+    TrackResult,
+    check_cancel,
+)
 from pose3d.tracking.consensus import MultiViewStatus
 from pose3d.tracking.repair import repair_views
 from pose3d.tracking.review import (
@@ -82,6 +90,7 @@ class _ViewTracks:
     fb_error: FloatArray  # (T, K, I) px
     written: NDArray[np.bool_]  # (T, K, I) cells this run governs
     queries: int
+    disagreement: FloatArray | None = None  # (T, K, I) px to the second tracker's track
 
 
 def propagate_labels(
@@ -95,6 +104,7 @@ def propagate_labels(
     keypoints: Sequence[str] | None = None,
     from_frames: Sequence[int] | None = None,
     thresholds: ReviewThresholds | None = None,
+    second: PointTracker | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[xr.Dataset, PropagationReport]:
@@ -105,8 +115,10 @@ def propagate_labels(
     ``videos``: each view's video and frame offset; ``cameras`` (the calibration, or None)
     enables the multi-view review flag. ``keypoints`` limits the work to those keypoints;
     ``from_frames`` fills again only the gaps next to the anchors on those session frames
-    (after a correction), so only the frames up to the neighbouring anchors change. Setting
-    ``cancel`` raises TrackingCancelled.
+    (after a correction), so only the frames up to the neighbouring anchors change.
+    ``second``: another tracker run on the same queries, whose distance to ``tracker``'s
+    filled tracks is stored as ``disagreement`` and flagged (ReviewReason.DISAGREEMENT).
+    Setting ``cancel`` raises TrackingCancelled.
     """
     names = (views,) if isinstance(views, str) else tuple(views)
     report = progress or _no_progress
@@ -118,8 +130,8 @@ def propagate_labels(
     for name in names:
         check_cancel(cancel)
         result = _track_view(
-            videos[name], labels, name, (start, stop), tracker, keep, from_frames, report, cancel,
-            cameras,
+            videos[name], labels, name, (start, stop), (tracker, second), keep, from_frames,
+            report, cancel, cameras,
         )  # fmt: skip
         if result is None:
             skipped.append(name)
@@ -223,7 +235,7 @@ def _track_view(
     labels: xr.Dataset,
     view: str,
     span: tuple[int, int],
-    tracker: PointTracker,
+    trackers: tuple[PointTracker, PointTracker | None],  # the tracker, the second opinion
     keep: NDArray[np.bool_],
     from_frames: Sequence[int] | None,
     progress: ProgressCallback,
@@ -232,6 +244,7 @@ def _track_view(
 ) -> _ViewTracks | None:
     """Track one view; None when it has no anchor to fill from in the range. Raises when the
     calibration (``cameras``) was made for images of another size than the video's."""
+    tracker, second = trackers
     start, stop = span
     first = int(labels[s.TIME].values[0])
     rows = slice(start - first, stop - first)
@@ -256,18 +269,31 @@ def _track_view(
         if lo >= hi:
             return None
         columns, queries = _queries(gaps, lo + offset, hi + offset)
-        result = None
+        result = opinion = None
         if len(queries):
-
-            def tick(done: int, total: int) -> None:
-                progress(f"track {view}", done, total)
-
             clip = FrameWindow(reader, lo, hi)
             queries[:, 0] -= lo + offset  # session frame -> clip frame
-            result = tracker.track(clip, queries, progress=tick, cancel=cancel)
+            result = tracker.track(clip, queries, progress=_ticks(progress, view), cancel=cancel)
+            if second is not None:
+                step = _ticks(progress, view, f" ({second.name}, second opinion)")
+                opinion = second.track(clip, queries, progress=step, cancel=cancel)
         size = reader.size
     grid = _Grid(first, lo + offset, hi + offset, size, shape[0], shape[2:])
-    return _on_grid(gaps, columns, result, grid)
+    tracks = _on_grid(gaps, columns, result, grid)
+    if second is None:
+        return tracks
+    other = _on_grid(gaps, columns, opinion, grid)
+    apart = np.linalg.norm(tracks.position - other.position, axis=1)  # (T, K, I); NaN: one hid
+    return replace(tracks, disagreement=np.where(tracks.written, apart, np.nan))
+
+
+def _ticks(progress: ProgressCallback, view: str, what: str = "") -> TrackProgress:
+    """A tracker's (done, total) frames as the propagation's progress step of ``view``."""
+
+    def tick(done: int, total: int) -> None:
+        progress(f"track {view}{what}", done, total)
+
+    return tick
 
 
 def _queries(
@@ -403,7 +429,15 @@ def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Datas
         s.PointSource.TRACKED,
         governed=cells(tracks.written),
         hidden=cells(tracks.hidden),
-        extra={s.VISIBILITY: cells(tracks.visibility), s.FB_ERROR: cells(tracks.fb_error)},
+        extra={
+            s.VISIBILITY: cells(tracks.visibility),
+            s.FB_ERROR: cells(tracks.fb_error),
+            s.DISAGREEMENT: cells(
+                np.full_like(tracks.fb_error, np.nan)
+                if tracks.disagreement is None
+                else tracks.disagreement
+            ),
+        },
     )
     return out, int((written.values & ~tracks.hidden[:, None]).sum())
 

@@ -12,6 +12,9 @@ LOW_CONFIDENCE          (1 - confidence) / (1 - min_confidence)                 
 FORWARD_BACKWARD        fb_error / max_fb_px (tracks from the manual frames on     4 px
                         either side disagree)
 JUMP                    step / max(jump_px, jump_ratio × the point's median step)  12 px, 4×
+DISAGREEMENT            disagreement / max_disagreement_px: the distance to a          8 px
+                        second tracker's track from the same queries (only where
+                        one was asked for: ``propagate_labels(second=...)``)
 MULTI_VIEW              distance to the reprojection of the views' consensus       4 px
                         point / multiview_px; at least 1 outside the consensus
                         (needs a calibration and the point in >= 2 views)
@@ -56,7 +59,8 @@ _REASONS = (  # score columns, in this order
     s.ReviewReason.LOW_CONFIDENCE,
     s.ReviewReason.FORWARD_BACKWARD,
     s.ReviewReason.JUMP,
-    s.ReviewReason.MULTI_VIEW,
+    s.ReviewReason.DISAGREEMENT,
+    s.ReviewReason.MULTI_VIEW,  # last: the views' column; the others are the trackers'
 )
 
 
@@ -80,12 +84,13 @@ class ReviewThresholds:
     jump_ratio: float = 4.0
     multiview_px: float = 4.0
     lost_visibility: float = 0.05
+    max_disagreement_px: float = 8.0
 
     def __post_init__(self) -> None:
         for name in ("min_visibility", "min_confidence", "lost_visibility"):
             if not 0 <= getattr(self, name) < 1:
                 raise Pose3dError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        for name in ("max_fb_px", "jump_px", "jump_ratio", "multiview_px"):
+        for name in ("max_fb_px", "jump_px", "jump_ratio", "multiview_px", "max_disagreement_px"):
             if not getattr(self, name) > 0:
                 raise Pose3dError(f"{name} must be > 0, got {getattr(self, name)}")
 
@@ -134,6 +139,7 @@ def with_track_variables(labels: xr.Dataset) -> xr.Dataset:
         else:
             out[name] = (dims, np.full(shape, np.nan, np.float32))
     out[s.FB_ERROR].attrs[s.ATTR_UNIT] = "px"
+    out[s.DISAGREEMENT].attrs[s.ATTR_UNIT] = "px"
     return out
 
 
@@ -171,17 +177,18 @@ def review_points(
     scores[1] = _below(out[s.CONFIDENCE].values[rows_slice], limits.min_confidence)
     scores[2] = np.nan_to_num(out[s.FB_ERROR].values[rows_slice] / limits.max_fb_px)
     scores[3] = _jumps(position, rows_slice, limits)
+    scores[4] = np.nan_to_num(out[s.DISAGREEMENT].values[rows_slice] / limits.max_disagreement_px)
     multiview = None
     echo = source == s.PointSource.REPROJECTED  # the views' own consensus: never evidence
     evidence = np.where(echo[:, :, None], np.nan, position[rows_slice])
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
         visibility = np.nan_to_num(out[s.VISIBILITY].values[rows_slice], nan=1.0)
-        scores[4], multiview = multiview_scores(
+        scores[5], multiview = multiview_scores(
             evidence,
             views,
             cameras,
-            scores[:4],  # a view: the tracker's reasons, cleared where the views decide
+            scores[:5],  # a view: the trackers' reasons, cleared where the views decide
             source,
             visibility,
             multiview_px=limits.multiview_px,
