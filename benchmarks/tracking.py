@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/tracking.py                        # everything (~15 min, 2 cores)
     .venv/bin/python benchmarks/tracking.py --skip cotracker3      # the classical parts (~1 min)
     .venv/bin/python benchmarks/tracking.py --only cotracker3 --frames 48 200
+    .venv/bin/python benchmarks/tracking.py --only tapir --frames 48 200 [--max-side 512 256]
 
 Sections:
 
@@ -25,6 +26,12 @@ Sections:
   network instead (streamed over the clip and the time-reversed clip). Measured at 200 frames
   (docs/tracking.md): online 1.64 GB (was 2.31 GB); offline at least 1.60 GB in a run
   stopped early (was 1.92 GB).
+- tapir: BootsTAPIR (our network, random weights of ../shared/tapir's key list) beside
+  CoTracker3 (offline) on the same clip and queries, one process per row: CPU time, wall time,
+  peak memory, the ratio of CPU times; at the default model size (long side 512: refined at
+  256 x 256 and 384 x 512) and at 256 x 256 only (``--max-side 512 256``). Target at 200
+  frames: <= 0.5x CoTracker3's CPU time and <= 1.5 GB. Random weights say nothing about
+  accuracy (docs/tracking.md gives the published TAP-Vid figures).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -48,7 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSE3D_SHARED", REPO.parent / "shared"))
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))  # tests.support, when pose3d is not installed editable
-SECTIONS = ("classical", "real", "synthetic", "cotracker3")
+SECTIONS = ("classical", "real", "synthetic", "cotracker3", "tapir")
 
 
 def moving_texture(n_frames: int, size: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -197,21 +205,34 @@ def section_synthetic() -> None:
     )
 
 
-def cotracker3_child(n_frames: int, iters: int, variant: str) -> None:
-    """Run in a subprocess: track on n_frames random frames, print JSON (time, memory)."""
-    import torch
-
-    from pose3d.tracking.cotracker3 import CoTracker3Predictor
-    from tests.support.cotracker3_kit import kit_dir, random_network
-
-    network = random_network(kit_dir(), variant)
-    model_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def benchmark_clip(n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The clip (T, 384, 512, 3) and 50 queries (t, x, y) every learned-tracker case tracks."""
     video = moving_texture(n_frames, (512, 384))
     rng = np.random.default_rng(0)
     queries = np.column_stack(
         [rng.integers(0, n_frames, 50), rng.uniform(0, 511, 50), rng.uniform(0, 383, 50)]
     )
-    predictor = CoTracker3Predictor(network, iters=iters)
+    return video, queries
+
+
+def learned_child(network_name: str, n_frames: int, iters: int, variant: str, side: int) -> None:
+    """Run in a subprocess: track the benchmark clip with one learned tracker (random
+    weights), print JSON (time, memory)."""
+    import torch
+
+    if network_name == "tapir":
+        from pose3d.tracking.tapir.predictor import TapirPredictor
+        from tests.support.tapir_kit import kit_dir as tapir_kit
+        from tests.support.tapir_kit import random_network as random_tapir
+
+        predictor: Any = TapirPredictor(random_tapir(tapir_kit(), variant), max_side=side)
+    else:
+        from pose3d.tracking.cotracker3 import CoTracker3Predictor
+        from tests.support.cotracker3_kit import kit_dir, random_network
+
+        predictor = CoTracker3Predictor(random_network(kit_dir(), variant), iters=iters)
+    model_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    video, queries = benchmark_clip(n_frames)
     cpu, wall = time.process_time(), time.perf_counter()
     predictor.track(video, queries)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -220,37 +241,75 @@ def cotracker3_child(n_frames: int, iters: int, variant: str) -> None:
                       "model_mb": model_rss, "threads": torch.get_num_threads()}))  # fmt: skip
 
 
+def run_child(network_name: str, n: int, iters: int, variant: str, side: int) -> dict | str:
+    """One learned-tracker case in its own process: its JSON row, or the error's last line."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", str(n), "--network", network_name,
+         "--iters", str(iters), "--variant", variant, "--max-side", str(side)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    if child.returncode != 0:
+        return " ".join(child.stderr.strip().splitlines()[-1:])
+    row: dict = json.loads(child.stdout.strip().splitlines()[-1])
+    return row
+
+
+def print_row(label: str, n: int, r: dict | str, verdict: str = "") -> None:
+    if isinstance(r, str):
+        print(f"  {label:<22}{n:>6}  failed: {r}")
+        return
+    print(
+        f"  {label:<22}{n:>6}{r['cpu_s']:>9.0f}{r['wall_s']:>9.0f}{r['wall_s'] / n:>9.2f}"
+        f"{r['peak_mb']:>9.0f}{r['model_mb']:>10.0f}{verdict}"
+    )
+
+
+HEADER = (
+    f"  {'tracker':<22}{'frames':>6}{'CPU s':>9}{'wall s':>9}{'s/frame':>9}{'peak MB':>9}"
+    f"{'model MB':>10}"
+)
+
+
 def section_cotracker3(frames: list[int], iters: int, variant: str) -> None:
     print(
         f"cotracker3 (our network, {variant}, random weights), 384 x 512, 50 queries, iters {iters}"
     )
-    print(f"  {'frames':>6}{'CPU s':>9}{'wall s':>9}{'s/frame':>9}{'peak MB':>9}{'model MB':>10}")
+    print(HEADER)
     for n in frames:
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                str(n),
-                "--iters",
-                str(iters),
-                "--variant",
-                variant,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            print(f"  {n:>6}  failed: {child.stderr.strip().splitlines()[-1:]}")
-            continue
-        r = json.loads(child.stdout.strip().splitlines()[-1])
-        verdict = "" if n != 200 else ("  <= 2 GB" if r["peak_mb"] <= 2048 else "  > 2 GB target")
-        print(
-            f"  {n:>6}{r['cpu_s']:>9.0f}{r['wall_s']:>9.0f}{r['wall_s'] / n:>9.2f}"
-            f"{r['peak_mb']:>9.0f}{r['model_mb']:>10.0f}{verdict}"
-        )
+        r = run_child("cotracker3", n, iters, variant, 0)
+        verdict = ""
+        if n == 200 and not isinstance(r, str):
+            verdict = "  <= 2 GB" if r["peak_mb"] <= 2048 else "  > 2 GB target"
+        print_row(f"cotracker3 {variant}", n, r, verdict)
     print(f"  torch threads: {os.cpu_count()} cores; peak = ru_maxrss of one process per row")
+
+
+def section_tapir(frames: list[int], iters: int, variant: str, sides: list[int]) -> None:
+    """BootsTAPIR (ours) beside CoTracker3 (ours, offline, iters) on the same clip and
+    queries, one process per row, one row after the other."""
+    print(f"tapir (our BootsTAPIR, {variant}, random weights) beside cotracker3 (offline, iters "
+          f"{iters}): 384 x 512, 50 queries; target at 200 frames <= 0.5x CoTracker3's CPU time "
+          "and <= 1.5 GB")  # fmt: skip
+    print(HEADER + f"{'x CoTr3':>9}")
+    for n in frames:
+        anchor = run_child("cotracker3", n, iters, "offline", 0)
+        print_row("cotracker3 offline", n, anchor)
+        for side in sides:
+            r = run_child("tapir", n, iters, variant, side)
+            verdict = ""
+            if not isinstance(r, str) and not isinstance(anchor, str):
+                ratio = r["cpu_s"] / anchor["cpu_s"]
+                verdict = f"{ratio:>9.2f}"
+                if n == 200:
+                    time_ok = "met" if ratio <= 0.5 else "unmet"
+                    memory_ok = "met" if r["peak_mb"] <= 1536 else "unmet"
+                    verdict += f"  time {time_ok}, memory {memory_ok}"
+            print_row(f"tapir {variant} side {side}", n, r, verdict)
+    print(f"  torch threads: {os.cpu_count()} cores; peak = ru_maxrss of one process per row; "
+          "side = the model size's long side (512: refined at 256 x 256 and 384 x 512; 256: "
+          "256 x 256 only)")  # fmt: skip
 
 
 def main() -> None:
@@ -260,10 +319,14 @@ def main() -> None:
     parser.add_argument("--frames", nargs="+", type=int, default=[48, 200])
     parser.add_argument("--iters", type=int, default=6)
     parser.add_argument("--variant", choices=("offline", "online"), default="offline")
+    parser.add_argument(
+        "--max-side", nargs="+", type=int, default=[512, 256], help="tapir: model sizes' long side"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--network", default="cotracker3", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        cotracker3_child(args.child, args.iters, args.variant)
+        learned_child(args.network, args.child, args.iters, args.variant, args.max_side[0])
         return
     chosen = [x for x in (args.only or SECTIONS) if x not in args.skip]
     runners = {
@@ -271,6 +334,7 @@ def main() -> None:
         "real": section_real,
         "synthetic": section_synthetic,
         "cotracker3": lambda: section_cotracker3(args.frames, args.iters, args.variant),
+        "tapir": lambda: section_tapir(args.frames, args.iters, args.variant, args.max_side),
     }
     for name in chosen:
         runners[name]()
