@@ -1,45 +1,70 @@
-"""CoTracker3 weights: download, import, list, find. Never bundled.
+"""Learned trackers' weights: what pose3d knows of each (licence, source, file names, folder),
+and downloading, importing, listing and finding them. Never bundled.
 
-The released checkpoints (Meta's facebook/cotracker3 on Hugging Face) are licensed CC BY-NC 4.0:
-non-commercial use only. pose3d does not ship them; the user downloads them (``pose3d weights
-download``) or installs a copy they already have (``pose3d weights import FILE``), and is bound
-by that licence.
+Each learned tracker is one :class:`TrackerWeights` in :data:`WEIGHTS` (``cotracker3``,
+``tapir``); the functions here take a tracker name and defer to its entry, so a third tracker
+is one more entry. CoTracker3's release facts and its hash-checked import live in this module;
+BootsTAPIR's in :mod:`pose3d.tracking.weights_tapir`; the folder, hashing and atomic install
+they share in :mod:`pose3d.tracking.weights_files`.
 
-Installed files live in :func:`weights_dir` (``user_cache_dir("pose3d")/cotracker3``, or
-``$POSE3D_WEIGHTS_DIR``) under their release names (``scaled_offline.pth``, ...). A file whose
-SHA-256 matches no release is refused unless forced; a forced file must still load strictly into
-the network, and is installed as ``custom_<variant>.pth``. Nothing here imports torch except
-the strict-load check of a forced import.
+CoTracker3: the released checkpoints (Meta's facebook/cotracker3 on Hugging Face) are licensed
+CC BY-NC 4.0: non-commercial use only. The user downloads them (``pose3d weights download``)
+or installs a copy they already have (``pose3d weights import FILE``), and is bound by that
+licence. Installed files live in :func:`weights_dir` (``user_cache_dir("pose3d")/cotracker3``,
+or ``$POSE3D_WEIGHTS_DIR``) under their release names (``scaled_offline.pth``, ...). A file
+whose SHA-256 matches no release is refused unless forced; a forced file must still load
+strictly into the network, and is installed as ``custom_<variant>.pth``. Nothing here imports
+torch except the strict-load checks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from pose3d.errors import Pose3dError
+from pose3d.tracking import weights_tapir
+from pose3d.tracking.weights_files import (
+    CHUNK,
+    ENV_DIR,
+    Installed,
+    WeightsError,
+    install_copy,
+    make_folder,
+    sha256_of,
+    tracker_dir,
+)
+
+__all__ = [
+    "CHUNK",
+    "ENV_DIR",
+    "WEIGHTS",
+    "Installed",
+    "InstalledWeights",
+    "Release",
+    "TrackerWeights",
+    "WeightsError",
+    "download",
+    "find_weights",
+    "import_weights",
+    "installed",
+    "release_of",
+    "sha256_of",
+    "strict_variant",
+    "weights_dir",
+]
 
 LICENCE = (
     "CoTracker3 weights (Meta, facebook/cotracker3) are licensed CC BY-NC 4.0: non-commercial "
     "use only. pose3d never bundles them; downloading or importing them is your acceptance "
     "of that licence."
 )
-ENV_DIR = "POSE3D_WEIGHTS_DIR"
-CHUNK = 1 << 20
 # download progress: (bytes done, bytes total)
 ByteProgress = Callable[[int, int], None]
-
-
-class WeightsError(Pose3dError):
-    """A weights file cannot be downloaded, verified or installed."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,7 @@ PREFERENCE = ("scaled_{}.pth", "baseline_{}.pth", "custom_{}.pth")  # find_weigh
 
 @dataclass(frozen=True)
 class InstalledWeights:
-    """A weights file in the weights folder."""
+    """A CoTracker3 weights file in the weights folder."""
 
     path: Path
     size: int  # bytes
@@ -94,58 +119,98 @@ class InstalledWeights:
     def verified(self) -> bool:
         return self.release is not None
 
+    @property
+    def variant(self) -> str | None:
+        if self.release is not None:
+            return self.release.variant
+        stem = self.path.stem  # custom_online.pth -> online
+        return next((v for v in VARIANTS if stem == f"custom_{v}"), None)
 
-def weights_dir() -> Path:
-    """Where weights are installed: $POSE3D_WEIGHTS_DIR, else user_cache_dir("pose3d")/cotracker3
-    (nothing is created here)."""
-    override = os.environ.get(ENV_DIR)
-    if override:
-        return Path(override)
-    from platformdirs import user_cache_dir
+    @property
+    def status(self) -> str:
+        if self.release is not None:
+            return f"verified (SHA-256 of {self.release.name})"
+        return "NOT verified (matches no release; installed with --force, loads strictly)"
 
-    return Path(user_cache_dir("pose3d")) / "cotracker3"
+
+@dataclass(frozen=True)
+class TrackerWeights:
+    """What pose3d knows of one learned tracker's weights, and how it installs and lists them."""
+
+    title: str  # "CoTracker3"
+    licence: str  # who publishes the weights and under which licence
+    source: str  # where the user gets them
+    get: str  # how to install them, one line: "run `pose3d weights download`, ..."
+    files: Mapping[str, tuple[str, ...]]  # variant -> file names find_weights takes, best first
+    folder: str  # the tracker's folder under user_cache_dir("pose3d")
+    # (file, folder, variant or None, force) -> the installed file; raises WeightsError
+    install: Callable[[Path, Path, str | None, bool], Installed]
+    installed: Callable[[Path], Sequence[Installed]]  # folder -> its files of this tracker
+
+
+def weights_dir(tracker: str = "cotracker3") -> Path:
+    """Where ``tracker``'s weights are installed: $POSE3D_WEIGHTS_DIR (shared by every tracker),
+    else user_cache_dir("pose3d")/<tracker> (nothing is created here)."""
+    return tracker_dir(tracker_weights(tracker).folder)
+
+
+def tracker_weights(tracker: str) -> TrackerWeights:
+    """The registered facts of a learned tracker."""
+    try:
+        return WEIGHTS[tracker]
+    except KeyError:
+        raise WeightsError(
+            f"no weights are known for tracker {tracker!r}; the learned trackers are "
+            f"{', '.join(WEIGHTS)}"
+        ) from None
 
 
 def release_of(sha256: str) -> Release | None:
-    """The release with this SHA-256 (lower-case hex), if any."""
+    """The CoTracker3 release with this SHA-256 (lower-case hex), if any."""
     for release in RELEASES:
         if release.sha256 == sha256.lower():
             return release
     return None
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def installed(folder: Path | None = None, *, tracker: str = "cotracker3") -> list[Installed]:
+    """``tracker``'s files in its weights folder, hashed, each with how it was verified."""
+    facts = tracker_weights(tracker)
+    return list(facts.installed(folder or tracker_dir(facts.folder)))
 
 
-def installed(folder: Path | None = None) -> list[InstalledWeights]:
-    """Every .pth file in the weights folder, hashed and matched against the releases."""
-    folder = folder or weights_dir()
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted(folder.glob("*.pth")):
-        digest = sha256_of(path)
-        found.append(InstalledWeights(path, path.stat().st_size, digest, release_of(digest)))
-    return found
-
-
-def find_weights(variant: str = "offline", folder: Path | None = None) -> Path | None:
-    """The installed weights file for a network variant (scaled, then baseline, then custom),
-    or None. Files are matched by name; ``pose3d weights list`` verifies their hashes."""
-    if variant not in VARIANTS:
-        raise WeightsError(f"unknown CoTracker3 variant {variant!r}; expected one of {VARIANTS}")
-    folder = folder or weights_dir()
-    for pattern in PREFERENCE:
-        path = folder / pattern.format(variant)
+def find_weights(
+    variant: str = "offline", folder: Path | None = None, *, tracker: str = "cotracker3"
+) -> Path | None:
+    """The installed weights file of ``tracker`` for a network variant (CoTracker3: scaled, then
+    baseline, then custom), or None. Files are matched by name; ``pose3d weights list``
+    verifies them, and a tracker loads its file strictly when it is built."""
+    facts = tracker_weights(tracker)
+    if variant not in facts.files:
+        raise WeightsError(
+            f"unknown {facts.title} variant {variant!r}; expected one of {tuple(facts.files)}"
+        )
+    folder = folder or tracker_dir(facts.folder)
+    for name in facts.files[variant]:
+        path = folder / name
         if path.is_file():
             return path
     return None
+
+
+def import_weights(
+    path: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    folder: Path | None = None,
+    tracker: str = "cotracker3",
+    variant: str | None = None,
+) -> Installed:
+    """Install a weights file the user has, verified as ``tracker``'s registered importer does
+    (CoTracker3: the SHA-256 of a release, or with ``force`` a strict load; BootsTAPIR: a strict
+    load into the ``variant`` network, its hash recorded). Nothing is installed on failure."""
+    facts = tracker_weights(tracker)
+    return facts.install(Path(path), folder or tracker_dir(facts.folder), variant, force)
 
 
 def download(
@@ -156,12 +221,13 @@ def download(
     timeout: float = 30.0,
     progress: ByteProgress | None = None,
 ) -> Path:
-    """Download the scaled checkpoint of ``variant`` (or ``url``, e.g. a mirror, which must still
-    have the release's SHA-256), verify it and install it atomically; returns its path."""
+    """Download CoTracker3's scaled checkpoint of ``variant`` (or ``url``, e.g. a mirror, which
+    must still have the release's SHA-256), verify it and install it atomically; returns its
+    path."""
     release = _scaled_release(variant)
     source = url or release.url
     folder = folder or weights_dir()
-    _make_folder(folder)
+    make_folder(folder)
     target = folder / release.name
     fd, tmp_name = tempfile.mkstemp(prefix=f".{release.name}.", suffix=".part", dir=folder)
     tmp = Path(tmp_name)
@@ -182,13 +248,12 @@ def download(
     return target
 
 
-def import_weights(
-    path: str | os.PathLike[str], *, force: bool = False, folder: Path | None = None
+def _import_cotracker3(
+    source: Path, folder: Path, variant: str | None, force: bool
 ) -> InstalledWeights:
-    """Install a weights file the user has: its SHA-256 must match a release (it is installed
-    under the release's name); with ``force`` an unknown file is installed as
-    ``custom_<variant>.pth`` once it loads strictly into the offline or online network."""
-    source = Path(path)
+    """CoTracker3's import: the file's SHA-256 must match a release (it is installed under the
+    release's name); with ``force`` an unknown file is installed as ``custom_<variant>.pth``
+    once it loads strictly into the offline or online network."""
     if not source.is_file():
         raise WeightsError(f"weights file {source} does not exist")
     digest = sha256_of(source)
@@ -198,28 +263,35 @@ def import_weights(
         raise WeightsError(
             f"{source} has SHA-256 {digest}, which matches no released CoTracker3 checkpoint "
             f"({known}); get the file from {_HF} (pose3d weights download), or install it "
-            "anyway with --force (it must still load into the network)"
+            "anyway with --force (it must still load into the network); a BootsTAPIR file "
+            "is imported with --tracker tapir"
         )
-    name = release.name if release is not None else f"custom_{strict_variant(source)}.pth"
-    folder = folder or weights_dir()
-    _make_folder(folder)
+    found = release.variant if release is not None else strict_variant(source)
+    if variant is not None and variant != found:
+        raise WeightsError(
+            f"{source} is the {found} CoTracker3 network's weights, not the {variant} one's; "
+            "nothing was installed (leave out --variant: it is read from the file)"
+        )
+    name = release.name if release is not None else f"custom_{found}.pth"
     target = folder / name
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        shutil.copyfile(source, tmp)
-        if sha256_of(tmp) != digest:
-            raise WeightsError(f"copying {source} to {folder} changed it; check the disk")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    install_copy(source, target, digest)
     return InstalledWeights(target, target.stat().st_size, digest, release)
 
 
+def _installed_cotracker3(folder: Path) -> list[InstalledWeights]:
+    """Every .pth file in the folder, hashed and matched against the releases."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.pth")):
+        digest = sha256_of(path)
+        found.append(InstalledWeights(path, path.stat().st_size, digest, release_of(digest)))
+    return found
+
+
 def strict_variant(path: Path) -> str:
-    """The network variant ("offline" or "online") a weights file loads into strictly; raise
-    WeightsError when it loads into neither."""
+    """The CoTracker3 network variant ("offline" or "online") a weights file loads into
+    strictly; raise WeightsError when it loads into neither."""
     from pose3d.tracking.cotracker3 import CheckpointError, build_cotracker3, load_checkpoint
 
     problems = []
@@ -235,21 +307,44 @@ def strict_variant(path: Path) -> str:
     )
 
 
+def _import_tapir(source: Path, folder: Path, variant: str | None, force: bool) -> Installed:
+    if force:
+        raise WeightsError(
+            "--force is for CoTracker3 files of unknown hash; a BootsTAPIR file is always "
+            "checked by loading it strictly, and installed if it loads (leave out --force)"
+        )
+    return weights_tapir.import_weights(source, variant=variant, folder=folder)
+
+
+WEIGHTS: dict[str, TrackerWeights] = {
+    "cotracker3": TrackerWeights(
+        title="CoTracker3",
+        licence=LICENCE,
+        source=_HF,
+        get="run `pose3d weights download`, or `pose3d weights import FILE`",
+        files={v: tuple(p.format(v) for p in PREFERENCE) for v in VARIANTS},
+        folder="cotracker3",
+        install=_import_cotracker3,
+        installed=_installed_cotracker3,
+    ),
+    "tapir": TrackerWeights(
+        title=weights_tapir.TITLE,
+        licence=weights_tapir.LICENCE,
+        source=weights_tapir.SOURCE,
+        get=weights_tapir.GET,
+        files={v: (name,) for v, name in weights_tapir.RELEASES.items()},
+        folder=weights_tapir.FOLDER,
+        install=_import_tapir,
+        installed=weights_tapir.installed,
+    ),
+}
+
+
 def _scaled_release(variant: str) -> Release:
     for release in RELEASES:
         if release.name == f"scaled_{variant}.pth":
             return release
     raise WeightsError(f"unknown CoTracker3 variant {variant!r}; expected one of {VARIANTS}")
-
-
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise WeightsError(
-            f"cannot create the weights folder {folder} ({error.strerror}); set "
-            f"{ENV_DIR} to a folder you can write"
-        ) from None
 
 
 def _fetch(
@@ -261,6 +356,9 @@ def _fetch(
     folder: Path,
 ) -> str:
     """Stream ``url`` into ``out`` (a binary file), return the SHA-256 of what was read."""
+    import urllib.error
+    import urllib.request
+
     digest = hashlib.sha256()
     done = 0
     try:

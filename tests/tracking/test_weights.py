@@ -120,3 +120,10 @@ def test_cli_list_and_help(
     with pytest.raises(SystemExit):
         main(["weights", "--help"])
     assert "CC BY-NC 4.0" in capsys.readouterr().out
+
+
+def test_a_variant_the_file_is_not_is_refused(random_online: Path, folder: Path) -> None:
+    with pytest.raises(w.WeightsError, match="is the online CoTracker3 network's weights, not"):
+        w.import_weights(random_online, force=True, variant="offline")
+    assert not folder.exists() or not list(folder.glob("*.pth"))
+    assert w.import_weights(random_online, force=True, variant="online").variant == "online"
