@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pose3d.commands.parsing import parse_list
 from pose3d.errors import Pose3dError
+from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
 
 if TYPE_CHECKING:
     from pose3d.pipeline.batch.engine import Snapshot
@@ -189,7 +190,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="a step's parameter for every session, e.g. triangulate.method=optim "
                    "(over the manifest's)")  # fmt: skip
     p.add_argument("--method", choices=("dlt", "ransac", "optim"), help="triangulation method")
-    p.add_argument("--tracker", choices=("classical", "cotracker3"), help="track: the tracker")
+    p.add_argument("--tracker", choices=tuple(TRACKERS), help=f"track: the tracker ({CHOICE_HELP})")
     p.add_argument("--formats", type=parse_list, help="export: formats (default movement)")
     p.add_argument("--workers", type=int, help="this machine: worker processes (default: cores)")
     p.add_argument("--memory-limit", default="auto", help="this machine: memory per worker")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from pose3d.commands.track import _lazy_progress_bar
+from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
 
 
 def parse_xy(text: str) -> tuple[float, float]:
@@ -124,7 +125,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--tracker",
-        choices=("classical", "cotracker3"),
-        help="for --retrack; default: cotracker3 when its weights are installed, else classical",
+        choices=tuple(TRACKERS),
+        help=f"for --retrack; {CHOICE_HELP}",
     )
     p.set_defaults(func=cmd_edit)

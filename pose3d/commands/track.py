@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pose3d.commands.parsing import parse_list
 from pose3d.progress import ProgressCallback
+from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
 
 
 def parse_frames(text: str) -> tuple[int | None, int | None]:
@@ -94,8 +95,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--tracker",
-        choices=("classical", "cotracker3"),
-        help="default: cotracker3 when its weights are installed, else classical",
+        choices=tuple(TRACKERS),
+        help=CHOICE_HELP,
     )
     p.add_argument("--keypoints", type=parse_list, help="only these keypoints (a,b,c)")
     p.add_argument(

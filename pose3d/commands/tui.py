@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
+
 
 def cmd_tui(args: argparse.Namespace) -> int:
     if args.keys:
@@ -35,8 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--tracker",
-        choices=("classical", "cotracker3"),
-        help="tracker of propagate (default: cotracker3 when its weights are installed, else "
-        "classical)",
+        choices=tuple(TRACKERS),
+        help=f"tracker of propagate; {CHOICE_HELP}",
     )
     p.set_defaults(func=cmd_tui)

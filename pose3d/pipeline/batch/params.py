@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pose3d.errors import Pose3dError
+from pose3d.tracking.registry import TRACKERS
 
 STEP_ORDER = ("calibrate", "track", "triangulate", "export", "view")
 
@@ -103,7 +104,7 @@ PARAMS: dict[str, dict[str, Param]] = {
         "refit_intrinsics": Param(False, _flag),  # refit the intrinsics of intrinsics.toml
     },
     "track": {
-        "tracker": Param(None, _choice(None, "classical", "cotracker3")),  # default: the best
+        "tracker": Param(None, _choice(None, *TRACKERS)),  # default: the first installed
         "views": Param(None, _names),  # cameras to track (default: all)
     },
     "triangulate": {

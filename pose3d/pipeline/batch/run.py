@@ -68,8 +68,7 @@ def run_batch(
     engine = engine or EngineSettings()
     path = Path(report) if report is not None else batch.base / REPORT
     started = _now()
-    # CoTracker3 tracking goes to the workers with a GPU, where the cluster has such workers
-    gpu = ["track"] if any(t.job.params.get("tracker") == "cotracker3" for t in graph) else []
+    gpu = _gpu_steps(graph)
     with connect(engine, batch.base) as (client, said, has_gpus):
         if on_start is not None:
             on_start(said, graph)
@@ -90,6 +89,17 @@ def save_report(path: Path, outcomes: Sequence[Outcome], meta: Mapping[str, Any]
         "tasks": [asdict(o) for o in outcomes],
     }
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def _gpu_steps(graph: Sequence[Task]) -> list[str]:
+    """["track"] when a session tracks with a learned tracker (named, or the default here): its
+    tasks then go to the workers with a GPU, where the cluster has such workers."""
+    from pose3d.tracking.registry import LEARNED, select
+
+    names = {t.job.params.get("tracker") for t in graph if t.job.step == "track"}
+    if None in names:
+        names = (names - {None}) | {select(None).name}
+    return ["track"] if names & set(LEARNED) else []
 
 
 def _now() -> str:

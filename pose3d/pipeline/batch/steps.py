@@ -351,14 +351,15 @@ def _videos(folder: SessionFolder, digests: Digests) -> dict[str, Any]:
 
 def _tracker_fact(name: str | None, digests: Digests) -> list[str]:
     """The tracker ``make_tracker(name)`` picks, with its weights' digest."""
-    from pose3d.tracking.weights import find_weights
+    from pose3d.tracking.registry import MissingWeights, select
 
-    if name == "classical":
-        return ["classical"]
-    weights = find_weights("offline")
-    if weights is None:
-        return ["classical" if name is None else "cotracker3 (no weights)"]
-    return ["cotracker3", digests.of(weights)]
+    try:
+        chosen = select(name)
+    except MissingWeights:
+        return [f"{name} (no weights)"]  # the step fails, saying what to install
+    if chosen.weights is None:
+        return [chosen.name]
+    return [chosen.name, digests.of(chosen.weights)]
 
 
 def _jsonable(value: Any) -> Any:
