@@ -14,6 +14,7 @@ from pose3d import schema as s
 from pose3d.io.lock import SessionLock
 from pose3d.io.netcdf import load_labels
 from pose3d.io.video_reading import VideoReader
+from pose3d.tracking.review import review_queue
 from pose3d.tui.app import Pose3dApp
 from pose3d.tui.drawing.timeline import FrameStatus
 from pose3d.tui.screens.label import LabelScreen
@@ -487,11 +488,13 @@ async def test_full_round_label_propagate_review_correct_retrack(
         # the review queue: the worst flagged run; correct it where the truth is
         await pilot.press("f")
         item = editor.cursor
-        await pilot.press("f", "F")  # the next run, then back to this one
+        await pilot.press("f", "F")  # the next run (if there is one), then back to this one
         assert editor.cursor == item
         said = [str(n.message) for n in app._notifications]
-        assert any("runs not visited yet" in m for m in said)
-        assert len({m for m in said if " runs not visited yet" in m}) >= 2  # two runs were shown
+        runs = len(review_queue(editor.labels))  # how many depends on the machine's video
+        assert runs >= 1 and any(f"of {runs} runs not visited yet" in m for m in said)
+        # f, f, F: the worst run, the next one, the worst again; one run: the same one thrice
+        assert len({m for m in said if " runs not visited yet" in m}) == min(runs, 2)
         assert bool(
             editor.labels[s.REVIEW]
             .sel(time=item.frame, view=item.view, keypoint=item.keypoint)
