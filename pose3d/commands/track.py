@@ -50,6 +50,7 @@ def _lazy_progress_bar() -> Iterator[ProgressCallback]:
 
 
 def cmd_track(args: argparse.Namespace) -> int:
+    from pose3d.errors import Pose3dError
     from pose3d.pipeline.folder import SessionFolder
     from pose3d.pipeline.track import propagate
     from pose3d.tracking.registry import make_tracker
@@ -58,6 +59,14 @@ def cmd_track(args: argparse.Namespace) -> int:
         session = folder.session
         views = "all" if args.view == "all" else parse_list(args.view)
         choice = make_tracker(args.tracker)
+        second = None
+        if args.second_opinion is not None:
+            if args.second_opinion == choice.tracker.name:
+                raise Pose3dError(
+                    f"--second-opinion {args.second_opinion} is the tracker that tracks: a "
+                    f"second opinion comes from another one ({', '.join(TRACKERS)})"
+                )
+            second = make_tracker(args.second_opinion).tracker
         report = propagate(
             folder,
             views,
@@ -65,15 +74,17 @@ def cmd_track(args: argparse.Namespace) -> int:
             choice.tracker,
             keypoints=args.keypoints,
             from_frames=args.from_frames,
+            second=second,
             progress=progress,
         )
     start, stop = report.frames
     if choice.notice:
         print(f"note: {choice.notice}")
+    opinion = f" (second opinion: {second.name})" if second is not None else ""
     print(
         f"{report.tracker}: tracked {report.tracked} points of {', '.join(report.views)} in "
         f"frames {start}:{stop} from {report.queries} manual points; {report.flagged} flagged "
-        f"for review, in {report.runs} runs (one correction each){report.repairs()}"
+        f"for review{opinion}, in {report.runs} runs (one correction each){report.repairs()}"
     )
     for view in report.skipped:
         print(f"{view}: no manual labels in frames {start}:{stop}, not tracked")
@@ -97,6 +108,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--tracker",
         choices=tuple(TRACKERS),
         help=CHOICE_HELP,
+    )
+    p.add_argument(
+        "--second-opinion",
+        choices=tuple(TRACKERS),
+        metavar="TRACKER",
+        help="track the same points again with this other tracker and flag where the two "
+        "part by more than 8 px (review reason 'disagreement'); doubles the tracking time",
     )
     p.add_argument("--keypoints", type=parse_list, help="only these keypoints (a,b,c)")
     p.add_argument(

@@ -82,3 +82,27 @@ def test_a_calibration_the_views_disagree_with_gets_a_note(
     out = capsys.readouterr().out
     assert f"note: the tracked views disagree with {path}" in out
     assert "multi-view flag only advises" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tracker", "classical", "--second-opinion", "classical"], "comes from another one"),
+        (["--tracker", "classical", "--second-opinion", "tapir"], "the tapir tracker needs"),
+    ],
+)
+def test_a_second_opinion_must_be_another_installed_tracker(
+    seeded: Seeder,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("POSE3D_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+    root = seeded([0])
+    before = (root / "labels.nc").read_bytes()
+    code = main(["track", str(root), "--view", "cam0", *args])
+    captured = capsys.readouterr()
+    assert code == 2 and message in captured.err
+    assert (root / "labels.nc").read_bytes() == before
