@@ -36,6 +36,17 @@ def _state_dict(content: object, path: Path) -> Mapping[str, torch.Tensor]:
     return content
 
 
+def _reason(error: Exception) -> str:
+    """torch.load's error on one line, without its advice to load with weights_only=False
+    (which would run code from the file: pose3d never does)."""
+    text = str(error)
+    if "Weights only load failed" in text:
+        reason = text.partition("WeightsUnpickler error:")[2].split("Check the documentation")[0]
+        text = f"it holds more than tensors: {reason.strip() or 'refused'}"
+    text = " ".join(text.split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:300] + " ..."
+
+
 def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
     """Load a weights file (e.g. scaled_offline.pth, bootstapir_checkpoint_v2.pt) into
     ``network``, strictly.
@@ -49,7 +60,9 @@ def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling errors have many types
-        raise CheckpointError(f"{path}: not a readable torch weights file ({error})") from error
+        raise CheckpointError(
+            f"{path}: not a readable torch weights file ({_reason(error)})"
+        ) from error
     state = _state_dict(content, path)
     expected = network.state_dict()
     missing = sorted(set(expected) - set(state))

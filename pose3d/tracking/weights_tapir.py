@@ -154,9 +154,6 @@ def record_path(weights: Path) -> Path:
 def _found(error: Exception, path: Path) -> str:
     """The checkpoint loader's account of the file, without its path, on one line."""
     text = str(error).removeprefix(str(path)).lstrip(": ")
-    if "Weights only load failed" in text:  # torch's advice (weights_only=False) is not ours
-        reason = text.partition("WeightsUnpickler error:")[2].split("Check the documentation")[0]
-        text = f"not a readable torch weights file ({' '.join(reason.split()) or 'refused'})"
     text = " ".join(text.split()) or "nothing readable"
     return text if len(text) <= 400 else text[:400] + " ..."
 

@@ -179,3 +179,21 @@ def test_only_the_online_variant_ignores_future_frames(kit: Path, variant: str) 
         for b, a in zip(before, after, strict=True)
     )
     assert past_equal is (variant == "online")
+
+
+def test_a_pickle_with_code_is_refused_without_running_it(tmp_path: Path) -> None:
+    import os
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "bootstapir_checkpoint_v2.pt"
+    path.write_bytes(pickle.dumps(Payload(), protocol=2))  # torch.save's protocol
+    with pytest.raises(CheckpointError, match="not a readable torch weights file") as caught:
+        load_checkpoint(build_tapir("offline"), path)
+    assert not marker.exists()
+    assert "weights_only" not in str(caught.value)  # no advice to load it unsafely
