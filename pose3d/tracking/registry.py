@@ -227,3 +227,12 @@ def _read_setting(path: Path) -> str | None:
             "run `pose3d weights default auto`"
         ) from None
     return text.strip()[:100] or None
+
+
+def licence_line(name: str) -> str:
+    """One line on the licence of the weights tracker ``name`` runs with (its licence's first
+    sentence; the classical tracker has none)."""
+    if name not in WEIGHTS:
+        return "no weights needed"
+    first, _, _ = tracker_weights(name).licence.partition(". ")
+    return first.rstrip(".") + "."

@@ -136,3 +136,11 @@ def test_make_tracker_builds_tapir_from_its_installed_file(folder: Path) -> None
     choice = make_tracker(None, variant="online")
     assert isinstance(choice.tracker, TapirTracker) and choice.tracker.name == "tapir"
     assert choice.notice is None
+
+
+def test_each_tracker_says_the_licence_of_its_weights() -> None:
+    from pose3d.tracking.registry import licence_line
+
+    assert "CC BY-NC 4.0: non-commercial use only" in licence_line("cotracker3")
+    assert "Apache 2.0" in licence_line("tapir") and "commercial" in licence_line("tapir")
+    assert licence_line("classical") == "no weights needed"

@@ -74,11 +74,22 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
                 yield Radio("every camera with manual points", value=True, id="all-views")
                 yield Radio(f"this camera only ({cursor.view})", id="this-view")
             yield Label("", id="propagate-effect")
+            yield Label(self._tracker_line(), id="propagate-tracker", markup=False)
             with Horizontal(id="propagate-buttons"):
                 yield Button("Start", id="start-button", variant="primary")
                 yield Button("Cancel", id="cancel-button")
             yield Label("", id="propagate-step")
             yield ProgressBar(id="propagate-progress", show_eta=False)
+
+    def _tracker_line(self) -> str:
+        """Which tracker will run and the licence of its weights (or why none can)."""
+        from pose3d.tracking.registry import licence_line, select
+
+        try:
+            name = select(self.tracker_name).name
+        except Pose3dError as exc:
+            return f"tracker: {exc}"
+        return f"tracker: {name} — {licence_line(name)}"
 
     def on_mount(self) -> None:
         self.query_one("#propagate-progress", ProgressBar).display = False
