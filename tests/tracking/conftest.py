@@ -20,6 +20,16 @@ from pose3d.synthetic.compare import seed_labels
 N_CAMERAS, N_FRAMES, SIZE = 4, 40, (640, 480)
 
 
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$POSE3D_WEIGHTS_DIR, not created yet (every learned tracker's files share it), and no
+    $POSE3D_TRACKER."""
+    target = tmp_path / "weights"
+    monkeypatch.setenv("POSE3D_WEIGHTS_DIR", str(target))
+    monkeypatch.delenv("POSE3D_TRACKER", raising=False)
+    return target
+
+
 @pytest.fixture(scope="session")
 def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pose3d.synthetic import write_sample_session

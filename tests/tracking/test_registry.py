@@ -25,23 +25,10 @@ from pose3d.tracking.registry import (
     select,
     set_default,
 )
+from tests.support.weights import put_files
 
 TAPIR = wt.RELEASES["offline"]
 COTRACKER3 = "scaled_offline.pth"
-
-
-@pytest.fixture
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "weights"
-    monkeypatch.setenv(w.ENV_DIR, str(target))
-    monkeypatch.delenv(ENV_TRACKER, raising=False)
-    return target
-
-
-def _put(folder: Path, *names: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (folder / name).write_bytes(name.encode())
 
 
 def test_every_tracker_has_a_place_in_the_default_order() -> None:
@@ -58,12 +45,12 @@ def test_the_default_order_takes_the_first_installed(folder: Path) -> None:
     assert "pose3d weights import --tracker tapir FILE" in nothing.notice  # BootsTAPIR's
     assert wt.DOWNLOAD in nothing.notice and str(folder) in nothing.notice
 
-    _put(folder, TAPIR)
+    put_files(folder, TAPIR)
     tapir = select(None)
     assert (tapir.name, tapir.weights, tapir.notice) == ("tapir", folder / TAPIR, None)
     assert "no offline weights for cotracker3" in tapir.why
 
-    _put(folder, COTRACKER3)
+    put_files(folder, COTRACKER3)
     both = select(None)
     assert (both.name, both.weights) == ("cotracker3", folder / COTRACKER3)
     assert both.why == "first of the default order cotracker3, tapir, classical"
@@ -71,7 +58,7 @@ def test_the_default_order_takes_the_first_installed(folder: Path) -> None:
 
 
 def test_pose3d_tracker_puts_one_first(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _put(folder, TAPIR, COTRACKER3)
+    put_files(folder, TAPIR, COTRACKER3)
     monkeypatch.setenv(ENV_TRACKER, "tapir")
     chosen = select(None)
     assert (chosen.name, chosen.why, chosen.notice) == (
@@ -95,7 +82,7 @@ def test_pose3d_tracker_puts_one_first(folder: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_the_stored_default_and_its_override(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _put(folder, TAPIR, COTRACKER3)
+    put_files(folder, TAPIR, COTRACKER3)
     assert set_default("tapir") == folder / SETTING
     assert (folder / SETTING).read_text() == "tapir\n"
     assert select(None).name == "tapir" and "pose3d weights default tapir" in select(None).why
@@ -113,7 +100,7 @@ def test_the_stored_default_and_its_override(folder: Path, monkeypatch: pytest.M
 
 
 def test_a_learned_tracker_named_without_weights_is_refused(folder: Path) -> None:
-    _put(folder, COTRACKER3)
+    put_files(folder, COTRACKER3)
     with pytest.raises(MissingWeights) as caught:
         make_tracker("tapir")
     message = str(caught.value)

@@ -17,26 +17,12 @@ from pose3d.pipeline.batch.params import step_params
 from pose3d.pipeline.batch.run import _gpu_steps
 from pose3d.pipeline.batch.state import Digests
 from pose3d.pipeline.batch.steps import _tracker_fact
-from pose3d.tracking import weights as w
 from pose3d.tracking import weights_tapir as wt
 from pose3d.tracking.registry import ENV_TRACKER, TRACKERS
+from tests.support.weights import put_files
 
 TAPIR = wt.RELEASES["offline"]
 COTRACKER3 = "scaled_offline.pth"
-
-
-@pytest.fixture
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "weights"
-    monkeypatch.setenv(w.ENV_DIR, str(target))
-    monkeypatch.delenv(ENV_TRACKER, raising=False)
-    return target
-
-
-def _put(folder: Path, *names: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (folder / name).write_bytes(name.encode())
 
 
 @pytest.mark.parametrize(
@@ -71,7 +57,7 @@ def test_the_track_key_names_the_tracker_used_and_its_file(
     digests = Digests()
     assert _tracker_fact(None, digests) == ["classical"]
     assert _tracker_fact("tapir", digests) == ["tapir (no weights)"]
-    _put(folder, TAPIR, COTRACKER3)
+    put_files(folder, TAPIR, COTRACKER3)
     tapir_digest = hashlib.sha256(TAPIR.encode()).hexdigest()
     assert _tracker_fact("tapir", digests) == ["tapir", tapir_digest]
     assert _tracker_fact(None, digests)[0] == "cotracker3"
@@ -90,7 +76,7 @@ def test_learned_trackers_ask_for_the_gpu_workers(
     assert _gpu_steps(graph("classical", None)) == []  # None: classical here (no weights)
     assert _gpu_steps(graph("classical", "tapir")) == ["track"]
     assert _gpu_steps(graph("cotracker3")) == ["track"]
-    _put(folder, TAPIR)
+    put_files(folder, TAPIR)
     assert _gpu_steps(graph(None)) == ["track"]  # the default here is tapir
     monkeypatch.setenv(ENV_TRACKER, "classical")
     assert _gpu_steps(graph(None)) == []

@@ -18,7 +18,6 @@ import torch
 from pose3d.cli import main
 from pose3d.tracking import weights as w
 from pose3d.tracking import weights_tapir as wt
-from pose3d.tracking.registry import ENV_TRACKER
 from pose3d.tracking.tapir import build_tapir
 
 OFFLINE, ONLINE = wt.RELEASES["offline"], wt.RELEASES["online"]
@@ -36,15 +35,6 @@ def tapir_file(state: dict[str, torch.Tensor], tmp_path_factory: pytest.TempPath
     path = tmp_path_factory.mktemp("tapir") / "my_tapir.pt"
     torch.save(state, path)
     return path
-
-
-@pytest.fixture
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$POSE3D_WEIGHTS_DIR: every tracker's files share it."""
-    target = tmp_path / "weights"
-    monkeypatch.setenv(w.ENV_DIR, str(target))
-    monkeypatch.delenv(ENV_TRACKER, raising=False)
-    return target
 
 
 def _digest(path: Path) -> str:
