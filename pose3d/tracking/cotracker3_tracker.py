@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_cancel, check_queries
+from pose3d.tracking.clip import read_clip
 from pose3d.tracking.cotracker3 import CoTracker3Predictor, build_cotracker3, load_checkpoint
 
 
@@ -61,7 +60,9 @@ class CoTracker3Tracker:
         returns TrackResult (T, N, ...) in the frames' pixels (fb_error None)."""
         n_frames = len(video_frames)
         q = check_queries(queries, n_frames)
-        clip, (height, width) = self._read(video_frames, progress, cancel)
+        clip, (height, width) = read_clip(
+            video_frames, self._size, align_corners=True, progress=progress, cancel=cancel
+        )
         h, w = clip.shape[1:3]
         scale = np.array([(w - 1) / max(width - 1, 1), (h - 1) / max(height - 1, 1)])
         model_queries = q.copy()
@@ -74,28 +75,7 @@ class CoTracker3Tracker:
         tracks[q[:, 0].astype(np.int64), np.arange(len(q))] = q[:, 1:]  # the query is exact
         return TrackResult(tracks, result.visibility, result.confidence, None)
 
-    def _read(
-        self, frames: Frames, progress: TrackProgress | None, cancel: threading.Event | None
-    ) -> tuple[NDArray[np.uint8], tuple[int, int]]:
-        """The clip as (T, h, w, 3) uint8 at most the model resolution, and the frames' (H, W)."""
-        n_frames = len(frames)
-        first = frames[0]
-        height, width = first.shape[:2]
+    def _size(self, height: int, width: int) -> tuple[int, int]:
+        """The model resolution for frames larger than it, else the frames' own size."""
         h, w = self.predictor.resolution
-        shrink = height * width > h * w
-        size = (h, w) if shrink else (height, width)
-        clip = np.empty((n_frames, *size, 3), np.uint8)
-        for i in range(n_frames):
-            check_cancel(cancel)
-            frame = first if i == 0 else frames[i]
-            clip[i] = _resize(frame, size) if shrink else frame
-            if progress is not None:
-                progress(i, n_frames)  # reading is most of what can be counted
-        return clip, (height, width)
-
-
-def _resize(frame: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
-    """(H, W, 3) uint8 -> (h, w, 3) uint8, bilinear with align_corners=True."""
-    image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
-    resized = F.interpolate(image, size, mode="bilinear", align_corners=True)
-    return resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+        return (h, w) if height * width > h * w else (height, width)

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_cancel, check_queries
+from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_queries
+from pose3d.tracking.clip import read_clip
 from pose3d.tracking.tapir import build_tapir, load_checkpoint
 from pose3d.tracking.tapir.predictor import TapirPredictor, model_size
 
@@ -42,10 +41,8 @@ class TapirTracker:
     def from_weights(
         cls, path: str | Path, variant: str = "offline", device: str | None = None
     ) -> TapirTracker:
-        """Build the ``variant`` network, load ``path`` strictly, wrap it in a predictor.
-
-        The online (causal) network is tracked like the offline one, in windows: its result at
-        a frame then depends on the frames before it in the window only."""
+        """Build the ``variant`` network, load ``path`` strictly, wrap it in a predictor (the
+        offline network tracks windows of the clip, the online one streams it)."""
         network = load_checkpoint(build_tapir(variant), path)
         if device is not None:
             network = network.to(device)
@@ -63,7 +60,14 @@ class TapirTracker:
         returns TrackResult (T, N, ...) in the frames' pixels (fb_error None)."""
         n_frames = len(video_frames)
         q = check_queries(queries, n_frames)
-        clip, (height, width) = self._read(video_frames, progress, cancel)
+        clip, (height, width) = read_clip(
+            video_frames,
+            self._size,
+            align_corners=False,
+            progress=progress,
+            cancel=cancel,
+            total=2 * n_frames,
+        )
         h, w = clip.shape[1:3]
         scale = np.array([w / width, h / height])
         model_queries = q.copy()
@@ -78,27 +82,5 @@ class TapirTracker:
         tracks[q[:, 0].astype(np.int64), np.arange(len(q))] = q[:, 1:]  # the query is exact
         return TrackResult(tracks, result.visibility, result.confidence, None)
 
-    def _read(
-        self, frames: Frames, progress: TrackProgress | None, cancel: threading.Event | None
-    ) -> tuple[NDArray[np.uint8], tuple[int, int]]:
-        """The clip as (T, h, w, 3) uint8 at the model size, and the frames' (H, W)."""
-        n_frames = len(frames)
-        first = frames[0]
-        height, width = first.shape[:2]
-        size = model_size(height, width, self.predictor.max_side)
-        resize = size != (height, width)
-        clip = np.empty((n_frames, *size, 3), np.uint8)
-        for i in range(n_frames):
-            check_cancel(cancel)
-            frame = first if i == 0 else frames[i]
-            clip[i] = _resize(frame, size) if resize else frame
-            if progress is not None:
-                progress(i, 2 * n_frames)
-        return clip, (height, width)
-
-
-def _resize(frame: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
-    """(H, W, 3) uint8 -> (h, w, 3) uint8, bilinear with align_corners=False."""
-    image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
-    resized = F.interpolate(image, size, mode="bilinear", align_corners=False)
-    return resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    def _size(self, height: int, width: int) -> tuple[int, int]:
+        return model_size(height, width, self.predictor.max_side)
