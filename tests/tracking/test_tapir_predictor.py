@@ -97,9 +97,11 @@ def test_windows_of_a_long_clip_keep_every_frame_on_its_track() -> None:
     encoded: list[int] = []
     encode = network.encode
 
-    def counting(video: torch.Tensor, size: tuple[int, int]) -> Grids:
+    def counting(
+        video: torch.Tensor, size: tuple[int, int], out: Grids | None = None, at: int = 0
+    ) -> Grids:
         encoded.append(video.shape[1])
-        return encode(video, size)
+        return encode(video, size, out, at)
 
     network.encode = counting  # type: ignore[method-assign]
     tracker = TapirTracker(TapirPredictor(network, max_side=MAX_SIDE, window=4, overlap=2))

@@ -26,15 +26,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from pose3d.tracking.tapir.cost_volume import CostVolumeHead, Estimate
-from pose3d.tracking.tapir.encoder import ExtraConvs, ResNet, l2_normalise
+from pose3d.tracking.tapir.encoder import GROUP_CHANNELS, ExtraConvs, ResNet, l2_normalise
 from pose3d.tracking.tapir.mixer import PipsMixer
 
 TRAIN_SIZE = (256, 256)  # (h, w) the initial estimate works at
 ITERATIONS = 4  # mixer iterations per refinement resolution
 PATCH_RADIUS = 3  # 7 × 7 correlation patches
 STRIDE = 8  # lowres cells per pixel; H and W must be multiples of it
-ENCODE_CHUNK = 8  # frames through the ResNet at once
+ENCODE_CHUNK = 2  # frames through the ResNet at once (≈ 75 MB of activations each at 384 × 512)
 CORRELATION_CHUNK = 16  # frames sampled at once for the correlations
+HIRES_CHANNELS, LOWRES_CHANNELS = GROUP_CHANNELS[1], GROUP_CHANNELS[3]
 
 
 class Grids(NamedTuple):
@@ -48,6 +49,18 @@ class Grids(NamedTuple):
 class QueryFeatures(NamedTuple):
     hires: torch.Tensor  # (B, N, 128)
     lowres: torch.Tensor  # (B, N, 256)
+
+
+def empty_grids(
+    batch: int, frames: int, size: tuple[int, int], dtype: torch.dtype, device: torch.device
+) -> Grids:
+    """Uninitialised Grids of ``frames`` frames at ``size`` (h, w), to be filled by encode."""
+    h, w = size
+    return Grids(
+        torch.empty(batch, frames, HIRES_CHANNELS, h // 4, w // 4, dtype=dtype, device=device),
+        torch.empty(batch, frames, LOWRES_CHANNELS, h // 8, w // 8, dtype=dtype, device=device),
+        size,
+    )
 
 
 def refinement_resolutions(size: tuple[int, int]) -> list[tuple[int, int]]:
@@ -132,26 +145,27 @@ class Tapir(nn.Module):
 
     # -- the pieces ----------------------------------------------------------------------------
 
-    def encode(self, video: torch.Tensor, size: tuple[int, int]) -> Grids:
+    def encode(
+        self, video: torch.Tensor, size: tuple[int, int], out: Grids | None = None, at: int = 0
+    ) -> Grids:
         """video  (B, T, H, W, 3) in [-1, 1] -> Grids at ``size`` (h, w), ENCODE_CHUNK frames
-        at a time (bilinear resize, align_corners=False, no antialiasing)."""
+        at a time (bilinear resize, align_corners=False, no antialiasing). With ``out`` (Grids
+        of ``size`` holding at least ``at + T`` frames) the features are written into it from
+        frame ``at`` on, and it is returned: no copy of a window's features is ever made."""
         b, t = video.shape[:2]
-        frames = video.reshape(b * t, *video.shape[2:])
-        hires, lowres = [], []
-        for start in range(0, b * t, ENCODE_CHUNK):
-            chunk = frames[start : start + ENCODE_CHUNK].permute(0, 3, 1, 2)  # (F, 3, H, W)
-            if tuple(chunk.shape[-2:]) != size:
-                chunk = F.interpolate(chunk, size, mode="bilinear", align_corners=False)
-            high, low = self.resnet_torch(chunk)
-            low = self.extra_convs(low)
-            hires.append(l2_normalise(high))
-            lowres.append(l2_normalise(low))
-        high_all, low_all = torch.cat(hires), torch.cat(lowres)
-        return Grids(
-            high_all.reshape(b, t, *high_all.shape[1:]),
-            low_all.reshape(b, t, *low_all.shape[1:]),
-            size,
-        )
+        if out is None:
+            out = empty_grids(b, t, size, video.dtype, video.device)
+        for i in range(b):
+            for start in range(0, t, ENCODE_CHUNK):
+                chunk = video[i, start : start + ENCODE_CHUNK].permute(0, 3, 1, 2)  # (F, 3, H, W)
+                if tuple(chunk.shape[-2:]) != size:
+                    chunk = F.interpolate(chunk, size, mode="bilinear", align_corners=False)
+                high, low = self.resnet_torch(chunk)
+                low = self.extra_convs(low)
+                where = slice(at + start, at + start + chunk.shape[0])
+                out.hires[i, where] = l2_normalise(high)
+                out.lowres[i, where] = l2_normalise(low)
+        return out
 
     def query_features(
         self, grids: Grids, queries: torch.Tensor, video_size: tuple[int, int, int]

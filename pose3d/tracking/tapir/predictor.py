@@ -43,12 +43,14 @@ from pose3d.tracking.base import check_cancel
 from pose3d.tracking.tapir.cost_volume import Estimate
 from pose3d.tracking.tapir.mixer import BLOCKS
 from pose3d.tracking.tapir.model import (
+    ENCODE_CHUNK,
     ITERATIONS,
     STRIDE,
     TRAIN_SIZE,
     Grids,
     QueryFeatures,
     Tapir,
+    empty_grids,
     refinement_resolutions,
 )
 
@@ -178,7 +180,7 @@ class TapirPredictor:
         visible = visibility * confidence > VISIBLE_THRESHOLD
         return TapirTracks(tracks, visibility, confidence, visible)
 
-    def _frames(self, frames: NDArray[np.uint8], index: NDArray[np.int64] | slice) -> torch.Tensor:
+    def _frames(self, frames: NDArray[np.uint8], index: NDArray[np.int64]) -> torch.Tensor:
         """Frames as the network's (1, F, H, W, 3) float in [-1, 1] on the device."""
         chunk = torch.from_numpy(np.ascontiguousarray(frames[index])).to(self.device)
         return (chunk.float() / 255 * 2 - 1)[None]
@@ -186,19 +188,26 @@ class TapirPredictor:
     def _encode(
         self,
         frames: NDArray[np.uint8],
-        index: NDArray[np.int64] | slice,
+        index: NDArray[np.int64],
         size: tuple[int, int],
         level: tuple[int, int],
+        out: Grids | None = None,
+        at: int = 0,
     ) -> Grids:
-        """Grids at refinement resolution ``level`` of the frames, resized to ``size`` first
-        (as the network would see the clip at ``size``)."""
-        video = self._frames(frames, index)
-        if video.shape[2:4] != size:
-            resized = F.interpolate(
-                video[0].permute(0, 3, 1, 2), size, mode="bilinear", align_corners=False
-            )
-            video = resized.permute(0, 2, 3, 1)[None]
-        return self.network.encode(video, level)
+        """Grids at refinement resolution ``level`` of the frames ``index``, resized to
+        ``size`` first (as the network would see the clip at ``size``), ENCODE_CHUNK frames at
+        a time; written into ``out`` from frame ``at`` on when given."""
+        if out is None:
+            out = empty_grids(1, len(index), level, torch.float32, self.device)
+        for j in range(0, len(index), ENCODE_CHUNK):
+            video = self._frames(frames, index[j : j + ENCODE_CHUNK])
+            if video.shape[2:4] != size:
+                resized = F.interpolate(
+                    video[0].permute(0, 3, 1, 2), size, mode="bilinear", align_corners=False
+                )
+                video = resized.permute(0, 2, 3, 1)[None]
+            self.network.encode(video, level, out, at + j)
+        return out
 
     def _query_features(
         self, frames: NDArray[np.uint8], queries: torch.Tensor, size: tuple[int, int]
@@ -230,26 +239,21 @@ class TapirPredictor:
         from ``tails``, the rest encoded; the part the next window (from ``span[2]``) shares
         is left in ``tails``."""
         start, stop, next_start = span
-        parts = []
+        grids = empty_grids(1, stop - start, level, torch.float32, self.device)
         encode_from = start
         if level in tails:
             first, tail = tails.pop(level)
             have = tail.hires.shape[1]
             if first <= start < first + have:
                 reuse = slice(start - first, min(stop, first + have) - first)
-                parts.append(Grids(tail.hires[:, reuse], tail.lowres[:, reuse], level))
-                encode_from = min(stop, first + have)
+                kept = reuse.stop - reuse.start
+                grids.hires[:, :kept] = tail.hires[:, reuse]
+                grids.lowres[:, :kept] = tail.lowres[:, reuse]
+                encode_from = start + kept
+            del tail
         if encode_from < stop:
-            parts.append(self._encode(frames, slice(encode_from, stop), size, level))
-        grids = (
-            parts[0]
-            if len(parts) == 1
-            else Grids(
-                torch.cat([p.hires for p in parts], dim=1),
-                torch.cat([p.lowres for p in parts], dim=1),
-                level,
-            )
-        )
+            index = np.arange(encode_from, stop)
+            self._encode(frames, index, size, level, grids, encode_from - start)
         if next_start < stop:
             shared = slice(next_start - start, None)
             tails[level] = (
