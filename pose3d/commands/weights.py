@@ -1,5 +1,6 @@
 """``pose3d weights download | import | list | default``: the learned trackers' weights (never
-bundled: CoTracker3's are CC BY-NC, BootsTAPIR's Apache 2.0) and which tracker is the default."""
+bundled: CoTracker3's are CC BY-NC, BootsTAPIR's Apache 2.0 / CC BY 4.0) and which tracker is
+the default."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pose3d.tracking.registry import DEFAULT_ORDER, LEARNED, TRACKERS
 
 LICENCE_HELP = (
     "CoTracker3 weights (Meta, facebook/cotracker3) are licensed CC BY-NC 4.0: non-commercial "
-    "use only. BootsTAPIR weights (Google DeepMind, tapnet) are licensed Apache 2.0. pose3d "
-    "never bundles either: download or import them yourself, and their licence binds you. "
-    "Without weights pose3d tracks with its classical tracker."
+    "use only. BootsTAPIR weights (Google DeepMind, tapnet) allow any use: Apache 2.0 / CC BY "
+    "4.0. pose3d never bundles either: download or import them yourself, and their licence "
+    "binds you. Without weights pose3d tracks with its classical tracker."
 )
 
 

@@ -8,7 +8,7 @@ Modules (nothing heavy is imported here; torch only by the learned trackers' one
 - tapir/: our BootsTAPIR (TAPIR) network and predictor; tapir_tracker: it as a PointTracker
 - checkpoint: strict loading of a weights file into either network
 - weights (+ weights_files, weights_tapir): download / import / list the learned trackers'
-  weights (CoTracker3 CC BY-NC, BootsTAPIR Apache 2.0; never bundled)
+  weights (CoTracker3 CC BY-NC, BootsTAPIR Apache 2.0 / CC BY 4.0; never bundled)
 - registry: tracker selection by name, the default order, the fallback to classical
 - queries: manual anchors (points, hidden marks) -> queries and the gaps between them
 - fill: a gap filled from its anchors' tracks (blended; hidden after a hidden mark)

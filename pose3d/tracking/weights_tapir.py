@@ -1,4 +1,5 @@
-"""BootsTAPIR weights (Google DeepMind's tapnet, Apache 2.0): import and list. Never bundled.
+"""BootsTAPIR weights (Google DeepMind's tapnet: Apache 2.0 / CC BY 4.0): import and list.
+Never bundled.
 
 The checkpoints are PyTorch state_dicts published in the tapnet README:
 ``bootstapir_checkpoint_v2.pt`` (offline network) and ``causal_bootstapir_checkpoint.pt``
@@ -24,8 +25,9 @@ from pose3d.tracking.weights_files import WeightsError, install_copy, sha256_of,
 TITLE = "BootsTAPIR"
 FOLDER = "tapir"  # under user_cache_dir("pose3d")
 LICENCE = (
-    "BootsTAPIR weights (Google DeepMind, tapnet) are licensed Apache 2.0: any use, commercial "
-    "included, keeping the licence and its notices. pose3d never bundles them."
+    "BootsTAPIR weights (Google DeepMind, tapnet) may be used for anything, commercial use "
+    "included: tapnet licenses its software under Apache 2.0 and its other materials under "
+    "CC BY 4.0 (keep the notices, credit the authors). pose3d never bundles them."
 )
 SOURCE = "https://github.com/google-deepmind/tapnet"  # the README that publishes them
 DOWNLOAD = "https://storage.googleapis.com/dm-tapnet/bootstap/"

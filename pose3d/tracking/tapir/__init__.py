@@ -1,5 +1,6 @@
 """Our own implementation of the TAPIR point-tracking network, as BootsTAPIR's checkpoints
-expect it (Google DeepMind's tapnet; code and weights Apache 2.0, never bundled).
+expect it (Google DeepMind's tapnet: software Apache 2.0, other materials CC BY 4.0; the
+weights are never bundled).
 
 Written from ``../shared/tapir/SPEC.md``; its state_dict loads ``bootstapir_checkpoint_v2.pt``
 (offline) and ``causal_bootstapir_checkpoint.pt`` (online) strictly. Public API::
