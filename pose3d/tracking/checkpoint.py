@@ -47,12 +47,14 @@ def _reason(error: Exception) -> str:
     return text if len(text) <= 300 else text[:300] + " ..."
 
 
-def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
+def load_checkpoint(network: NetworkT, path: str | Path, *, assign: bool = False) -> NetworkT:
     """Load a weights file (e.g. scaled_offline.pth, bootstapir_checkpoint_v2.pt) into
     ``network``, strictly.
 
     Accepts a plain state_dict or a training checkpoint holding it under "model". The file is
-    read with ``weights_only=True`` (no code runs from it). Returns ``network``.
+    read with ``weights_only=True`` (no code runs from it). ``assign``: the file's tensors become
+    the parameters (for a network built on the meta device: one copy of the weights in memory).
+    Returns ``network``.
     """
     path = Path(path)
     if not path.is_file():
@@ -80,5 +82,5 @@ def load_checkpoint(network: NetworkT, path: str | Path) -> NetworkT:
             f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
             f"{unexpected[:3]}, {len(wrong)} shape mismatches {wrong[:3]}{hint}"
         )
-    network.load_state_dict(state, strict=True)
+    network.load_state_dict(state, strict=True, assign=assign)
     return network

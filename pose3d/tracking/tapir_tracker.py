@@ -43,7 +43,7 @@ class TapirTracker:
     ) -> TapirTracker:
         """Build the ``variant`` network, load ``path`` strictly, wrap it in a predictor (the
         offline network tracks windows of the clip, the online one streams it)."""
-        network = load_checkpoint(build_tapir(variant), path)
+        network = load_checkpoint(build_tapir(variant, device="meta"), path, assign=True)
         if device is not None:
             network = network.to(device)
         return cls(TapirPredictor(network, device=device))

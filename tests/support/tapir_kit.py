@@ -40,6 +40,6 @@ def random_network(kit: Path, variant: str = "offline", seed: int = 0) -> Tapir:
     """The ``variant`` network (eval mode) with the random weights loaded strictly."""
     from pose3d.tracking.tapir import build_tapir
 
-    network = build_tapir(variant)
-    network.load_state_dict(random_state_dict(kit, seed), strict=True)
+    network = build_tapir(variant, device="meta")  # the random arrays become the parameters
+    network.load_state_dict(random_state_dict(kit, seed), strict=True, assign=True)
     return network

@@ -18,18 +18,23 @@ refinement network), model (the network and its pieces).
 
 from __future__ import annotations
 
+import torch
+
 from pose3d.tracking.checkpoint import CheckpointError, load_checkpoint
 from pose3d.tracking.tapir.model import Tapir, refinement_resolutions
 
 VARIANTS = ("offline", "online")
 
 
-def build_tapir(variant: str = "offline") -> Tapir:
+def build_tapir(variant: str = "offline", *, device: str | torch.device | None = None) -> Tapir:
     """The BootsTAPIR network, untrained, in eval mode: ``offline`` (symmetric temporal
-    convolutions) or ``online`` (causal)."""
+    convolutions) or ``online`` (causal). ``device="meta"`` allocates nothing: load weights
+    into it with ``load_state_dict(state, assign=True)`` (one copy of the weights, not two)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown TAPIR variant {variant!r}; expected one of {VARIANTS}")
-    return Tapir(causal=variant == "online").eval()
+    with torch.device(device or "cpu"):
+        network = Tapir(causal=variant == "online")
+    return network.eval()
 
 
 __all__ = [

@@ -95,8 +95,6 @@ class Tapir(nn.Module):
     frames in the mixer, so a frame's estimate depends on it and the frames before it only.
     """
 
-    offsets: torch.Tensor  # (49, 2) the correlation patch's (dx, dy)
-
     def __init__(self, causal: bool = False) -> None:
         super().__init__()
         self.causal = causal
@@ -105,7 +103,6 @@ class Tapir(nn.Module):
         self.torch_cost_volume_track_mods = CostVolumeHead()
         self.torch_pips_mixer = PipsMixer()
         self.extra_convs = ExtraConvs()
-        self.register_buffer("offsets", patch_offsets(), persistent=False)
 
     # -- the released function ---------------------------------------------------------------
 
@@ -268,7 +265,7 @@ class Tapir(nn.Module):
                             grid[:, start:stop],
                             query[:, :, start:stop],
                             position[:, :, start:stop],
-                            self.offsets,
+                            patch_offsets().to(position),
                         )
                         for grid, query in levels
                     ],
