@@ -44,7 +44,9 @@ from pose3d.tracking.tapir.cost_volume import Estimate
 from pose3d.tracking.tapir.mixer import BLOCKS
 from pose3d.tracking.tapir.model import (
     ENCODE_CHUNK,
+    HIRES_CHANNELS,
     ITERATIONS,
+    LOWRES_CHANNELS,
     STRIDE,
     TRAIN_SIZE,
     Grids,
@@ -213,18 +215,27 @@ class TapirPredictor:
         self, frames: NDArray[np.uint8], queries: torch.Tensor, size: tuple[int, int]
     ) -> dict[tuple[int, int], QueryFeatures]:
         """Each query's features at every refinement resolution (and the initial one), sampled
-        from the grids of the frames holding queries only."""
+        from the grids of the frames holding queries, ENCODE_CHUNK frames at a time (queries
+        on many frames never hold all those frames' features at once)."""
         t = queries[0, :, 0].round().long()
-        held, inverse = torch.unique(t, return_inverse=True)
-        local = queries.clone()
-        local[0, :, 0] = inverse.float()
-        levels = {TRAIN_SIZE, *refinement_resolutions(size)}
+        held = torch.unique(t)
+        n = queries.shape[1]
         out = {}
-        for level in levels:
-            grids = self._encode(frames, held.numpy(), size, level)
-            out[level] = self.network.query_features(
-                grids, local.to(self.device), (len(held), *size)
-            )
+        for level in {TRAIN_SIZE, *refinement_resolutions(size)}:
+            hires = queries.new_empty(1, n, HIRES_CHANNELS, device=self.device)
+            lowres = queries.new_empty(1, n, LOWRES_CHANNELS, device=self.device)
+            for j in range(0, len(held), ENCODE_CHUNK):
+                chunk = held[j : j + ENCODE_CHUNK]
+                grids = self._encode(frames, chunk.numpy(), size, level)
+                mine = torch.isin(t, chunk)
+                local = queries[:, mine].clone()
+                local[0, :, 0] = torch.searchsorted(chunk, t[mine]).float()  # frame in chunk
+                sampled = self.network.query_features(
+                    grids, local.to(self.device), (len(chunk), *size)
+                )
+                hires[:, mine] = sampled.hires
+                lowres[:, mine] = sampled.lowres
+            out[level] = QueryFeatures(hires, lowres)
         return out
 
     def _window_grids(
