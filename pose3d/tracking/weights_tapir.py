@@ -136,9 +136,9 @@ def check_loads(path: Path, variant: str) -> None:
     from pose3d.tracking.checkpoint import CheckpointError
     from pose3d.tracking.tapir import build_tapir, load_checkpoint
 
-    network = build_tapir(variant)
+    network = build_tapir(variant, device="meta")  # shapes only: nothing allocated twice
     try:
-        load_checkpoint(network, path)
+        load_checkpoint(network, path, assign=True)
     except CheckpointError as error:
         tensors = len(network.state_dict())
         raise WeightsError(

@@ -51,6 +51,18 @@ class QueryFeatures(NamedTuple):
     lowres: torch.Tensor  # (B, N, 256)
 
 
+def mean_over_resolutions(finals: list[Estimate], size: tuple[int, int]) -> Estimate:
+    """The network's output (SPEC.md §6): the mean of each refinement resolution's last
+    estimate, positions scaled from 256 × 256 to a video of ``size`` (h, w)."""
+    position = torch.stack([e.position for e in finals]).mean(0)
+    scale = position.new_tensor([size[1] / TRAIN_SIZE[1], size[0] / TRAIN_SIZE[0]])
+    return Estimate(
+        position * scale,
+        torch.stack([e.occlusion for e in finals]).mean(0),
+        torch.stack([e.expected_dist for e in finals]).mean(0),
+    )
+
+
 def empty_grids(
     batch: int, frames: int, size: tuple[int, int], dtype: torch.dtype, device: torch.device
 ) -> Grids:
@@ -64,7 +76,8 @@ def empty_grids(
 
 
 def refinement_resolutions(size: tuple[int, int]) -> list[tuple[int, int]]:
-    """The resolutions refinement runs at for a video of ``size`` (h, w) (SPEC.md §5)."""
+    """The resolutions refinement runs at for a video of ``size`` (h, w) (SPEC.md §5); the
+    first is always TRAIN_SIZE, the resolution of the cost volume."""
     if size == TRAIN_SIZE:
         return [TRAIN_SIZE]
     ratio = max(math.log2(full / train) for full, train in zip(size, TRAIN_SIZE, strict=True))
@@ -130,11 +143,12 @@ class Tapir(nn.Module):
             estimates += steps
             finals.append(steps[-1])
             position = steps[-1].position
+        final = mean_over_resolutions(finals, (h, w))
         scale = video.new_tensor([w / TRAIN_SIZE[1], h / TRAIN_SIZE[0]])
         return {
-            "tracks": torch.stack([e.position for e in finals]).mean(0) * scale,
-            "occlusion": torch.stack([e.occlusion for e in finals]).mean(0),
-            "expected_dist": torch.stack([e.expected_dist for e in finals]).mean(0),
+            "tracks": final.position,
+            "occlusion": final.occlusion,
+            "expected_dist": final.expected_dist,
             "unrefined_tracks": [e.position * scale for e in estimates[:-1]],
             "unrefined_occlusion": [e.occlusion for e in estimates[:-1]],
             "unrefined_expected_dist": [e.expected_dist for e in estimates[:-1]],

@@ -53,6 +53,7 @@ from pose3d.tracking.tapir.model import (
     QueryFeatures,
     Tapir,
     empty_grids,
+    mean_over_resolutions,
     refinement_resolutions,
 )
 
@@ -290,19 +291,16 @@ class TapirPredictor:
         of frames when streaming."""
         network = self.network
         queries = queries.to(self.device)
-        initial_grids = self._window_grids(frames, span, size, TRAIN_SIZE, tails)
-        first = network.initial_estimate(
-            initial_grids, features[TRAIN_SIZE], queries, size, span[0]
-        )
-        initial: Grids | None = initial_grids
-        del initial_grids
+        # the first refinement resolution is always the initial one (TRAIN_SIZE): its grids
+        # serve the cost volume and that refinement, then each level's replace the last's
+        grids = self._window_grids(frames, span, size, TRAIN_SIZE, tails)
+        first = network.initial_estimate(grids, features[TRAIN_SIZE], queries, size, span[0])
         finals: list[Estimate] = []
         position = first.position
-        for level in refinement_resolutions(size):
+        for i, level in enumerate(refinement_resolutions(size)):
             check_cancel(cancel)
-            if level == TRAIN_SIZE and initial is not None:
-                grids, initial = initial, None  # held once: freed with this level's refinement
-            else:
+            if i > 0:
+                del grids  # the previous level's, before this level's are made
                 grids = self._window_grids(frames, span, size, level, tails)
             parts = []
             for q0 in range(0, queries.shape[1], QUERY_CHUNK):
@@ -322,13 +320,7 @@ class TapirPredictor:
             final = Estimate(*(torch.cat(tensors, dim=1) for tensors in zip(*parts, strict=True)))
             finals.append(final)
             position = final.position
-            del grids
-        video_scale = position.new_tensor([size[1] / TRAIN_SIZE[1], size[0] / TRAIN_SIZE[0]])
-        return Estimate(
-            torch.stack([e.position for e in finals]).mean(0) * video_scale,
-            torch.stack([e.occlusion for e in finals]).mean(0),
-            torch.stack([e.expected_dist for e in finals]).mean(0),
-        )
+        return mean_over_resolutions(finals, size)
 
 
 def _sigmoid(x: NDArray[np.float32]) -> NDArray[np.float32]:
