@@ -53,20 +53,20 @@ def cmd_track(args: argparse.Namespace) -> int:
     from pose3d.errors import Pose3dError
     from pose3d.pipeline.folder import SessionFolder
     from pose3d.pipeline.track import propagate
-    from pose3d.tracking.registry import make_tracker
+    from pose3d.tracking.registry import make_tracker, select
 
     with SessionFolder(args.session) as folder, _lazy_progress_bar() as progress:
         session = folder.session
         views = "all" if args.view == "all" else parse_list(args.view)
-        choice = make_tracker(args.tracker)
-        second = None
-        if args.second_opinion is not None:
-            if args.second_opinion == choice.tracker.name:
+        if args.second_opinion is not None:  # both settled (no network built) before either is
+            if args.second_opinion == select(args.tracker).name:
                 raise Pose3dError(
                     f"--second-opinion {args.second_opinion} is the tracker that tracks: a "
                     f"second opinion comes from another one ({', '.join(TRACKERS)})"
                 )
-            second = make_tracker(args.second_opinion).tracker
+            select(args.second_opinion)  # its weights missing: refused now
+        choice = make_tracker(args.tracker)
+        second = None if args.second_opinion is None else make_tracker(args.second_opinion).tracker
         report = propagate(
             folder,
             views,
