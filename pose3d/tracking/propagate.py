@@ -90,7 +90,7 @@ class _ViewTracks:
     fb_error: FloatArray  # (T, K, I) px
     written: NDArray[np.bool_]  # (T, K, I) cells this run governs
     queries: int
-    disagreement: FloatArray | None = None  # (T, K, I) px to the second tracker's track
+    disagreement: FloatArray  # (T, K, I) px to the second tracker's track (NaN: none asked)
 
 
 def propagate_labels(
@@ -363,7 +363,10 @@ def _on_grid(
         confidence[rows, k, i] = done.confidence
         fb_error[rows, k, i] = done.fb_error
         written[rows, k, i] = True
-    return _ViewTracks(position, hidden, confidence, visibility, fb_error, written, len(columns))
+    disagreement = np.full_like(fb_error, np.nan)  # set by _track_view for a second opinion
+    return _ViewTracks(
+        position, hidden, confidence, visibility, fb_error, written, len(columns), disagreement
+    )
 
 
 def _hidden_frame(series: plan_queries.Series, j: int) -> int | None:
@@ -432,11 +435,7 @@ def _merge(labels: xr.Dataset, view: str, tracks: _ViewTracks) -> tuple[xr.Datas
         extra={
             s.VISIBILITY: cells(tracks.visibility),
             s.FB_ERROR: cells(tracks.fb_error),
-            s.DISAGREEMENT: cells(
-                np.full_like(tracks.fb_error, np.nan)
-                if tracks.disagreement is None
-                else tracks.disagreement
-            ),
+            s.DISAGREEMENT: cells(tracks.disagreement),
         },
     )
     return out, int((written.values & ~tracks.hidden[:, None]).sum())

@@ -12,7 +12,7 @@ LOW_CONFIDENCE          (1 - confidence) / (1 - min_confidence)                 
 FORWARD_BACKWARD        fb_error / max_fb_px (tracks from the manual frames on     4 px
                         either side disagree)
 JUMP                    step / max(jump_px, jump_ratio × the point's median step)  12 px, 4×
-DISAGREEMENT            disagreement / max_disagreement_px: the distance to a          8 px
+DISAGREEMENT            disagreement / max_disagreement_px: the distance to a      8 px
                         second tracker's track from the same queries (only where
                         one was asked for: ``propagate_labels(second=...)``)
 MULTI_VIEW              distance to the reprojection of the views' consensus       4 px
