@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/tracking.py                        # everything (~15 min, 2 cores)
     .venv/bin/python benchmarks/tracking.py --skip cotracker3      # the classical parts (~1 min)
     .venv/bin/python benchmarks/tracking.py --only cotracker3 --frames 48 200
-    .venv/bin/python benchmarks/tracking.py --only tapir --frames 48 200 [--max-side 512 256]
+    .venv/bin/python benchmarks/tracking.py --only tapir --frames 48 200 [--max-side 256 512]
 
 Sections:
 
@@ -28,8 +28,9 @@ Sections:
   stopped early (was 1.92 GB).
 - tapir: BootsTAPIR (our network, random weights of ../shared/tapir's key list) beside
   CoTracker3 (offline) on the same clip and queries, one process per row: CPU time, wall time,
-  peak memory, the ratio of CPU times; at the default model size (long side 512: refined at
-  256 x 256 and 384 x 512) and at 256 x 256 only (``--max-side 512 256``). Target at 200
+  peak memory, the ratio of CPU times; at the default model size (long side 256: the clip
+  resized to 256 x 256, the network's training size) and refined again at 384 x 512
+  (``--max-side 256 512``, ``pose3d track --tapir-side 512``). Target at 200
   frames: <= 0.5x CoTracker3's CPU time and <= 1.5 GB. Random weights say nothing about
   accuracy (docs/tracking.md gives the published TAP-Vid figures).
 """
@@ -308,8 +309,8 @@ def section_tapir(frames: list[int], iters: int, variant: str, sides: list[int])
                     verdict += f"  time {time_ok}, memory {memory_ok}"
             print_row(f"tapir {variant} side {side}", n, r, verdict)
     print(f"  torch threads: {os.cpu_count()} cores; peak = ru_maxrss of one process per row; "
-          "side = the model size's long side (512: refined at 256 x 256 and 384 x 512; 256: "
-          "256 x 256 only)")  # fmt: skip
+          "side = the model size's long side (256: 256 x 256 only, the default; 512: refined at "
+          "256 x 256 and 384 x 512)")  # fmt: skip
 
 
 def main() -> None:
@@ -320,7 +321,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=6)
     parser.add_argument("--variant", choices=("offline", "online"), default="offline")
     parser.add_argument(
-        "--max-side", nargs="+", type=int, default=[512, 256], help="tapir: model sizes' long side"
+        "--max-side", nargs="+", type=int, default=[256, 512], help="tapir: model sizes' long side"
     )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--network", default="cotracker3", help=argparse.SUPPRESS)

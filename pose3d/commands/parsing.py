@@ -10,6 +10,27 @@ def parse_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def parse_tapir_side(text: str) -> int:
+    """``--tapir-side N``: BootsTAPIR's model size (long side, pixels), at least 256."""
+    try:
+        side = int(text)
+    except ValueError:
+        side = 0
+    if side < 256:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a whole number of pixels from 256 (BootsTAPIR's training size, the "
+            "default), e.g. 512 to refine again at up to 512 px (finer, about 4x slower)"
+        )
+    return side
+
+
+TAPIR_SIDE_HELP = (
+    "tapir only: track at this long side in pixels (default 256, the network's training size, "
+    "at which TAP-Vid's figures are published; 512 refines again at up to 512 px: finer, about "
+    "4x slower; never more than the frames' own size)"
+)
+
+
 def parse_edges(text: str) -> list[tuple[str, str]]:
     """``"nose-neck,neck-tail"`` -> ``[("nose", "neck"), ("neck", "tail")]``."""
     edges = []

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from pose3d.commands.parsing import TAPIR_SIDE_HELP, parse_tapir_side
 from pose3d.commands.track import _lazy_progress_bar
 from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
 
@@ -81,7 +82,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         done = edit_point(folder, cell, action, args.at)
         print(done.describe())
         if args.retrack:
-            choice = make_tracker(args.tracker)
+            choice = make_tracker(args.tracker, tapir_side=args.tapir_side)
             if choice.notice:
                 print(f"note: {choice.notice}")
             with _lazy_progress_bar() as progress:
@@ -128,4 +129,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=tuple(TRACKERS),
         help=f"for --retrack; {CHOICE_HELP}",
     )
+    p.add_argument("--tapir-side", type=parse_tapir_side, metavar="PX", help=TAPIR_SIDE_HELP)
     p.set_defaults(func=cmd_edit)

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from pose3d.commands.parsing import parse_list
+from pose3d.commands.parsing import TAPIR_SIDE_HELP, parse_list, parse_tapir_side
 from pose3d.progress import ProgressCallback
 from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
 
@@ -65,8 +65,10 @@ def cmd_track(args: argparse.Namespace) -> int:
                     f"second opinion comes from another one ({', '.join(TRACKERS)})"
                 )
             select(args.second_opinion)  # its weights missing: refused now
-        choice = make_tracker(args.tracker)
-        second = None if args.second_opinion is None else make_tracker(args.second_opinion).tracker
+        choice = make_tracker(args.tracker, tapir_side=args.tapir_side)
+        second = None
+        if args.second_opinion is not None:
+            second = make_tracker(args.second_opinion, tapir_side=args.tapir_side).tracker
         report = propagate(
             folder,
             views,
@@ -116,6 +118,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="track the same points again with this other tracker and flag where the two "
         "part by more than 8 px (review reason 'disagreement'); doubles the tracking time",
     )
+    p.add_argument("--tapir-side", type=parse_tapir_side, metavar="PX", help=TAPIR_SIDE_HELP)
     p.add_argument("--keypoints", type=parse_list, help="only these keypoints (a,b,c)")
     p.add_argument(
         "--from",

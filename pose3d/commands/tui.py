@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pose3d.commands.parsing import TAPIR_SIDE_HELP, parse_tapir_side
 from pose3d.tracking.registry import CHOICE_HELP, TRACKERS
 
 
@@ -16,7 +17,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
         return 0
     from pose3d.tui.app import Pose3dApp
 
-    Pose3dApp(args.session, tracker=args.tracker, read_only=args.read_only).run()
+    Pose3dApp(
+        args.session, tracker=args.tracker, read_only=args.read_only, tapir_side=args.tapir_side
+    ).run()
     return 0
 
 
@@ -40,4 +43,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=tuple(TRACKERS),
         help=f"tracker of propagate; {CHOICE_HELP}",
     )
+    p.add_argument("--tapir-side", type=parse_tapir_side, metavar="PX", help=TAPIR_SIDE_HELP)
     p.set_defaults(func=cmd_tui)

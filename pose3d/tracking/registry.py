@@ -63,31 +63,42 @@ class Selection:
     notice: str | None = None  # for the user, when it is not the one they asked for first
 
 
-def _classical(weights: Path | None, device: str | None) -> PointTracker:
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a tracker is built, beyond its weights: each factory reads what concerns it."""
+
+    device: str | None = None  # torch device of a learned tracker (None: the CPU)
+    tapir_side: int | None = None  # BootsTAPIR's model size, long side (None: its default, 256)
+
+
+def _classical(weights: Path | None, options: BuildOptions) -> PointTracker:
     from pose3d.tracking.classical import ClassicalTracker
 
     return ClassicalTracker()
 
 
-def _cotracker3(weights: Path | None, device: str | None) -> PointTracker:
+def _cotracker3(weights: Path | None, options: BuildOptions) -> PointTracker:
     from pose3d.tracking.cotracker3_tracker import CoTracker3Tracker
 
     if weights is None:
         raise Pose3dError("the cotracker3 tracker needs a weights file (pose3d weights download)")
     variant = "online" if weights.stem.endswith("online") else "offline"
-    return CoTracker3Tracker.from_weights(weights, variant, device)
+    return CoTracker3Tracker.from_weights(weights, variant, options.device)
 
 
-def _tapir(weights: Path | None, device: str | None) -> PointTracker:
+def _tapir(weights: Path | None, options: BuildOptions) -> PointTracker:
     from pose3d.tracking.tapir_tracker import TapirTracker
     from pose3d.tracking.weights_tapir import GET, variant_of
 
     if weights is None:
         raise Pose3dError(f"the tapir tracker needs a weights file: {GET}")
-    return TapirTracker.from_weights(weights, variant_of(weights.name), device)
+    variant = variant_of(weights.name)
+    if options.tapir_side is None:
+        return TapirTracker.from_weights(weights, variant, options.device)
+    return TapirTracker.from_weights(weights, variant, options.device, options.tapir_side)
 
 
-TRACKERS: dict[str, Callable[[Path | None, str | None], PointTracker]] = {
+TRACKERS: dict[str, Callable[[Path | None, BuildOptions], PointTracker]] = {
     "classical": _classical,
     "cotracker3": _cotracker3,
     "tapir": _tapir,
@@ -166,11 +177,25 @@ def make_tracker(
     variant: str = "offline",
     device: str | None = None,
     folder: Path | None = None,
+    tapir_side: int | None = None,
 ) -> TrackerChoice:
     """The tracker called ``name`` (None: the first installed of the preference order), built;
-    see the module docstring."""
+    see the module docstring. ``tapir_side``: BootsTAPIR's model size (long side, pixels;
+    default 256, its training size), ignored by the other trackers."""
     chosen = select(name, variant=variant, folder=folder)
-    return TrackerChoice(TRACKERS[chosen.name](chosen.weights, device), chosen.notice)
+    options = BuildOptions(device, tapir_side)
+    return TrackerChoice(TRACKERS[chosen.name](chosen.weights, options), chosen.notice)
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """A tracker as a user asked for it (``--tracker``, ``--tapir-side``), built when needed."""
+
+    name: str | None = None  # None: the first installed of the preference order
+    tapir_side: int | None = None  # BootsTAPIR's model size, long side (None: 256)
+
+    def make(self) -> TrackerChoice:
+        return make_tracker(self.name, tapir_side=self.tapir_side)
 
 
 def _why(wanted: Preference, missing: list[str], variant: str) -> str:

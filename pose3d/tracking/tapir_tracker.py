@@ -3,9 +3,10 @@
 What it converts, once:
 
 - frames: any :class:`~pose3d.tracking.base.Frames` is read into one ``(T, h, w, 3)`` uint8
-  array at the predictor's model size (``model_size``: 384 × 512 for 480 × 640 frames), resized
-  as they are read (bilinear, ``align_corners=False``, the network's convention) so a clip costs
-  0.6 MB per frame at 384 × 512; queries are scaled as raster pixels
+  array at the predictor's model size (``model_size``: 256 × 256 by default, 384 × 512 for
+  480 × 640 frames with ``max_side=512``), resized as they are read (bilinear,
+  ``align_corners=False``, the network's convention) so a clip costs 0.2 MB per frame at
+  256 × 256, 0.6 MB at 384 × 512; queries are scaled as raster pixels
   (``x' = (x + 0.5) · w / W − 0.5``) and the tracks scaled back;
 - queries and results: pose3d's ``(t, x, y)`` and ``(T, N, ...)`` arrays are the predictor's
   (it converts to the network's raster ``(t, y, x)`` itself); ``fb_error`` is not measured.
@@ -26,7 +27,7 @@ from numpy.typing import ArrayLike
 from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_queries
 from pose3d.tracking.clip import read_clip
 from pose3d.tracking.tapir import build_tapir, load_checkpoint
-from pose3d.tracking.tapir.predictor import TapirPredictor, model_size
+from pose3d.tracking.tapir.predictor import MAX_SIDE, TapirPredictor, model_size
 
 
 class TapirTracker:
@@ -39,14 +40,19 @@ class TapirTracker:
 
     @classmethod
     def from_weights(
-        cls, path: str | Path, variant: str = "offline", device: str | None = None
+        cls,
+        path: str | Path,
+        variant: str = "offline",
+        device: str | None = None,
+        max_side: int = MAX_SIDE,
     ) -> TapirTracker:
         """Build the ``variant`` network, load ``path`` strictly, wrap it in a predictor (the
-        offline network tracks windows of the clip, the online one streams it)."""
+        offline network tracks windows of the clip, the online one streams it) that tracks at
+        ``model_size(H, W, max_side)``."""
         network = load_checkpoint(build_tapir(variant, device="meta"), path, assign=True)
         if device is not None:
             network = network.to(device)
-        return cls(TapirPredictor(network, device=device))
+        return cls(TapirPredictor(network, max_side=max_side, device=device))
 
     def track(
         self,

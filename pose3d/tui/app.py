@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from pose3d.errors import Pose3dError
+from pose3d.tracking.registry import TrackerSpec
 from pose3d.tui.gc_pacing import IdleCollector
 from pose3d.tui.messages import OpenSession
 from pose3d.tui.screens.sessions import SessionsScreen
@@ -42,12 +43,13 @@ class Pose3dApp(App[None]):
         recent_path: Path | None = None,
         tracker: str | None = None,
         read_only: bool = False,
+        tapir_side: int | None = None,
     ) -> None:
         super().__init__()
         self.read_only = read_only  # open sessions without their lock, for looking only
         self.initial_session = session
         self.recent_path = recent_path
-        self.tracker = tracker  # None: the best installed tracker
+        self.tracker = TrackerSpec(tracker, tapir_side)  # name None: the best installed
         self.workspace: Workspace | None = None
         self.collector = IdleCollector()
         self.said_small = False  # the terminal-too-small notice is shown until it is not

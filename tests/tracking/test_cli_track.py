@@ -106,3 +106,17 @@ def test_a_second_opinion_must_be_another_installed_tracker(
     captured = capsys.readouterr()
     assert code == 2 and message in captured.err
     assert (root / "labels.nc").read_bytes() == before
+
+
+@pytest.mark.parametrize("side", ["100", "big"])
+def test_a_tapir_side_under_the_training_size_is_refused_in_one_line(
+    seeded: Seeder, capsys: pytest.CaptureFixture[str], side: str
+) -> None:
+    root = seeded([0])
+    before = (root / "labels.nc").read_bytes()
+    with pytest.raises(SystemExit) as stop:
+        main(["track", str(root), "--view", "cam0", "--tracker", "tapir", "--tapir-side", side])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert f"'{side}' must be a whole number of pixels from 256" in err and "Traceback" not in err
+    assert (root / "labels.nc").read_bytes() == before

@@ -123,6 +123,9 @@ def test_make_tracker_builds_tapir_from_its_installed_file(folder: Path) -> None
     choice = make_tracker(None, variant="online")
     assert isinstance(choice.tracker, TapirTracker) and choice.tracker.name == "tapir"
     assert choice.notice is None
+    assert choice.tracker.predictor.max_side == 256  # the training size, by default
+    finer = make_tracker("tapir", variant="online", tapir_side=512).tracker
+    assert isinstance(finer, TapirTracker) and finer.predictor.max_side == 512
 
 
 def test_each_tracker_says_the_licence_of_its_weights() -> None:

@@ -22,10 +22,10 @@ from pose3d.tracking.tapir.predictor import TapirPredictor, model_size, window_s
 from pose3d.tracking.tapir_tracker import TapirTracker
 from tests.support.tapir_kit import kit_dir, random_network
 
-# frames of 128 × 192 shrunk to the model size 64 × 96 (max_side 96), which the network
-# resizes to 256 × 256: one lowres cell (8 px at 256) is 3 × 2 model px and 6 × 4 frame px
+# frames of 128 × 192: the model size is 256 × 256 (the frame fits in it), where one lowres
+# cell (8 px) is 6 × 4 frame px
 FRAME = (128, 192)
-MAX_SIDE = 96
+MAX_SIDE = 96  # fits in 256 × 256: tracked at 256 × 256
 STEP = np.array([6.0, 4.0])  # (x, y) frame px per frame: one lowres cell
 # a lowres cell centre, (7.5, 5.5) cells = (60, 44) px at 256 -> frame raster (45, 22)
 QUERY_XY = np.array([44.5, 21.5])
@@ -67,11 +67,15 @@ def expected_tracks(n_frames: int, query_frame: int) -> np.ndarray:
 
 
 def test_model_size_fits_the_long_side_in_multiples_of_8() -> None:
-    assert model_size(480, 640) == (384, 512)
-    assert model_size(1024, 1280) == (408, 512)  # 409.6 -> 408
-    assert model_size(64, 96) == (64, 96)  # never enlarged
-    assert model_size(61, 91) == (64, 88)  # rounded to multiples of 8
-    assert model_size(*FRAME, MAX_SIDE) == (64, 96)
+    assert model_size(480, 640, 512) == (384, 512)
+    assert model_size(1024, 1280, 512) == (408, 512)  # 409.6 -> 408
+    assert model_size(600, 700, 300) == (256, 304)  # 257.1 -> 256, 300 -> 304
+    assert model_size(200, 902, 1024) == (200, 904)  # never enlarged; 902 -> 904
+    # anything that fits in 256 × 256 is tracked there: the network's training size, which it
+    # would resize a smaller clip to (the frame is resampled once, not twice)
+    assert model_size(480, 640) == (256, 256)  # the default, max_side 256
+    assert model_size(64, 96, 512) == (256, 256)
+    assert model_size(*FRAME, MAX_SIDE) == (256, 256)
 
 
 def test_window_starts_cover_the_clip_and_end_at_its_end() -> None:
@@ -172,9 +176,9 @@ def test_queries_reach_the_network_as_raster_tyx_at_the_model_size() -> None:
     network.query_features = recording  # type: ignore[method-assign]
     tracker = TapirTracker(TapirPredictor(network, max_side=MAX_SIDE))
     tracker.track(translated_clip(3), np.array([[2, *QUERY_XY]]))
-    # frame (44.5, 21.5) -> raster (45, 22) -> model (96 / 192, 64 / 128) -> (22.5, 11) as
+    # frame (44.5, 21.5) -> raster (45, 22) -> model (256 / 192, 256 / 128) -> (60, 44) as
     # (t, y, x), t counted among the frames that hold queries (one here: 0)
-    np.testing.assert_allclose(seen[0][0].numpy(), [[0.0, 11.0, 22.5]], atol=1e-5)
+    np.testing.assert_allclose(seen[0][0].numpy(), [[0.0, 44.0, 60.0]], atol=1e-5)
 
 
 def test_the_online_network_streams_a_long_clip_as_its_single_run() -> None:

@@ -209,7 +209,7 @@ def _track(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
     from pose3d.pipeline.track import propagate
     from pose3d.tracking.registry import make_tracker
 
-    choice = make_tracker(job.params["tracker"])
+    choice = make_tracker(job.params["tracker"], tapir_side=job.params["tapir_side"])
     views = job.params["views"] or "all"
     report = propagate(folder, views, None, choice.tracker, progress=progress)
     skipped = f"; not tracked (no manual points): {', '.join(report.skipped)}" * bool(

@@ -6,9 +6,12 @@ What it adds to the network (SPEC.md §1, §5):
   raster pixels minus 0.5; queries ``(t, x, y)`` become the network's ``(t, y, x)``;
 - the model size: the frames are resized (bilinear, align_corners=False, the network's own
   resize convention) to ``model_size(H, W, max_side)``: the frame's shape scaled to fit
-  ``max_side`` (512 by default: 384 × 512 for 480 × 640 frames), whole multiples of 8. The
-  network then refines at SPEC.md §5's resolutions for that size (256 × 256 and 384 × 512
-  for 384 × 512);
+  ``max_side``, whole multiples of 8, or 256 × 256 when that fits in 256 × 256 (the network
+  works at 256 × 256 whatever smaller size it is given, SPEC.md §5, so the frame is resampled
+  once, not twice). The default, 256, is the resolution TAPIR was trained at and TAP-Vid's
+  published figures are measured at; a larger ``max_side`` makes the network refine again at
+  SPEC.md §5's resolutions for that size (512: 256 × 256 then 384 × 512 for 480 × 640 frames),
+  finer and about 4x slower (docs/tracking.md, "Measured");
 - visibility = 1 − sigmoid(occlusion), confidence = 1 − sigmoid(expected distance); the
   released post-processing calls a point visible when their product > 0.5;
 - the query's own frame is the query: exact position, visibility and confidence 1.
@@ -19,8 +22,9 @@ hold queries; the clip is then tracked in windows of ``window`` frames overlappi
 window). A window's results are kept from the middle of its overlap with the previous window to
 the middle of its overlap with the next, so every kept frame has at least ``overlap // 2``
 frames of context on each side inside its window (or the clip's end). Resolutions are refined one
-after the other, so only one resolution's features are held: ≈ 10 MB per frame at 384 × 512.
-A clip of at most ``window`` frames gives exactly the network's single-run outputs.
+after the other, so only one resolution's features are held: 3 MB per frame at 256 × 256,
+≈ 10 MB at 384 × 512. A clip of at most ``window`` frames gives exactly the network's single-run
+outputs.
 
 The online (causal) network needs no windows (SPEC.md §7): its refinement looks back only, 2
 frames per temporal convolution, so the clip is streamed through it ``stream_chunk`` frames at a
@@ -57,7 +61,7 @@ from pose3d.tracking.tapir.model import (
     refinement_resolutions,
 )
 
-MAX_SIDE = 512  # model size's long side (pixels)
+MAX_SIDE = 256  # model size's long side (pixels): the training resolution
 WINDOW = 48  # frames tracked at once
 OVERLAP = 16  # frames shared by consecutive windows
 QUERY_CHUNK = 64  # queries refined at once (the released code's chunk)
@@ -82,9 +86,13 @@ class TapirTracks:
 
 def model_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
     """(h, w): the frame's shape scaled down to fit ``max_side`` (never up), each side rounded to
-    a multiple of 8 (at least 8)."""
+    a multiple of 8 (at least 8); TRAIN_SIZE when that fits in it (the network would resize it
+    to TRAIN_SIZE: every stage works there, SPEC.md §4–5)."""
     scale = min(1.0, max_side / max(height, width))
-    return tuple(max(STRIDE, round(side * scale / STRIDE) * STRIDE) for side in (height, width))  # type: ignore[return-value]
+    size = tuple(max(STRIDE, round(side * scale / STRIDE) * STRIDE) for side in (height, width))
+    if all(side <= train for side, train in zip(size, TRAIN_SIZE, strict=True)):
+        return TRAIN_SIZE
+    return size  # type: ignore[return-value]
 
 
 def window_starts(n_frames: int, window: int, overlap: int) -> list[int]:

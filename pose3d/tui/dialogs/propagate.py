@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 from pose3d.errors import Pose3dError
 from pose3d.tracking.base import TrackingCancelled
 from pose3d.tracking.propagate import PropagationReport
+from pose3d.tracking.registry import TrackerSpec
 from pose3d.tui.logic.propagation import (
     Direction,
     PropagateRequest,
@@ -44,12 +45,12 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         self,
         workspace: Workspace,
         request: PropagateRequest | None = None,
-        tracker: str | None = None,
+        tracker: TrackerSpec | None = None,
     ) -> None:
         super().__init__()
         self.workspace = workspace
         self.request = request
-        self.tracker_name = tracker
+        self.tracker = tracker or TrackerSpec()
         self.cancel_event = threading.Event()
         self.running = False
 
@@ -86,7 +87,7 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         from pose3d.tracking.registry import licence_line, select
 
         try:
-            name = select(self.tracker_name).name
+            name = select(self.tracker.name).name
         except Pose3dError as exc:
             return f"tracker: {exc}"
         return f"tracker: {name} — {licence_line(name)}"
@@ -172,9 +173,7 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
 
     @work(thread=True, exclusive=True, group="propagate", exit_on_error=False)
     def _run(self, request: PropagateRequest) -> PropagationReport:
-        from pose3d.tracking.registry import make_tracker
-
-        choice = make_tracker(self.tracker_name)
+        choice = self.tracker.make()
         if choice.notice and choice.notice not in self.workspace.said:  # once, not every run
             self.workspace.said.add(choice.notice)
             self.app.call_from_thread(self.notify, choice.notice, timeout=8)

@@ -25,6 +25,7 @@ from textual.worker import get_current_worker
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.label_cells import Cell
+from pose3d.tracking.registry import TrackerSpec
 from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.dialogs.propagate import PropagateScreen
 from pose3d.tui.drawing.canvas import Marker, label_markers, marker_texts
@@ -123,12 +124,12 @@ class LabelScreen(MarkerStyleScreen):
         Binding("escape", "back", "Views"),
     ]
 
-    def __init__(self, workspace: Workspace, tracker: str | None = None) -> None:
+    def __init__(self, workspace: Workspace, tracker: TrackerSpec | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         editor = workspace.editor
         self.keypoint_colors = keypoint_rgb(len(editor.keypoints))
-        self.tracker = tracker  # None: the best installed (pose3d.tracking.registry)
+        self.tracker = tracker or TrackerSpec()  # name None: the best installed
         self.visited: set[ItemKey] = set()  # flagged runs visited in this review tour
         self.tour: list[ReviewItem] = []  # the runs f went to, in order (F goes back)
         self.tour_at = -1  # where in the tour the person is

@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
+from pose3d.tracking.registry import TrackerSpec
 from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.drawing.canvas import Marker, label_markers, marker_texts
 from pose3d.tui.drawing.palette import keypoint_rgb
@@ -59,10 +60,10 @@ class ViewsScreen(MarkerStyleScreen):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, workspace: Workspace, tracker: str | None = None) -> None:
+    def __init__(self, workspace: Workspace, tracker: TrackerSpec | None = None) -> None:
         super().__init__()
         self.workspace = workspace
-        self.tracker = tracker
+        self.tracker = tracker or TrackerSpec()
         self.keypoint_colors = keypoint_rgb(len(workspace.editor.keypoints))
         self.player: Timer | None = None
         self.fps = workspace.session.fps or DEFAULT_FPS  # playback rate

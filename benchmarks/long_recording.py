@@ -1,0 +1,199 @@
+"""Long recordings: peak memory and time of each session command as the recording grows.
+
+    .venv/bin/python benchmarks/long_recording.py --frames 10000,50000,108000
+    .venv/bin/python benchmarks/long_recording.py --frames 2000 --steps info,flags   # a smoke run
+
+Input, per frame count N: a session folder made from the synthetic sample session (4 cameras,
+its rodent skeleton of 12 keypoints, its true calibration) whose labels.nc holds N frames of
+tracked points: the sample's true 3D motion repeated along a slow drift, projected into every
+camera with 1 px noise, 2 % of the points moved 30 px (what the flags should find), the
+tracker's variables (visibility, confidence, forward-backward error) drawn as a tracker gives
+them, and 1 % of the cells hidden by the tracker. N = 108,000 is one hour at 30 fps.
+
+Each step runs in its own process (``pose3d`` commands in-process through ``pose3d.cli.main``,
+or the library call named): its peak RSS, the same process's RSS before the step (Python and
+the imports) and the step's wall time. Steps:
+
+- ``info``: ``pose3d info``;
+- ``flags``: ``flag_points`` on the whole recording with the calibration (what a propagation
+  recomputes for the frames it tracked), then the file written;
+- ``queue``: ``pose3d review --json`` (the runs of flagged points);
+- ``triangulate``: ``pose3d triangulate`` (DLT; ``--method`` picks another);
+- ``export-movement``, ``export-nwb``, ``export-anipose-csv``, ``export-dlc-h5``: ``pose3d
+  export`` in that format.
+
+Target (issue 20): peak memory flat as the recording grows (what grows is the data: labels.nc
+holds ~0.8 KB per frame for these 48 cells), time linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+STEPS = (
+    "info",
+    "flags",
+    "queue",
+    "triangulate",
+    "export-movement",
+    "export-nwb",
+    "export-anipose-csv",
+    "export-dlc-h5",
+)
+OUTLIER_SHARE = 0.02
+OUTLIER_PX = 30.0
+HIDDEN_SHARE = 0.01
+
+
+def make_session(root: Path, n_frames: int) -> Path:
+    """A session folder with ``n_frames`` of tracked labels (module docstring)."""
+    import numpy as np
+
+    from pose3d import schema as s
+    from pose3d.io.calibration_toml import load_calibration
+    from pose3d.io.netcdf import load_poses, save_labels
+    from pose3d.labels import new_labels
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.synthetic import write_sample_session
+
+    session = write_sample_session(
+        root, n_frames=60, n_board_frames=6, image_size=(320, 240), image_folders=False
+    )
+    shutil.copy(root / "truth" / "calibration.toml", session.paths.calibration)
+    cameras = load_calibration(session.paths.calibration)
+    truth = load_poses(root / "truth" / "poses3d.nc")[s.POSITION].values  # (60, 3, K, I)
+    rng = np.random.default_rng(0)
+    repeats = -(-n_frames // len(truth))
+    # the sample's motion played forwards and backwards (no jumps), drifting slowly
+    cycle = np.concatenate([truth, truth[::-1]])
+    points = np.tile(cycle, (repeats // 2 + 1, 1, 1, 1))[:n_frames]
+    drift = 20.0 * np.sin(np.arange(n_frames) / 3000.0)[:, None, None, None]
+    points = points + drift * np.array([1.0, 0.5, 0.0])[None, :, None, None]
+    views = list(session.camera_names)
+    keypoints = list(session.skeleton.keypoints)
+    labels = new_labels(n_frames, views, keypoints, list(session.individuals))
+    from pose3d.tracking.review import with_track_variables
+
+    labels = with_track_variables(labels)
+    xyz = np.moveaxis(points, 1, -1).reshape(-1, 3)  # (T·K·I, 3)
+    shape = (n_frames, len(keypoints), points.shape[-1])
+    position = labels[s.POSITION].values
+    for j, view in enumerate(views):
+        uv = cameras[view].project(xyz).reshape(*shape, 2)  # (T, K, I, 2)
+        uv = uv + rng.normal(0.0, 1.0, uv.shape)
+        wrong = rng.random(shape) < OUTLIER_SHARE
+        angle = rng.uniform(0, 2 * np.pi, shape)
+        uv[wrong] += OUTLIER_PX * np.stack([np.cos(angle), np.sin(angle)], -1)[wrong]
+        position[:, j] = np.moveaxis(uv, -1, 1)
+    cells = labels[s.SOURCE].shape
+    labels[s.SOURCE].values[:] = int(s.PointSource.TRACKED)
+    labels[s.CONFIDENCE].values[:] = rng.uniform(0.6, 1.0, cells)
+    labels[s.VISIBILITY].values[:] = rng.uniform(0.6, 1.0, cells)
+    labels[s.FB_ERROR].values[:] = rng.exponential(0.5, cells)
+    hidden = rng.random(cells) < HIDDEN_SHARE
+    labels[s.HIDDEN].values[:] = hidden
+    position[np.broadcast_to(hidden[:, :, None], position.shape)] = np.nan
+    save_labels(session.paths.labels, labels)
+    with SessionFolder(root):  # the session opens (and nothing is left locked)
+        pass
+    return root
+
+
+def run_step(root: Path, step: str, method: str) -> None:
+    """Run ``step`` on the session ``root`` in this process; print JSON with the RSS before,
+    the peak and the wall time."""
+    import contextlib
+    import io
+
+    from pose3d.cli import main
+    from pose3d.io.calibration_toml import load_calibration
+    from pose3d.io.netcdf import load_labels, save_labels
+    from pose3d.tracking.review import flag_points
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = root / "out"
+    start = time.perf_counter()
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        if step == "flags":
+            labels = load_labels(root / "labels.nc")
+            flagged = flag_points(labels, cameras=load_calibration(root / "calibration.toml"))
+            save_labels(root / "labels.nc", flagged)
+            code = 0
+        elif step == "info":
+            code = main(["info", str(root)])
+        elif step == "queue":
+            code = main(["review", str(root), "--json"])
+        elif step == "triangulate":
+            code = main(["triangulate", str(root), "--method", method])
+        else:
+            fmt = step.removeprefix("export-")
+            target = out / fmt
+            if fmt in ("anipose-csv", "dlc-h5"):
+                target = out / f"{fmt}.{'csv' if fmt == 'anipose-csv' else 'h5'}"
+            code = main(["export", str(root), str(target), "--format", fmt])
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"code": code, "before": before, "peak": peak, "seconds": seconds}))
+
+
+def measure(root: Path, step: str, method: str) -> dict[str, float]:
+    here = str(Path(__file__).resolve().parents[1])
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); "
+        f"import pose3d.cli, pose3d.tracking.review, pose3d.pipeline.labels_io; "
+        f"from benchmarks.long_recording import run_step; "
+        f"run_step(__import__('pathlib').Path({str(root)!r}), {step!r}, {method!r})"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{done.stderr[-2000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", default="10000,50000,108000", help="frame counts, a,b,c")
+    parser.add_argument("--steps", default=",".join(STEPS), help=f"of {', '.join(STEPS)}")
+    parser.add_argument("--method", default="dlt", help="triangulate's method")
+    parser.add_argument("--keep", type=Path, help="make the sessions in this folder and keep them")
+    args = parser.parse_args()
+    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise SystemExit(f"unknown steps {unknown}: expected some of {', '.join(STEPS)}")
+    base = args.keep or Path(tempfile.mkdtemp(prefix="pose3d-long-"))
+    print(f"{'frames':>8} {'step':<20} {'RSS before MB':>14} {'peak MB':>8} {'step MB':>8} "
+          f"{'seconds':>8} {'us/frame':>9}")  # fmt: skip
+    try:
+        for n in (int(v) for v in args.frames.split(",")):
+            root = base / f"frames_{n}"
+            if not (root / "labels.nc").is_file():
+                shutil.rmtree(root, ignore_errors=True)
+                make_session(root, n)
+            for step in steps:
+                r = measure(root, step, args.method)
+                print(
+                    f"{n:>8} {step:<20} {r['before']:>14.0f} {r['peak']:>8.0f} "
+                    f"{r['peak'] - r['before']:>8.0f} {r['seconds']:>8.1f} "
+                    f"{1e6 * r['seconds'] / n:>9.1f}",
+                    flush=True,
+                )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
