@@ -14,10 +14,10 @@ a long track accumulates round-trip error), so those scores are cleared there. V
 the consensus, and every view of a point no two views agree on, are flagged. Two views cannot
 see an error along their epipolar line, so in a two-view consensus a lost track (visibility <
 lost_visibility) stays flagged. When the points nobody doubts sit a median of more than
-multiview_px / 2 from the consensus (:func:`views_spread`), the calibration is not one the views
+multiview_px / 2 from the consensus (:func:`spread_errors`), the calibration is not one the views
 agree with: the tracker's scores keep their say and only the points outside the views'
 consensus are flagged, each keypoint's consensus sought with a threshold of 3 × that keypoint's
-own median (:func:`keypoint_spreads`; at least multiview_px), so that the keypoints the views do
+own median (:func:`multiview_status`; at least multiview_px), so that the keypoints the views do
 agree on (an ear, not a haunch) are still checked closely. :class:`MultiViewStatus` says so,
 with 3 × the median of all.
 """
@@ -46,6 +46,7 @@ class MultiViewStatus:
     spread_px: float | None
     threshold_px: float
     advisory: bool
+    keypoint_px: tuple[float, ...] | None = None  # advisory: each keypoint's own threshold
 
     def describe(self, calibration: str = "the calibration") -> str:
         """One line for the user; empty when the check ran as it should."""
@@ -137,49 +138,54 @@ def multiview_check(
     return MultiViewCheck(errors, inlier, np.where(np.isnan(errors), 0, support))
 
 
-def views_spread(
+def spread_errors(
     position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
-) -> float | None:
-    """Median distance (px) of the ``trusted`` points to the reprojection of the point they
-    triangulate together (those in >= 2 calibrated views; None if none): how well the points
-    nobody doubts agree with the calibration. Unlike the consensus' own distances, this is not
-    capped by a threshold, so a calibration the views disagree with shows.
+) -> list[FloatArray]:
+    """Per keypoint, the distances (px) of the ``trusted`` points to the reprojection of the
+    point they triangulate together (those in >= 2 calibrated views), NaN left out: the sample
+    :func:`multiview_status` takes its medians from. Unlike the consensus' own distances, these
+    are not capped by a threshold, so a calibration the views disagree with shows. Each point is
+    triangulated on its own, so the samples of time chunks, joined, are those of the whole.
 
-    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)
+    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)  ->  K arrays
     """
     from pose3d.triangulation import reprojection_errors, triangulate_points
 
+    n_kp = position.shape[3]
     calibrated = [j for j, name in enumerate(views) if name in cameras.names]
     if len(calibrated) < 2:
-        return None
+        return [np.empty(0) for _ in range(n_kp)]
     group = cameras.subset([views[j] for j in calibrated])
-    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))
+    pixels = _by_view(np.moveaxis(position[:, calibrated], 2, -1))  # (V', T·K·I, 2)
     use = _by_view(trusted[:, calibrated]) & np.isfinite(pixels).all(axis=2)
     rows = use.sum(axis=0) >= 2
-    if not rows.any():
-        return None
-    pixels = np.where(use[..., None], pixels, np.nan)[:, rows]
-    points, _ = triangulate_points(pixels, group)
-    errors = reprojection_errors(points, pixels, group)
-    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else None
+    errors = np.full(use.shape, np.nan)
+    if rows.any():
+        chosen = np.where(use[..., None], pixels, np.nan)[:, rows]
+        points, _ = triangulate_points(chosen, group)
+        errors[:, rows] = reprojection_errors(points, chosen, group)
+    cells = _from_view(errors, (position.shape[0], len(calibrated), n_kp, position.shape[4]))
+    return [cells[:, :, k][~np.isnan(cells[:, :, k])] for k in range(n_kp)]
 
 
-def keypoint_spreads(
-    position: FloatArray, views: list[str], cameras: CameraGroup, trusted: BoolArray
-) -> FloatArray:
-    """:func:`views_spread` of each keypoint, (K,) px (NaN: none of its points is in >= 2
-    calibrated views). Labels of well-defined points (an ear) agree with a calibration much
-    better than those of body-surface points (a haunch), which different views put at different
-    spots.
-
-    position  # (T, V, 2, K, I); trusted  # (T, V, K, I)
-    """
-    out = np.full(position.shape[3], np.nan)
-    for k in range(position.shape[3]):
-        found = views_spread(position[:, :, :, k : k + 1], views, cameras, trusted[:, :, k : k + 1])
-        if found is not None:
-            out[k] = found
-    return out
+def multiview_status(samples: list[FloatArray], multiview_px: float) -> MultiViewStatus:
+    """How the multi-view check runs on a range, from :func:`spread_errors` of all of it (one
+    array per keypoint, each possibly joined from several time chunks): the median of all the
+    samples is the views' spread; above ``multiview_px`` / 2 the check only advises, with 3 ×
+    that spread as its threshold and each keypoint's own 3 × median (at least multiview_px)."""
+    every = np.concatenate(samples) if samples else np.empty(0)
+    spread = float(np.nanmedian(every)) if np.isfinite(every).any() else None
+    typical = spread or 0.0
+    if not np.isfinite(typical):  # nothing triangulates (e.g. two cameras with one pose)
+        return MultiViewStatus(typical, typical, advisory=True)
+    if typical <= multiview_px / 2:
+        return MultiViewStatus(spread, multiview_px, advisory=False)
+    threshold = 3.0 * typical
+    own = []
+    for part in samples:  # a keypoint without a finite sample takes the threshold of all
+        limit = 3.0 * float(np.nanmedian(part)) if np.isfinite(part).any() else np.inf
+        own.append(max(multiview_px, limit) if np.isfinite(limit) else threshold)
+    return MultiViewStatus(spread, threshold, advisory=True, keypoint_px=tuple(own))
 
 
 def _cell_shape(position: FloatArray) -> tuple[int, int, int, int]:
@@ -205,39 +211,35 @@ def multiview_scores(
     tracker_scores: FloatArray,
     source: NDArray[np.int8],
     visibility: FloatArray,
+    status: MultiViewStatus,
     *,
-    multiview_px: float,
     lost_visibility: float,
-) -> tuple[FloatArray, MultiViewStatus]:
-    """The MULTI_VIEW score of every cell (1 at the threshold), and how the check ran; zeroes
-    ``tracker_scores`` (in place) where the views decide (module docstring). ``multiview_px``
-    and ``lost_visibility`` are pose3d.tracking.review.ReviewThresholds' fields.
+) -> FloatArray:
+    """The MULTI_VIEW score of every cell (1 at the threshold), as ``status``
+    (:func:`multiview_status` of the whole range) says the check runs; zeroes
+    ``tracker_scores`` (in place) where the views decide (module docstring). Every point is
+    scored on its own, so a range can be scored in time chunks. ``lost_visibility`` is
+    pose3d.tracking.review.ReviewThresholds' field.
 
     position  # (T, V, 2, K, I) px; tracker_scores  # (R, T, V, K, I), the tracker's reasons,
     each >= 1 where it doubts the point; source, visibility  # (T, V, K, I)
     """
-    tracked = source == s.PointSource.TRACKED
-    doubted = tracked & (tracker_scores.max(axis=0) >= 1)
-    threshold = multiview_px
-    trusted = (source == s.PointSource.MANUAL) | (tracked & ~doubted)
-    spread = views_spread(position, views, cameras, trusted)
-    typical = spread or 0.0
-    if not np.isfinite(typical):  # nothing triangulates (e.g. two cameras with one pose)
-        return np.zeros(source.shape), MultiViewStatus(typical, typical, advisory=True)
-    if typical > threshold / 2:  # the views disagree with this calibration: they only advise
-        threshold = 3.0 * typical
-        own = np.maximum(multiview_px, 3.0 * keypoint_spreads(position, views, cameras, trusted))
-        own = np.where(np.isfinite(own), own, threshold)
+    doubted = doubted_cells(source, tracker_scores)
+    if status.spread_px is not None and not np.isfinite(status.spread_px):
+        return np.zeros(source.shape)
+    if status.advisory:
         score = np.zeros(source.shape)
-        for k, limit in enumerate(own):  # each keypoint by how well its labels agree
+        limits = status.keypoint_px or (status.threshold_px,) * position.shape[3]
+        for k, limit in enumerate(limits):  # each keypoint by how well its labels agree
             part = slice(k, k + 1)
             check = multiview_check(
-                position[:, :, :, part], views, cameras, float(limit), doubted[:, :, part]
+                position[:, :, :, part], views, cameras, limit, doubted[:, :, part]
             )
             outlier = check.checked & ~check.inlier & (check.support >= 2)
             found = np.nan_to_num(check.errors / limit, posinf=0.0)
             score[:, :, part] = np.where(outlier, found, 0.0)
-        return score, MultiViewStatus(spread, threshold, advisory=True)
+        return score
+    threshold = status.threshold_px
     check = multiview_check(position, views, cameras, threshold, doubted)
     score = np.nan_to_num(check.errors / threshold, nan=0.0, posinf=0.0)
     rejected = check.checked & ~check.inlier  # an outlier, or no two views agree
@@ -246,7 +248,18 @@ def multiview_scores(
     vouched = check.inlier & ((check.support >= 3) | (visibility >= lost_visibility))
     tracker_scores[:, vouched | rejected] = 0.0
     score[check.inlier] = np.minimum(score[check.inlier], 0.99)
-    return score, MultiViewStatus(spread, threshold, advisory=False)
+    return score
+
+
+def doubted_cells(source: NDArray[np.int8], tracker_scores: FloatArray) -> BoolArray:
+    """Tracked points one of the tracker's reasons doubts (score >= 1), (T, V, K, I)."""
+    return (source == s.PointSource.TRACKED) & (tracker_scores.max(axis=0) >= 1)
+
+
+def trusted_cells(source: NDArray[np.int8], tracker_scores: FloatArray) -> BoolArray:
+    """Points nobody doubts: a person's, and tracked ones no reason of the tracker doubts."""
+    tracked = source == s.PointSource.TRACKED
+    return (source == s.PointSource.MANUAL) | (tracked & ~doubted_cells(source, tracker_scores))
 
 
 def seen_elsewhere(

@@ -49,7 +49,14 @@ from numpy.typing import NDArray
 from pose3d import schema as s
 from pose3d.cameras import CameraGroup
 from pose3d.errors import Pose3dError, SchemaError
-from pose3d.tracking.consensus import MultiViewStatus, multiview_scores, seen_elsewhere
+from pose3d.tracking.consensus import (
+    MultiViewStatus,
+    multiview_scores,
+    multiview_status,
+    seen_elsewhere,
+    spread_errors,
+    trusted_cells,
+)
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -71,6 +78,7 @@ MISSING_SPREAD = 0.5
 # where no calibrated views can say a keypoint is missing, the frames where the tracker hid a
 # point it was following (or found it again) are flagged LOW_VISIBILITY with this score
 LOST_SCORE = 1.0
+FLAG_CHUNK = 4096  # frames scored at once (review_points): the scores' memory, not the data's
 
 
 @dataclass(frozen=True)
@@ -159,8 +167,18 @@ def review_points(
     frames: tuple[int, int] | None = None,
     cameras: CameraGroup | None = None,
     thresholds: ReviewThresholds | None = None,
+    *,
+    chunk: int = FLAG_CHUNK,
 ) -> tuple[xr.Dataset, MultiViewStatus | None]:
-    """:func:`flag_points`, and how its multi-view check ran (None without ``cameras``)."""
+    """:func:`flag_points`, and how its multi-view check ran (None without ``cameras``).
+
+    The range is scored ``chunk`` frames at a time, so that the scores' arrays stay the same
+    size however long the recording: the statistics a reason takes from the whole range (each
+    point's median step, for JUMP; the views' spread against the calibration, for MULTI_VIEW)
+    are gathered first, chunk by chunk, then every chunk is scored with them. The result does
+    not depend on ``chunk`` (tested)."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1 frame, got {chunk}")
     limits = thresholds or ReviewThresholds()
     out = with_track_variables(labels)
     time = out[s.TIME].values
@@ -168,30 +186,51 @@ def review_points(
     rows = np.flatnonzero((time >= start) & (time < stop))
     if rows.size == 0:
         return out, None
-    rows_slice = slice(int(rows[0]), int(rows[-1]) + 1)
-    position = out[s.POSITION].values  # (T, V, 2, K, I)
-    source = out[s.SOURCE].values[rows_slice]
-    tracked = (source == s.PointSource.TRACKED) & np.isfinite(position[rows_slice]).all(axis=2)
-    scores = np.zeros((len(_REASONS), *tracked.shape))
-    scores[0] = _below(out[s.VISIBILITY].values[rows_slice], limits.min_visibility)
-    scores[1] = _below(out[s.CONFIDENCE].values[rows_slice], limits.min_confidence)
-    scores[2] = np.nan_to_num(out[s.FB_ERROR].values[rows_slice] / limits.max_fb_px)
-    scores[3] = _jumps(position, rows_slice, limits)
-    scores[4] = np.nan_to_num(out[s.DISAGREEMENT].values[rows_slice] / limits.max_disagreement_px)
-    multiview = None
-    echo = source == s.PointSource.REPROJECTED  # the views' own consensus: never evidence
-    evidence = np.where(echo[:, :, None], np.nan, position[rows_slice])
+    first, last = int(rows[0]), int(rows[-1]) + 1
+    blocks = [slice(a, min(a + chunk, last)) for a in range(first, last, chunk)]
+    typical = _typical_steps(out[s.POSITION].values, blocks)
+    status = None
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
-        visibility = np.nan_to_num(out[s.VISIBILITY].values[rows_slice], nan=1.0)
-        scores[5], multiview = multiview_scores(
+        samples: list[list[FloatArray]] = [[] for _ in range(out.sizes[s.KEYPOINT])]
+        for block in blocks:
+            source = out[s.SOURCE].values[block]
+            trusted = trusted_cells(source, _tracker_scores(out, block, typical, limits))
+            found = spread_errors(_evidence(out, block), views, cameras, trusted)
+            for mine, part in zip(samples, found, strict=True):
+                mine.append(part)
+        status = multiview_status([np.concatenate(p) for p in samples], limits.multiview_px)
+    for block in blocks:
+        _flag_block(out, block, typical, cameras, status, limits)
+    return out, status
+
+
+def _flag_block(
+    out: xr.Dataset,
+    rows: slice,
+    typical: FloatArray,
+    cameras: CameraGroup | None,
+    status: MultiViewStatus | None,
+    limits: ReviewThresholds,
+) -> None:
+    """Score and flag the cells of ``rows`` in place (:func:`review_points`)."""
+    position = out[s.POSITION].values[rows]  # (T', V, 2, K, I)
+    source = out[s.SOURCE].values[rows]
+    tracked = (source == s.PointSource.TRACKED) & np.isfinite(position).all(axis=2)
+    scores = np.zeros((len(_REASONS), *tracked.shape))
+    scores[:5] = _tracker_scores(out, rows, typical, limits)
+    evidence = _evidence(out, rows)
+    views = [str(v) for v in out[s.VIEW].values]
+    if cameras is not None and status is not None:
+        visibility = np.nan_to_num(out[s.VISIBILITY].values[rows], nan=1.0)
+        scores[5] = multiview_scores(
             evidence,
             views,
             cameras,
             scores[:5],  # a view: the trackers' reasons, cleared where the views decide
             source,
             visibility,
-            multiview_px=limits.multiview_px,
+            status,
             lost_visibility=limits.lost_visibility,
         )
     scores = np.where(tracked, np.nan_to_num(scores, nan=0.0), 0.0)
@@ -199,43 +238,62 @@ def review_points(
     reason = np.asarray([int(r) for r in _REASONS], np.int8)[scores.argmax(axis=0)]
     flagged = tracked & (worst >= 1.0)
     touch = tracked | (source == s.PointSource.NONE)
-    assign_cells(out, s.REVIEW, rows_slice, touch, flagged)
-    assign_cells(out, s.REVIEW_SCORE, rows_slice, touch, np.where(tracked, worst, np.nan))
-    assign_cells(out, s.REVIEW_REASON, rows_slice, touch, np.where(flagged, reason, 0))
-    if cameras is not None and multiview is not None and not multiview.advisory:
-        hidden = out[s.HIDDEN].values[rows_slice] & (source == s.PointSource.TRACKED)
+    assign_cells(out, s.REVIEW, rows, touch, flagged)
+    assign_cells(out, s.REVIEW_SCORE, rows, touch, np.where(tracked, worst, np.nan))
+    assign_cells(out, s.REVIEW_REASON, rows, touch, np.where(flagged, reason, 0))
+    if cameras is not None and status is not None and not status.advisory:
+        hidden = out[s.HIDDEN].values[rows] & (source == s.PointSource.TRACKED)
         trusted = np.isfinite(evidence).all(axis=2) & ~flagged
-        seen = seen_elsewhere(
-            evidence, hidden, trusted, [str(v) for v in out[s.VIEW].values],
-            cameras, limits.multiview_px,
-        )  # fmt: skip
-        assign_cells(out, s.REVIEW, rows_slice, hidden, seen)
-        likeness = np.clip(np.nan_to_num(out[s.VISIBILITY].values[rows_slice]), 0.0, 1.0)
+        seen = seen_elsewhere(evidence, hidden, trusted, views, cameras, limits.multiview_px)
+        assign_cells(out, s.REVIEW, rows, hidden, seen)
+        likeness = np.clip(np.nan_to_num(out[s.VISIBILITY].values[rows]), 0.0, 1.0)
         score = np.where(seen, MISSING_SCORE + MISSING_SPREAD * likeness, np.nan)
-        assign_cells(out, s.REVIEW_SCORE, rows_slice, hidden, score)
+        assign_cells(out, s.REVIEW_SCORE, rows, hidden, score)
         missing = np.where(seen, int(s.ReviewReason.MULTI_VIEW), 0)
-        assign_cells(out, s.REVIEW_REASON, rows_slice, hidden, missing)
+        assign_cells(out, s.REVIEW_REASON, rows, hidden, missing)
     else:  # no views to say what is missing: a person confirms where the tracker lost a point
-        hidden, lost = _lost(out, rows_slice)
-        assign_cells(out, s.REVIEW, rows_slice, hidden, lost)
-        assign_cells(out, s.REVIEW_SCORE, rows_slice, hidden, np.where(lost, LOST_SCORE, np.nan))
+        hidden, lost = _lost(out, rows)
+        assign_cells(out, s.REVIEW, rows, hidden, lost)
+        assign_cells(out, s.REVIEW_SCORE, rows, hidden, np.where(lost, LOST_SCORE, np.nan))
         reason = np.where(lost, int(s.ReviewReason.LOW_VISIBILITY), 0)
-        assign_cells(out, s.REVIEW_REASON, rows_slice, hidden, reason)
-    return out, multiview
+        assign_cells(out, s.REVIEW_REASON, rows, hidden, reason)
+
+
+def _tracker_scores(
+    labels: xr.Dataset, rows: slice, typical: FloatArray, limits: ReviewThresholds
+) -> FloatArray:
+    """The scores of the tracker's own reasons (the first five of _REASONS) on ``rows``,
+    (5, T', V, K, I); ``typical``: each point's median step over the range (JUMP)."""
+    scores = np.empty((5, *labels[s.SOURCE].values[rows].shape))
+    scores[0] = _below(labels[s.VISIBILITY].values[rows], limits.min_visibility)
+    scores[1] = _below(labels[s.CONFIDENCE].values[rows], limits.min_confidence)
+    scores[2] = np.nan_to_num(labels[s.FB_ERROR].values[rows] / limits.max_fb_px)
+    scores[3] = _jumps(labels[s.POSITION].values, rows, typical, limits)
+    scores[4] = np.nan_to_num(labels[s.DISAGREEMENT].values[rows] / limits.max_disagreement_px)
+    return scores
+
+
+def _evidence(labels: xr.Dataset, rows: slice) -> FloatArray:
+    """The positions of ``rows`` the multi-view check may use: a reprojected point is the
+    views' own consensus, never evidence (NaN), (T', V, 2, K, I)."""
+    echo = labels[s.SOURCE].values[rows] == s.PointSource.REPROJECTED
+    return np.where(echo[:, :, None], np.nan, labels[s.POSITION].values[rows])
 
 
 def _lost(labels: xr.Dataset, rows: slice) -> tuple[BoolArray, BoolArray]:
     """The tracker's hidden marks of ``rows`` (T', V, K, I), and those next to a tool's point
     of the same keypoint on the frame before or after: where the tracker decided the point went
     out of sight (or came back)."""
-    source = labels[s.SOURCE].values
-    hidden = labels[s.HIDDEN].values & (source == s.PointSource.TRACKED)
+    around = slice(max(rows.start - 1, 0), min(rows.stop + 1, labels.sizes[s.TIME]))
+    source = labels[s.SOURCE].values[around]
+    hidden = labels[s.HIDDEN].values[around] & (source == s.PointSource.TRACKED)
     tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
-    point = np.isin(source, tools) & np.isfinite(labels[s.POSITION].values).all(axis=2)
+    point = np.isin(source, tools) & np.isfinite(labels[s.POSITION].values[around]).all(axis=2)
     beside = np.zeros_like(point)
     beside[1:] |= point[:-1]
     beside[:-1] |= point[1:]
-    return hidden[rows], (hidden & beside)[rows]
+    mine = slice(rows.start - around.start, rows.stop - around.start)
+    return hidden[mine], (hidden & beside)[mine]
 
 
 def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
@@ -302,23 +360,36 @@ def _below(value: FloatArray, minimum: float) -> FloatArray:
     return np.nan_to_num((1.0 - value) / (1.0 - minimum), nan=0.0)
 
 
-def _jumps(position: FloatArray, rows: slice, limits: ReviewThresholds) -> FloatArray:
-    """Step length (from the previous frame) over each point's jump threshold, on ``rows``.
+def _steps(position: FloatArray, rows: slice) -> FloatArray:
+    """Step length (px) of each point from the frame before, for the frames of ``rows`` after
+    the first frame of all, (T', V, K, I) (T' = len(rows) - 1 when rows start at frame 0)."""
+    block = position[max(rows.start - 1, 0) : rows.stop]
+    return np.linalg.norm(np.diff(block, axis=0), axis=2)
+
+
+def _typical_steps(position: FloatArray, blocks: list[slice]) -> FloatArray:
+    """Each point's median step over the frames of ``blocks`` (consecutive, in order), and the
+    step into the first one; 0 where fewer than 3 steps are known. (V, K, I)"""
+    steps = np.concatenate([_steps(position, block) for block in blocks])
+    typical = np.zeros(steps.shape[1:])
+    finite = np.isfinite(steps)
+    enough = finite.sum(axis=0) >= 3
+    if enough.any():
+        typical[enough] = np.nanmedian(np.where(finite, steps, np.nan)[:, enough], axis=0)
+    return typical
+
+
+def _jumps(
+    position: FloatArray, rows: slice, typical: FloatArray, limits: ReviewThresholds
+) -> FloatArray:
+    """Step length (from the previous frame) over each point's jump threshold, on ``rows``;
+    ``typical``: each point's median step (:func:`_typical_steps`).
 
     position  # (T, V, 2, K, I)  ->  (rows, V, K, I)
     """
-    first = max(rows.start - 1, 0)
-    block = position[first : rows.stop]
-    step = np.linalg.norm(np.diff(block, axis=0), axis=2)  # (R - 1, V, K, I)
-    typical = np.zeros(step.shape[1:])
-    finite = np.isfinite(step)
-    enough = finite.sum(axis=0) >= 3
-    if enough.any():
-        median = np.nanmedian(np.where(finite, step, np.nan)[:, enough], axis=0)
-        typical[enough] = median
     limit = np.maximum(limits.jump_px, limits.jump_ratio * typical)
-    score = np.nan_to_num(step / limit, nan=0.0)
-    if rows.start != first:
+    score = np.nan_to_num(_steps(position, rows) / limit, nan=0.0)
+    if rows.start > 0:
         return score
     return np.concatenate([np.zeros((1, *score.shape[1:])), score])  # frame 0 has no step
 

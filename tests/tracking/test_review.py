@@ -263,3 +263,37 @@ def test_synthetic_rodent_flags(seeded: Seeder, truth: xr.Dataset) -> None:
     visits = {(item.frame, item.view) for item in review_queue(out)}
     images = tracked.any(axis=(2, 3)).sum()
     assert len(visits) / images <= 0.15, (len(visits), images)
+
+
+@pytest.mark.parametrize("case", ["views decide", "views advise", "no views"])
+def test_flags_do_not_depend_on_the_chunk_they_are_scored_in(
+    truth: xr.Dataset, synthetic_template: Path, case: str
+) -> None:
+    """A long recording is scored a few thousand frames at a time; here chunks of 1 to 4
+    frames, against one chunk: the same dataset, exactly, whatever crosses a chunk's edge (a
+    jump, a point lost next to a tracked one, the medians each reason takes from the range)."""
+    from pose3d.labels import set_hidden
+
+    cameras = load_calibration(synthetic_template / "calibration" / "calibration.toml")
+    labels = doubted_and_shifted(truth)
+    name = str(labels[s.KEYPOINT].values[2])
+    for t in (2, 3, 4):  # lost across a chunk's edge
+        labels = set_hidden(labels, t, "cam0", name, "individual_0", s.PointSource.TRACKED)
+    if case == "views advise":  # 8 keypoints of cam1 20 px off: each keypoint by its own spread
+        labels[s.POSITION].values[:, 1, 0, :8, 0] += 20.0
+    use = None if case == "no views" else cameras
+    whole, status = review_points(labels, cameras=use, chunk=10**6)
+    assert (status is None) == (case == "no views") and whole[s.REVIEW].values.sum() >= 4
+    if status is not None:
+        assert status.advisory == (case == "views advise")
+    for chunk in (1, 3, 4):
+        parts, same = review_points(labels, cameras=use, chunk=chunk)
+        xr.testing.assert_identical(parts, whole)
+        assert same == status
+    # a range inside the recording, in chunks, as a re-track flags it
+    xr.testing.assert_identical(
+        review_points(labels, (3, 9), cameras=use, chunk=2)[0],
+        review_points(labels, (3, 9), cameras=use, chunk=10**6)[0],
+    )
+    with pytest.raises(ValueError, match="chunk must be at least 1 frame"):
+        review_points(labels, chunk=0)
