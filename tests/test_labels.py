@@ -310,3 +310,11 @@ def test_the_summary_counts_points_and_hidden_marks_apart() -> None:
     text = summarize_labels(labels)
     assert "points: 1 manual;" in text  # a hidden mark is no point
     assert "2 hidden marks (1 manual)" in text
+    # a long recording is counted a stretch of time at a time: the parts add up to the whole
+    from pose3d.io.summary import LabelCounts
+
+    counts = LabelCounts()
+    for part in (labels.isel({s.TIME: slice(0, 1)}), labels.isel({s.TIME: slice(1, 3)})):
+        counts.add(part)
+    assert counts.describe() == text
+    assert text.startswith("3 frames x 1 views x 2 keypoints x 1 individuals")

@@ -135,6 +135,16 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
     or whose values do not have their variable's type (``"review": "false"``, ``"frame": 1.7``),
     raises one SchemaError naming the journal and the line, and ``labels`` is left unchanged.
     """
+    return replay(labels, read_journal(labels, path))
+
+
+Edits = list[tuple[Index, CellState]]
+
+
+def read_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> Edits:
+    """The edits of the journal at ``path``, each checked against ``labels`` (its coordinates
+    and its variables' types: its data is not read, so ``labels`` may be opened lazily), as
+    (cell index, state) in the journal's order; :func:`apply_journal` says what is refused."""
     path = Path(path)
     if not path.is_file():  # a folder fails to read, a FIFO would block forever
         raise SchemaError(f"the edit journal {path} is not a regular file; move it aside")
@@ -158,9 +168,19 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
             edits.append(_edit(edit, index, kinds))
         except (_BadLine, Pose3dError) as exc:
             raise _line_error(path, number, str(exc)) from None
-    for cell, state in edits:
+    return edits
+
+
+def replay(labels: xr.Dataset, edits: Edits, first_row: int = 0) -> xr.Dataset:
+    """``labels`` with ``edits`` (:func:`read_journal`) replayed in order, in place (returned).
+    ``labels`` may be a stretch of time of the labels the edits were read against, starting
+    at their row ``first_row``: the edits of other rows are left out."""
+    rows = labels.sizes[s.TIME]
+    for (t, v, k, i), state in edits:
+        if not first_row <= t < first_row + rows:
+            continue
         for name, value in state.items():
-            labels[name].values[at(labels, name, cell)] = value
+            labels[name].values[at(labels, name, (t - first_row, v, k, i))] = value
     return labels
 
 

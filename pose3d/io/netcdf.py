@@ -10,18 +10,22 @@ variable is written with an HDF5 checksum, so a damaged file is refused on read
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import xarray as xr
 
 from pose3d import schema as s
 from pose3d.errors import SchemaError, shown
-from pose3d.io.label_journal import apply_journal, journal_path
-from pose3d.io.netcdf_file import ENGINE, read_netcdf, write_netcdf
+from pose3d.io.label_journal import Edits, apply_journal, journal_path, read_journal, replay
+from pose3d.io.netcdf_file import ENGINE, open_netcdf, read_netcdf, read_part, write_netcdf
 from pose3d.label_cells import with_hidden
 
 __all__ = [
     "ENGINE",
+    "PART_FRAMES",
+    "iter_labels",
+    "iter_poses",
     "load_labels",
     "load_poses",
     "save_labels",
@@ -218,6 +222,61 @@ def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:
         ds = apply_journal(ds, journal)
     validate_labels(ds, f"labels file {path}")
     return ds
+
+
+PART_FRAMES = 4096  # frames of labels read at a time by iter_labels
+
+
+def iter_labels(path: str | os.PathLike[str], frames: int = PART_FRAMES) -> Iterator[xr.Dataset]:
+    """labels.nc a stretch of ``frames`` frames at a time, for work on a long recording in
+    memory that does not grow with it: each part is what ``load_labels(path)`` holds for those
+    frames (the journal's edits replayed, validated), read into memory, the file open between
+    parts. The file's integrity is checked before the first part (as load_labels does), its
+    time coordinate as a whole (it must increase across parts too), each part's values as it
+    is read; a bad part raises SchemaError after the parts before it were yielded."""
+    with open_netcdf(path, "labels file") as lazy:
+        opened = with_hidden(lazy)  # older files: nothing hidden (held whole: one bool a cell)
+        journal = journal_path(path)
+        edits: Edits = []
+        if journal.is_file() and opened.sizes.get(s.TIME):  # no frames: refused below
+            edits = read_journal(opened, journal)
+
+        def replayed(part: xr.Dataset, start: int) -> xr.Dataset:
+            return replay(part, edits, start)
+
+        yield from _parts(opened, path, "labels file", frames, validate_labels, replayed)
+
+
+def iter_poses(path: str | os.PathLike[str], frames: int = PART_FRAMES) -> Iterator[xr.Dataset]:
+    """poses3d.nc a stretch of ``frames`` frames at a time (:func:`iter_labels` says how)."""
+    with open_netcdf(path, "poses file") as opened:
+        yield from _parts(opened, path, "poses file", frames, validate_poses)
+
+
+def _parts(
+    opened: xr.Dataset,
+    path: str | os.PathLike[str],
+    what: str,
+    frames: int,
+    validate: Callable[[xr.Dataset, str], None],
+    prepare: Callable[[xr.Dataset, int], xr.Dataset] | None = None,
+) -> Iterator[xr.Dataset]:
+    """The parts of an opened file, each ``prepare``d and ``validate``d; the time coordinate
+    checked as a whole first."""
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
+    where = f"{what} {path}"
+    if not opened.sizes.get(s.TIME):  # no frames, or no time: the validator says what is wrong
+        validate(read_part(opened, path, what), where)
+    time = opened[s.TIME].values
+    if np.issubdtype(time.dtype, np.number) and not np.all(np.diff(time) > 0):
+        raise SchemaError(f"{where}: time coordinate must increase strictly")
+    for start in range(0, opened.sizes[s.TIME], frames):
+        part = read_part(opened, path, what, slice(start, start + frames))
+        if prepare is not None:
+            part = prepare(part, start)
+        validate(part, where)
+        yield part
 
 
 def save_poses(path: str | os.PathLike[str], ds: xr.Dataset) -> None:

@@ -111,6 +111,16 @@ def read_netcdf(path: str | os.PathLike[str], what: str) -> xr.Dataset:
     Raises one `SchemaError` starting with ``"{what} {path}"`` when the file is absent, is
     not a regular file, fails a checksum or cannot be read as netCDF at all.
     """
+    with open_netcdf(path, what) as opened:
+        return read_part(opened, path, what)
+
+
+@contextlib.contextmanager
+def open_netcdf(path: str | os.PathLike[str], what: str) -> Iterator[xr.Dataset]:
+    """The netCDF file ``path`` opened lazily: its coordinates and attributes read, its data
+    read only as :func:`read_part` asks (a long recording a stretch of time at a time), after
+    the checks :func:`read_netcdf` makes (every chunk's SHA-256 digest is verified first, one
+    chunk at a time). Raises SchemaError as read_netcdf does."""
     path = Path(path)
     if not path.exists():
         raise SchemaError(f"{what} {path} does not exist")
@@ -120,13 +130,32 @@ def read_netcdf(path: str | os.PathLike[str], what: str) -> xr.Dataset:
             "netCDF file written by pose3d"
         )
     _refuse_foreign_storage(path, what)
+    problem: str | None = None
     with _quiet_h5netcdf_close():
         try:
-            with xr.open_dataset(path, engine=ENGINE) as opened:
-                return opened.load()
+            opened = xr.open_dataset(path, engine=ENGINE)
         except Exception as error:  # a hostile file makes h5py raise anything at all
             problem = _why_unreadable(path, error)
-        gc.collect()  # free the half-opened h5netcdf file here, while its noise is silenced
+        if problem is not None:
+            gc.collect()  # free the half-opened h5netcdf file here, while its noise is silenced
+    if problem is not None:
+        raise SchemaError(f"{what} {path} {problem}")
+    with opened:
+        yield opened
+
+
+def read_part(
+    opened: xr.Dataset, path: str | os.PathLike[str], what: str, rows: slice | None = None
+) -> xr.Dataset:
+    """The time ``rows`` of a dataset :func:`open_netcdf` opened (all of it: None), read into
+    memory; a chunk that fails its checksum raises SchemaError as read_netcdf does."""
+    part = opened if rows is None or TIME not in opened.dims else opened.isel({TIME: rows})
+    with _quiet_h5netcdf_close():
+        try:
+            return part.load()
+        except Exception as error:
+            problem = _why_unreadable(Path(path), error)
+        gc.collect()  # what the failed read left, while its noise is silenced
     raise SchemaError(f"{what} {path} {problem}")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -122,6 +122,18 @@ class SessionFolder:
         labels = load_labels(self.paths.labels)
         self._check_labels(labels)
         return labels
+
+    def labels_in_parts(self, frames: int | None = None) -> Iterator[xr.Dataset]:
+        """labels.nc a stretch of ``frames`` frames at a time (default
+        pose3d.io.netcdf.PART_FRAMES), each part what :meth:`labels` holds for those frames:
+        for reading a long recording in memory that does not grow with it."""
+        from pose3d.io.netcdf import PART_FRAMES, iter_labels
+
+        if not self.has_labels():
+            self.labels()  # says what to do
+        for part in iter_labels(self.paths.labels, frames or PART_FRAMES):
+            self._check_labels(part)
+            yield part
 
     def _check_labels(self, labels: xr.Dataset) -> None:
         """labels.nc must name the session's cameras, keypoints and individuals (any order)."""
@@ -337,6 +349,14 @@ class SessionFolder:
                 f"run `pose3d triangulate {self.root}` first"
             )
         return load_poses(self.paths.poses)
+
+    def poses_in_parts(self, frames: int | None = None) -> Iterator[xr.Dataset]:
+        """poses3d.nc a stretch of ``frames`` frames at a time (pose3d.io.netcdf.iter_poses)."""
+        from pose3d.io.netcdf import PART_FRAMES, iter_poses
+
+        if not self.has_poses():
+            self.poses()  # says what to do
+        yield from iter_poses(self.paths.poses, frames or PART_FRAMES)
 
     def save_poses(self, poses: xr.Dataset) -> None:
         from pose3d.io.netcdf import save_poses

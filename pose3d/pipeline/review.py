@@ -73,7 +73,7 @@ class PointEdit:
 
 def queue(folder: SessionFolder, views: Sequence[str] | None = None) -> list[ReviewItem]:
     """The review queue of the session's labels.nc, worst first (only ``views``, if given)."""
-    items = review_queue(folder.labels())
+    items = review_queue(folder.labels_in_parts())  # a long recording: a part at a time
     if views is not None:
         known = folder.session.camera_names
         unknown = [v for v in views if v not in known]

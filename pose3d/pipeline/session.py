@@ -144,9 +144,12 @@ def _status(path: Path, read: Callable[[], str]) -> FileStatus:
 
 def _labels_summary(folder: SessionFolder) -> str:
     from pose3d.io.label_journal import LabelJournal, journal_path
-    from pose3d.io.summary import summarize_labels
+    from pose3d.io.summary import LabelCounts
 
-    summary = summarize_labels(folder.labels())
+    counts = LabelCounts()
+    for part in folder.labels_in_parts():  # a long recording in memory that does not grow
+        counts.add(part)
+    summary = counts.describe()
     journal = journal_path(folder.paths.labels)
     pending = LabelJournal(journal).lines
     if pending:
@@ -158,9 +161,12 @@ def _labels_summary(folder: SessionFolder) -> str:
 
 
 def _poses_summary(folder: SessionFolder) -> str:
-    from pose3d.io.summary import summarize_poses
+    from pose3d.io.summary import PoseCounts
 
-    return summarize_poses(folder.poses())
+    counts = PoseCounts()
+    for part in folder.poses_in_parts():  # a long recording in memory that does not grow
+        counts.add(part)
+    return counts.describe()
 
 
 def _calibration_status(folder: SessionFolder) -> FileStatus:

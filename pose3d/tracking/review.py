@@ -40,6 +40,7 @@ re-tracks the rest of the run), scored by the run's worst point.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -296,39 +297,98 @@ def _lost(labels: xr.Dataset, rows: slice) -> tuple[BoolArray, BoolArray]:
     return hidden[mine], (hidden & beside)[mine]
 
 
-def review_queue(labels: xr.Dataset) -> list[ReviewItem]:
+def review_queue(labels: xr.Dataset | Iterable[xr.Dataset]) -> list[ReviewItem]:
     """The runs of flagged tracked points (module docstring), worst first: one item per run of
     consecutive flagged frames of a (view, keypoint, individual), at its first frame. Ties keep
-    time order."""
-    if s.REVIEW_SCORE not in labels.data_vars:
-        return []
-    tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
-    flagged = labels[s.REVIEW].values & np.isin(labels[s.SOURCE].values, tools)
-    score = np.where(flagged, np.nan_to_num(labels[s.REVIEW_SCORE].values, nan=np.inf), -1.0)
-    reason = labels[s.REVIEW_REASON].values
-    before = np.zeros_like(flagged)
-    before[1:] = flagged[:-1]
-    coords = [labels[d].values for d in CELL_DIMS]
-    items = []
-    for t, v, k, i in zip(*np.nonzero(flagged & ~before), strict=True):
-        stop = t + 1
-        while stop < len(flagged) and flagged[stop, v, k, i]:
-            stop += 1
-        worst = t + int(np.argmax(score[t:stop, v, k, i]))
-        items.append(
-            ReviewItem(
-                frame=int(coords[0][t]),
-                view=str(coords[1][v]),
-                keypoint=str(coords[2][k]),
-                individual=str(coords[3][i]),
-                score=float(score[worst, v, k, i]),
-                reason=s.ReviewReason(int(reason[worst, v, k, i])),
-                last_frame=int(coords[0][stop - 1]),
-                worst_frame=int(coords[0][worst]),
+    time order. ``labels``: a dataset, or consecutive stretches of time of one (a long
+    recording read a part at a time; a run may cross from one part into the next)."""
+    parts = [labels] if isinstance(labels, xr.Dataset) else labels
+    runs: list[_Run] = []
+    open_runs: dict[tuple[int, int, int], _Run] = {}  # (v, k, i): a run reaching a part's end
+    previous: BoolArray | None = None  # the last frame's flags of the part before
+    names: list[list[str]] = [[], [], []]  # the parts' views, keypoints, individuals
+    for part in parts:
+        if s.REVIEW_SCORE not in part.data_vars:
+            return []
+        tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
+        flagged = part[s.REVIEW].values & np.isin(part[s.SOURCE].values, tools)
+        score = np.where(flagged, np.nan_to_num(part[s.REVIEW_SCORE].values, nan=np.inf), -1.0)
+        reason = part[s.REVIEW_REASON].values
+        time = part[s.TIME].values
+        for cell, run in list(open_runs.items()):  # runs from the part before go on here
+            column = flagged[(slice(None), *cell)]
+            going = len(column) if column.all() else int(np.argmin(column))
+            if going:
+                run.extend(score, reason, time, cell, going)
+            if going < len(column):
+                runs.append(open_runs.pop(cell))
+        before = np.zeros_like(flagged)
+        before[1:] = flagged[:-1]
+        if previous is not None:
+            before[0] = previous
+        for t, v, k, i in zip(*np.nonzero(flagged & ~before), strict=True):
+            stop = t + 1
+            while stop < len(flagged) and flagged[stop, v, k, i]:
+                stop += 1
+            worst = t + int(np.argmax(score[t:stop, v, k, i]))
+            run = _Run(
+                (int(time[t]), int(v), int(k), int(i)),
+                float(score[worst, v, k, i]),
+                int(reason[worst, v, k, i]),
+                int(time[worst]),
+                int(time[stop - 1]),
             )
+            if stop == len(flagged):
+                open_runs[(int(v), int(k), int(i))] = run
+            else:
+                runs.append(run)
+        previous = flagged[-1] if len(flagged) else previous
+        names = [[str(n) for n in part[d].values] for d in CELL_DIMS[1:]]
+    runs.extend(open_runs.values())
+    runs.sort(key=lambda run: (-run.score, run.start))
+    return [run.item(*names) for run in runs] if runs else []
+
+
+@dataclass
+class _Run:
+    """A run of flags being gathered: where it starts (frame and the cell's view, keypoint and
+    individual positions, the order ties keep), its worst point so far and its last frame."""
+
+    start: tuple[int, int, int, int]
+    score: float
+    reason: int
+    worst_frame: int
+    last_frame: int
+
+    def extend(
+        self,
+        score: FloatArray,
+        reason: NDArray[np.int8],
+        time: NDArray[np.generic],
+        cell: tuple[int, int, int],
+        frames: int,
+    ) -> None:
+        """The run goes on through the first ``frames`` frames of the next part."""
+        column = score[(slice(None, frames), *cell)]
+        worst = int(np.argmax(column))
+        if column[worst] > self.score:  # ties keep the earlier frame
+            self.score = float(column[worst])
+            self.reason = int(reason[(worst, *cell)])
+            self.worst_frame = int(time[worst])
+        self.last_frame = int(time[frames - 1])
+
+    def item(self, views: list[str], keypoints: list[str], individuals: list[str]) -> ReviewItem:
+        frame, v, k, i = self.start
+        return ReviewItem(
+            frame=frame,
+            view=views[v],
+            keypoint=keypoints[k],
+            individual=individuals[i],
+            score=self.score,
+            reason=s.ReviewReason(self.reason),
+            last_frame=self.last_frame,
+            worst_frame=self.worst_frame,
         )
-    items.sort(key=lambda item: (-item.score, item.frame))
-    return items
 
 
 def clear_runs(labels: xr.Dataset, index: tuple[int, int, int, int]) -> xr.Dataset:

@@ -784,3 +784,66 @@ def test_files_are_encoded_in_parallel(tmp_path):
         list(pool.map(lambda path: save_labels(path, labels), paths))
     for path in paths:
         xr.testing.assert_identical(load_labels(path), labels)
+
+
+# --- a long recording, a stretch of time at a time ---------------------------------------------
+
+
+def test_labels_read_in_parts_are_the_labels_with_their_journal(tmp_path):
+    """iter_labels' parts, joined, are load_labels' dataset: the journal's edits land in the
+    part that holds their frame, whatever the part's size."""
+    from pose3d.io.label_journal import LabelJournal, journal_path
+    from pose3d.io.netcdf import iter_labels
+
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    journal = LabelJournal(journal_path(path))
+    moved = {s.POSITION: [7.0, 8.0], s.SOURCE: int(P.MANUAL), s.CONFIDENCE: 1.0}
+    journal.append(3, "mid", "ear", "mouse_a", moved)  # frame 3: the second part of 2 frames
+    journal.append(4, "back", "nose", "mouse_b", {s.REVIEW: True})
+    whole = load_labels(path)
+    assert whole[s.POSITION].sel({s.TIME: 3, s.VIEW: "mid", s.KEYPOINT: "ear"}).values[
+        :, 0
+    ].tolist() == [7.0, 8.0]
+    for frames in (1, 2, 3, 5, 100):
+        parts = list(iter_labels(path, frames))
+        assert len(parts) == -(-5 // frames) and parts[0].sizes[s.TIME] == min(frames, 5)
+        xr.testing.assert_identical(xr.concat(parts, dim=s.TIME), whole)
+
+
+def test_labels_read_in_parts_are_checked_like_the_whole(tmp_path, capfd):
+    from pose3d.io.netcdf import iter_labels
+
+    path = tmp_path / "labels.nc"
+    BAD_LABELS["far-position"][0](filled_labels()).to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(SchemaError, match=r"^labels file .*: position holds 2e\+06, beyond"):
+        list(iter_labels(path, 2))
+    save_labels(path, filled_labels())
+    _flip_data_byte(path, s.CONFIDENCE)
+    parts = iter_labels(path, 2)
+    with pytest.raises(SchemaError, match=rf"^labels file {path} is damaged \(checksum mismatch"):
+        next(parts)  # before the first part: the digests are checked first
+    assert capfd.readouterr().err == ""
+    unordered = filled_labels().assign_coords({s.TIME: [0, 1, 5, 2, 3]})
+    unordered.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(SchemaError, match=r"time coordinate must increase strictly"):
+        list(iter_labels(path, 3))  # each part of 3 frames increases; the whole does not
+    with pytest.raises(SchemaError, match=r"does not exist"):
+        list(iter_labels(tmp_path / "nothing.nc"))
+
+
+def test_poses_read_in_parts_are_the_poses_and_sum_up_like_them(tmp_path):
+    from pose3d.io.netcdf import iter_poses
+    from pose3d.io.summary import PoseCounts, summarize_poses
+
+    path = tmp_path / "poses3d.nc"
+    save_poses(path, filled_poses())
+    whole = load_poses(path)
+    for frames in (1, 4, 6):
+        parts = list(iter_poses(path, frames))
+        xr.testing.assert_identical(xr.concat(parts, dim=s.TIME), whole)
+        counts = PoseCounts()
+        for part in parts:
+            counts.add(part)
+        assert counts.describe() == summarize_poses(whole)
+    assert summarize_poses(whole).startswith("6 frames, 3 keypoints, 2 individuals, 35/36 points")

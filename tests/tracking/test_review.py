@@ -207,6 +207,12 @@ def test_queue_is_runs_worst_first(truth: xr.Dataset) -> None:
     ]
     assert [q.score for q in queue] == pytest.approx([2.0, 1.8, 1.6, 1.5])
     assert [q.worst_frame for q in queue] == [5, 2, 7, 8]  # where to look: the worst point
+    # read a part at a time (a long recording), runs crossing a part's edge are one run
+    flagged = flag_points(labels)
+    for size in (1, 2, 3):
+        parts = [flagged.isel({s.TIME: slice(a, a + size)}) for a in range(0, 10, size)]
+        assert review_queue(parts) == queue
+    assert review_queue([]) == []
 
 
 def test_flags_outside_the_frames_are_left_alone(truth: xr.Dataset) -> None:
