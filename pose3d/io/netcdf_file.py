@@ -144,6 +144,21 @@ def open_netcdf(path: str | os.PathLike[str], what: str) -> Iterator[xr.Dataset]
         yield opened
 
 
+def frames_of(path: str | os.PathLike[str]) -> int | None:
+    """How many frames the netCDF file ``path`` holds (its time axis' length), read from the
+    file's metadata alone; None where it cannot say (the readers say why)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            time = h5.get(TIME, getlink=True)
+            if not isinstance(time, h5py.HardLink):  # links are the readers' business
+                return None
+            return int(h5[TIME].shape[0])
+    except Exception:  # not HDF5, damaged: the readers refuse it with a message
+        return None
+
+
 def read_part(
     opened: xr.Dataset, path: str | os.PathLike[str], what: str, rows: slice | None = None
 ) -> xr.Dataset:

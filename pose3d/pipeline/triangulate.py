@@ -35,15 +35,18 @@ def triangulate_session(
 ) -> xr.Dataset:
     """Triangulate the session's labels into its poses3d.nc; returns the poses. ``labels``:
     the labels being edited (the TUI's, in memory); default: labels.nc."""
+    from pose3d.io.netcdf_file import frames_of
+
     session = folder.session
     poses = triangulate_labels(
-        folder.labels() if labels is None else labels,
+        folder.labels_in_parts() if labels is None else labels,  # a long recording: in parts
         folder.cameras(),
         settings,
         session.skeleton.edges,
         session.fps,
         progress,
         where=str(folder.paths.labels),
+        frames=frames_of(folder.paths.labels) if labels is None else None,
     )
     folder.save_poses(poses)
     return poses

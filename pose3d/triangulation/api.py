@@ -18,7 +18,7 @@ triangulated (filled points keep ``n_views = 0`` and get confidence 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,6 +136,11 @@ def _in_chunks(
             )
         )
     report(f"triangulating ({method})", len(starts), len(starts))
+    return join_poses(parts)
+
+
+def join_poses(parts: Sequence[xr.Dataset]) -> xr.Dataset:
+    """Poses of consecutive stretches of time, one dataset (the first one's attributes)."""
     return xr.concat(
         parts, dim=s.TIME, data_vars="minimal", coords="minimal", compat="override",
         combine_attrs="override",
@@ -294,18 +299,50 @@ class TriangulationSettings:
 
 
 def triangulate_labels(
-    labels: xr.Dataset,
+    labels: xr.Dataset | Iterable[xr.Dataset],
     cameras: CameraGroup,
     settings: TriangulationSettings | None = None,
     edges: Sequence[tuple[str, str]] = (),
     fps: float | None = None,
     progress: ProgressCallback | None = None,
     where: str = "the labels",
+    frames: int | None = None,
 ) -> xr.Dataset:
     """:func:`triangulate` a labels dataset (labels.nc's layout) with ``settings``; raises
-    naming ``where`` when no point is seen by two views."""
+    naming ``where`` when no point is seen by two views. ``labels`` may also be consecutive
+    stretches of time of one (a long recording read a part at a time, ``frames`` frames in
+    all, for the progress): DLT and RANSAC solve each part as it comes (each frame is solved
+    alone: the one-shot result), the other settings gather the parts' positions and
+    confidences first (what triangulation reads: a third of the labels)."""
     settings = settings or TriangulationSettings()
-    poses = triangulate(
+    if not isinstance(labels, xr.Dataset):
+        kept = (part[[s.POSITION, s.CONFIDENCE]] for part in labels)
+        if settings.method == "optim" or settings.interpolate:
+            gathered = list(kept)
+            labels = gathered[0] if len(gathered) == 1 else xr.concat(gathered, dim=s.TIME)
+        else:
+            report = progress or _no_progress
+            step, done, solved = f"triangulating ({settings.method})", 0, []
+            for part in kept:
+                report(step, done, max(frames or 0, done + part.sizes[s.TIME]))
+                solved.append(_triangulate_settings(part, cameras, settings, edges, fps, None))
+                done += part.sizes[s.TIME]
+            report(step, done, done)
+            poses = join_poses(solved)
+            return _checked(poses, where)
+    poses = _triangulate_settings(labels, cameras, settings, edges, fps, progress)
+    return _checked(poses, where)
+
+
+def _triangulate_settings(
+    labels: xr.Dataset,
+    cameras: CameraGroup,
+    settings: TriangulationSettings,
+    edges: Sequence[tuple[str, str]],
+    fps: float | None,
+    progress: ProgressCallback | None,
+) -> xr.Dataset:
+    return triangulate(
         labels[s.POSITION],
         cameras,
         labels[s.CONFIDENCE],
@@ -319,6 +356,9 @@ def triangulate_labels(
         unit=settings.unit,
         progress=progress,
     )
+
+
+def _checked(poses: xr.Dataset, where: str) -> xr.Dataset:
     if not (poses[s.N_VIEWS].values > 0).any():
         views = poses.attrs.get(ATTR_VIEWS, "")
         raise Pose3dError(
