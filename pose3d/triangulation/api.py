@@ -312,8 +312,8 @@ def triangulate_labels(
     naming ``where`` when no point is seen by two views. ``labels`` may also be consecutive
     stretches of time of one (a long recording read a part at a time, ``frames`` frames in
     all, for the progress): DLT and RANSAC solve each part as it comes (each frame is solved
-    alone: the one-shot result, to rounding in the last bit), the other settings gather the parts' positions and
-    confidences first (what triangulation reads: a third of the labels)."""
+    alone: the one-shot result, to rounding in the last bit), the other settings gather the
+    parts' positions and confidences first (what triangulation reads: a third of the labels)."""
     settings = settings or TriangulationSettings()
     if not isinstance(labels, xr.Dataset):
         kept = (part[[s.POSITION, s.CONFIDENCE]] for part in labels)
