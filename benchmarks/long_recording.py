@@ -139,6 +139,9 @@ def run_step(root: Path, step: str, method: str) -> None:
             code = main(["triangulate", str(root), "--method", method])
         else:
             fmt = step.removeprefix("export-")
+            shutil.rmtree(out / fmt, ignore_errors=True)  # exports never replace a file
+            for old in out.glob(f"{fmt}.*"):
+                old.unlink()
             target = out / fmt
             if fmt in ("anipose-csv", "dlc-h5"):
                 target = out / f"{fmt}.{'csv' if fmt == 'anipose-csv' else 'h5'}"
@@ -169,6 +172,8 @@ def measure(root: Path, step: str, method: str) -> dict[str, float]:
     if done.returncode != 0:
         raise SystemExit(f"{step} failed:\n{done.stderr[-2000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["code"] != 0:
+        raise SystemExit(f"{step} on {root} ended with exit status {result['code']}")
     return result
 
 
