@@ -316,3 +316,41 @@ def test_the_command_says_what_would_run_and_refuses_wrong_options(
     ):
         assert main(["batch", str(two), *option]) == 2
         assert message in error_line(capsys)
+
+
+def test_a_second_opinion_tracks_again_with_another_tracker(
+    done: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``second_opinion`` tracks the same points with another tracker (BootsTAPIR, random
+    weights here: it disagrees everywhere) and records the distance; the same tracker twice,
+    or one without weights, fails the task with its own message. The second tracker is part of
+    the step's key: adding one reruns the step."""
+    import torch
+
+    from pose3d.tracking import weights_tapir as wt
+    from pose3d.tracking.tapir import build_tapir
+
+    batch = find_batch(done)
+    same = {"track": {"tracker": "classical", "second_opinion": "classical"}}
+    (failed, _) = run_in_order(tasks(batch, ("track",), same))
+    assert failed.status == FAILED and "comes from another one" in failed.detail
+    absent = {"track": {"tracker": "classical", "second_opinion": "tapir"}}
+    (failed, _) = run_in_order(tasks(batch, ("track",), absent))
+    assert failed.status == FAILED and "the tapir tracker needs its weights" in failed.detail
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.manual_seed(0)
+    torch.save(build_tapir("offline").state_dict(), weights / wt.RELEASES["offline"])
+    monkeypatch.setenv("POSE3D_WEIGHTS_DIR", str(weights))
+    one_view = {"track": {**absent["track"], "views": ["cam0"]}}
+    graph = [t for t in tasks(batch, ("track",), one_view) if t.job.name == "a"]
+    (outcome,) = run_in_order(graph)
+    assert outcome.status == DONE, outcome.detail
+    assert "(second opinion: tapir)" in outcome.detail
+    with SessionFolder(done / "a", write=False) as folder:
+        labels = folder.labels()
+    apart = labels[s.DISAGREEMENT].sel({s.VIEW: "cam0"}).values
+    tracked = labels[s.SOURCE].sel({s.VIEW: "cam0"}).values == s.PointSource.TRACKED
+    assert np.isfinite(apart[tracked]).mean() > 0.5  # a distance wherever both see the point
+    assert np.isnan(labels[s.DISAGREEMENT].sel({s.VIEW: "cam1"}).values).all()

@@ -106,6 +106,7 @@ PARAMS: dict[str, dict[str, Param]] = {
     "track": {
         "tracker": Param(None, _choice(None, *TRACKERS)),  # default: the first installed
         "tapir_side": Param(None, _whole(256)),  # tapir: model size's long side (default 256)
+        "second_opinion": Param(None, _choice(None, *TRACKERS)),  # another tracker's opinion
         "views": Param(None, _names),  # cameras to track (default: all)
     },
     "triangulate": {
