@@ -827,3 +827,47 @@ async def test_propagation_is_one_undoable_edit_written_once(
         await pilot.press("ctrl+y")
         await pilot.pause()
         assert (editor.labels[s.SOURCE].values == s.PointSource.TRACKED).sum() == tracked.sum()
+
+
+async def test_propagate_asks_another_installed_tracker_for_a_second_opinion(
+    session_dir: Path, recent_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With BootsTAPIR's weights installed (random ones here) beside the classical tracker, the
+    Propagate dialog offers it as a second opinion; chosen, the run records how far its tracks
+    are from the classical ones (the disagreement a review flag reads). Without other installed
+    trackers the choice is not shown (every other test here)."""
+    import torch
+
+    from pose3d.pipeline.compare_truth import seed_from_truth
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.tracking import weights_tapir as wt
+    from pose3d.tracking.tapir import build_tapir
+    from textual.widgets import Input
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.manual_seed(0)
+    torch.save(build_tapir("offline").state_dict(), weights / wt.RELEASES["offline"])
+    monkeypatch.setenv("POSE3D_WEIGHTS_DIR", str(weights))
+    with SessionFolder(session_dir) as folder:
+        seed_from_truth(folder, [0])
+    app = Pose3dApp(session_dir, tracker="classical")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_label(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        dialog = app.screen
+        assert [b.id for b in dialog.query("#second RadioButton")] == [
+            "second-none",
+            "second-tapir",
+        ]
+        dialog.query_one("#last", Input).value = "3"  # frames 0-3: enough to compare
+        await pilot.click("#second-tapir")
+        await pilot.click("#start-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        labels = app.workspace.editor.labels
+    tracked = labels[s.SOURCE].values[1:4] == s.PointSource.TRACKED
+    apart = labels[s.DISAGREEMENT].values[1:4]
+    assert tracked.sum() > 20 and np.isfinite(apart[tracked]).mean() > 0.5
+    assert np.isnan(labels[s.DISAGREEMENT].values[5:]).all()  # outside the run: none

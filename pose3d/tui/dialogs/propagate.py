@@ -74,6 +74,12 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
             with RadioSet(id="cameras"):
                 yield Radio("every camera with manual points", value=True, id="all-views")
                 yield Radio(f"this camera only ({cursor.view})", id="this-view")
+            others = self._second_opinions()
+            if others:  # another installed tracker: its distance is a review flag
+                with RadioSet(id="second"):
+                    yield Radio("no second opinion", value=True, id="second-none")
+                    for name in others:
+                        yield Radio(f"second opinion: {name} (twice the time)", id=f"second-{name}")
             yield Label("", id="propagate-effect")
             yield Label(self._tracker_line(), id="propagate-tracker", markup=False)
             with Horizontal(id="propagate-buttons"):
@@ -81,6 +87,25 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
                 yield Button("Cancel", id="cancel-button")
             yield Label("", id="propagate-step")
             yield ProgressBar(id="propagate-progress", show_eta=False)
+
+    def _second_opinions(self) -> list[str]:
+        """The other trackers that can run here (installed), for a second opinion."""
+        from pose3d.tracking.registry import TRACKERS, select
+
+        try:
+            first = select(self.tracker.name).name
+        except Pose3dError:
+            return []
+        others = []
+        for name in TRACKERS:
+            if name == first:
+                continue
+            try:
+                select(name)
+            except Pose3dError:  # its weights are not installed
+                continue
+            others.append(name)
+        return others
 
     def _tracker_line(self) -> str:
         """Which tracker will run and the licence of its weights (or why none can)."""
@@ -133,9 +158,13 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         start = int(self.query_one("#start", Input).value)
         stop = int(self.query_one("#last", Input).value) + 1
         frames = check_frames(start, stop, editor.first_frame, editor.n_frames)
+        second = None
+        for button in self.query("#second RadioButton").results(RadioButton):
+            if button.value and button.id != "second-none" and button.id is not None:
+                second = button.id.removeprefix("second-")
         if self.query_one("#this-view", RadioButton).value:
-            return PropagateRequest((editor.cursor.view,), frames)
-        return PropagateRequest(manual_views(editor.labels, frames), frames)
+            return PropagateRequest((editor.cursor.view,), frames, second=second)
+        return PropagateRequest(manual_views(editor.labels, frames), frames, second=second)
 
     @on(Button.Pressed, "#start-button")
     def _start_pressed(self) -> None:
@@ -177,8 +206,15 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
         if choice.notice and choice.notice not in self.workspace.said:  # once, not every run
             self.workspace.said.add(choice.notice)
             self.app.call_from_thread(self.notify, choice.notice, timeout=8)
+        second = None
+        if request.second is not None:
+            second = TrackerSpec(request.second, self.tracker.tapir_side).make().tracker
         return self.workspace.propagate(
-            request, choice.tracker, progress=self._progress_from_thread, cancel=self.cancel_event
+            request,
+            choice.tracker,
+            progress=self._progress_from_thread,
+            cancel=self.cancel_event,
+            second=second,
         )
 
     def _progress_from_thread(self, step: str, done: int, total: int) -> None:

@@ -30,12 +30,15 @@ class PropagateRequest:
     views: tuple[str, ...]
     frames: tuple[int, int]
     from_frames: tuple[int, ...] | None = None
+    second: str | None = None  # a second tracker's opinion (pose3d track --second-opinion)
 
     def describe(self) -> str:
         what = "re-track from frame " + ", ".join(map(str, self.from_frames or ()))
         if self.from_frames is None:
             what = "propagate"
-        return f"{what} in {', '.join(self.views)}, frames {self.frames[0]}-{self.frames[1] - 1}"
+        opinion = "" if self.second is None else f", second opinion: {self.second}"
+        frames = f"frames {self.frames[0]}-{self.frames[1] - 1}"
+        return f"{what} in {', '.join(self.views)}, {frames}{opinion}"
 
 
 def propagation_frames(

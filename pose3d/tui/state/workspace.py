@@ -148,6 +148,7 @@ class Workspace:
         tracker: PointTracker,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        second: PointTracker | None = None,
     ) -> PropagationReport:
         """Track on the editor's labels in memory (pose3d.tracking.propagate) and take the result
         as one undoable edit, written to labels.nc once; a cancelled run changes nothing. Runs
@@ -162,6 +163,7 @@ class Workspace:
             views=request.views,
             frames=request.frames,
             from_frames=request.from_frames,
+            second=second,
             progress=progress,
             cancel=cancel,
         )
