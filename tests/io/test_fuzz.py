@@ -18,6 +18,8 @@ SEED = 0
 MUTANTS = {  # per kind: netCDF loads take ~0.15 s, TOML ones ~5 ms
     "labels": 40,
     "journal": 30,
+    "labels-parts": 20,  # the same files read a part at a time (pose3d info, review, ...)
+    "journal-parts": 20,
     "poses": 40,
     "detections": 40,
     "calibration": 80,

@@ -213,6 +213,15 @@ def _load_labels(folder: Path) -> Any:
     return load_labels(folder / "labels.nc")
 
 
+def _load_labels_in_parts(folder: Path) -> Any:
+    """labels.nc read a part of 3 frames at a time (a long recording's reader), joined."""
+    import xarray as xr
+
+    from pose3d.io.netcdf import iter_labels
+
+    return xr.concat(list(iter_labels(folder / "labels.nc", 3)), dim="time")
+
+
 def _load_poses(folder: Path) -> Any:
     from pose3d.io.netcdf import load_poses
 
@@ -326,6 +335,10 @@ KINDS: dict[str, Kind] = {
              checksummed=True),
         Kind("journal", "labels.nc.journal", _build_journal, _load_labels, _dataset_content,
              syntax="json", rewrite=_rewrite_labels),
+        Kind("labels-parts", "labels.nc", _build_labels, _load_labels_in_parts,
+             _dataset_content, checksummed=True),
+        Kind("journal-parts", "labels.nc.journal", _build_journal, _load_labels_in_parts,
+             _dataset_content, syntax="json", rewrite=_rewrite_labels),
         Kind("poses", "poses3d.nc", _build_poses, _load_poses, _dataset_content,
              checksummed=True),
         Kind("detections", "calibration/detections.nc", _build_detections, _load_detections,

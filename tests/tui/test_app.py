@@ -837,12 +837,12 @@ async def test_propagate_asks_another_installed_tracker_for_a_second_opinion(
     are from the classical ones (the disagreement a review flag reads). Without other installed
     trackers the choice is not shown (every other test here)."""
     import torch
+    from textual.widgets import Input
 
     from pose3d.pipeline.compare_truth import seed_from_truth
     from pose3d.pipeline.folder import SessionFolder
     from pose3d.tracking import weights_tapir as wt
     from pose3d.tracking.tapir import build_tapir
-    from textual.widgets import Input
 
     weights = tmp_path / "weights"
     weights.mkdir()
