@@ -58,7 +58,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--kinds",
         default="all",
-        help="all (the default), session-files (the six kinds a session folder holds) or "
+        help="all (the default), session-files (the files a session folder holds; labels.nc "
+        "and its journal also read a part at a time) or "
         f"kinds separated by commas: {', '.join(fuzz.SESSION_KINDS + fuzz.FOREIGN_KINDS)}",
     )
     parser.add_argument("--only", type=int, nargs="+", help="judge these mutant indices only")

@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 
+PART_FRAMES = 4096  # frames read at a time by iter_labels and iter_poses
+
+
 def _fail(where: str, problem: str) -> SchemaError:
     return SchemaError(f"{where}: {problem}")
 
@@ -222,9 +225,6 @@ def load_labels(path: str | os.PathLike[str]) -> xr.Dataset:
         ds = apply_journal(ds, journal)
     validate_labels(ds, f"labels file {path}")
     return ds
-
-
-PART_FRAMES = 4096  # frames of labels read at a time by iter_labels
 
 
 def iter_labels(path: str | os.PathLike[str], frames: int = PART_FRAMES) -> Iterator[xr.Dataset]:
