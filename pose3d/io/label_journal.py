@@ -134,11 +134,19 @@ def apply_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> xr.Datase
     Every line is checked before any is replayed: a line that is not an edit of these labels,
     or whose values do not have their variable's type (``"review": "false"``, ``"frame": 1.7``),
     raises one SchemaError naming the journal and the line, and ``labels`` is left unchanged.
+    A line whose cell then contradicts what labels.nc holds (:func:`replay`) raises the same
+    way with the lines before it replayed (load_labels then drops ``labels``).
     """
     return replay(labels, read_journal(labels, path))
 
 
-Edits = list[tuple[Index, CellState]]
+@dataclass(frozen=True)
+class Edits:
+    """A journal's edits, checked (:func:`read_journal`): each line's cell, its state, and the
+    line's number (for messages)."""
+
+    path: Path
+    lines: list[tuple[Index, CellState, int]]
 
 
 def read_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> Edits:
@@ -156,7 +164,7 @@ def read_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> Edits:
     cut_short = bool(data) and not data.endswith(b"\n")  # a crash while a line was written
     index = CellIndex(labels)
     kinds = {name: _Kind.of(labels, name) for name in cell_variables(labels)}
-    edits = []
+    edits: list[tuple[Index, CellState, int]] = []
     for number, raw in enumerate(lines, start=1):
         try:
             edit = json.loads(raw)
@@ -165,23 +173,41 @@ def read_journal(labels: xr.Dataset, path: str | os.PathLike[str]) -> Edits:
                 break  # cut short by a crash while it was written: that edit is lost
             raise _line_error(path, number, f"it is not JSON ({exc})") from None
         try:
-            edits.append(_edit(edit, index, kinds))
+            edits.append((*_edit(edit, index, kinds), number))
         except (_BadLine, Pose3dError) as exc:
             raise _line_error(path, number, str(exc)) from None
-    return edits
+    return Edits(path, edits)
 
 
-def replay(labels: xr.Dataset, edits: Edits, first_row: int = 0) -> xr.Dataset:
+def replay(labels: xr.Dataset, edits: Edits | None, first_row: int = 0) -> xr.Dataset:
     """``labels`` with ``edits`` (:func:`read_journal`) replayed in order, in place (returned).
     ``labels`` may be a stretch of time of the labels the edits were read against, starting
-    at their row ``first_row``: the edits of other rows are left out."""
+    at their row ``first_row``: the edits of other rows are left out. A line that leaves its
+    cell hidden with a point, or hidden by nobody (a line that does not give the whole state,
+    over a cell labels.nc holds otherwise), raises SchemaError naming the line."""
+    if edits is None:
+        return labels
     rows = labels.sizes[s.TIME]
-    for (t, v, k, i), state in edits:
+    for (t, v, k, i), state, number in edits.lines:
         if not first_row <= t < first_row + rows:
             continue
+        cell = (t - first_row, v, k, i)
         for name, value in state.items():
-            labels[name].values[at(labels, name, (t - first_row, v, k, i))] = value
+            labels[name].values[at(labels, name, cell)] = value
+        if s.HIDDEN in labels.data_vars and bool(labels[s.HIDDEN].values[cell]):
+            problem = _hidden_cell(labels, cell)
+            if problem:
+                raise _line_error(edits.path, number, problem)
     return labels
+
+
+def _hidden_cell(labels: xr.Dataset, cell: Index) -> str:
+    """What is wrong with the hidden cell at ``cell`` after a replay ("" when nothing)."""
+    if not np.isnan(labels[s.POSITION].values[at(labels, s.POSITION, cell)]).all():
+        return "it leaves the keypoint hidden with a point (a hidden keypoint has none)"
+    if labels[s.SOURCE].values[cell] == s.PointSource.NONE:
+        return "it leaves the keypoint hidden by nobody (source none)"
+    return ""
 
 
 _short = reprlib.repr  # a value shown in a message, cut to a readable length

@@ -237,7 +237,7 @@ def iter_labels(path: str | os.PathLike[str], frames: int = PART_FRAMES) -> Iter
     with open_netcdf(path, "labels file") as lazy:
         opened = with_hidden(lazy)  # older files: nothing hidden (held whole: one bool a cell)
         journal = journal_path(path)
-        edits: Edits = []
+        edits: Edits | None = None
         if journal.is_file() and opened.sizes.get(s.TIME):  # no frames: refused below
             edits = read_journal(opened, journal)
 

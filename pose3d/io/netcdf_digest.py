@@ -87,13 +87,30 @@ def verify_digests(h5: Any, computed: Mapping[str, str]) -> None:
     group = h5.get(GROUP)
     if not isinstance(group, h5py.Group):
         return
-    for name, recorded in group.attrs.items():
+    for name, recorded in _recorded(group).items():
         if name == "algorithm":
             continue
         if name not in computed:
             raise DigestMismatch(f"{name} (listed in /{GROUP}) is missing or not checksummed")
-        if computed[name] != _text(recorded):
+        if computed[name] != recorded:
             raise DigestMismatch(f"{name} does not match its SHA-256 checksum")
+
+
+def _recorded(group: Any) -> dict[str, str]:
+    """The digest group's attributes (name -> text), each one's type looked at before its value
+    is read: pose3d writes scalar strings there, and HDF5 reading a damaged one as what its
+    damaged type says (a variable-length sequence) can crash the process."""
+    import h5py
+
+    out = {}
+    for j in range(len(group.attrs)):
+        attr = h5py.h5a.open(group.id, index=j)
+        name = attr.name.decode("utf-8", "replace")
+        scalar = attr.get_space().get_simple_extent_type() == h5py.h5s.SCALAR
+        if attr.get_type().get_class() != h5py.h5t.STRING or not scalar:
+            raise DigestMismatch(f"the checksum of {name} in /{GROUP} is damaged")
+        out[name] = _text(group.attrs[name])
+    return out
 
 
 def _text(value: Any) -> str:

@@ -362,3 +362,27 @@ def test_apply_journal_refuses_a_fifo_instead_of_waiting(saved: Path, tmp_path: 
     os.rename(fifo, journal_path(saved))
     with pytest.raises(SchemaError, match=r"beside labels.nc is not a regular file: .* aside"):
         load_labels(saved)
+
+
+@pytest.mark.parametrize("reader", ["whole", "in parts"])
+def test_a_line_that_leaves_a_hidden_keypoint_with_a_point_is_refused_naming_it(
+    saved: Path, reader: str
+) -> None:
+    """A line that marks frame 11's tracked point hidden without giving the position (a damaged
+    line: pose3d writes the whole state) would leave the cell hidden with its point; the
+    message names the journal's line, not labels.nc, whether the labels are read whole or a
+    part at a time (fuzz: journal-parts, seed 1, #43)."""
+    from pose3d.io.netcdf import iter_labels
+
+    journal = journal_path(saved)
+    journal.write_text(
+        '{"frame": 12, "view": "cam0", "keypoint": "nose", "individual": "a", "state": '
+        '{"review": true}}\n'
+        '{"frame": 11, "view": "cam1", "keypoint": "tail", "individual": "b", "state": '
+        '{"hidden": true, "source": 1}}\n'
+    )
+    with pytest.raises(SchemaError, match=r"^line 2 of the edit journal .*hidden with a point"):
+        if reader == "whole":
+            load_labels(saved)
+        else:
+            list(iter_labels(saved, 2))

@@ -847,3 +847,17 @@ def test_poses_read_in_parts_are_the_poses_and_sum_up_like_them(tmp_path):
             counts.add(part)
         assert counts.describe() == summarize_poses(whole)
     assert summarize_poses(whole).startswith("6 frames, 3 keypoints, 2 individuals, 35/36 points")
+
+
+def test_a_damaged_checksum_attribute_is_refused_before_its_value_is_read(tmp_path, capfd):
+    """The digests are scalar strings; one whose type is damaged (fuzz: labels-parts, seed 1,
+    #159, a bit flip that made one a variable-length sequence, which HDF5 then read to a
+    segmentation fault) is refused by its type before its value is read."""
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    with h5py.File(path, "r+") as h5:
+        del h5[DIGEST_GROUP].attrs[s.CONFIDENCE]
+        h5[DIGEST_GROUP].attrs[s.CONFIDENCE] = np.arange(3)
+    with pytest.raises(SchemaError, match=r"the checksum of confidence in /pose3d_digests is"):
+        load_labels(path)
+    assert capfd.readouterr().err == ""
