@@ -6,7 +6,11 @@ position of 6.0 reads as 6.25. The SHA-256 checksums close that gap: :func:`add_
 records, in a group of their own (:data:`GROUP`), the digest of each such variable's stored
 chunks (:func:`chunk_digest`), and :func:`verify_digests` compares them with the digests the
 reader computes while it checks the chunk index anyway. Hashing the stored chunks, not the
-decoded numbers, keeps HDF5's decoding out of it: about 0.05 s per 68 MB.
+decoded numbers, keeps HDF5's decoding out of it: about 0.05 s per 68 MB. Names (the
+coordinates ``view``, ``keypoint``, ``individual``, ``space``) are stored as variable-length
+text outside any chunk, with no checksum at all: their values are digested too
+(:func:`names_digest`), so a keypoint renamed by damage (``paw_front_leFt``) is refused.
+Files written before that have no digest of their names and load as before.
 
 The digests live in a group, not in the variables' attributes, because xarray (and so movement)
 reads only the root group: a file opened and saved again by another tool, possibly with other
@@ -60,16 +64,46 @@ def checksummed(dataset: Any) -> bool:
     return bool(dataset.fletcher32) and dataset.chunks is not None and 0 not in dataset.shape
 
 
+def names(dataset: Any) -> bool:
+    """Whether ``dataset`` holds text (the names of views, keypoints, individuals, axes): HDF5
+    stores it outside any chunk, with no checksum of its own, so pose3d digests its values."""
+    import h5py
+
+    return h5py.check_string_dtype(dataset.dtype) is not None and 0 not in dataset.shape
+
+
+def names_digest(dataset: Any) -> str:
+    """SHA-256 of a text ``dataset``'s values, each as UTF-8 bytes after its length."""
+    digest = hashlib.sha256(f"text{dataset.shape}".encode())
+    for value in dataset[()].ravel() if dataset.shape else [dataset[()]]:
+        raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+        digest.update(f"{len(raw)}:".encode())
+        digest.update(raw)
+    return digest.hexdigest()
+
+
+def digest_of(dataset: Any) -> str | None:
+    """The digest pose3d records for ``dataset``: of its chunks when it is checksummed, of its
+    values when it holds names, else None."""
+    if checksummed(dataset):
+        return chunk_digest(dataset)
+    if names(dataset):
+        return names_digest(dataset)
+    return None
+
+
 def add_digests(h5: Any) -> None:
     """Record, in the h5py file ``h5`` open for writing, the digest of each checksummed
-    variable."""
+    variable and of each variable of names (coordinates such as ``view``)."""
     import h5py
 
     found: dict[str, str] = {}
 
     def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset) and checksummed(obj):
-            found[name] = chunk_digest(obj)
+        if isinstance(obj, h5py.Dataset):
+            digest = digest_of(obj)
+            if digest is not None:
+                found[name] = digest
 
     h5.visititems(visit)
     group = h5.create_group(GROUP)

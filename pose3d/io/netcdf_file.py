@@ -11,8 +11,9 @@ Reading: HDF5 verifies the checksums, so a damaged data chunk is refused, not re
 numbers; any failure to read a file (a damaged file, a file from another program) is one
 `SchemaError` naming the file, and h5netcdf's "Exception ignored in File.close" noise after a
 failed open is silenced. Files written without checksums (before pose3d wrote them) still load.
-Strings (names of views, keypoints, ...) are stored outside the chunks and carry no checksum;
-the validators check them against the data contract.
+Strings (names of views, keypoints, ...) are stored outside the chunks and carry no checksum of
+HDF5's: their values have a SHA-256 digest of pose3d's (pose3d.io.netcdf_digest), and the
+validators check them against the data contract.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ from pose3d.io.netcdf_digest import (
     DigestMismatch,
     MissingChunk,
     add_digests,
-    checksummed,
-    chunk_digest,
+    digest_of,
     verify_digests,
 )
 from pose3d.schema import TIME
@@ -209,10 +209,11 @@ class _Damaged(Exception):
 
 
 def _check_members(group: Any, computed: dict[str, str]) -> None:
-    """Refuse links and foreign storage; put each checksummed variable's digest in
-    ``computed``, refusing a chunk missing from the index. The index itself carries no
-    checksum: a damaged entry makes a chunk read as missing, i.e. as fill values (NaN), with
-    no error — pose3d writes every chunk, so a missing one is damage."""
+    """Refuse links and foreign storage; put each checksummed variable's digest, and each
+    variable of names' (pose3d.io.netcdf_digest), in ``computed``, refusing a chunk missing
+    from the index. The index itself carries no checksum: a damaged entry makes a chunk read as
+    missing, i.e. as fill values (NaN), with no error — pose3d writes every chunk, so a missing
+    one is damage."""
     import h5py
 
     from pose3d.io.hdf5_reading import member
@@ -225,16 +226,16 @@ def _check_members(group: Any, computed: dict[str, str]) -> None:
             _check_members(found, computed)
             continue
         member(group, name)
-        if not checksummed(found):
-            continue
         try:
-            computed[found.name.lstrip("/")] = chunk_digest(found)
+            digest = digest_of(found)
         except MissingChunk as missing:
             raise _Damaged(
                 f"is damaged (the data chunk at {list(missing.offset)} of "
                 f"{found.name.lstrip('/')} is missing from the file's index); restore it from "
                 "a backup"
             ) from None
+        if digest is not None:
+            computed[found.name.lstrip("/")] = digest
 
 
 def _why_unreadable(path: Path, error: Exception) -> str:

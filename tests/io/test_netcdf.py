@@ -388,14 +388,18 @@ def _flip_after(path: Path, signature: bytes) -> None:
 
 
 def test_every_numeric_variable_is_written_with_a_checksum(tmp_path):
+    """Numbers: HDF5's Fletcher-32 and pose3d's SHA-256 of the chunks; names: a SHA-256 of
+    their values (they have no HDF5 checksum)."""
     save_labels(tmp_path / "labels.nc", filled_labels())
     save_poses(tmp_path / "poses3d.nc", filled_poses())
     for name in ("labels.nc", "poses3d.nc"):
         with h5py.File(tmp_path / name, "r") as h5:
             numeric = [k for k in h5 if k != DIGEST_GROUP and h5[k].dtype.kind in "biuf"]
+            text = [k for k in h5 if k != DIGEST_GROUP and h5py.check_string_dtype(h5[k].dtype)]
             assert s.TIME in numeric and s.POSITION in numeric
+            assert {s.KEYPOINT, s.INDIVIDUAL, s.SPACE} <= set(text)
             assert {k: h5[k].fletcher32 for k in numeric} == {k: True for k in numeric}
-            assert set(h5[DIGEST_GROUP].attrs) == {"algorithm", *numeric}
+            assert set(h5[DIGEST_GROUP].attrs) == {"algorithm", *numeric, *text}
 
 
 def test_long_recordings_are_stored_in_chunks_of_whole_frames_and_open_lazily(tmp_path):
@@ -860,4 +864,20 @@ def test_a_damaged_checksum_attribute_is_refused_before_its_value_is_read(tmp_pa
         h5[DIGEST_GROUP].attrs[s.CONFIDENCE] = np.arange(3)
     with pytest.raises(SchemaError, match=r"the checksum of confidence in /pose3d_digests is"):
         load_labels(path)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_name_changed_by_damage_is_refused_by_its_digest(tmp_path, capfd):
+    """Names (view, keypoint, ... coordinates) are variable-length text outside any chunk, with
+    no HDF5 checksum; their values are digested, so one changed letter (fuzz: labels, seed 1,
+    #29: 'paw_front_left' read as 'paw_front_leFt') is refused, not read as another name."""
+    path = tmp_path / "labels.nc"
+    save_labels(path, filled_labels())
+    with h5py.File(path, "r+") as h5:
+        h5[s.KEYPOINT][1] = "eaR"
+    with pytest.raises(SchemaError, match=r"keypoint does not match its SHA-256 checksum"):
+        load_labels(path)
+    with h5py.File(path, "r+") as h5:
+        h5[s.KEYPOINT][1] = "ear"  # put back: the file loads again
+    assert list(load_labels(path)[s.KEYPOINT].values) == KEYPOINTS
     assert capfd.readouterr().err == ""
