@@ -15,8 +15,8 @@ or the library call named): its peak RSS, the same process's RSS before the step
 the imports) and the step's wall time. Steps:
 
 - ``info``: ``pose3d info``;
-- ``flags``: ``flag_points`` on the whole recording with the calibration (what a propagation
-  recomputes for the frames it tracked), then the file written;
+- ``flags``: ``review_points`` on the whole recording with the calibration, in place as a
+  propagation runs it (what it adds for the frames it tracked), then the file written;
 - ``queue``: ``pose3d review --json`` (the runs of flagged points);
 - ``triangulate``: ``pose3d triangulate`` (DLT; ``--method`` picks another);
 - ``export-movement``, ``export-nwb``, ``export-anipose-csv``, ``export-dlc-h5``: ``pose3d
@@ -118,7 +118,7 @@ def run_step(root: Path, step: str, method: str) -> None:
     from pose3d.cli import main
     from pose3d.io.calibration_toml import load_calibration
     from pose3d.io.netcdf import load_labels, save_labels
-    from pose3d.tracking.review import flag_points
+    from pose3d.tracking.review import review_points
 
     before = high_water_mb()
     out = root / "out"
@@ -128,7 +128,7 @@ def run_step(root: Path, step: str, method: str) -> None:
         if step == "flags":
             labels = load_labels(root / "labels.nc")
             cameras = load_calibration(root / "calibration" / "calibration.toml")
-            flagged = flag_points(labels, cameras=cameras)
+            flagged, _ = review_points(labels, cameras=cameras, copy=False)
             save_labels(root / "labels.nc", flagged)
             code = 0
         elif step == "info":

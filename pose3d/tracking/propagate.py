@@ -147,7 +147,7 @@ def propagate_labels(
         tracked_views, skipped = list(names), []
     check_cancel(cancel)
     report("review flags", 0, 1)
-    labels, multiview = review_points(labels, (start, stop), cameras, thresholds)
+    labels, multiview = review_points(labels, (start, stop), cameras, thresholds, copy=False)
     repaired = 0
     if cameras is not None and multiview is not None and not multiview.advisory:
         labels, repaired = repair_views(labels, (start, stop), cameras, thresholds)

@@ -129,11 +129,11 @@ class ReviewItem:
         return self.last_frame - self.frame + 1
 
 
-def with_track_variables(labels: xr.Dataset) -> xr.Dataset:
+def with_track_variables(labels: xr.Dataset, *, copy: bool = True) -> xr.Dataset:
     """``labels`` with the tracker's variables (visibility, fb_error, review_score,
     review_reason; pose3d.schema.TRACK_DIMS) added where missing; raise SchemaError when one
-    exists with other dims."""
-    out = labels.copy(deep=True)
+    exists with other dims. ``copy=False``: the result shares the arrays ``labels`` has."""
+    out = labels.copy(deep=copy)
     shape = tuple(labels.sizes[d] for d in CELL_DIMS)
     for name, dims in s.TRACK_DIMS.items():
         if name in out.data_vars:
@@ -170,6 +170,7 @@ def review_points(
     thresholds: ReviewThresholds | None = None,
     *,
     chunk: int = FLAG_CHUNK,
+    copy: bool = True,
 ) -> tuple[xr.Dataset, MultiViewStatus | None]:
     """:func:`flag_points`, and how its multi-view check ran (None without ``cameras``).
 
@@ -177,11 +178,12 @@ def review_points(
     size however long the recording: the statistics a reason takes from the whole range (each
     point's median step, for JUMP; the views' spread against the calibration, for MULTI_VIEW)
     are gathered first, chunk by chunk, then every chunk is scored with them. The result does
-    not depend on ``chunk`` (tested)."""
+    not depend on ``chunk`` (tested). ``copy=False`` flags ``labels``' own arrays (for a caller
+    that drops ``labels``: a recording's labels are not held twice)."""
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 frame, got {chunk}")
     limits = thresholds or ReviewThresholds()
-    out = with_track_variables(labels)
+    out = with_track_variables(labels, copy=copy)
     time = out[s.TIME].values
     start, stop = (int(time[0]), int(time[-1]) + 1) if frames is None else frames
     rows = np.flatnonzero((time >= start) & (time < stop))

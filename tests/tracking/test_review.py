@@ -303,3 +303,17 @@ def test_flags_do_not_depend_on_the_chunk_they_are_scored_in(
     )
     with pytest.raises(ValueError, match="chunk must be at least 1 frame"):
         review_points(labels, chunk=0)
+
+
+def test_flags_in_place_are_the_flags_of_a_copy(
+    truth: xr.Dataset, synthetic_template: Path
+) -> None:
+    """copy=False (a propagation, which drops its input) flags the labels' own arrays: the same
+    result, without holding a recording's labels twice."""
+    cameras = load_calibration(synthetic_template / "calibration" / "calibration.toml")
+    labels = with_track_variables(doubted_and_shifted(truth))
+    copied, status = review_points(labels.copy(deep=True), cameras=cameras)
+    in_place, same = review_points(labels, cameras=cameras, copy=False)
+    xr.testing.assert_identical(in_place, copied)
+    assert same == status
+    assert np.shares_memory(in_place[s.REVIEW].values, labels[s.REVIEW].values)
