@@ -329,7 +329,7 @@ class _Kind:
                 return np.nan
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise _BadLine(f"{name} must be a number or null, got {_short(value)}")
-            if not abs(value) <= np.finfo(self.dtype).max:  # inf, NaN, or beyond a float32
+            if not abs(value) <= float(np.finfo(self.dtype).max):  # inf, NaN, beyond a float32
                 raise _BadLine(f"{name} must be a finite number or null, got {_short(value)}")
             if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
                 low, high = self.bounds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -300,7 +301,7 @@ def test_a_tracker_variable_needs_its_own_type(saved: Path) -> None:
     shape = labels[s.CONFIDENCE].shape
     dims = s.TRACK_DIMS[s.REVIEW_REASON]
     labels[s.REVIEW_REASON] = (dims, np.zeros(shape, np.int8))
-    labels[s.VISIBILITY] = (s.TRACK_DIMS[s.VISIBILITY], np.full(shape, np.nan))
+    labels[s.VISIBILITY] = (s.TRACK_DIMS[s.VISIBILITY], np.full(shape, np.nan, np.float32))
     save_labels(saved, labels)
     path = journal_path(saved)
     path.write_text(json.dumps(_with(state_review_reason=300)) + "\n")
@@ -309,6 +310,11 @@ def test_a_tracker_variable_needs_its_own_type(saved: Path) -> None:
     path.write_text(json.dumps(_with(state_visibility="high")) + "\n")
     with pytest.raises(SchemaError, match=r"visibility must be a number or null, got 'high'"):
         load_labels(saved)
+    path.write_text(json.dumps(_with(state_visibility=1e308)) + "\n")  # beyond a float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no overflow warning on the way (fuzz: #112)
+        with pytest.raises(SchemaError, match=r"visibility must be a finite number or null"):
+            load_labels(saved)
     path.write_text(json.dumps(_with(state_review_reason=5, state_visibility=0.25)) + "\n")
     cell = {s.TIME: 12, s.VIEW: "cam0", s.KEYPOINT: "nose", s.INDIVIDUAL: "a"}
     loaded = load_labels(saved)
