@@ -56,6 +56,12 @@ Datasets:
   ``visible`` variable is used where present, else visible = labelled. The session's own
   labels.nc is neither read nor written.
 
+``--second-opinion TRACKER`` (issue 21, item 4): instead of the modes, the seed is propagated
+once with ``--tracker`` alone and once with TRACKER's opinion beside it; printed per dataset:
+tracked points, wrong ones (> 5 px off where the truth is visible), wrong ones no flag
+catches, right ones flagged, alone and with the second opinion. With the released CoTracker3
+and BootsTAPIR weights installed: ``--tracker cotracker3 --second-opinion tapir``.
+
 A benchmark, not a test: nothing is asserted (tests/tracking/test_labeling_effort.py checks the
 bookkeeping on a tiny clip). Results and commands: docs/tracking.md, "Labeling effort".
 """
@@ -187,6 +193,26 @@ def measure(
         )
 
 
+def second_opinion(data: Dataset, args: argparse.Namespace) -> dict[str, int]:
+    """tests/support/labeling_effort.second_opinion_gain with the trackers named."""
+    from pose3d.pipeline.folder import SessionFolder
+    from pose3d.tracking.registry import make_tracker
+    from tests.support.labeling_effort import second_opinion_gain
+
+    first = make_tracker(args.tracker).tracker
+    other = make_tracker(args.second_opinion).tracker
+    with SessionFolder(data.root, write=False) as folder:
+        return second_opinion_gain(
+            data.truth,
+            folder.videos(),
+            folder.cameras_or_none(),
+            first,
+            other,
+            views=args.views,
+            frames=args.frames,
+        )
+
+
 def show(name: str, effort: Effort) -> None:
     e = effort
     print(f"{name}, {e.mode}, frames {e.frames[0]}:{e.frames[1]}, views {', '.join(e.views)}")
@@ -273,7 +299,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the person deletes points where the keypoint is hidden (no hidden marks)",
     )
     parser.add_argument("--every", type=int, default=10, help="K of the scan (default 10)")
-    parser.add_argument("--tracker", default="classical", help="classical (default), cotracker3")
+    parser.add_argument(
+        "--tracker", default="classical", help="classical (default), cotracker3, tapir"
+    )
+    parser.add_argument(
+        "--second-opinion",
+        metavar="TRACKER",
+        help="instead of the modes: what this tracker's opinion adds to the flags of the first "
+        "propagation (wrong points missed, right points flagged, alone and with it)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) the sessions written here")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -286,6 +320,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         for data in datasets(args, workdir):
             print(data.note, flush=True)
+            if args.second_opinion is not None:
+                gain = second_opinion(data, args)
+                print(f"{data.name}: " + ", ".join(f"{k} {v}" for k, v in gain.items()))
+                results.append({"dataset": data.name, "note": data.note, **gain})
+                continue
             for mode in modes:
                 effort = measure(data, mode, args, args.frames, args.views)
                 show(data.name, effort)

@@ -200,11 +200,13 @@ class Annotator:
         frames: tuple[int, int] | None = None,
         tolerance_px: float = TOLERANCE_PX,
         hide: bool = True,
+        second: PointTracker | None = None,
     ) -> None:
         self.truth = truth
         self.videos = videos
         self.cameras = cameras
         self.tracker = tracker
+        self.second = second  # a second tracker's opinion, on every propagation and re-track
         self.views = tuple(views) if views is not None else truth.views
         unknown = [v for v in self.views if v not in truth.views or v not in videos]
         if unknown:
@@ -251,7 +253,7 @@ class Annotator:
         """Track the manual points through the range in every view (``pose3d track``)."""
         self.labels, _ = propagate_labels(
             self.labels, self.videos, self.cameras, self.tracker,
-            views=self.views, frames=self.span,
+            views=self.views, frames=self.span, second=self.second,
         )  # fmt: skip
         self.initial = self._initial_flags()
 
@@ -435,6 +437,7 @@ class Annotator:
             self.labels, _ = propagate_labels(
                 self.labels, self.videos, self.cameras, self.tracker,
                 views=(self.truth.views[v],), frames=self.span, from_frames=(frame,),
+                second=self.second,
             )  # fmt: skip
         except Pose3dError:
             self.counts["retracks_failed"] += 1
@@ -470,6 +473,21 @@ class Annotator:
         """(T, V, K, I) px from the truth; NaN where there is no point or no truth."""
         diff = self.labels[s.POSITION].values - self.truth.position
         return np.asarray(np.hypot(diff[:, :, 0], diff[:, :, 1]))
+
+    def tracked_cells(self) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
+        """Over the range and views: the tools' points, those flagged, those wrong (the truth
+        visible, the point more than the tolerance away) and those right (within it),
+        (T', V', K, I) each."""
+        rows, vi = self._rows, self._view_index
+        tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
+        tracked = np.isin(self.labels[s.SOURCE].values, tools)[rows][:, vi]
+        flagged = self.labels[s.REVIEW].values[rows][:, vi] & tracked
+        visible = self.truth.visible[rows][:, vi]
+        error = self._error()[rows][:, vi]
+        point = np.isfinite(error)
+        wrong = tracked & visible & point & (np.nan_to_num(error) > self.tolerance_px)
+        right = tracked & visible & point & ~wrong
+        return tracked & point, flagged, wrong, right
 
     def _initial_flags(self) -> dict[str, int]:
         rows, vi = self._rows, self._view_index
@@ -519,6 +537,37 @@ def run_annotator(
         person.scan(scan_every)
         mode = f"scan k={scan_every}"
     return person.effort(mode, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def second_opinion_gain(
+    truth: Truth,
+    videos: Mapping[str, ViewVideo],
+    cameras: CameraGroup | None,
+    tracker: PointTracker,
+    second: PointTracker,
+    *,
+    views: Sequence[str] | None = None,
+    frames: tuple[int, int] | None = None,
+) -> dict[str, int]:
+    """What a second tracker's opinion adds to the flags of the first propagation (issue 21,
+    item 4): the person seeds as always and propagates once with ``tracker`` alone and once
+    with ``second`` beside it (the first tracker's tracks are the same; the flags differ by the
+    disagreement, and so may the points the calibrated views repair). For each run: the
+    tracked points, the wrong ones (> the tolerance off where the truth is visible), the wrong
+    ones no flag catches (missed), and the right ones flagged (a person's wasted look)."""
+    out: dict[str, int] = {}
+    for name, other in (("alone", None), ("with_second", second)):
+        person = Annotator(
+            truth, videos, cameras, tracker, views=views, frames=frames, second=other
+        )
+        person.seed()
+        person.propagate()
+        points, flagged, wrong, right = person.tracked_cells()
+        out[f"tracked_{name}"] = int(points.sum())
+        out[f"wrong_{name}"] = int(wrong.sum())
+        out[f"missed_{name}"] = int((wrong & ~flagged).sum())
+        out[f"right_flagged_{name}"] = int((right & flagged).sum())
+    return out
 
 
 def _images(person: Annotator) -> int:

@@ -6,15 +6,18 @@ points and tracks that go wrong, so the person places, marks hidden and re-track
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import ArrayLike
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.io.netcdf import load_labels
 from pose3d.pipeline.folder import SessionFolder
+from pose3d.tracking.base import Frames, TrackProgress, TrackResult
 from pose3d.tracking.classical import ClassicalTracker
 from tests.support.labeling_effort import (
     TOLERANCE_PX,
@@ -209,3 +212,54 @@ def test_following_runs_keeps_the_books(clip: tuple[Path, Truth]) -> None:
     assert effort.actions == effort.seed + effort.placed + effort.hidden == len(effort.log)
     assert all(action.before != action.after for action in effort.log)
     assert 0 <= effort.visits_nothing_to_fix <= effort.visits
+
+
+class TruthTracker:
+    """A second opinion that knows where every keypoint is: a query is matched to the truth's
+    keypoint at its frame (in any view), and its track is that keypoint's true path there
+    (visible where the truth sees it). For this clip's whole range, whose frames are the
+    truth's rows."""
+
+    name = "truth"
+
+    def __init__(self, truth: Truth) -> None:
+        self.truth = truth
+
+    def track(
+        self,
+        video_frames: Frames,
+        queries: ArrayLike,
+        *,
+        progress: TrackProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TrackResult:
+        q = np.asarray(queries, np.float64)
+        position = self.truth.position  # (T, V, 2, K, I)
+        tracks = np.full((len(video_frames), len(q), 2), np.nan)
+        seen = np.zeros((len(video_frames), len(q)), np.float32)
+        for n, (t, x, y) in enumerate(q):
+            apart = np.linalg.norm(position[int(t)] - np.array([x, y])[None, :, None, None], axis=1)
+            v, k, i = np.unravel_index(np.nanargmin(apart), apart.shape)
+            tracks[:, n] = position[: len(video_frames), v, :, k, i]
+            seen[:, n] = self.truth.visible[: len(video_frames), v, k, i]
+        return TrackResult(np.nan_to_num(tracks), seen, seen, None)
+
+
+def test_a_second_opinion_that_knows_the_truth_catches_what_the_flags_miss(
+    clip: tuple[Path, Truth],
+) -> None:
+    """second_opinion_gain (issue 21, item 4's measurement, with released weights): the same
+    seed propagated alone and with a second tracker. With a second tracker that follows the
+    truth, every point more than 8 px off where both see it is flagged, so fewer wrong points
+    are missed; the first tracker's points are the same."""
+    from tests.support.labeling_effort import second_opinion_gain
+
+    root, truth = clip
+    with SessionFolder(root, write=False) as folder:
+        gain = second_opinion_gain(
+            truth, folder.videos(), None, ClassicalTracker(), TruthTracker(truth)
+        )
+    assert gain["tracked_alone"] == gain["tracked_with_second"] > 0
+    assert gain["wrong_alone"] == gain["wrong_with_second"] > 0
+    assert gain["missed_with_second"] < gain["missed_alone"]
+    assert gain["right_flagged_with_second"] >= gain["right_flagged_alone"]
