@@ -478,6 +478,12 @@ class Annotator:
         """Over the range and views: the tools' points, those flagged, those wrong (the truth
         visible, the point more than the tolerance away) and those right (within it),
         (T', V', K, I) each."""
+        tracked, flagged, visible, point, wrong = self._cells()
+        return tracked & point, flagged, wrong, tracked & visible & point & ~wrong
+
+    def _cells(self) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, BoolArray]:
+        """Over the range and views: the tools' cells, those flagged, where the truth is
+        visible, where there is a point, the tools' points more than the tolerance off."""
         rows, vi = self._rows, self._view_index
         tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
         tracked = np.isin(self.labels[s.SOURCE].values, tools)[rows][:, vi]
@@ -486,18 +492,10 @@ class Annotator:
         error = self._error()[rows][:, vi]
         point = np.isfinite(error)
         wrong = tracked & visible & point & (np.nan_to_num(error) > self.tolerance_px)
-        right = tracked & visible & point & ~wrong
-        return tracked & point, flagged, wrong, right
+        return tracked, flagged, visible, point, wrong
 
     def _initial_flags(self) -> dict[str, int]:
-        rows, vi = self._rows, self._view_index
-        tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
-        tracked = np.isin(self.labels[s.SOURCE].values, tools)[rows][:, vi]
-        flagged = self.labels[s.REVIEW].values[rows][:, vi] & tracked
-        visible = self.truth.visible[rows][:, vi]
-        error = self._error()[rows][:, vi]
-        point = np.isfinite(error)
-        wrong = tracked & visible & point & (np.nan_to_num(error) > self.tolerance_px)
+        tracked, flagged, visible, point, wrong = self._cells()
         hidden = tracked & point & ~visible
         missing = tracked & visible & ~point  # the tracker's hidden mark on a visible point
         return {
