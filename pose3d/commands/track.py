@@ -82,6 +82,9 @@ def cmd_track(args: argparse.Namespace) -> int:
     start, stop = report.frames
     if choice.notice:
         print(f"note: {choice.notice}")
+    users = {choice.tracker.name, *(() if second is None else (second.name,))}
+    if args.tapir_side is not None and "tapir" not in users:
+        print(f"note: --tapir-side applies to the tapir tracker only; {report.tracker} ignored it")
     opinion = f" (second opinion: {second.name})" if second is not None else ""
     print(
         f"{report.tracker}: tracked {report.tracked} points of {', '.join(report.views)} in "

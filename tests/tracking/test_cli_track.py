@@ -120,3 +120,15 @@ def test_a_tapir_side_under_the_training_size_is_refused_in_one_line(
     assert stop.value.code == 2
     assert f"'{side}' must be a whole number of pixels from 256" in err and "Traceback" not in err
     assert (root / "labels.nc").read_bytes() == before
+
+
+def test_a_tapir_side_with_another_tracker_is_said_to_be_ignored(
+    seeded: Seeder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = seeded([0])
+    code = main(
+        ["track", str(root), "--view", "cam0", "--frames", "0:6", "--tracker", "classical",
+         "--tapir-side", "512"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "--tapir-side applies to the tapir tracker only; classical" in out

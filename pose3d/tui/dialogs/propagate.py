@@ -79,7 +79,7 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
                 with RadioSet(id="second"):
                     yield Radio("no second opinion", value=True, id="second-none")
                     for name in others:
-                        yield Radio(f"second opinion: {name} (twice the time)", id=f"second-{name}")
+                        yield Radio(f"second opinion: {name} (tracks again)", id=f"second-{name}")
             yield Label("", id="propagate-effect")
             yield Label(self._tracker_line(), id="propagate-tracker", markup=False)
             with Horizontal(id="propagate-buttons"):
