@@ -50,25 +50,16 @@ def _lazy_progress_bar() -> Iterator[ProgressCallback]:
 
 
 def cmd_track(args: argparse.Namespace) -> int:
-    from pose3d.errors import Pose3dError
     from pose3d.pipeline.folder import SessionFolder
     from pose3d.pipeline.track import propagate
-    from pose3d.tracking.registry import make_tracker, select
+    from pose3d.tracking.registry import make_trackers
 
     with SessionFolder(args.session) as folder, _lazy_progress_bar() as progress:
         session = folder.session
         views = "all" if args.view == "all" else parse_list(args.view)
-        if args.second_opinion is not None:  # both settled (no network built) before either is
-            if args.second_opinion == select(args.tracker).name:
-                raise Pose3dError(
-                    f"--second-opinion {args.second_opinion} is the tracker that tracks: a "
-                    f"second opinion comes from another one ({', '.join(TRACKERS)})"
-                )
-            select(args.second_opinion)  # its weights missing: refused now
-        choice = make_tracker(args.tracker, tapir_side=args.tapir_side)
-        second = None
-        if args.second_opinion is not None:
-            second = make_tracker(args.second_opinion, tapir_side=args.tapir_side).tracker
+        choice, second = make_trackers(
+            args.tracker, args.second_opinion, tapir_side=args.tapir_side
+        )
         report = propagate(
             folder,
             views,
@@ -82,8 +73,8 @@ def cmd_track(args: argparse.Namespace) -> int:
     start, stop = report.frames
     if choice.notice:
         print(f"note: {choice.notice}")
-    users = {choice.tracker.name, *(() if second is None else (second.name,))}
-    if args.tapir_side is not None and "tapir" not in users:
+    used = (choice.tracker.name, None if second is None else second.name)
+    if args.tapir_side is not None and "tapir" not in used:
         print(f"note: --tapir-side applies to the tapir tracker only; {report.tracker} ignored it")
     opinion = f" (second opinion: {second.name})" if second is not None else ""
     print(

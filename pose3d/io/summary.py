@@ -33,8 +33,12 @@ class LabelCounts:
         self.hidden += int(hidden.sum())
         self.hidden_by_hand += int((hidden & (source == s.PointSource.MANUAL)).sum())
         self.flagged += int(ds[s.REVIEW].values.sum())
-        sizes = [ds.sizes[d] for d in (s.TIME, s.VIEW, s.KEYPOINT, s.INDIVIDUAL)]
-        self.shape = (self.shape[0] + sizes[0], *sizes[1:])  # type: ignore[assignment]
+        self.shape = (
+            self.shape[0] + ds.sizes[s.TIME],
+            ds.sizes[s.VIEW],
+            ds.sizes[s.KEYPOINT],
+            ds.sizes[s.INDIVIDUAL],
+        )
         return self
 
     def describe(self) -> str:

@@ -87,15 +87,13 @@ def _cotracker3(weights: Path | None, options: BuildOptions) -> PointTracker:
 
 
 def _tapir(weights: Path | None, options: BuildOptions) -> PointTracker:
-    from pose3d.tracking.tapir_tracker import TapirTracker
+    from pose3d.tracking.tapir_tracker import MAX_SIDE, TapirTracker
     from pose3d.tracking.weights_tapir import GET, variant_of
 
     if weights is None:
         raise Pose3dError(f"the tapir tracker needs a weights file: {GET}")
-    variant = variant_of(weights.name)
-    if options.tapir_side is None:
-        return TapirTracker.from_weights(weights, variant, options.device)
-    return TapirTracker.from_weights(weights, variant, options.device, options.tapir_side)
+    side = options.tapir_side or MAX_SIDE
+    return TapirTracker.from_weights(weights, variant_of(weights.name), options.device, side)
 
 
 TRACKERS: dict[str, Callable[[Path | None, BuildOptions], PointTracker]] = {
@@ -187,6 +185,23 @@ def make_tracker(
     return TrackerChoice(TRACKERS[chosen.name](chosen.weights, options), chosen.notice)
 
 
+def make_trackers(
+    name: str | None, second: str | None = None, *, tapir_side: int | None = None
+) -> tuple[TrackerChoice, PointTracker | None]:
+    """The tracker called ``name`` (:func:`make_tracker`) and, for a second opinion, the one
+    called ``second`` (None: none). Both are settled (which tracker, its weights) before either
+    network is built, so a refusal never follows loading the first one's weights; raises
+    Pose3dError when ``second`` is the tracker that tracks."""
+    if second is not None and select(second).name == select(name).name:
+        raise Pose3dError(
+            f"the second opinion ({second}) is the tracker that tracks: a second opinion comes "
+            f"from another one ({', '.join(TRACKERS)})"
+        )
+    choice = make_tracker(name, tapir_side=tapir_side)
+    other = None if second is None else make_tracker(second, tapir_side=tapir_side).tracker
+    return choice, other
+
+
 @dataclass(frozen=True)
 class TrackerSpec:
     """A tracker as a user asked for it (``--tracker``, ``--tapir-side``), built when needed."""
@@ -194,8 +209,9 @@ class TrackerSpec:
     name: str | None = None  # None: the first installed of the preference order
     tapir_side: int | None = None  # BootsTAPIR's model size, long side (None: 256)
 
-    def make(self) -> TrackerChoice:
-        return make_tracker(self.name, tapir_side=self.tapir_side)
+    def make(self, second: str | None = None) -> tuple[TrackerChoice, PointTracker | None]:
+        """This tracker and, given ``second``, another for a second opinion (make_trackers)."""
+        return make_trackers(self.name, second, tapir_side=self.tapir_side)
 
 
 def _why(wanted: Preference, missing: list[str], variant: str) -> str:

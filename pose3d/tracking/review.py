@@ -191,7 +191,7 @@ def review_points(
         return out, None
     first, last = int(rows[0]), int(rows[-1]) + 1
     blocks = [slice(a, min(a + chunk, last)) for a in range(first, last, chunk)]
-    typical = _typical_steps(out[s.POSITION].values, blocks)
+    typical = _typical_steps(out[s.POSITION].values, slice(first, last))
     status = None
     if cameras is not None:
         views = [str(v) for v in out[s.VIEW].values]
@@ -305,6 +305,7 @@ def review_queue(labels: xr.Dataset | Iterable[xr.Dataset]) -> list[ReviewItem]:
     time order. ``labels``: a dataset, or consecutive stretches of time of one (a long
     recording read a part at a time; a run may cross from one part into the next)."""
     parts = [labels] if isinstance(labels, xr.Dataset) else labels
+    tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
     runs: list[_Run] = []
     open_runs: dict[tuple[int, int, int], _Run] = {}  # (v, k, i): a run reaching a part's end
     previous: BoolArray | None = None  # the last frame's flags of the part before
@@ -312,7 +313,6 @@ def review_queue(labels: xr.Dataset | Iterable[xr.Dataset]) -> list[ReviewItem]:
     for part in parts:
         if s.REVIEW_SCORE not in part.data_vars:
             return []
-        tools = (s.PointSource.TRACKED, s.PointSource.REPROJECTED)
         flagged = part[s.REVIEW].values & np.isin(part[s.SOURCE].values, tools)
         score = np.where(flagged, np.nan_to_num(part[s.REVIEW_SCORE].values, nan=np.inf), -1.0)
         reason = part[s.REVIEW_REASON].values
@@ -348,7 +348,7 @@ def review_queue(labels: xr.Dataset | Iterable[xr.Dataset]) -> list[ReviewItem]:
         names = [[str(n) for n in part[d].values] for d in CELL_DIMS[1:]]
     runs.extend(open_runs.values())
     runs.sort(key=lambda run: (-run.score, run.start))
-    return [run.item(*names) for run in runs] if runs else []
+    return [run.item(*names) for run in runs]
 
 
 @dataclass
@@ -429,10 +429,10 @@ def _steps(position: FloatArray, rows: slice) -> FloatArray:
     return np.linalg.norm(np.diff(block, axis=0), axis=2)
 
 
-def _typical_steps(position: FloatArray, blocks: list[slice]) -> FloatArray:
-    """Each point's median step over the frames of ``blocks`` (consecutive, in order), and the
-    step into the first one; 0 where fewer than 3 steps are known. (V, K, I)"""
-    steps = np.concatenate([_steps(position, block) for block in blocks])
+def _typical_steps(position: FloatArray, rows: slice) -> FloatArray:
+    """Each point's median step over the frames of ``rows`` (and the step into the first);
+    0 where fewer than 3 steps are known. (V, K, I)"""
+    steps = _steps(position, rows)
     typical = np.zeros(steps.shape[1:])
     finite = np.isfinite(steps)
     enough = finite.sum(axis=0) >= 3

@@ -210,30 +210,16 @@ def _take_calibration(folder: SessionFolder, rig_root: str) -> str:
 
 def _track(folder: SessionFolder, job: Job, progress: ProgressCallback) -> str:
     from pose3d.pipeline.track import propagate
-    from pose3d.tracking.registry import make_tracker, select
+    from pose3d.tracking.registry import make_trackers
 
     named, other, side = (job.params[k] for k in ("tracker", "second_opinion", "tapir_side"))
-    # both settled (no network built) before either is
-    if other is not None and select(other).name == select(named).name:
-        raise Pose3dError(
-            f"second_opinion = {other!r} is the tracker that tracks: a second opinion comes "
-            "from another one"
-        )
-    choice = make_tracker(named, tapir_side=side)
-    second = None if other is None else make_tracker(other, tapir_side=side)
+    choice, second = make_trackers(named, other, tapir_side=side)
     views = job.params["views"] or "all"
-    report = propagate(
-        folder,
-        views,
-        None,
-        choice.tracker,
-        second=None if second is None else second.tracker,
-        progress=progress,
-    )
+    report = propagate(folder, views, None, choice.tracker, second=second, progress=progress)
     skipped = f"; not tracked (no manual points): {', '.join(report.skipped)}" * bool(
         report.skipped
     )
-    opinion = "" if second is None else f" (second opinion: {second.tracker.name})"
+    opinion = "" if second is None else f" (second opinion: {second.name})"
     return (
         f"{report.tracker}: {report.tracked} points of {len(report.views)} views from "
         f"{report.queries} manual points, {report.flagged} flagged for review{opinion}{skipped}"

@@ -202,13 +202,10 @@ class PropagateScreen(ModalScreen["PropagationReport | None"]):
 
     @work(thread=True, exclusive=True, group="propagate", exit_on_error=False)
     def _run(self, request: PropagateRequest) -> PropagationReport:
-        choice = self.tracker.make()
+        choice, second = self.tracker.make(request.second)
         if choice.notice and choice.notice not in self.workspace.said:  # once, not every run
             self.workspace.said.add(choice.notice)
             self.app.call_from_thread(self.notify, choice.notice, timeout=8)
-        second = None
-        if request.second is not None:
-            second = TrackerSpec(request.second, self.tracker.tapir_side).make().tracker
         return self.workspace.propagate(
             request,
             choice.tracker,
