@@ -11,13 +11,14 @@ one action per point placed, per hidden mark and per point deleted:
    ``t`` run), flags included (multi-view when the session has a calibration).
 3. **Walk the review queue in the project's order**: the worst run not visited yet
    (pose3d.tracking.review.review_queue, taken as the TUI's ``f`` key takes it:
-   pose3d.tui.logic.propagation.next_review). At the run's image (its worst frame, its view)
-   fix *every* point of that image: where the truth is visible and the point is missing or more
-   than ``tolerance_px`` (5 px) off, place it at the truth (one action, source MANUAL); where
-   the truth is hidden and a point is there, mark the keypoint hidden there (one action; a
-   manual hidden mark, pose3d.labels.set_hidden), or, with ``hide=False`` (the protocol before
-   hidden marks existed), delete the point. A point within 5 px is left alone (there is no
-   "accept" action).
+   pose3d.tracking.tour.ReviewTour, which sends the person to a run overlapping a visited one
+   of the same keypoint in the same view only after every other run). At the run's image (its
+   worst frame, its view) fix *every* point of that image: where the truth is visible and the
+   point is missing or more than ``tolerance_px`` (5 px) off, place it at the truth (one
+   action, source MANUAL); where the truth is hidden and a point is there, mark the keypoint
+   hidden there (one action; a manual hidden mark, pose3d.labels.set_hidden), or, with
+   ``hide=False`` (the protocol before hidden marks existed), delete the point. A point within
+   5 px is left alone (there is no "accept" action).
 4. **Re-track as the TUI does after a correction** (its ``r`` key): when something was placed
    or marked hidden on the image, re-track that view over the range from that frame's anchors
    (``from_frames=(frame,)``; the flags of every view are recomputed): a hidden mark is an
@@ -64,11 +65,11 @@ from pose3d.session import ViewVideo
 from pose3d.tracking.base import PointTracker
 from pose3d.tracking.propagate import propagate_labels
 from pose3d.tracking.review import ReviewItem, review_queue
+from pose3d.tracking.tour import ReviewTour
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 Point = tuple[float, float]
-ItemKey = tuple[int, str, str, str]  # frame, view, keypoint, individual (as the TUI's tour)
 
 TOLERANCE_PX = 5.0  # a point further than this from the truth is wrong
 CLOSE_PX = 3.0  # the tighter share reported
@@ -228,7 +229,7 @@ class Annotator:
         self._view_index = [truth.views.index(v) for v in self.views]
         self.log: list[Action] = []
         self._deleted: set[tuple[int, int, int, int]] = set()
-        self.visited: set[ItemKey] = set()  # the queue's runs seen (the TUI's tour)
+        self.tour = ReviewTour()  # the queue's runs seen (the TUI's tour)
         self._checked: dict[tuple[int, int], FloatArray] = {}  # image -> its points when seen
         self.counts = dict.fromkeys(
             ("placed_moved", "placed_missing", "deleted", "redeleted", "hidden", "visits",
@@ -263,12 +264,11 @@ class Annotator:
         worst frame (where the TUI's ``f`` goes). ``follow_runs``: where that image needs
         nothing, step through the run's frames from its first to the first image that does
         (each image one visit)."""
-        visited = self.visited
         while True:
-            item = self._next_item(visited)
+            item = self._next_item()
             if item is None:
                 return
-            visited.add(_key(item))
+            self.tour.visit(item)
             t = item.worst_frame - int(self.truth.time[0])
             v = self.truth.views.index(item.view)
             if self._unchanged_since_checked(t, v):
@@ -373,15 +373,15 @@ class Annotator:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _next_item(self, visited: set[ItemKey]) -> ReviewItem | None:
-        """The TUI's next run (pose3d.tui.logic.propagation.next_review) without its restart:
-        the worst run of the range's views not visited yet."""
-        for item in review_queue(self.labels):
-            if _key(item) in visited or item.view not in self.views:
-                continue
-            if self.span[0] <= item.frame < self.span[1]:
-                return item
-        return None
+    def _next_item(self) -> ReviewItem | None:
+        """The TUI's next run (pose3d.tracking.tour.ReviewTour.next, without the restart of
+        its ``take``) among the runs of the range's views."""
+        queue = [
+            item
+            for item in review_queue(self.labels)
+            if item.view in self.views and self.span[0] <= item.frame < self.span[1]
+        ]
+        return self.tour.next(queue)
 
     def _fix_image(self, t: int, v: int) -> tuple[int, int]:
         truth = self.truth
@@ -570,10 +570,6 @@ def second_opinion_gain(
 
 def _images(person: Annotator) -> int:
     return (person.span[1] - person.span[0]) * len(person.views)
-
-
-def _key(item: ReviewItem) -> ItemKey:
-    return item.frame, item.view, item.keypoint, item.individual
 
 
 def _share(mask: BoolArray, total: int) -> float:

@@ -19,6 +19,7 @@ from pose3d.io.netcdf import load_labels
 from pose3d.pipeline.folder import SessionFolder
 from pose3d.tracking.base import Frames, TrackProgress, TrackResult
 from pose3d.tracking.classical import ClassicalTracker
+from pose3d.tracking.tour import run_key
 from tests.support.labeling_effort import (
     TOLERANCE_PX,
     Annotator,
@@ -145,8 +146,8 @@ def test_the_counts_are_consistent(walked: tuple[Annotator, Effort]) -> None:
 
 def test_the_queue_is_walked_to_its_end(walked: tuple[Annotator, Effort]) -> None:
     person, _ = walked
-    left = {_key(item) for item in _queue(person)}
-    assert left <= person.visited  # every run still flagged was looked at
+    left = {run_key(item) for item in _queue(person)}
+    assert left <= set(person.tour.visited)  # every run still flagged was looked at
 
 
 def test_the_visit_cap_stops_the_walk(clip: tuple[Path, Truth]) -> None:
@@ -196,10 +197,6 @@ def _queue(person: Annotator) -> list:
     from pose3d.tracking.review import review_queue
 
     return review_queue(person.labels)
-
-
-def _key(item: object) -> tuple:
-    return (item.frame, item.view, item.keypoint, item.individual)  # type: ignore[attr-defined]
 
 
 def test_following_runs_keeps_the_books(clip: tuple[Path, Truth]) -> None:

@@ -1,4 +1,4 @@
-"""Propagation ranges and the review tour (pure parts of the Label screen's propagate)."""
+"""Propagation ranges (pure parts of the Label screen's propagate)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ import pytest
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
-from pose3d.tracking.review import ReviewItem
 from pose3d.tui.logic.propagation import (
     Direction,
     PropagateRequest,
     check_frames,
-    item_key,
     manual_views,
-    next_review,
     propagation_frames,
     what_it_replaces,
 )
@@ -54,22 +51,3 @@ def test_the_dialog_says_which_cameras_and_what_it_replaces() -> None:
     assert what_it_replaces(labels, ("cam2",), (0, 10)).startswith("fills cam2, frames 0-9")
     assert "nothing to propagate" in what_it_replaces(labels, (), (0, 10))
     assert "the 1 imported points are not tracked from" in what_it_replaces(labels, (), (0, 10))
-
-
-def _item(frame: int, score: float) -> ReviewItem:
-    return ReviewItem(frame, "cam0", "nose", "a", score, s.ReviewReason.JUMP)
-
-
-def test_review_tour_goes_worst_first_and_starts_over() -> None:
-    queue = [_item(8, 3.0), _item(2, 2.0), _item(5, 1.5)]
-    visited: set = set()
-    order = []
-    for _ in range(4):
-        item, visited = next_review(queue, visited)
-        assert item is not None
-        order.append(item.frame)
-    assert order == [8, 2, 5, 8]
-    # a corrected run leaves the queue: the tour goes on with the next worst
-    item, visited = next_review(queue[1:], {item_key(queue[0])})
-    assert item is not None and item.frame == 2
-    assert next_review([], visited) == (None, set())

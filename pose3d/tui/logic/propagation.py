@@ -1,10 +1,10 @@
-"""What the Label screen asks of the tracker: which frames and cameras to propagate over, what
-that replaces, and which flagged point of the review queue comes next. Pure; the work is
-pose3d.tracking.propagate."""
+"""What the Label screen asks of the tracker: which frames and cameras to propagate over and
+what that replaces. Pure; the work is pose3d.tracking.propagate (the review tour, which flagged
+run comes next, is pose3d.tracking.tour)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -13,7 +13,6 @@ import xarray as xr
 
 from pose3d import schema as s
 from pose3d.errors import Pose3dError
-from pose3d.tracking.review import ReviewItem
 
 
 class Direction(Enum):
@@ -99,27 +98,3 @@ def check_frames(start: int, stop: int, first: int, n_frames: int) -> tuple[int,
             f"<= last frame <= {end - 1}"
         )
     return start, stop
-
-
-ItemKey = tuple[int, str, str, str]  # frame, view, keypoint, individual
-
-
-def item_key(item: ReviewItem) -> ItemKey:
-    return item.frame, item.view, item.keypoint, item.individual
-
-
-def next_review(
-    queue: Sequence[ReviewItem], visited: Iterable[ItemKey]
-) -> tuple[ReviewItem | None, set[ItemKey]]:
-    """The worst flagged run not visited yet, and the visited set with it. When every run was
-    visited, the tour starts again from the worst. (None, empty set) when nothing is flagged.
-
-    A corrected point is manual, so it leaves the queue (pose3d.tracking.review): after a
-    correction the next call gives the next worst run."""
-    seen = set(visited) & {item_key(item) for item in queue}
-    for item in queue:
-        if item_key(item) not in seen:
-            return item, seen | {item_key(item)}
-    if not queue:
-        return None, set()
-    return queue[0], {item_key(queue[0])}

@@ -26,6 +26,7 @@ from pose3d import schema as s
 from pose3d.errors import Pose3dError
 from pose3d.label_cells import Cell
 from pose3d.tracking.registry import TrackerSpec
+from pose3d.tracking.tour import ReviewTour
 from pose3d.tui.dialogs.jump import JumpScreen
 from pose3d.tui.dialogs.propagate import PropagateScreen
 from pose3d.tui.drawing.canvas import Marker, label_markers, marker_texts
@@ -35,7 +36,7 @@ from pose3d.tui.drawing.timeline import keypoint_status
 from pose3d.tui.drawing.viewport import Viewport
 from pose3d.tui.logic import crosshair
 from pose3d.tui.logic.crosshair import Crosshair
-from pose3d.tui.logic.propagation import ItemKey, PropagateRequest, item_key, next_review
+from pose3d.tui.logic.propagation import PropagateRequest
 from pose3d.tui.messages import KeypointChosen, PixelClicked, Seek, ZoomAt
 from pose3d.tui.screens.marker_keys import MarkerStyleScreen
 from pose3d.tui.screens.views import DEFAULT_FPS
@@ -130,7 +131,7 @@ class LabelScreen(MarkerStyleScreen):
         editor = workspace.editor
         self.keypoint_colors = keypoint_rgb(len(editor.keypoints))
         self.tracker = tracker or TrackerSpec()  # name None: the best installed
-        self.visited: set[ItemKey] = set()  # flagged runs visited in this review tour
+        self.review_tour = ReviewTour()  # the flagged runs visited (pose3d.tracking.tour)
         self.tour: list[ReviewItem] = []  # the runs f went to, in order (F goes back)
         self.tour_at = -1  # where in the tour the person is
         self.player: Timer | None = None  # playback (space)
@@ -584,7 +585,7 @@ class LabelScreen(MarkerStyleScreen):
 
         def done(report: PropagationReport | None) -> None:
             if request is None and report is not None:  # a new propagation: a new tour
-                self.visited.clear()
+                self.review_tour = ReviewTour()
                 self.tour, self.tour_at = [], -1
             if report is not None:
                 self.notify(
@@ -616,7 +617,7 @@ class LabelScreen(MarkerStyleScreen):
             self.tour_at += 1
             self._show_run(self.tour[self.tour_at], queue)
             return
-        item, self.visited = next_review(queue, self.visited)
+        item = self.review_tour.take(queue)
         if item is None:
             self.notify("nothing is flagged for review", timeout=3)
             return
@@ -636,7 +637,7 @@ class LabelScreen(MarkerStyleScreen):
 
     def _show_run(self, item: ReviewItem, queue: Sequence[ReviewItem]) -> None:
         editor = self.workspace.editor
-        left = len({item_key(q) for q in queue} - self.visited)
+        left = self.review_tour.left(queue)
         editor.move_to(
             frame=item.worst_frame,
             view=item.view,
