@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 from rich.console import Console
 from textual.widgets import Static
 
@@ -871,3 +872,51 @@ async def test_propagate_asks_another_installed_tracker_for_a_second_opinion(
     apart = labels[s.DISAGREEMENT].values[1:4]
     assert tracked.sum() > 20 and np.isfinite(apart[tracked]).mean() > 0.5
     assert np.isnan(labels[s.DISAGREEMENT].values[5:]).all()  # outside the run: none
+
+
+async def test_f_does_not_go_back_to_the_run_just_corrected(
+    session_dir: Path, recent_file: Path
+) -> None:
+    """After a correction split a flagged run (as a re-track does), `f` goes to the other
+    keypoint's run first, then to what is left of the corrected one (issue 19)."""
+    from pose3d.io.netcdf import save_labels
+    from pose3d.labels import new_labels, set_point
+    from pose3d.tracking.review import with_track_variables
+
+    truth = load_labels(session_dir / "truth" / "labels.nc")
+    views = [str(v) for v in truth["view"].values]
+    keypoints = [str(k) for k in truth["keypoint"].values]
+    nose, ear = keypoints[0], keypoints[1]
+
+    def flagged(runs: list[tuple[str, range, float]]) -> xr.Dataset:
+        labels = with_track_variables(new_labels(14, views, keypoints, ["individual_0"]))
+        for keypoint, frames, score in runs:
+            for frame in frames:
+                cell = (frame, "cam0", keypoint, "individual_0")
+                labels = set_point(labels, *cell, (20.0 + frame, 20.0), s.PointSource.TRACKED)
+                where = {"time": frame, "view": "cam0", "keypoint": keypoint}
+                labels[s.REVIEW].loc[where] = True
+                labels[s.REVIEW_SCORE].loc[where] = score
+                labels[s.REVIEW_REASON].loc[where] = int(s.ReviewReason.JUMP)
+        return labels
+
+    save_labels(
+        session_dir / "labels.nc", flagged([(nose, range(2, 9), 5.0), (ear, range(10, 13), 2.0)])
+    )
+    app = Pose3dApp(session_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_label(app, pilot)
+        editor = app.workspace.editor
+        await pilot.press("f")
+        assert (editor.cursor.keypoint, editor.cursor.frame) == (nose, 2)
+        # the correction on frame 5 and its re-track: the nose's run split in two, still the
+        # worst runs of the queue
+        split = flagged(
+            [(nose, range(2, 4), 4.0), (nose, range(6, 9), 4.0), (ear, range(10, 13), 2.0)]
+        )
+        editor.apply(split, "propagate")
+        visits = []
+        for _ in range(2):
+            await pilot.press("f")
+            visits.append((editor.cursor.keypoint, editor.cursor.frame))
+        assert visits == [(ear, 10), (nose, 6)]
