@@ -120,9 +120,12 @@ def synthetic(name: str, n_frames: int, workdir: Path) -> Dataset:
     return Dataset(name, root, truth, note)
 
 
-def real(workdir: Path) -> Dataset | None:
+def real(workdir: Path, calibration: str = "shipped") -> Dataset | None:
     """sleap-anipose's minimal session with its proofread labels as the truth; None (and a
-    message) when the shared data is absent."""
+    message) when the shared data is absent. ``calibration``: ``shipped``, the session's
+    calibration.toml (whose ``side`` camera is a copy of ``top``: the data's README), or
+    ``pose3d``, pose3d's calibration of the rig from the session's ChArUco images (what a
+    pose3d user of this rig would have)."""
     import h5py
 
     from pose3d.io.session_toml import save_session
@@ -153,9 +156,27 @@ def real(workdir: Path) -> Dataset | None:
     cams = tuple(CameraSpec(v, str(REAL / v / f"minimal_{v}.mp4")) for v in REAL_VIEWS)
     save_session(Session(root, "minimal", cams, Skeleton.from_lists(names, []), ("mouse",)))
     (root / "calibration").mkdir(exist_ok=True)
-    shutil.copy(REAL / "calibration.toml", root / "calibration" / "calibration.toml")
-    note = f"real 4-view mouse, {n_frames} frames, shipped calibration, proofread truth"
+    target = root / "calibration" / "calibration.toml"
+    if calibration == "pose3d":
+        calibrate_rig(target)
+    else:
+        shutil.copy(REAL / "calibration.toml", target)
+    note = f"real 4-view mouse, {n_frames} frames, {calibration} calibration, proofread truth"
     return Dataset("real", root, truth, note)
+
+
+def calibrate_rig(out: Path) -> None:
+    """pose3d's calibration of the minimal session's rig from its 21 ChArUco images per camera
+    (``pose3d calibrate --board board.toml --out OUT back=back/calibration_images ...``)."""
+    from pose3d.io.board_toml import load_board
+    from pose3d.pipeline.calibrate import calibrate_media
+
+    media = {view: REAL / view / "calibration_images" for view in REAL_VIEWS}
+    result = calibrate_media(media, load_board(REAL / "board.toml"), out)
+    trust = (
+        "trusted" if result.report.trusted else "NOT trusted: " + "; ".join(result.report.warnings)
+    )
+    print(f"real: calibrated the rig with pose3d ({trust})", flush=True)
 
 
 def custom(session: Path, truth_path: Path) -> Dataset:
@@ -308,6 +329,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="instead of the modes: what this tracker's opinion adds to the flags of the first "
         "propagation (wrong points missed, right points flagged, alone and with it)",
     )
+    parser.add_argument(
+        "--real-calibration",
+        choices=("shipped", "pose3d"),
+        default="shipped",
+        help="real: the session's calibration.toml (its side camera is a copy of top), or "
+        "pose3d's calibration of the rig from the session's ChArUco images",
+    )
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) the sessions written here")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -344,7 +372,7 @@ def datasets(args: argparse.Namespace, workdir: Path) -> Iterator[Dataset]:
         return
     for name in args.dataset or DATASETS:
         if name == "real":
-            found = real(workdir)
+            found = real(workdir, args.real_calibration)
             if found is not None:
                 yield found
         else:

@@ -17,15 +17,18 @@ Formats (registered in pose3d.io.formats):
 - ``anipose-csv`` (poses alone): the table of one individual to the file OUT (option
   ``individual``, needed when the poses hold several).
 
-The CSV is written by Python's csv module: a keypoint name holding a comma, a quote or a line
-break is quoted, so the header has one cell per column and reads back with csv / pandas.
+The header is written by Python's csv module: a keypoint name holding a comma, a quote or a
+line break is quoted, so the header has one cell per column and reads back with csv / pandas.
+The rows are numbers only (``repr`` of each float, empty for NaN). The poses are read and
+written a stretch of time at a time (pose3d.io.formats.ExportData.poses_by_part), so a long
+recording's CSV is written in memory that does not grow with it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +58,11 @@ def one_individual(ds: xr.Dataset, individual: str | None) -> str:
     return individual
 
 
-def anipose_table(ds: xr.Dataset, individual: str | None = None) -> dict[str, np.ndarray]:
-    """The columns of Anipose's pose-3d CSV for one individual, in order."""
+def anipose_table(
+    ds: xr.Dataset, individual: str | None = None, first_row: int = 0
+) -> dict[str, np.ndarray]:
+    """The columns of Anipose's pose-3d CSV for one individual, in order; ``fnum`` counts the
+    rows from ``first_row`` (a part of a longer recording)."""
     one = ds.sel({s.INDIVIDUAL: one_individual(ds, individual)})
     position = one[s.POSITION].transpose(s.TIME, s.KEYPOINT, s.SPACE).values  # [T, K, 3]
     error = one[s.REPROJECTION_ERROR].transpose(s.TIME, s.KEYPOINT).values
@@ -75,21 +81,37 @@ def anipose_table(ds: xr.Dataset, individual: str | None = None) -> dict[str, np
             columns[f"M_{i}{j}"] = np.full(n_time, float(i == j))
     for i in range(3):
         columns[f"center_{i}"] = np.zeros(n_time)
-    columns["fnum"] = np.arange(n_time)
+    columns["fnum"] = np.arange(first_row, first_row + n_time)
     return columns
 
 
-def write_anipose_csv(ds: xr.Dataset, path: Path, individual: str | None = None) -> None:
-    """Write Anipose's pose-3d CSV of one individual (see the module docstring), atomically."""
-    columns = anipose_table(ds, individual)
-    table = np.column_stack([np.asarray(v, dtype=np.float64) for v in columns.values()])
-    fnum = len(columns) - 1
+def write_anipose_csv(
+    ds: xr.Dataset | Iterable[xr.Dataset], path: Path, individual: str | None = None
+) -> None:
+    """Write Anipose's pose-3d CSV of one individual (see the module docstring), atomically;
+    ``ds``: the poses, or consecutive stretches of time of them (a long recording, written a
+    part at a time)."""
+    parts = [ds] if isinstance(ds, xr.Dataset) else ds
+    rows = 0
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(_csv_record(columns))
-        writer = csv.writer(f, lineterminator="\n")
-        for row in table:
-            cells = ["" if np.isnan(v) else repr(float(v)) for v in row[:fnum]]
-            writer.writerow([*cells, str(int(row[fnum]))])
+        for part in parts:
+            columns = anipose_table(part, individual, first_row=rows)
+            if rows == 0:
+                f.write(_csv_record(columns))
+            f.writelines(_number_records(columns))
+            rows += part.sizes[s.TIME]
+        if rows == 0:
+            raise Pose3dError("no poses to write: the poses hold no frame")
+
+
+def _number_records(columns: Mapping[str, np.ndarray]) -> Iterator[str]:
+    """The CSV records of ``columns`` (numbers; the last, ``fnum``, integers): the shortest
+    text that reads back as the same float (``repr``), empty for NaN; no cell needs quoting."""
+    *values, fnum = columns.values()
+    table = np.column_stack([np.asarray(v, dtype=np.float64) for v in values]).tolist()
+    for row, number in zip(table, np.asarray(fnum).tolist(), strict=True):
+        cells = ["" if v != v else repr(v) for v in row]  # v != v: NaN
+        yield ",".join([*cells, str(number)]) + "\n"
 
 
 def _csv_record(cells: Iterable[str]) -> str:
@@ -102,9 +124,11 @@ def _csv_record(cells: Iterable[str]) -> str:
 
 
 def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
-    """Write ``out/pose-3d/<session>[_<individual>].csv`` from ``data.poses``."""
-    session, poses = data.session, data.poses
-    assert session is not None and poses is not None  # the format needs them: formats.export
+    """Write ``out/pose-3d/<session>[_<individual>].csv`` from the poses (a part at a time:
+    one pass over them per file)."""
+    session = data.session
+    assert session is not None  # the format needs it: formats.export
+    poses = next(iter(data.poses_by_part()))  # the names
     chosen = options.get("individual")
     if chosen is not None:
         individuals = [one_individual(poses, chosen)]
@@ -121,12 +145,12 @@ def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> l
     new_files(out, paths)
     folder.mkdir(parents=True, exist_ok=True)
     for path, name in zip(paths, individuals, strict=True):
-        write_anipose_csv(poses, path, name)
+        write_anipose_csv(data.poses_by_part(), path, name)
     return paths
 
 
 def export_anipose_csv(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
-    """Write the pose-3d CSV of ``data.poses`` (one individual) to the file ``out``."""
-    assert data.poses is not None  # the format needs it: formats.export
-    write_anipose_csv(data.poses, out, options.get("individual"))
+    """Write the pose-3d CSV of the poses (one individual) to the file ``out``, a part at a
+    time."""
+    write_anipose_csv(data.poses_by_part(), out, options.get("individual"))
     return [out]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -330,30 +330,40 @@ def _collected_table(
 
 
 def export_dlc_h5(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
-    """Write DeepLabCut's 3D h5 of ``data.poses`` to the file ``out`` (all individuals; option
-    ``individual`` selects one)."""
-    assert data.poses is not None  # the format needs it: formats.export
-    write_dlc_3d_h5(data.poses, out, options.get("individual"))
+    """Write DeepLabCut's 3D h5 of the poses to the file ``out`` (all individuals; option
+    ``individual`` selects one), a part at a time."""
+    write_dlc_3d_h5(data.poses_by_part(), out, options.get("individual"))
     return [out]
 
 
-def write_dlc_3d_h5(poses: xr.Dataset, path: Path, individual: str | None = None) -> None:
-    """Write DeepLabCut's 3D h5 of ``poses`` (all individuals; ``individual`` selects one)."""
-    if individual is not None:
-        poses = poses.sel({s.INDIVIDUAL: [one_individual(poses, individual)]})
+def write_dlc_3d_h5(
+    poses: xr.Dataset | Iterable[xr.Dataset], path: Path, individual: str | None = None
+) -> None:
+    """Write DeepLabCut's 3D h5 of ``poses`` (all individuals; ``individual`` selects one);
+    ``poses``: a dataset, or consecutive stretches of time of one (a long recording: each is
+    appended to the table, so memory does not grow with the recording)."""
     try:
         import tables  # noqa: F401  (pandas needs PyTables for HDF5)
     except ImportError:
         raise Pose3dError(
             "writing DeepLabCut .h5 needs PyTables; install it with `pip install tables`"
         ) from None
-    frame = dlc_3d_table(poses)
+    parts = [poses] if isinstance(poses, xr.Dataset) else poses
+    rows = 0
     with atomic_path(path) as tmp:
-        frame.to_hdf(tmp, key=H5_KEY, mode="w", format="table")
+        for part in parts:
+            if individual is not None:
+                part = part.sel({s.INDIVIDUAL: [one_individual(part, individual)]})
+            frame = dlc_3d_table(part, first_row=rows)
+            frame.to_hdf(tmp, key=H5_KEY, mode="a" if rows else "w", format="table", append=True)
+            rows += len(frame)
+        if rows == 0:
+            raise Pose3dError("no poses to write: the poses hold no frame")
 
 
-def dlc_3d_table(poses: xr.Dataset) -> pd.DataFrame:
-    """DeepLabCut's 3D DataFrame of ``poses``: one row per frame (module docstring)."""
+def dlc_3d_table(poses: xr.Dataset, first_row: int = 0) -> pd.DataFrame:
+    """DeepLabCut's 3D DataFrame of ``poses``: one row per frame (module docstring), the rows
+    numbered from ``first_row`` (a part of a longer recording)."""
     position = poses[s.POSITION].transpose(s.TIME, s.INDIVIDUAL, s.KEYPOINT, s.SPACE).values
     n_time, n_ind = position.shape[:2]
     keypoints = [str(k) for k in poses[s.KEYPOINT].values]
@@ -365,4 +375,5 @@ def dlc_3d_table(poses: xr.Dataset) -> pd.DataFrame:
         levels = [[DEFAULT_SCORER], individuals, keypoints, list(s.SPACE_3D)]
         names = list(_HEADER_NAMES)
     columns = pd.MultiIndex.from_product(levels, names=names)
-    return pd.DataFrame(position.reshape(n_time, -1), columns=columns, index=np.arange(n_time))
+    index = np.arange(first_row, first_row + n_time)
+    return pd.DataFrame(position.reshape(n_time, -1), columns=columns, index=index)

@@ -9,9 +9,11 @@ nothing heavy. Adding a format is a module plus one entry here; no if/elif on su
   (which reads the file's structure); ``read`` returns `ImportedPoints`
   (pose3d.io.label_formats.reader_for, pose3d.pipeline.labels_io.import_labels).
 - Exporting: ``export(data, out, options)`` receives the datasets in an `ExportData`, never a
-  folder to read. A format declares the inputs it ``needs`` (required) and ``uses`` (passed when
-  there are any); :func:`export` checks the options and the inputs first and names what is
-  missing and how to make it. ``writes="folder"`` formats write files into the folder ``out``
+  folder to read; a format that ``streams`` the poses reads them a stretch of time at a time
+  (`ExportData.poses_by_part`: poses3d.nc's parts, or the one dataset given). A format
+  declares the inputs it ``needs`` (required) and ``uses`` (passed when there are any);
+  :func:`export` checks the options and the inputs first and names what is missing and how
+  to make it. ``writes="folder"`` formats write files into the folder ``out``
   and never replace a file (`refuse_existing`); ``writes="file"`` formats write the one file
   ``out`` names, atomically. Loading a session's inputs is pose3d.pipeline.labels_io's job.
 - Output paths are hostile until checked (names come from files someone else wrote): a folder
@@ -27,7 +29,7 @@ from __future__ import annotations
 import importlib
 import os
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -63,6 +65,25 @@ class ExportData:
     poses: xr.Dataset | None = None
     cameras: CameraGroup | None = None
     session: Session | None = None
+    # instead of ``poses``, for a format that ``streams`` them: the poses a stretch of time at
+    # a time (each call a new pass, e.g. pose3d.io.netcdf.iter_poses of poses3d.nc)
+    poses_parts: Callable[[], Iterable[xr.Dataset]] | None = None
+
+    def has(self, name: Input) -> bool:
+        """Whether the input ``name`` is here (whole or in parts)."""
+        if name == "poses" and self.poses_parts is not None:
+            return True
+        return getattr(self, name) is not None
+
+    def poses_by_part(self) -> Iterator[xr.Dataset]:
+        """The poses, consecutive stretches of time: the parts when given, else the whole
+        dataset as one part; raises when there are no poses."""
+        if self.poses_parts is not None:
+            yield from self.poses_parts()
+        elif self.poses is not None:
+            yield self.poses
+        else:
+            raise Pose3dError("no poses to export")
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,9 @@ class Format:
     needs: tuple[Input, ...] = ()  # inputs the export cannot do without
     uses: tuple[Input, ...] = ()  # inputs the export takes when there are any
     writes: Literal["folder", "file"] = "folder"  # what ``out`` names
+    # inputs the exporter reads a stretch of time at a time (ExportData.poses_by_part), so that
+    # a long recording is exported in memory that does not grow with it
+    streams: tuple[Input, ...] = ()
 
 
 _DLC, _SLEAP, _ANIPOSE = "pose3d.io.dlc", "pose3d.io.sleap", "pose3d.io.anipose"
@@ -127,6 +151,7 @@ FORMATS: tuple[Format, ...] = (
         export=Lazy(_ANIPOSE, "export_anipose"),
         options=("individual",),
         needs=("poses", "session"),
+        streams=("poses",),
     ),
     Format(
         name="movement",
@@ -149,6 +174,7 @@ FORMATS: tuple[Format, ...] = (
         options=("individual",),
         needs=("poses",),
         writes="file",
+        streams=("poses",),
     ),
     Format(
         name="dlc-h5",
@@ -157,6 +183,7 @@ FORMATS: tuple[Format, ...] = (
         options=("individual",),
         needs=("poses",),
         writes="file",
+        streams=("poses",),
     ),
 )
 
@@ -208,9 +235,9 @@ def export(
     fmt = exporter(format_name, options)
     assert fmt.export is not None  # export_formats() holds exporting formats only
     for need in fmt.needs:
-        if getattr(data, need) is None:
+        if not data.has(need):
             raise Pose3dError(_missing(fmt, need, data.session))
-    if data.labels is None and data.poses is None:
+    if data.labels is None and not data.has("poses"):
         raise Pose3dError(_nothing(fmt, data.session))
     _check_out(fmt, Path(out))
     return fmt.export(data, Path(out), dict(options or {}))

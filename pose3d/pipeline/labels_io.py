@@ -185,17 +185,21 @@ def export_session(
 
     The format's options are checked first; then what the format needs and uses (labels.nc,
     poses3d.nc, calibration.toml) is loaded, those files that exist, and handed to its exporter
-    with the session's data; a missing input is named with what makes it. ``options`` are the
+    with the session's data; a missing input is named with what makes it. A format that
+    streams the poses reads poses3d.nc a part at a time. ``options`` are the
     format's own (dlc: ``scorer``; anipose, anipose-csv, dlc-h5: ``individual``; nwb:
     ``start_time``). A folder opened read-only (``SessionFolder(root, write=False)``) is enough.
     """
     fmt = exporter(format_name, options)
     wanted = {*fmt.needs, *fmt.uses}
+    poses = "poses" in wanted and folder.has_poses()
+    parts = poses and "poses" in fmt.streams  # a long recording is read a part at a time
     data = ExportData(
         labels=folder.labels() if "labels" in wanted and folder.has_labels() else None,
-        poses=folder.poses() if "poses" in wanted and folder.has_poses() else None,
+        poses=folder.poses() if poses and not parts else None,
         cameras=folder.cameras_or_none() if "cameras" in wanted else None,
         session=folder.session,
+        poses_parts=folder.poses_in_parts if parts else None,
     )
     return export(fmt.name, data, out, options)
 
@@ -222,7 +226,10 @@ def export_poses_file(
     options: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Export the poses3d.nc file ``path`` (``pose3d export-3d``): see `export_poses`."""
-    from pose3d.io.netcdf import load_poses
+    from pose3d.io.netcdf import iter_poses, load_poses
 
-    exporter(format_name, options, inputs=_POSES_ONLY)
+    fmt = exporter(format_name, options, inputs=_POSES_ONLY)
+    if "poses" in fmt.streams:  # a part at a time: memory does not grow with the recording
+        data = ExportData(poses_parts=lambda: iter_poses(path))
+        return export(format_name, data, out, options)
     return export_poses(load_poses(path), format_name, out, options)

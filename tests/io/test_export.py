@@ -253,3 +253,37 @@ def test_anipose_header_quotes_awkward_keypoint_names(
         np.testing.assert_array_equal(
             table[f"{name}_z"], poses[s.POSITION].sel(keypoint=name, space="z").values[:, 0]
         )
+
+
+@pytest.mark.parametrize("fmt", ["anipose-csv", "dlc-h5"])
+def test_a_file_format_reads_the_poses_a_part_at_a_time(
+    full_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """poses3d.nc read 3 frames at a time (a long recording's parts): the same file as from
+    the whole dataset, through `pose3d export` and `pose3d export-3d`; every part was read."""
+    import pose3d.io.netcdf as netcdf
+
+    if fmt == "dlc-h5":
+        pytest.importorskip("tables")
+    poses = load_poses(full_session.paths.poses)
+    assert poses.sizes[s.TIME] > 6
+    export(fmt, ExportData(poses=poses), tmp_path / "whole")
+    read = []
+    iter_poses = netcdf.iter_poses
+
+    def small_parts(path: Path, frames: int = 3) -> object:
+        for part in iter_poses(path, 3):
+            read.append(part.sizes[s.TIME])
+            yield part
+
+    monkeypatch.setattr(netcdf, "iter_poses", small_parts)
+    assert _export(full_session, fmt, tmp_path / "from_session") == 0
+    assert main(["export-3d", str(full_session.paths.poses), "--format", fmt,
+                 str(tmp_path / "from_file")]) == 0  # fmt: skip
+    assert sum(read) == 2 * poses.sizes[s.TIME] and max(read) == 3
+    for name in ("from_session", "from_file"):
+        if fmt == "dlc-h5":
+            expected = pd.read_hdf(tmp_path / "whole")
+            pd.testing.assert_frame_equal(pd.read_hdf(tmp_path / name), expected)
+        else:
+            assert (tmp_path / name).read_text() == (tmp_path / "whole").read_text()
