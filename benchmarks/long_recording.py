@@ -143,6 +143,7 @@ def run_step(root: Path, step: str, method: str) -> None:
             for old in out.glob(f"{fmt}.*"):
                 old.unlink()
             target = out / fmt
+            out.mkdir(exist_ok=True)  # a file format writes into an existing folder
             if fmt in ("anipose-csv", "dlc-h5"):
                 target = out / f"{fmt}.{'csv' if fmt == 'anipose-csv' else 'h5'}"
             code = main(["export", str(root), str(target), "--format", fmt])
