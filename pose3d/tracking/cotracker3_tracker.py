@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_cancel, check_queries
-from pose3d.tracking.clip import read_clip
+from pose3d.tracking.clip import clip_for
 from pose3d.tracking.cotracker3 import CoTracker3Predictor, build_cotracker3, load_checkpoint
 
 
@@ -60,7 +60,7 @@ class CoTracker3Tracker:
         returns TrackResult (T, N, ...) in the frames' pixels (fb_error None)."""
         n_frames = len(video_frames)
         q = check_queries(queries, n_frames)
-        clip, (height, width) = read_clip(
+        clip, (height, width) = clip_for(
             video_frames, self._size, align_corners=True, progress=progress, cancel=cancel
         )
         h, w = clip.shape[1:3]

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pose3d.tracking.base import Frames, TrackProgress, TrackResult, check_queries
-from pose3d.tracking.clip import read_clip
+from pose3d.tracking.clip import clip_for
 from pose3d.tracking.tapir import build_tapir, load_checkpoint
 from pose3d.tracking.tapir.predictor import MAX_SIDE, TapirPredictor, model_size
 
@@ -66,7 +66,7 @@ class TapirTracker:
         returns TrackResult (T, N, ...) in the frames' pixels (fb_error None)."""
         n_frames = len(video_frames)
         q = check_queries(queries, n_frames)
-        clip, (height, width) = read_clip(
+        clip, (height, width) = clip_for(
             video_frames,
             self._size,
             align_corners=False,

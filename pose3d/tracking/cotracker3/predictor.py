@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
+from pose3d.tracking.clip import Clip
 from pose3d.tracking.cotracker3.cache import FeatureCache, pyramid_bytes
 from pose3d.tracking.cotracker3.model import TrackerOutput
 from pose3d.tracking.cotracker3.online import CoTracker3Online
@@ -92,7 +93,7 @@ def points_on_a_grid(size: int, extent: tuple[int, int]) -> torch.Tensor:
     return torch.stack([grid_x, grid_y], dim=-1).reshape(-1, 2)
 
 
-def check_video(video: NDArray[np.uint8]) -> tuple[int, int, int]:
+def check_video(video: Clip) -> tuple[int, int, int]:
     """Raise ValueError unless video is RGB uint8 (T, H, W, 3) with T ≥ 1, H, W ≥ 2; return
     (T, H, W)."""
     if video.ndim != 4 or video.shape[-1] != 3 or video.dtype != np.uint8:
@@ -179,7 +180,7 @@ class CoTracker3Predictor:
         """Bytes held by the cached features."""
         return self._cache.nbytes
 
-    def track(self, video: NDArray[np.uint8], queries: NDArray[np.floating]) -> Tracks:
+    def track(self, video: Clip, queries: NDArray[np.floating]) -> Tracks:
         """Track queries through the video.
 
         video    # (T, H, W, 3) RGB uint8
@@ -191,7 +192,9 @@ class CoTracker3Predictor:
         n = query_array.shape[0]
         h, w = self.resolution
         to_model = torch.tensor([1.0, (w - 1) / (width - 1), (h - 1) / (height - 1)])
-        key = (video.shape, hashlib.blake2b(np.ascontiguousarray(video).data).hexdigest())
+        key = getattr(video, "cache_key", None)  # a clip read as needed (pose3d.tracking.clip)
+        if key is None:
+            key = (video.shape, hashlib.blake2b(np.ascontiguousarray(video).data).hexdigest())
         with torch.inference_mode():
             model_queries = torch.from_numpy(query_array) * to_model  # (N, 3) model pixels
             if isinstance(self.network, CoTracker3Online):
@@ -235,7 +238,7 @@ class CoTracker3Predictor:
     def _track_streams(
         self,
         network: CoTracker3Online,
-        video: NDArray[np.uint8],
+        video: Clip,
         key: tuple[object, ...],
         queries: torch.Tensor,
     ) -> TrackerOutput:
@@ -255,7 +258,7 @@ class CoTracker3Predictor:
     def _stream(
         self,
         network: CoTracker3Online,
-        video: NDArray[np.uint8],
+        video: Clip,
         key: tuple[object, ...],
         queries: torch.Tensor,
         *,
@@ -297,7 +300,7 @@ class CoTracker3Predictor:
 
     def _stream_features(
         self,
-        video: NDArray[np.uint8],
+        video: Clip,
         key: tuple[object, ...],
         first: int,
         last: int,
@@ -321,7 +324,7 @@ class CoTracker3Predictor:
         return [level.flip(1) for level in levels] if reverse else levels
 
     def _track_windows(
-        self, video: NDArray[np.uint8], key: tuple[object, ...], queries: torch.Tensor
+        self, video: Clip, key: tuple[object, ...], queries: torch.Tensor
     ) -> TrackerOutput:
         """Stitched tracks of the queries (model pixels) over the windows of the video.
 
@@ -350,7 +353,7 @@ class CoTracker3Predictor:
 
     def _sweep(
         self,
-        video: NDArray[np.uint8],
+        video: Clip,
         key: tuple[object, ...],
         windows: list[tuple[int, int]],
         queries: torch.Tensor,
@@ -434,7 +437,7 @@ class CoTracker3Predictor:
         return [o.flip(0) for o in out] if flip else out
 
     def _features(
-        self, video: NDArray[np.uint8], key: tuple[object, ...], start: int, end: int
+        self, video: Clip, key: tuple[object, ...], start: int, end: int
     ) -> list[torch.Tensor]:
         """The feature pyramid of frames [start, end) of the resized video, from the cache when
         there; computed ``chunk_size`` frames at a time otherwise (and cached while it fits).

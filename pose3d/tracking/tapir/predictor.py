@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from pose3d.tracking.base import check_cancel
+from pose3d.tracking.clip import Clip
 from pose3d.tracking.tapir.cost_volume import Estimate
 from pose3d.tracking.tapir.mixer import BLOCKS
 from pose3d.tracking.tapir.model import (
@@ -135,7 +136,7 @@ class TapirPredictor:
     @torch.inference_mode()
     def track(
         self,
-        frames: NDArray[np.uint8],
+        frames: Clip,
         queries: NDArray[np.floating],
         *,
         progress: Progress | None = None,
@@ -191,14 +192,14 @@ class TapirPredictor:
         visible = visibility * confidence > VISIBLE_THRESHOLD
         return TapirTracks(tracks, visibility, confidence, visible)
 
-    def _frames(self, frames: NDArray[np.uint8], index: NDArray[np.int64]) -> torch.Tensor:
+    def _frames(self, frames: Clip, index: NDArray[np.int64]) -> torch.Tensor:
         """Frames as the network's (1, F, H, W, 3) float in [-1, 1] on the device."""
         chunk = torch.from_numpy(np.ascontiguousarray(frames[index])).to(self.device)
         return (chunk.float() / 255 * 2 - 1)[None]
 
     def _encode(
         self,
-        frames: NDArray[np.uint8],
+        frames: Clip,
         index: NDArray[np.int64],
         size: tuple[int, int],
         level: tuple[int, int],
@@ -221,7 +222,7 @@ class TapirPredictor:
         return out
 
     def _query_features(
-        self, frames: NDArray[np.uint8], queries: torch.Tensor, size: tuple[int, int]
+        self, frames: Clip, queries: torch.Tensor, size: tuple[int, int]
     ) -> dict[tuple[int, int], QueryFeatures]:
         """Each query's features at every refinement resolution (and the initial one), sampled
         from the grids of the frames holding queries, ENCODE_CHUNK frames at a time (queries
@@ -249,7 +250,7 @@ class TapirPredictor:
 
     def _window_grids(
         self,
-        frames: NDArray[np.uint8],
+        frames: Clip,
         span: tuple[int, int, int],
         size: tuple[int, int],
         level: tuple[int, int],
@@ -284,7 +285,7 @@ class TapirPredictor:
 
     def _track_window(
         self,
-        frames: NDArray[np.uint8],
+        frames: Clip,
         span: tuple[int, int, int],
         queries: torch.Tensor,
         features: dict[tuple[int, int], QueryFeatures],
