@@ -67,11 +67,12 @@ def clip_for(
     total: int | None = None,
     eager_bytes: int | None = None,
     keep: int | None = None,
+    progress_as_read: bool = True,
 ) -> tuple[Clip, tuple[int, int]]:
     """:func:`read_clip` when the clip fits ``eager_bytes`` (default ``EAGER_BYTES``) at its
     model size, else a :class:`ResizedClip` of it holding ``keep`` frames (default
-    ``KEEP_FRAMES``; progress then counts the frames as the tracker first reads them); and the
-    frames' (H, W)."""
+    ``KEEP_FRAMES``; ``progress`` then counts the frames as the tracker first reads them, or,
+    ``progress_as_read`` False, is left to the tracker's own); and the frames' (H, W)."""
     first = frames[0]
     height, width = first.shape[:2]
     h, w = size_for(height, width)
@@ -85,8 +86,9 @@ def clip_for(
             total=total,
         )
     held = KEEP_FRAMES if keep is None else keep
+    told = progress if progress_as_read else None
     clip = ResizedClip(
-        frames, (h, w), align_corners, keep=held, progress=progress, cancel=cancel, total=total
+        frames, (h, w), align_corners, keep=held, progress=told, cancel=cancel, total=total
     )
     return clip, (height, width)
 

@@ -73,7 +73,9 @@ class TapirTracker:
             progress=progress,
             cancel=cancel,
             total=2 * n_frames,
+            progress_as_read=False,  # read as tracked: the tracking's progress says it all
         )
+        read_first = isinstance(clip, np.ndarray)
         h, w = clip.shape[1:3]
         scale = np.array([w / width, h / height])
         model_queries = q.copy()
@@ -81,7 +83,7 @@ class TapirTracker:
 
         def tracked(done: int, total: int) -> None:
             if progress is not None:
-                progress(n_frames + done, 2 * n_frames)
+                progress(n_frames + done if read_first else 2 * done, 2 * n_frames)
 
         result = self.predictor.track(clip, model_queries, progress=tracked, cancel=cancel)
         tracks = ((result.tracks + 0.5) / scale - 0.5).astype(np.float32)  # (T, N, 2)

@@ -110,14 +110,18 @@ def test_tapir_tracks_a_clip_read_as_needed_as_one_read_whole(
     clip = translated_clip(11)
     queries = np.array([[5, *(QUERY_XY + STEP * 5)], [0, *QUERY_XY]])
 
+    done: list[tuple[int, int]] = []
+
     def track() -> object:
+        done.clear()
         predictor = TapirPredictor(transparent_network(), max_side=MAX_SIDE, window=4, overlap=2)
-        return TapirTracker(predictor).track(clip, queries)
+        return TapirTracker(predictor).track(clip, queries, progress=lambda *d: done.append(d))
 
     whole = track()
     made = _read_as_needed(monkeypatch, keep=3)
     lazy = track()
     assert len(made) == 1 and made[0].held <= 3
+    assert done == sorted(done) and done[-1] == (22, 22)  # the progress only goes forward
     for name in ("tracks", "visibility", "confidence"):
         np.testing.assert_array_equal(getattr(lazy, name), getattr(whole, name))
 
@@ -135,11 +139,17 @@ def test_cotracker3_tracks_a_clip_read_as_needed_as_one_read_whole(
             build_cotracker3(variant), resolution=(32, 48), iters=1, window_len=12,
             window_overlap=4, support_grid_size=2,
         )  # fmt: skip
-        return CoTracker3Tracker(predictor).track(FrameWindow(video, 0, 40), queries)
+        window = FrameWindow(video, 0, 40)
+        return CoTracker3Tracker(predictor).track(
+            window, queries, progress=lambda *d: done.append(d)
+        )
 
+    done: list[tuple[int, int]] = []
     whole = track()
+    done.clear()
     made = _read_as_needed(monkeypatch, keep=16)
     lazy = track()
     assert len(made) == 1 and made[0].held <= 16
+    assert done == sorted(done) and done[-1] == (40, 40)  # the progress only goes forward
     for name in ("tracks", "visibility", "confidence"):
         np.testing.assert_array_equal(getattr(lazy, name), getattr(whole, name))
