@@ -5,13 +5,14 @@ and TAPIR either way."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 
 import pose3d.tracking.clip as clip_module
-from pose3d.tracking.base import FrameWindow, TrackingCancelled
+from pose3d.tracking.base import FrameWindow, TrackingCancelled, TrackProgress, TrackResult
 from pose3d.tracking.clip import ResizedClip, clip_for, read_clip
 from pose3d.tracking.cotracker3 import CoTracker3Predictor, build_cotracker3
 from pose3d.tracking.cotracker3_tracker import CoTracker3Tracker
@@ -89,8 +90,17 @@ def test_clip_for_reads_a_clip_whole_only_when_it_fits() -> None:
     assert isinstance(lazy, ResizedClip) and lazy.keep == clip_module.KEEP_FRAMES
 
 
-def _read_as_needed(monkeypatch: pytest.MonkeyPatch, keep: int) -> list[ResizedClip]:
-    """Every clip from here on read as needed, ``keep`` frames held; the clips made."""
+def _same_either_way(
+    monkeypatch: pytest.MonkeyPatch,
+    track: Callable[[TrackProgress], TrackResult],
+    keep: int,
+    frames: int,
+    total: int,
+) -> None:
+    """``track`` (a clip of ``frames`` frames) gives the same result when the clip is read whole
+    and when it is read as needed with ``keep`` frames held, whose progress only goes forward
+    to ``total``."""
+    whole = track(lambda *d: None)
     made: list[ResizedClip] = []
     original = ResizedClip.__init__
 
@@ -101,7 +111,12 @@ def _read_as_needed(monkeypatch: pytest.MonkeyPatch, keep: int) -> list[ResizedC
     monkeypatch.setattr(clip_module, "EAGER_BYTES", 0)
     monkeypatch.setattr(clip_module, "KEEP_FRAMES", keep)
     monkeypatch.setattr(ResizedClip, "__init__", init)
-    return made
+    done: list[tuple[int, int]] = []
+    lazy = track(lambda *d: done.append(d))
+    assert len(made) == 1 and len(made[0]) == frames and made[0].held <= keep
+    assert done == sorted(done) and done[-1] == (total, total)
+    for name in ("tracks", "visibility", "confidence"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(whole, name))
 
 
 def test_tapir_tracks_a_clip_read_as_needed_as_one_read_whole(
@@ -110,20 +125,11 @@ def test_tapir_tracks_a_clip_read_as_needed_as_one_read_whole(
     clip = translated_clip(11)
     queries = np.array([[5, *(QUERY_XY + STEP * 5)], [0, *QUERY_XY]])
 
-    done: list[tuple[int, int]] = []
-
-    def track() -> object:
-        done.clear()
+    def track(progress: TrackProgress) -> TrackResult:
         predictor = TapirPredictor(transparent_network(), max_side=MAX_SIDE, window=4, overlap=2)
-        return TapirTracker(predictor).track(clip, queries, progress=lambda *d: done.append(d))
+        return TapirTracker(predictor).track(clip, queries, progress=progress)
 
-    whole = track()
-    made = _read_as_needed(monkeypatch, keep=3)
-    lazy = track()
-    assert len(made) == 1 and made[0].held <= 3
-    assert done == sorted(done) and done[-1] == (22, 22)  # the progress only goes forward
-    for name in ("tracks", "visibility", "confidence"):
-        np.testing.assert_array_equal(getattr(lazy, name), getattr(whole, name))
+    _same_either_way(monkeypatch, track, keep=3, frames=11, total=22)
 
 
 @pytest.mark.parametrize("variant", ["offline", "online"])
@@ -133,23 +139,14 @@ def test_cotracker3_tracks_a_clip_read_as_needed_as_one_read_whole(
     video = np.concatenate([frames(), frames()[::-1]])  # 40 frames
     queries = np.array([[0, 3.0, 4.0], [17, 40.0, 20.0], [39, 22.5, 11.0]])
 
-    def track() -> object:
+    def track(progress: TrackProgress) -> TrackResult:
         torch.manual_seed(0)
         predictor = CoTracker3Predictor(
             build_cotracker3(variant), resolution=(32, 48), iters=1, window_len=12,
             window_overlap=4, support_grid_size=2,
         )  # fmt: skip
-        window = FrameWindow(video, 0, 40)
         return CoTracker3Tracker(predictor).track(
-            window, queries, progress=lambda *d: done.append(d)
+            FrameWindow(video, 0, 40), queries, progress=progress
         )
 
-    done: list[tuple[int, int]] = []
-    whole = track()
-    done.clear()
-    made = _read_as_needed(monkeypatch, keep=16)
-    lazy = track()
-    assert len(made) == 1 and made[0].held <= 16
-    assert done == sorted(done) and done[-1] == (40, 40)  # the progress only goes forward
-    for name in ("tracks", "visibility", "confidence"):
-        np.testing.assert_array_equal(getattr(lazy, name), getattr(whole, name))
+    _same_either_way(monkeypatch, track, keep=16, frames=40, total=40)
