@@ -178,13 +178,15 @@ def _refuse_foreign_storage(path: Path, what: str) -> None:
     """Refuse a file whose members are links to elsewhere, or whose data lies in other files
     (external raw storage, virtual datasets) or is absurdly large (pose3d.io.hdf5_reading):
     read as labels, such a file would read any file on the disk as numbers."""
-    from pose3d.io.hdf5_reading import ForeignHDF5Error, open_file
+    from pose3d.io.hdf5_reading import DamagedHDF5Error, ForeignHDF5Error, open_file
 
     try:
         with open_file(path) as h5:
             computed: dict[str, str] = {}
             _check_members(h5, computed)
             verify_digests(h5, computed)
+    except DamagedHDF5Error as error:
+        raise SchemaError(f"{what} {path} is damaged ({error}); restore it from a backup") from None
     except ForeignHDF5Error as error:
         raise SchemaError(
             f"{what} {path}: {error}; pose3d writes every netCDF file whole, so this one comes "
