@@ -220,6 +220,7 @@ def _check_members(group: Any, computed: dict[str, str]) -> None:
 
     from pose3d.io.hdf5_reading import member
 
+    _check_attribute_types(group)
     for name in group:
         if not isinstance(group.get(name, getlink=True), h5py.HardLink):
             member(group, name)  # raises naming the link
@@ -228,6 +229,7 @@ def _check_members(group: Any, computed: dict[str, str]) -> None:
             _check_members(found, computed)
             continue
         member(group, name)
+        _check_attribute_types(found)
         try:
             digest = digest_of(found)
         except MissingChunk as missing:
@@ -238,6 +240,45 @@ def _check_members(group: Any, computed: dict[str, str]) -> None:
             ) from None
         if digest is not None:
             computed[found.name.lstrip("/")] = digest
+
+
+_TYPE_CLASSES = {  # HDF5 type classes (h5py.h5t) a damaged attribute may show, in words
+    2: "time",
+    4: "bitfield",
+    5: "opaque",
+    6: "compound",
+    7: "reference",
+    8: "enum",
+    9: "variable-length sequence",
+    10: "array",
+}
+
+
+def _check_attribute_types(obj: Any) -> None:
+    """Refuse an attribute of ``obj`` (a group or a variable) of a type no netCDF file pose3d
+    writes holds, its type looked at before its value is read: attributes carry no checksum,
+    and HDF5 reading a damaged one as what its damaged type says (a variable-length sequence)
+    can crash the process. pose3d's files hold strings and numbers, and the dimension scales'
+    DIMENSION_LIST (variable-length references) and REFERENCE_LIST (a compound)."""
+    import h5py
+
+    for j in range(len(obj.attrs)):
+        attr = h5py.h5a.open(obj.id, index=j)
+        kind = attr.get_type()
+        found = kind.get_class()
+        name = attr.name.decode("utf-8", "replace")
+        plain = found in (h5py.h5t.STRING, h5py.h5t.INTEGER, h5py.h5t.FLOAT)
+        scales = (name == "DIMENSION_LIST" and found == h5py.h5t.VLEN) and (
+            kind.get_super().get_class() == h5py.h5t.REFERENCE
+        )
+        if plain or scales or (name == "REFERENCE_LIST" and found == h5py.h5t.COMPOUND):
+            continue
+        what = _TYPE_CLASSES.get(found, f"class {found}")
+        where = obj.name.lstrip("/") or "the file"
+        raise _Damaged(
+            f"is damaged or not pose3d's (attribute {name!r} of {where} is an HDF5 {what}, "
+            "which pose3d never writes there); restore it from a backup"
+        )
 
 
 def _why_unreadable(path: Path, error: Exception) -> str:

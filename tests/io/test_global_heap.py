@@ -1,6 +1,7 @@
 """A damaged HDF5 global heap collection is refused before HDF5 reads it (it made HDF5 loop for
 ever: the fuzz run's poses mutant seed 0 #651, 16 bytes overwritten with 0xFF), in pose3d's
-netCDF files and in the foreign HDF5 files pose3d imports; intact files pass.
+netCDF files and in the foreign HDF5 files pose3d imports; intact files pass. An attribute of a
+type pose3d never writes is refused before it is read (a damaged type can crash HDF5).
 
 Each damaged file is loaded in a child process with a time limit, so that a regression is a
 failing test, not a hung suite."""
@@ -13,10 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
+from pose3d.errors import SchemaError
 from pose3d.io.hdf5_reading import DamagedHDF5Error, check_global_heaps
-from pose3d.io.netcdf import save_poses
+from pose3d.io.netcdf import load_poses, save_poses
 from tests.io.test_netcdf import filled_poses
 
 LIMIT_S = 120  # a load takes about a second; HDF5's loop never ends
@@ -111,3 +115,27 @@ def test_every_real_hdf5_file_of_the_shared_data_passes(shared_data: Path) -> No
     assert len(files) >= 8
     for path in files:
         check_global_heaps(path)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "words"),
+    [
+        ("vlen", "variable-length sequence"),  # what a damaged type became in an earlier run
+        ("enum", "enum"),
+    ],
+)
+def test_an_attribute_of_a_type_pose3d_never_writes_is_refused_unread(
+    poses_file: Path, dtype: str, words: str
+) -> None:
+    """Attributes carry no checksum; one whose type says 'variable-length sequence' could
+    crash HDF5 when read, so its type is looked at first."""
+    with h5py.File(poses_file, "a") as h5:
+        if dtype == "vlen":
+            value = np.empty(1, dtype=h5py.vlen_dtype(np.int32))
+            value[0] = np.arange(3, dtype=np.int32)
+            h5["position"].attrs.create("units", value)
+        else:
+            kind = h5py.enum_dtype({"a": 0, "b": 1}, basetype="i1")
+            h5["position"].attrs.create("units", 1, dtype=kind)
+    with pytest.raises(SchemaError, match=f"attribute 'units' of position is an HDF5 {words}"):
+        load_poses(poses_file)
