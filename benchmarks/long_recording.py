@@ -20,7 +20,10 @@ the imports) and the step's wall time. Steps:
 - ``queue``: ``pose3d review --json`` (the runs of flagged points);
 - ``triangulate``: ``pose3d triangulate`` (DLT; ``--method`` picks another);
 - ``export-movement``, ``export-nwb``, ``export-anipose-csv``, ``export-dlc-h5``: ``pose3d
-  export`` in that format.
+  export`` in that format;
+- ``track``: ``pose3d track --view cam0 --tracker classical`` over the whole recording from
+  frame 0's points made manual (its video first made N frames long, the sample's 320 × 240
+  frames played forwards and backwards as the labels' motion is; not part of the measure).
 
 Target (issue 20): peak memory flat as the recording grows (what grows is the data: labels.nc
 holds ~0.8 KB per frame for these 48 cells), time linear.
@@ -49,7 +52,9 @@ STEPS = (
     "export-nwb",
     "export-anipose-csv",
     "export-dlc-h5",
+    "track",
 )
+TRACK_VIEW = "cam0"
 OUTLIER_SHARE = 0.02
 OUTLIER_PX = 30.0
 HIDDEN_SHARE = 0.01
@@ -109,6 +114,42 @@ def make_session(root: Path, n_frames: int) -> Path:
     return root
 
 
+def prepare_tracking(root: Path) -> None:
+    """Make TRACK_VIEW's video as long as the labels (the sample's frames forwards and
+    backwards, as make_session plays the motion) and its frame-0 points manual: what ``track``
+    needs. Done once per session."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from pose3d import schema as s
+    from pose3d.io.netcdf import load_labels, save_labels
+    from pose3d.io.session_toml import load_session, save_session
+    from pose3d.io.video_reading import VideoReader
+    from pose3d.io.video_writing import write_video
+
+    session = load_session(root)
+    long_video = f"videos/{TRACK_VIEW}_long.mp4"
+    if (root / long_video).is_file():
+        return
+    labels = load_labels(session.paths.labels)
+    n_frames = labels.sizes[s.TIME]
+    camera = next(c for c in session.cameras if c.name == TRACK_VIEW)
+    with VideoReader(root / camera.video) as reader:
+        sample = [reader.read(i) for i in range(reader.n_frames)]
+    cycle = sample + sample[::-1]
+    frames = (cycle[t % len(cycle)] for t in range(n_frames))
+    write_video(root / long_video, frames, session.fps or 30.0)
+    cameras = tuple(
+        replace(c, video=long_video) if c.name == TRACK_VIEW else c for c in session.cameras
+    )
+    save_session(replace(session, cameras=cameras))
+    v = [str(name) for name in labels[s.VIEW].values].index(TRACK_VIEW)
+    seen = np.isfinite(labels[s.POSITION].values[0, v]).all(axis=0)  # (K, I)
+    labels[s.SOURCE].values[0, v][seen] = int(s.PointSource.MANUAL)
+    save_labels(session.paths.labels, labels)
+
+
 def run_step(root: Path, step: str, method: str) -> None:
     """Run ``step`` on the session ``root`` in this process; print JSON with the RSS before,
     the peak and the wall time."""
@@ -137,6 +178,8 @@ def run_step(root: Path, step: str, method: str) -> None:
             code = main(["review", str(root), "--json"])
         elif step == "triangulate":
             code = main(["triangulate", str(root), "--method", method])
+        elif step == "track":
+            code = main(["track", str(root), "--view", TRACK_VIEW, "--tracker", "classical"])
         else:
             fmt = step.removeprefix("export-")
             shutil.rmtree(out / fmt, ignore_errors=True)  # exports never replace a file
@@ -205,6 +248,14 @@ def main() -> None:
                 )
                 subprocess.run([sys.executable, "-c", code], check=True)
             for step in steps:
+                if step == "track":  # in a child of its own: not part of the measure
+                    here = str(Path(__file__).resolve().parents[1])
+                    code = (
+                        f"import sys; sys.path.insert(0, {here!r}); "
+                        f"from benchmarks.long_recording import prepare_tracking; "
+                        f"prepare_tracking(__import__('pathlib').Path({str(root)!r}))"
+                    )
+                    subprocess.run([sys.executable, "-c", code], check=True)
                 r = measure(root, step, args.method)
                 print(
                     f"{n:>8} {step:<20} {r['before']:>14.0f} {r['peak']:>8.0f} "
