@@ -42,18 +42,10 @@ def read_clip(
     """The clip as (T, h, w, 3) uint8 at ``size_for(H, W)`` (bilinear, the network's
     ``align_corners``), and the frames' (H, W). ``progress(i, total)`` per frame read (total
     defaults to T); cancel is checked per frame."""
-    n_frames = len(frames)
     first = frames[0]
     height, width = first.shape[:2]
     size = size_for(height, width)
-    resize = size != (height, width)
-    clip = np.empty((n_frames, *size, 3), np.uint8)
-    for i in range(n_frames):
-        check_cancel(cancel)
-        frame = first if i == 0 else frames[i]
-        clip[i] = resize_frame(frame, size, align_corners) if resize else frame
-        if progress is not None:
-            progress(i, total or n_frames)
+    clip = _read_whole(frames, first, size, align_corners, progress, cancel, total)
     return clip, (height, width)
 
 
@@ -76,21 +68,38 @@ def clip_for(
     first = frames[0]
     height, width = first.shape[:2]
     h, w = size_for(height, width)
+    clip: Clip
     if len(frames) * h * w * 3 <= (EAGER_BYTES if eager_bytes is None else eager_bytes):
-        return read_clip(
-            frames,
-            size_for,
-            align_corners=align_corners,
-            progress=progress,
-            cancel=cancel,
-            total=total,
+        clip = _read_whole(frames, first, (h, w), align_corners, progress, cancel, total)
+    else:
+        held = KEEP_FRAMES if keep is None else keep
+        told = progress if progress_as_read else None
+        clip = ResizedClip(
+            frames, (h, w), align_corners, keep=held, progress=told, cancel=cancel, total=total
         )
-    held = KEEP_FRAMES if keep is None else keep
-    told = progress if progress_as_read else None
-    clip = ResizedClip(
-        frames, (h, w), align_corners, keep=held, progress=told, cancel=cancel, total=total
-    )
     return clip, (height, width)
+
+
+def _read_whole(
+    frames: Frames,
+    first: NDArray[np.uint8],
+    size: tuple[int, int],
+    align_corners: bool,
+    progress: TrackProgress | None,
+    cancel: threading.Event | None,
+    total: int | None,
+) -> NDArray[np.uint8]:
+    """Every frame at ``size`` (``first``: frame 0, read already), as :func:`read_clip` says."""
+    n_frames = len(frames)
+    resize = size != first.shape[:2]
+    clip = np.empty((n_frames, *size, 3), np.uint8)
+    for i in range(n_frames):
+        check_cancel(cancel)
+        frame = first if i == 0 else frames[i]
+        clip[i] = resize_frame(frame, size, align_corners) if resize else frame
+        if progress is not None:
+            progress(i, total or n_frames)
+    return clip
 
 
 class ResizedClip:
