@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -125,10 +126,11 @@ def _csv_record(cells: Iterable[str]) -> str:
 
 def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> list[Path]:
     """Write ``out/pose-3d/<session>[_<individual>].csv`` from the poses (a part at a time:
-    one pass over them per file)."""
+    one pass over them per file, the first file's pass also giving the names)."""
     session = data.session
     assert session is not None  # the format needs it: formats.export
-    poses = next(iter(data.poses_by_part()))  # the names
+    parts = iter(data.poses_by_part())
+    poses = next(parts)  # the names
     chosen = options.get("individual")
     if chosen is not None:
         individuals = [one_individual(poses, chosen)]
@@ -144,8 +146,9 @@ def export_anipose(data: ExportData, out: Path, options: Mapping[str, str]) -> l
         ]
     new_files(out, paths)
     folder.mkdir(parents=True, exist_ok=True)
-    for path, name in zip(paths, individuals, strict=True):
-        write_anipose_csv(data.poses_by_part(), path, name)
+    for j, (path, name) in enumerate(zip(paths, individuals, strict=True)):
+        first_pass = itertools.chain([poses], parts)  # the pass the names came from
+        write_anipose_csv(first_pass if j == 0 else data.poses_by_part(), path, name)
     return paths
 
 
