@@ -221,6 +221,18 @@ def measure(root: Path, step: str, method: str) -> dict[str, float]:
     return result
 
 
+def in_child(function: str, root: Path, *args: int) -> None:
+    """``function(root, *args)`` of this module, run in a child process (its memory is not
+    this process's)."""
+    here = str(Path(__file__).resolve().parents[1])
+    call = ", ".join([f"__import__('pathlib').Path({str(root)!r})", *map(repr, args)])
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); "
+        f"from benchmarks.long_recording import {function}; {function}({call})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", default="10000,50000,108000", help="frame counts, a,b,c")
@@ -240,22 +252,10 @@ def main() -> None:
             root = base / f"frames_{n}"
             if not (root / "labels.nc").is_file():  # made in a child: this process stays small
                 shutil.rmtree(root, ignore_errors=True)
-                here = str(Path(__file__).resolve().parents[1])
-                code = (
-                    f"import sys; sys.path.insert(0, {here!r}); "
-                    f"from benchmarks.long_recording import make_session; "
-                    f"make_session(__import__('pathlib').Path({str(root)!r}), {n})"
-                )
-                subprocess.run([sys.executable, "-c", code], check=True)
+                in_child("make_session", root, n)
             for step in steps:
                 if step == "track":  # in a child of its own: not part of the measure
-                    here = str(Path(__file__).resolve().parents[1])
-                    code = (
-                        f"import sys; sys.path.insert(0, {here!r}); "
-                        f"from benchmarks.long_recording import prepare_tracking; "
-                        f"prepare_tracking(__import__('pathlib').Path({str(root)!r}))"
-                    )
-                    subprocess.run([sys.executable, "-c", code], check=True)
+                    in_child("prepare_tracking", root)
                 r = measure(root, step, args.method)
                 print(
                     f"{n:>8} {step:<20} {r['before']:>14.0f} {r['peak']:>8.0f} "
